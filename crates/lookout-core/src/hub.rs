@@ -1,0 +1,402 @@
+//! The camera hub: the one place where a camera's source and its viewers meet.
+//!
+//! It holds the latest frame in a `watch` channel: publishing replaces it, and each viewer
+//! wakes and takes the newest one when it is ready for more. A slow viewer therefore skips
+//! frames; nothing is queued for it and it cannot hold back capture or other viewers.
+//! The hub also counts demand (viewers, snapshot waiters, motion), which sources use to stop
+//! capturing and encoding while nobody watches.
+
+use crate::frame::{Frame, FrameKind, FrameParts};
+use crate::rate::RateMeter;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// Where a camera's source is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    /// Not capturing because nobody watches.
+    Idle,
+    /// Opening the device, process or connection.
+    Starting,
+    /// Frames are arriving.
+    Online,
+    /// Failed; retrying with backoff.
+    Offline,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub state: SourceState,
+    #[serde(serialize_with = "rfc3339")]
+    pub since: SystemTime,
+    /// The last failure, kept after recovery so the API shows what happened.
+    pub last_error: Option<String>,
+    pub restarts: u64,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// Counters for `/metrics` and the API. Atomics: bumped per frame and per viewer write.
+#[derive(Debug, Default)]
+pub struct CameraStats {
+    pub frames_captured: AtomicU64,
+    pub frames_dropped: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub frames_sent: AtomicU64,
+    pub encodes: AtomicU64,
+    pub encode_nanos: AtomicU64,
+    pub capture_rate: RateMeter,
+}
+
+impl CameraStats {
+    pub fn record_encode(&self, took: Duration) {
+        self.encodes.fetch_add(1, Ordering::Relaxed);
+        self.encode_nanos
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// One open MJPEG response, as the API lists it.
+#[derive(Debug)]
+pub struct ViewerStats {
+    pub id: u64,
+    pub remote: String,
+    pub variant: String,
+    pub max_fps: Option<f64>,
+    pub since: SystemTime,
+    pub frames_sent: AtomicU64,
+    pub rate: RateMeter,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ViewerView {
+    pub id: u64,
+    pub remote: String,
+    pub variant: String,
+    pub max_fps: Option<f64>,
+    pub fps: f64,
+    pub frames_sent: u64,
+    #[serde(serialize_with = "rfc3339")]
+    pub since: SystemTime,
+}
+
+#[derive(Debug)]
+pub struct CameraHub {
+    id: Arc<str>,
+    default_quality: u8,
+    frames: watch::Sender<Option<Arc<Frame>>>,
+    status: watch::Sender<SourceStatus>,
+    demand: watch::Sender<usize>,
+    next_seq: AtomicU64,
+    next_viewer: AtomicU64,
+    last_live: Mutex<Option<Instant>>,
+    viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
+    stats: Arc<CameraStats>,
+}
+
+impl CameraHub {
+    pub fn new(id: &str, default_quality: u8) -> Arc<Self> {
+        Arc::new(Self {
+            id: id.into(),
+            default_quality,
+            frames: watch::Sender::new(None),
+            status: watch::Sender::new(SourceStatus {
+                state: SourceState::Idle,
+                since: SystemTime::now(),
+                last_error: None,
+                restarts: 0,
+            }),
+            demand: watch::Sender::new(0),
+            next_seq: AtomicU64::new(1),
+            next_viewer: AtomicU64::new(1),
+            last_live: Mutex::new(None),
+            viewers: Mutex::new(BTreeMap::new()),
+            stats: Arc::new(CameraStats::default()),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn default_quality(&self) -> u8 {
+        self.default_quality
+    }
+
+    pub fn stats(&self) -> &Arc<CameraStats> {
+        &self.stats
+    }
+
+    /// Publishes a frame to every viewer. A live frame marks the source online.
+    pub fn publish(&self, parts: FrameParts) -> Arc<Frame> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let frame = Arc::new(Frame::new(seq, parts));
+        if frame.kind == FrameKind::Live {
+            self.stats.frames_captured.fetch_add(1, Ordering::Relaxed);
+            self.stats.capture_rate.tick();
+            *self.last_live.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.published);
+            if self.status.borrow().state != SourceState::Online {
+                self.set_state(SourceState::Online, None);
+            }
+        }
+        self.frames.send_replace(Some(frame.clone()));
+        frame
+    }
+
+    /// Counts a frame the source had to drop (not a valid JPEG, wrong size...).
+    pub fn count_dropped(&self) {
+        self.stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latest frame, if any.
+    pub fn latest(&self) -> Option<Arc<Frame>> {
+        self.frames.borrow().clone()
+    }
+
+    /// When the last live frame arrived.
+    pub fn last_live(&self) -> Option<Instant> {
+        *self.last_live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Frame>>> {
+        self.frames.subscribe()
+    }
+
+    pub fn status(&self) -> SourceStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn watch_status(&self) -> watch::Receiver<SourceStatus> {
+        self.status.subscribe()
+    }
+
+    /// Moves the source to `state`; an error is kept as `last_error`. Offline counts a restart.
+    pub fn set_state(&self, state: SourceState, error: Option<String>) {
+        self.status.send_modify(|s| {
+            if s.state != state {
+                s.since = SystemTime::now();
+            }
+            if state == SourceState::Offline && s.state != SourceState::Offline {
+                s.restarts += 1;
+            }
+            s.state = state;
+            if error.is_some() {
+                s.last_error = error;
+            }
+        });
+    }
+
+    /// Registers demand for frames; it lasts until the guard drops.
+    pub fn demand(self: &Arc<Self>) -> DemandGuard {
+        self.demand.send_modify(|n| *n += 1);
+        DemandGuard { hub: self.clone() }
+    }
+
+    pub fn demand_count(&self) -> usize {
+        *self.demand.borrow()
+    }
+
+    /// Waits until somebody wants frames.
+    pub async fn wait_for_demand(&self) {
+        let mut rx = self.demand.subscribe();
+        // The sender lives as long as `self`, so this cannot fail while we are borrowed.
+        let _ = rx.wait_for(|n| *n > 0).await;
+    }
+
+    /// Waits until nobody has wanted frames for `linger`.
+    pub async fn wait_idle_for(&self, linger: Duration) {
+        let mut rx = self.demand.subscribe();
+        loop {
+            let _ = rx.wait_for(|n| *n == 0).await;
+            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
+            if came_back.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Registers an MJPEG viewer (which is also demand) for the API's list.
+    pub fn add_viewer(
+        self: &Arc<Self>,
+        remote: String,
+        variant: String,
+        max_fps: Option<f64>,
+    ) -> ViewerHandle {
+        let id = self.next_viewer.fetch_add(1, Ordering::Relaxed);
+        let stats = Arc::new(ViewerStats {
+            id,
+            remote,
+            variant,
+            max_fps,
+            since: SystemTime::now(),
+            frames_sent: AtomicU64::new(0),
+            rate: RateMeter::new(),
+        });
+        self.viewers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, stats.clone());
+        ViewerHandle {
+            stats,
+            demand: self.demand(),
+        }
+    }
+
+    pub fn viewer_count(&self) -> usize {
+        self.viewers.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn viewers(&self) -> Vec<ViewerView> {
+        let list = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        list.values()
+            .map(|v| ViewerView {
+                id: v.id,
+                remote: v.remote.clone(),
+                variant: v.variant.clone(),
+                max_fps: v.max_fps,
+                fps: v.rate.rate(),
+                frames_sent: v.frames_sent.load(Ordering::Relaxed),
+                since: v.since,
+            })
+            .collect()
+    }
+}
+
+/// Demand for a camera's frames, released on drop.
+#[derive(Debug)]
+pub struct DemandGuard {
+    hub: Arc<CameraHub>,
+}
+
+impl DemandGuard {
+    pub fn hub(&self) -> &Arc<CameraHub> {
+        &self.hub
+    }
+}
+
+impl Drop for DemandGuard {
+    fn drop(&mut self) {
+        self.hub.demand.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// A registered viewer; dropping it removes the viewer and its demand.
+#[derive(Debug)]
+pub struct ViewerHandle {
+    stats: Arc<ViewerStats>,
+    demand: DemandGuard,
+}
+
+impl ViewerHandle {
+    pub fn hub(&self) -> &Arc<CameraHub> {
+        self.demand.hub()
+    }
+
+    /// Records one frame of `bytes` written to this viewer.
+    pub fn record_sent(&self, bytes: usize) {
+        self.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+        self.stats.rate.tick();
+        let hub_stats = self.hub().stats();
+        hub_stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+        hub_stats
+            .bytes_sent
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ViewerHandle {
+    fn drop(&mut self) {
+        self.hub()
+            .viewers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.stats.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn parts(n: u8) -> FrameParts {
+        FrameParts {
+            jpeg: Bytes::from(vec![n]),
+            width: 1,
+            height: 1,
+            captured_at: SystemTime::now(),
+            raw: None,
+            kind: FrameKind::Live,
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_viewer_skips_to_the_newest_frame() {
+        let hub = CameraHub::new("c", 80);
+        let mut rx = hub.subscribe();
+        for n in 0..5 {
+            hub.publish(parts(n));
+        }
+        rx.changed().await.unwrap();
+        let f = rx.borrow_and_update().clone().unwrap();
+        assert_eq!(f.jpeg.as_ref(), &[4]);
+        assert!(!rx.has_changed().unwrap());
+    }
+
+    #[tokio::test]
+    async fn viewers_share_one_jpeg_buffer() {
+        let hub = CameraHub::new("c", 80);
+        hub.publish(parts(7));
+        let a = hub.latest().unwrap();
+        let b = hub.latest().unwrap();
+        assert_eq!(a.jpeg.as_ptr(), b.jpeg.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn first_live_frame_marks_online_and_viewers_count_as_demand() {
+        let hub = CameraHub::new("c", 80);
+        assert_eq!(hub.status().state, SourceState::Idle);
+        hub.publish(parts(1));
+        assert_eq!(hub.status().state, SourceState::Online);
+        let v = hub.add_viewer("127.0.0.1:1".into(), "original".into(), None);
+        assert_eq!((hub.demand_count(), hub.viewer_count()), (1, 1));
+        drop(v);
+        assert_eq!((hub.demand_count(), hub.viewer_count()), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_waits_for_the_whole_linger() {
+        let hub = CameraHub::new("c", 80);
+        let guard = hub.demand();
+        let h = hub.clone();
+        let idle = tokio::spawn(async move { h.wait_idle_for(Duration::from_secs(10)).await });
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(!idle.is_finished(), "demand held: not idle");
+        drop(guard);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let g2 = hub.demand();
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        assert!(!idle.is_finished(), "demand came back within the linger");
+        drop(g2);
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert!(idle.is_finished());
+    }
+
+    #[test]
+    fn offline_counts_restarts_and_keeps_the_error() {
+        let hub = CameraHub::new("c", 80);
+        hub.set_state(SourceState::Offline, Some("boom".into()));
+        hub.set_state(SourceState::Offline, Some("boom again".into()));
+        hub.set_state(SourceState::Starting, None);
+        let s = hub.status();
+        assert_eq!((s.state, s.restarts), (SourceState::Starting, 1));
+        assert_eq!(s.last_error.as_deref(), Some("boom again"));
+    }
+}

@@ -1,0 +1,53 @@
+//! JPEG encode and decode behind one interface; the backend is chosen at build time:
+//! pure Rust (jpeg-encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
+
+mod scan;
+#[cfg(test)]
+mod tests;
+
+#[cfg(not(feature = "turbojpeg"))]
+mod rust_backend;
+#[cfg(not(feature = "turbojpeg"))]
+use rust_backend as backend;
+#[cfg(feature = "turbojpeg")]
+mod turbo_backend;
+#[cfg(feature = "turbojpeg")]
+use turbo_backend as backend;
+
+pub use scan::{JpegInfo, JpegScanner, Scan, inspect};
+
+use crate::{Error, RgbImage};
+
+/// The name of the compiled-in backend, for logs and `/metrics`.
+pub const BACKEND: &str = backend::NAME;
+
+/// Largest side we encode or decode: JPEG's own limit is 65535, but a camera frame past 8K is
+/// almost surely a corrupt header, and decoding it would allocate gigabytes.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Encodes RGB pixels at `quality` (1..=100) with 4:2:0 chroma subsampling.
+pub fn encode_rgb(img: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
+    if img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE {
+        return Err(Error::invalid(format!(
+            "cannot encode a {}x{} image (sides must be 1..={MAX_SIDE})",
+            img.width, img.height
+        )));
+    }
+    backend::encode_rgb(img, quality.clamp(1, 100))
+}
+
+/// Decodes a JPEG to RGB pixels. Damaged data gives an error of kind `Corrupt`, never a panic.
+pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
+    let info = inspect(data).map_err(Error::corrupt)?;
+    if info.width > MAX_SIDE || info.height > MAX_SIDE {
+        return Err(Error::corrupt(format!(
+            "JPEG of {}x{} is larger than {MAX_SIDE} on a side",
+            info.width, info.height
+        )));
+    }
+    let img = backend::decode_rgb(&data[..info.len])?;
+    if img.width != info.width || img.height != info.height {
+        return Err(Error::corrupt("decoded size differs from the JPEG header"));
+    }
+    Ok(img)
+}

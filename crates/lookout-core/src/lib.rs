@@ -1,0 +1,22 @@
+//! The parts of Lookout that do no I/O: frames, pixels, JPEG encode/decode/scale and the
+//! per-camera hub where sources and viewers meet.
+//!
+//! This crate must never depend on HTTP, database, mail or device crates: the workspace split
+//! lets the compiler hold that line (see `docs/design` and the architecture page).
+
+pub mod error;
+pub mod frame;
+pub mod hub;
+pub mod image;
+pub mod jpeg;
+pub mod log_limiter;
+pub mod rate;
+pub mod scale;
+pub mod text;
+pub mod variant;
+
+pub use error::{Error, ErrorKind};
+pub use frame::{Frame, FrameKind, FrameParts};
+pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, ViewerHandle};
+pub use image::RgbImage;
+pub use variant::{Variant, VariantRequest};

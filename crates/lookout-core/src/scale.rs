@@ -1,0 +1,132 @@
+//! Resizing RGB images: a separable triangle filter whose support widens with the reduction,
+//! so downscaling averages every source pixel (no aliasing) and upscaling is bilinear.
+
+use crate::RgbImage;
+
+/// Fixed-point precision of the filter weights.
+const SHIFT: u32 = 14;
+const ONE: i32 = 1 << SHIFT;
+
+/// Weights of one output pixel: the first source index and one weight per source pixel.
+struct Taps {
+    start: usize,
+    weights: Vec<i32>,
+}
+
+fn taps(src: u32, dst: u32) -> Vec<Taps> {
+    let scale = f64::from(src) / f64::from(dst);
+    let support = scale.max(1.0);
+    (0..dst)
+        .map(|i| {
+            let center = (f64::from(i) + 0.5) * scale;
+            let lo = ((center - support).floor().max(0.0)) as usize;
+            let hi = ((center + support).ceil() as usize).min(src as usize);
+            let raw: Vec<f64> = (lo..hi)
+                .map(|j| {
+                    let d = ((j as f64 + 0.5) - center).abs() / support;
+                    (1.0 - d).max(0.0)
+                })
+                .collect();
+            let sum: f64 = raw.iter().sum();
+            let mut weights: Vec<i32> = raw
+                .iter()
+                .map(|w| (w / sum * f64::from(ONE)).round() as i32)
+                .collect();
+            // Make the weights add up to exactly ONE so flat areas stay exactly flat.
+            let err = ONE - weights.iter().sum::<i32>();
+            if let Some(max) = weights.iter_mut().max() {
+                *max += err;
+            }
+            Taps { start: lo, weights }
+        })
+        .collect()
+}
+
+fn clamp_u8(v: i32) -> u8 {
+    ((v + (ONE >> 1)) >> SHIFT).clamp(0, 255) as u8
+}
+
+/// Resizes `src` to `width`x`height` (both at least 1).
+pub fn resize(src: &RgbImage, width: u32, height: u32) -> RgbImage {
+    let (width, height) = (width.max(1), height.max(1));
+    if src.width == width && src.height == height {
+        return src.clone();
+    }
+    // Horizontal pass: src.height rows of `width` pixels.
+    let htaps = taps(src.width, width);
+    let mut mid = vec![0u8; width as usize * src.height as usize * 3];
+    let sstride = src.width as usize * 3;
+    let mstride = width as usize * 3;
+    for y in 0..src.height as usize {
+        let row = &src.data[y * sstride..(y + 1) * sstride];
+        let out = &mut mid[y * mstride..(y + 1) * mstride];
+        for (x, t) in htaps.iter().enumerate() {
+            let mut acc = [0i32; 3];
+            for (k, &w) in t.weights.iter().enumerate() {
+                let p = (t.start + k) * 3;
+                acc[0] += i32::from(row[p]) * w;
+                acc[1] += i32::from(row[p + 1]) * w;
+                acc[2] += i32::from(row[p + 2]) * w;
+            }
+            out[x * 3] = clamp_u8(acc[0]);
+            out[x * 3 + 1] = clamp_u8(acc[1]);
+            out[x * 3 + 2] = clamp_u8(acc[2]);
+        }
+    }
+    // Vertical pass, a whole row at a time so the inner loop walks memory in order.
+    let vtaps = taps(src.height, height);
+    let mut dst = RgbImage::new(width, height);
+    let mut acc = vec![0i32; mstride];
+    for (y, t) in vtaps.iter().enumerate() {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for (k, &w) in t.weights.iter().enumerate() {
+            let row = &mid[(t.start + k) * mstride..(t.start + k + 1) * mstride];
+            for (a, &p) in acc.iter_mut().zip(row) {
+                *a += i32::from(p) * w;
+            }
+        }
+        let out = &mut dst.data[y * mstride..(y + 1) * mstride];
+        for (o, &a) in out.iter_mut().zip(&acc) {
+            *o = clamp_u8(a);
+        }
+    }
+    dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_colour_stays_exactly_flat_down_and_up() {
+        let mut img = RgbImage::new(37, 23);
+        img.fill_rect(0, 0, 37, 23, [10, 200, 77]);
+        for (w, h) in [(5, 3), (1, 1), (100, 61), (37, 12)] {
+            let r = resize(&img, w, h);
+            assert_eq!((r.width, r.height), (w, h));
+            assert!(r.data.chunks(3).all(|p| p == [10, 200, 77]), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn halving_averages_neighbours() {
+        // Alternating black and white columns average to mid grey.
+        let mut img = RgbImage::new(64, 8);
+        for x in (0..64).step_by(2) {
+            img.fill_rect(x, 0, 1, 8, [255, 255, 255]);
+        }
+        let r = resize(&img, 32, 4);
+        for p in r.data.chunks(3) {
+            assert!((100..=155).contains(&p[0]), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn left_half_stays_left() {
+        let mut img = RgbImage::new(200, 100);
+        img.fill_rect(0, 0, 100, 100, [255, 0, 0]);
+        let r = resize(&img, 50, 25);
+        assert_eq!(r.pixel(5, 10), [255, 0, 0]);
+        assert_eq!(r.pixel(45, 10), [0, 0, 0]);
+    }
+}
