@@ -1,1 +1,10 @@
-//! x
+//! Lookout, the camera streaming server: configuration, HTTP server and web layer, and the
+//! wiring of cameras' sources to their hubs. `main.rs` only parses the command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod server;
+pub mod signals;
+pub mod web;
+mod write_timeout;

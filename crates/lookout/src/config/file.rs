@@ -1,0 +1,166 @@
+//! The config file as it is on disk: TOML, unknown keys refused, every key with a default.
+//! `docs/ref/config.md` documents each of these fields; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<Spanned<CameraSection>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Addresses to listen on, `IP:PORT` (IPv6 as `[::1]:8080`).
+    pub listen: Vec<String>,
+    /// Open connections at most; past it new ones get 503.
+    pub max_connections: usize,
+    /// Time to produce a response (not to stream its body).
+    pub request_timeout_ms: u64,
+    /// A client that accepts no bytes for this long is dropped.
+    pub write_timeout_ms: u64,
+    /// Time for a client to send its request headers.
+    pub header_read_timeout_ms: u64,
+    /// Size limit of a request's headers (at least 8192).
+    pub max_header_bytes: usize,
+    /// Number limit of a request's headers.
+    pub max_headers: usize,
+    /// How long a snapshot waits for a fresh frame.
+    pub snapshot_timeout_ms: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: vec!["127.0.0.1:8080".into()],
+            max_connections: 1000,
+            request_timeout_ms: 30_000,
+            write_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            snapshot_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSection {
+    pub id: String,
+    /// Shown on the page; defaults to the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Capture even when nobody watches.
+    #[serde(default)]
+    pub keep_warm: bool,
+    /// Keep capturing this long after the last viewer left.
+    #[serde(default = "default_idle_linger_ms")]
+    pub idle_linger_ms: u64,
+    /// JPEG quality for frames Lookout encodes (test pattern, scaled variants).
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+    pub source: SourceSection,
+}
+
+fn default_idle_linger_ms() -> u64 {
+    10_000
+}
+fn default_quality() -> u8 {
+    80
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceSection {
+    Testpattern(TestPatternSection),
+    Files(FilesSection),
+    Command(CommandSection),
+    Http(HttpSection),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestPatternSection {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+}
+
+impl Default for TestPatternSection {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+            fps: 15.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSection {
+    pub dir: PathBuf,
+    #[serde(default = "default_files_fps")]
+    pub fps: f64,
+}
+
+fn default_files_fps() -> f64 {
+    1.0
+}
+
+/// A command as an argument list (run directly) or one string (run by `sh -c`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSection {
+    pub command: CommandLine,
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+fn default_max_frame_bytes() -> usize {
+    16 << 20
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// `http://` URL of an MJPEG stream or a JPEG snapshot; may hold `user:password@`.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A file whose first line is the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Polls per second when the URL gives single JPEGs.
+    #[serde(default = "default_poll_fps")]
+    pub poll_fps: f64,
+    /// Reconnect when a stream sends no frame for this long.
+    #[serde(default = "default_stall_timeout_ms")]
+    pub stall_timeout_ms: u64,
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+fn default_poll_fps() -> f64 {
+    2.0
+}
+fn default_stall_timeout_ms() -> u64 {
+    10_000
+}

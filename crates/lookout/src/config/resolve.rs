@@ -1,0 +1,244 @@
+//! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
+
+use super::file::{CameraSection, CommandLine, SourceSection};
+use super::{ConfigError, ConfigFile};
+use lookout_core::jpeg::MAX_SIDE;
+use lookout_sources::SupervisorConfig;
+use lookout_sources::command::CommandSource;
+use lookout_sources::files::FilesSource;
+use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
+use lookout_sources::testpattern::TestPattern;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; `None` for the built-in demo.
+    pub origin: Option<PathBuf>,
+    /// What was on disk, with defaults filled in (`lookout config check` prints it).
+    pub file: ConfigFile,
+    pub server: ServerConfig,
+    pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    pub max_connections: usize,
+    pub request_timeout: Duration,
+    pub write_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    pub snapshot_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct CameraConfig {
+    pub id: String,
+    pub name: String,
+    pub quality: u8,
+    pub supervisor: SupervisorConfig,
+    pub source: SourceConfig,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    TestPattern(TestPattern),
+    Files(FilesSource),
+    Command(CommandSource),
+    Http(HttpSource),
+}
+
+impl SourceConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TestPattern(_) => "testpattern",
+            Self::Files(_) => "files",
+            Self::Command(_) => "command",
+            Self::Http(_) => "http",
+        }
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, offset: Option<usize>, msg: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+        ConfigError::at(self.path, self.text, offset, msg, fix)
+    }
+
+    /// Offset of the line that sets `key` (first match), for errors in `[server]`.
+    fn key_offset(&self, key: &str) -> Option<usize> {
+        let mut offset = 0;
+        for line in self.text.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+                return Some(offset + (line.len() - t.len()));
+            }
+            offset += line.len();
+        }
+        None
+    }
+}
+
+pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config, ConfigError> {
+    let cx = Ctx { path, text };
+    let s = &file.server;
+    let mut listen = Vec::new();
+    for addr in &s.listen {
+        listen.push(addr.parse::<SocketAddr>().map_err(|_| {
+            cx.err(
+                cx.key_offset("listen"),
+                format!("server.listen: {addr:?} is not an address"),
+                "write IP:PORT, e.g. \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::]:8080\"",
+            )
+        })?);
+    }
+    let positive = |key: &str, v: u64| {
+        if v == 0 {
+            Err(cx.err(cx.key_offset(key), format!("server.{key} must be above 0"), "remove the key to use the default"))
+        } else {
+            Ok(Duration::from_millis(v))
+        }
+    };
+    if s.max_connections == 0 {
+        return Err(cx.err(cx.key_offset("max_connections"), "server.max_connections must be above 0", "remove the key to use the default (1000)"));
+    }
+    // hyper's smallest read buffer is 8 KiB; below that it would panic.
+    if !(8192..=1 << 20).contains(&s.max_header_bytes) {
+        return Err(cx.err(cx.key_offset("max_header_bytes"), format!("server.max_header_bytes is {}; it must be 8192..=1048576", s.max_header_bytes), "remove the key to use the default (16384)"));
+    }
+    if !(8..=1000).contains(&s.max_headers) {
+        return Err(cx.err(cx.key_offset("max_headers"), format!("server.max_headers is {}; it must be 8..=1000", s.max_headers), "remove the key to use the default (64)"));
+    }
+    let server = ServerConfig {
+        listen,
+        max_connections: s.max_connections,
+        request_timeout: positive("request_timeout_ms", s.request_timeout_ms)?,
+        write_timeout: positive("write_timeout_ms", s.write_timeout_ms)?,
+        header_read_timeout: positive("header_read_timeout_ms", s.header_read_timeout_ms)?,
+        max_header_bytes: s.max_header_bytes,
+        max_headers: s.max_headers,
+        snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms)?,
+    };
+    if file.cameras.is_empty() {
+        return Err(cx.err(None, "no cameras configured", "add a [[camera]] table; `lookout config example` shows one"));
+    }
+    let mut seen = HashSet::new();
+    let mut cameras = Vec::new();
+    for spanned in &file.cameras {
+        let offset = Some(spanned.span().start);
+        let cam = spanned.get_ref();
+        if !valid_id(&cam.id) {
+            return Err(cx.err(offset, format!("camera id {:?} is not valid", cam.id), "use 1 to 64 letters, digits, '-' or '_' (it appears in URLs)"));
+        }
+        if !seen.insert(cam.id.clone()) {
+            return Err(cx.err(offset, format!("camera id {:?} is used twice", cam.id), "give each [[camera]] its own id"));
+        }
+        cameras.push(camera(&cx, offset, cam)?);
+    }
+    Ok(Config { origin: None, file, server, cameras })
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn camera(cx: &Ctx<'_>, at: Option<usize>, cam: &CameraSection) -> Result<CameraConfig, ConfigError> {
+    let id = &cam.id;
+    let bad = |msg: String, fix: &str| cx.err(at, format!("camera {id:?}: {msg}"), fix);
+    if !(1..=100).contains(&cam.quality) {
+        return Err(bad(format!("quality is {}; it must be 1..=100", cam.quality), "80 is a good default"));
+    }
+    let fps_ok = |fps: f64, max: f64| fps.is_finite() && fps > 0.0 && fps <= max;
+    let source = match &cam.source {
+        SourceSection::Testpattern(t) => {
+            if !(16..=MAX_SIDE).contains(&t.width) || !(16..=MAX_SIDE).contains(&t.height) {
+                return Err(bad(format!("test pattern size {}x{} is out of range", t.width, t.height), "use sides of 16 to 8192 pixels, e.g. 1280x720"));
+            }
+            if !fps_ok(t.fps, 120.0) {
+                return Err(bad(format!("fps is {}; it must be above 0 and at most 120", t.fps), "e.g. fps = 15"));
+            }
+            SourceConfig::TestPattern(TestPattern { width: t.width, height: t.height, fps: t.fps })
+        }
+        SourceSection::Files(f) => {
+            if !f.dir.is_dir() {
+                return Err(bad(format!("folder {} does not exist", f.dir.display()), "set dir to a folder of .jpg files (a relative path is from the current directory)"));
+            }
+            if !fps_ok(f.fps, 120.0) {
+                return Err(bad(format!("fps is {}; it must be above 0 and at most 120", f.fps), "e.g. fps = 1"));
+            }
+            SourceConfig::Files(FilesSource { dir: f.dir.clone(), fps: f.fps })
+        }
+        SourceSection::Command(c) => {
+            let argv = match &c.command {
+                CommandLine::Argv(v) => v.clone(),
+                CommandLine::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
+            };
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(bad("command is empty".into(), "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]"));
+            }
+            check_frame_limit(&bad, c.max_frame_bytes)?;
+            SourceConfig::Command(CommandSource { argv, max_frame_bytes: c.max_frame_bytes })
+        }
+        SourceSection::Http(h) => {
+            let (url, from_url) = split_userinfo(&h.url).map_err(|e| bad(format!("url: {e}"), "e.g. url = \"http://192.168.1.20/video.mjpg\""))?;
+            let password = match (&h.password_file, &h.password_env) {
+                (Some(_), Some(_)) => return Err(bad("both password_file and password_env are set".into(), "keep one of them")),
+                (Some(file), None) => Some(
+                    std::fs::read_to_string(file)
+                        .map_err(|e| bad(format!("cannot read password_file {}: {e}", file.display()), "check the path and that Lookout may read it"))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                (None, Some(var)) => Some(std::env::var(var).map_err(|_| bad(format!("environment variable {var} is not set"), "set it in the service's environment, or use password_file"))?),
+                (None, None) => None,
+            };
+            let creds = match (&h.username, password, from_url) {
+                (Some(u), p, _) => Some(Credentials { username: u.clone(), password: p.unwrap_or_default() }),
+                (None, Some(_), _) => return Err(bad("a password is set but no username".into(), "add username = \"...\"")),
+                (None, None, c) => c,
+            };
+            if !fps_ok(h.poll_fps, 30.0) {
+                return Err(bad(format!("poll_fps is {}; it must be above 0 and at most 30", h.poll_fps), "e.g. poll_fps = 2"));
+            }
+            if h.stall_timeout_ms == 0 {
+                return Err(bad("stall_timeout_ms must be above 0".into(), "remove it to use the default (10000)"));
+            }
+            check_frame_limit(&bad, h.max_frame_bytes)?;
+            let mut src = HttpSource::new(url, creds);
+            src.poll_fps = h.poll_fps;
+            src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
+            src.max_frame_bytes = h.max_frame_bytes;
+            SourceConfig::Http(src)
+        }
+    };
+    Ok(CameraConfig {
+        id: id.clone(),
+        name: cam.name.clone().unwrap_or_else(|| id.clone()),
+        quality: cam.quality,
+        supervisor: SupervisorConfig {
+            keep_warm: cam.keep_warm,
+            idle_linger: Duration::from_millis(cam.idle_linger_ms),
+            ..SupervisorConfig::default()
+        },
+        source,
+    })
+}
+
+fn check_frame_limit(bad: &impl Fn(String, &str) -> ConfigError, n: usize) -> Result<(), ConfigError> {
+    if (1024..=64 << 20).contains(&n) {
+        Ok(())
+    } else {
+        Err(bad(format!("max_frame_bytes is {n}; it must be 1024..=67108864"), "remove it to use the default (16 MiB)"))
+    }
+}

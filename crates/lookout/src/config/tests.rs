@@ -1,0 +1,86 @@
+use super::*;
+
+fn err(text: &str) -> ConfigError {
+    parse(text, "test.toml").expect_err("config should be refused")
+}
+
+#[test]
+fn example_and_demo_are_valid() {
+    let c = parse(EXAMPLE, "example.toml").unwrap();
+    assert_eq!(c.cameras.len(), 1);
+    assert_eq!(c.cameras[0].id, "demo");
+    let d = demo();
+    assert_eq!((d.cameras[0].id.as_str(), d.server.listen[0].to_string().as_str()), ("demo", "127.0.0.1:8080"));
+}
+
+#[test]
+fn unknown_key_names_file_line_and_fix() {
+    let e = err("[server]\nlisten = [\"127.0.0.1:1\"]\nmax_conections = 5\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.msg.contains("unknown field `max_conections`"), "{e}");
+    assert!(e.to_string().starts_with("test.toml:3: "), "{e}");
+    assert!(e.fix.as_deref().unwrap_or("").contains("docs/ref/config.md"));
+}
+
+#[test]
+fn unknown_key_inside_a_source_is_refused() {
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nwidht = 5\n");
+    assert!(e.msg.contains("unknown field `widht`"), "{e}");
+    assert!(e.line.is_some());
+}
+
+#[test]
+fn bad_values_name_the_camera_and_line() {
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n\n[[camera]]\nid = \"b\"\nquality = 0\n[camera.source]\nkind = \"testpattern\"\n");
+    assert!(e.msg.starts_with("camera \"b\": quality"), "{e}");
+    assert!(e.line.is_some_and(|l| l >= 6), "{e}");
+    let e = err("[[camera]]\nid = \"a b\"\n[camera.source]\nkind = \"testpattern\"\n");
+    assert!(e.msg.contains("not valid"), "{e}");
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nfps = 0\n");
+    assert!(e.msg.contains("fps is 0"), "{e}");
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"webcam\"\n");
+    assert!(e.msg.contains("unknown variant `webcam`"), "{e}");
+}
+
+#[test]
+fn duplicate_ids_and_empty_configs_are_refused() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let e = err(&format!("{cam}{cam}"));
+    assert!(e.msg.contains("used twice"), "{e}");
+    let e = err("");
+    assert!(e.msg.contains("no cameras"), "{e}");
+}
+
+#[test]
+fn server_values_are_checked() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let e = err(&format!("[server]\nlisten = [\"localhost\"]\n{cam}"));
+    assert_eq!(e.line, Some(2));
+    assert!(e.msg.contains("not an address"));
+    let e = err(&format!("[server]\n\nmax_header_bytes = 100\n{cam}"));
+    assert_eq!(e.line, Some(3));
+}
+
+#[test]
+fn http_source_takes_credentials_from_url_or_env() {
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://cam/\"\nusername = \"u\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET\"\n");
+    assert!(e.msg.contains("LOOKOUT_TEST_SURELY_UNSET"), "{e}");
+    let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://u:secret@cam/v.mjpg\"\n", "t").unwrap();
+    assert!(!format!("{:?}", c.cameras[0].source).contains("secret"));
+}
+
+#[test]
+fn command_string_runs_through_sh() {
+    let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\ncommand = \"ffmpeg -i x -f mjpeg -\"\n", "t").unwrap();
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else { panic!("not a command") };
+    assert_eq!(cmd.argv, ["sh", "-c", "ffmpeg -i x -f mjpeg -"]);
+}
+
+#[test]
+fn resolved_config_prints_and_parses_back() {
+    let c = parse(EXAMPLE, "example.toml").unwrap();
+    let printed = toml::to_string_pretty(&c.file).unwrap();
+    assert!(printed.contains("request_timeout_ms = 30000"), "{printed}");
+    let again = parse(&printed, "printed").unwrap();
+    assert_eq!(again.cameras[0].name, "Test pattern");
+}

@@ -1,0 +1,75 @@
+//! The JSON API: cameras' state and viewers, and the health check.
+
+use super::{ApiError, AppState, CameraEntry};
+use axum::Json;
+use axum::extract::{Path, State};
+use lookout_core::{SourceState, SourceStatus};
+use lookout_core::hub::ViewerView;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+#[derive(Debug, Serialize)]
+pub struct CameraView {
+    pub id: String,
+    pub name: String,
+    pub source: &'static str,
+    pub online: bool,
+    #[serde(flatten)]
+    pub status: SourceStatus,
+    /// Size of the latest live frame; null before the first.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub captured_fps: f64,
+    pub frames_captured: u64,
+    pub frames_dropped: u64,
+    pub viewer_count: usize,
+    pub viewers: Vec<ViewerView>,
+    pub stream_url: String,
+    pub snapshot_url: String,
+}
+
+pub fn view(c: &CameraEntry) -> CameraView {
+    let hub = &c.hub;
+    let status = hub.status();
+    let latest = hub.latest().filter(|f| f.kind == lookout_core::FrameKind::Live);
+    let stats = hub.stats();
+    let viewers = hub.viewers();
+    CameraView {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        source: c.kind,
+        online: status.state == SourceState::Online,
+        status,
+        width: latest.as_ref().map(|f| f.width),
+        height: latest.as_ref().map(|f| f.height),
+        captured_fps: stats.capture_rate.rate(),
+        frames_captured: stats.frames_captured.load(Ordering::Relaxed),
+        frames_dropped: stats.frames_dropped.load(Ordering::Relaxed),
+        viewer_count: viewers.len(),
+        viewers,
+        stream_url: format!("/cameras/{}/stream.mjpeg", c.id),
+        snapshot_url: format!("/cameras/{}/snapshot.jpg", c.id),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CameraList {
+    pub cameras: Vec<CameraView>,
+}
+
+pub async fn list_cameras(State(state): State<Arc<AppState>>) -> Json<CameraList> {
+    Json(CameraList { cameras: state.cameras.iter().map(view).collect() })
+}
+
+pub async fn one_camera(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<CameraView>, ApiError> {
+    Ok(Json(view(state.camera(&id)?)))
+}
+
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+    }))
+}

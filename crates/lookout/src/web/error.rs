@@ -1,0 +1,69 @@
+//! The web layer's one error type. [`status_for`] is the one place that maps error kinds to
+//! HTTP statuses; internal details go to the log, never to the client.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use lookout_core::{Error, ErrorKind};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    msg: String,
+    details: Option<Value>,
+}
+
+pub fn status_for(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Corrupt | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+        Self { status, msg: msg.into(), details: None }
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, msg)
+    }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, msg)
+    }
+    /// Extra JSON fields next to `error` (e.g. a camera's state and last error).
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = status_for(e.kind());
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!("request failed: {e}");
+            return Self::new(status, "internal error; the server log has the details");
+        }
+        Self::new(status, e.message())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.msg, "status": self.status.as_u16() });
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.details, body.as_object_mut()) {
+            obj.extend(extra);
+        }
+        let mut resp = (self.status, Json(body)).into_response();
+        resp.headers_mut()
+            .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        resp
+    }
+}

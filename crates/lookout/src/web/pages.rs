@@ -1,0 +1,122 @@
+//! The pages: every camera live on `/`, one camera large on `/cameras/{id}`; their assets are
+//! compiled into the binary. HTML is rendered here with every configured string escaped; the
+//! script only adds live state, so the pictures show even before it runs.
+
+use super::query;
+use super::{ApiError, AppState, CameraEntry, Peer, snapshot, stream};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderValue, header};
+use std::fmt::Write;
+use std::sync::Arc;
+
+const CSS: &str = include_str!("../../assets/app.css");
+const JS: &str = include_str!("../../assets/app.js");
+
+/// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
+pub async fn root(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery, peer: Peer) -> Result<Response, ApiError> {
+    let q = query::parse(raw.as_deref())?;
+    match q.action.as_deref() {
+        None => Ok(index(&state).into_response()),
+        Some("stream") => {
+            let cam = state.camera_or_first(q.camera.as_deref())?;
+            Ok(stream::start(cam, q.clone(), peer, state.shutdown.clone()))
+        }
+        Some("snapshot") => {
+            let cam = state.camera_or_first(q.camera.as_deref())?;
+            snapshot::snapshot(cam, &q, state.snapshot_timeout).await
+        }
+        Some(other) => Err(ApiError::bad_request(format!(
+            "unknown action {other:?}; use action=stream or action=snapshot"
+        ))),
+    }
+}
+
+pub async fn camera_page(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Html<String>, ApiError> {
+    let cam = state.camera(&id)?;
+    let id = escape(&cam.id);
+    let name = escape(&cam.name);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        r#"<nav><a href="/">&larr; all cameras</a></nav>
+<main class="single" data-camera="{id}">
+<h1>{name}</h1>
+<figure class="cam large"><img src="/cameras/{id}/stream.mjpeg" alt="{name}, live"></figure>
+<p class="actions"><a class="button" href="/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
+<a class="button secondary" href="/cameras/{id}/stream.mjpeg">Stream URL</a>
+<a class="button secondary" href="/api/cameras/{id}">JSON</a></p>
+<dl class="details" data-details></dl>
+</main>"#
+    );
+    Ok(page(&cam.name, &body))
+}
+
+fn index(state: &AppState) -> Html<String> {
+    let mut body = String::from("<header><h1>Lookout</h1></header>\n<main class=\"grid\">\n");
+    for c in &state.cameras {
+        card(&mut body, c);
+    }
+    body.push_str("</main>");
+    page("Lookout", &body)
+}
+
+fn card(out: &mut String, c: &CameraEntry) {
+    let id = escape(&c.id);
+    let name = escape(&c.name);
+    let _ = write!(
+        out,
+        r#"<figure class="cam" data-camera="{id}"><a href="/cameras/{id}"><img src="/cameras/{id}/stream.mjpeg" alt="{name}, live"></a>
+<figcaption><a href="/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
+"#
+    );
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{}</title><link rel="stylesheet" href="/assets/app.css"></head>
+<body>
+{body}
+<script src="/assets/app.js" defer></script>
+</body></html>"#,
+        escape(title)
+    ))
+}
+
+/// HTML-escapes text for element content and double-quoted attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (body, mime) = match file.as_str() {
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
+    };
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(super::escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}

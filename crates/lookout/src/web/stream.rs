@@ -1,0 +1,153 @@
+//! Live MJPEG: `multipart/x-mixed-replace`, one part per frame with Content-Type,
+//! Content-Length and X-Timestamp, as mjpg-streamer and µStreamer send it.
+//!
+//! Each viewer waits on the hub for the newest frame; the part's JPEG is the frame's own
+//! `Bytes` (or the shared variant), sent as its own body chunk so it is never copied per viewer.
+
+use super::query::{self, ViewQuery};
+use super::{ApiError, AppState, CameraEntry, Peer, unix_timestamp};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::stream;
+use http::{HeaderValue, header};
+use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, ViewerHandle};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// mjpg-streamer's boundary, kept for clients that hard-coded it.
+pub const BOUNDARY: &str = "boundarydonotcross";
+
+pub async fn camera_stream(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let q = query::parse(raw.as_deref())?;
+    let cam = state.camera(&id)?;
+    Ok(start(cam, q, peer, state.shutdown.clone()))
+}
+
+/// µStreamer's `/stream` (first camera, or `?camera=ID`).
+pub async fn compat_stream(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let q = query::parse(raw.as_deref())?;
+    let cam = state.camera_or_first(q.camera.as_deref())?;
+    Ok(start(cam, q, peer, state.shutdown.clone()))
+}
+
+struct Viewer {
+    rx: watch::Receiver<Option<Arc<Frame>>>,
+    handle: ViewerHandle,
+    q: ViewQuery,
+    min_interval: Option<Duration>,
+    last_sent: Option<Instant>,
+    pending: VecDeque<Bytes>,
+    shutdown: CancellationToken,
+}
+
+pub fn start(cam: &CameraEntry, q: ViewQuery, peer: Peer, shutdown: CancellationToken) -> Response {
+    let hub = &cam.hub;
+    let variant = describe(&q);
+    let handle = hub.add_viewer(peer.0, variant, q.max_fps);
+    let mut rx = hub.subscribe();
+    // A viewer joining a running camera gets the current frame at once; after idle, the last
+    // frame is old, so it waits for the first new one.
+    if hub.status().state == SourceState::Online {
+        rx.mark_changed();
+    }
+    let viewer = Viewer {
+        rx,
+        handle,
+        min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
+        q,
+        last_sent: None,
+        pending: VecDeque::with_capacity(3),
+        shutdown,
+    };
+    let body = Body::from_stream(stream::unfold(viewer, next_chunk));
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("multipart/x-mixed-replace;boundary=boundarydonotcross"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    // nginx: pass frames on as they come instead of buffering the response.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+fn describe(q: &ViewQuery) -> String {
+    let v = &q.variant;
+    if v.is_original() {
+        return "original".into();
+    }
+    let mut parts = Vec::new();
+    if let Some(w) = v.width {
+        parts.push(format!("width={w}"));
+    }
+    if let Some(h) = v.height {
+        parts.push(format!("height={h}"));
+    }
+    if let Some(q) = v.quality {
+        parts.push(format!("quality={q}"));
+    }
+    parts.join("&")
+}
+
+/// The next body chunk: a part's head, its JPEG, or the CRLF that ends it.
+async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)> {
+    loop {
+        if let Some(chunk) = v.pending.pop_front() {
+            return Some((Ok(chunk), v));
+        }
+        if let (Some(min), Some(last)) = (v.min_interval, v.last_sent) {
+            tokio::select! {
+                () = tokio::time::sleep_until(last + min) => {}
+                () = v.shutdown.cancelled() => return None,
+            }
+        }
+        tokio::select! {
+            r = v.rx.changed() => r.ok()?,
+            () = v.shutdown.cancelled() => return None,
+        }
+        let Some(frame) = v.rx.borrow_and_update().clone() else { continue };
+        let hub = v.handle.hub().clone();
+        let jpeg = match frame.jpeg_for(&v.q.variant, hub.default_quality(), hub.stats()).await {
+            Ok(j) => j,
+            Err(e) if e.kind() == ErrorKind::Unavailable => {
+                tracing::warn!(camera = hub.id(), "ending a stream: {e}");
+                return None;
+            }
+            Err(e) => {
+                // A damaged frame: skip it, the next one may be fine.
+                tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
+                hub.count_dropped();
+                continue;
+            }
+        };
+        let head = format!(
+            "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
+            jpeg.len(),
+            unix_timestamp(frame.captured_at),
+            if frame.kind == FrameKind::NoSignal { "X-Lookout-No-Signal: 1\r\n" } else { "" },
+        );
+        v.handle.record_sent(head.len() + jpeg.len() + 2);
+        v.last_sent = Some(Instant::now());
+        v.pending.push_back(Bytes::from(head));
+        v.pending.push_back(jpeg);
+        v.pending.push_back(Bytes::from_static(b"\r\n"));
+    }
+}
