@@ -1,0 +1,12 @@
+//! Lookout's integration tests: the real server on 127.0.0.1 port 0, real clients.
+//!
+//! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
+//! refusals and limits in `errors`, programs we did not write (ffmpeg, Chromium) in `clients`,
+//! the binary's command line and signals in `cli`. `support` holds the fixtures.
+
+mod cli;
+mod clients;
+mod errors;
+mod sources;
+mod streaming;
+mod support;
