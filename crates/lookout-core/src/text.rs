@@ -13,7 +13,11 @@ pub fn text_width(text: &str, scale: u32) -> u32 {
 pub fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, scale: u32, rgb: [u8; 3]) {
     let scale = scale.max(1);
     for (n, ch) in text.chars().enumerate() {
-        let code = if ch.is_ascii() { ch as usize } else { '?' as usize };
+        let code = if ch.is_ascii() {
+            ch as usize
+        } else {
+            '?' as usize
+        };
         let glyph = font8x8::legacy::BASIC_LEGACY[code];
         let gx = x + (n as i64) * 8 * i64::from(scale);
         for (row, bits) in glyph.iter().enumerate() {
@@ -45,7 +49,10 @@ mod tests {
             .filter(|&(x, y)| img.pixel(x, y) == [255, 255, 255])
             .collect();
         assert!(!lit.is_empty());
-        assert!(lit.iter().all(|&(x, y)| (4..4 + 32).contains(&x) && (2..18).contains(&y)));
+        assert!(
+            lit.iter()
+                .all(|&(x, y)| (4..4 + 32).contains(&x) && (2..18).contains(&y))
+        );
         assert_eq!(text_width("H1", 2), 32);
     }
 

@@ -53,26 +53,66 @@ mod tests {
 
     #[test]
     fn one_side_keeps_aspect_both_sides_are_exact() {
-        let r = VariantRequest { width: Some(640), ..Default::default() };
-        assert_eq!(r.resolve(1280, 720, 80), Some(Variant { width: 640, height: 360, quality: 80 }));
-        let r = VariantRequest { height: Some(100), ..Default::default() };
+        let r = VariantRequest {
+            width: Some(640),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.resolve(1280, 720, 80),
+            Some(Variant {
+                width: 640,
+                height: 360,
+                quality: 80
+            })
+        );
+        let r = VariantRequest {
+            height: Some(100),
+            ..Default::default()
+        };
         assert_eq!(r.resolve(1280, 720, 80).map(|v| v.width), Some(178));
-        let r = VariantRequest { width: Some(100), height: Some(100), quality: Some(50) };
-        assert_eq!(r.resolve(1280, 720, 80), Some(Variant { width: 100, height: 100, quality: 50 }));
+        let r = VariantRequest {
+            width: Some(100),
+            height: Some(100),
+            quality: Some(50),
+        };
+        assert_eq!(
+            r.resolve(1280, 720, 80),
+            Some(Variant {
+                width: 100,
+                height: 100,
+                quality: 50
+            })
+        );
     }
 
     #[test]
     fn same_size_without_quality_is_the_original() {
-        let r = VariantRequest { width: Some(1280), ..Default::default() };
+        let r = VariantRequest {
+            width: Some(1280),
+            ..Default::default()
+        };
         assert_eq!(r.resolve(1280, 720, 80), None);
         assert_eq!(VariantRequest::default().resolve(10, 10, 80), None);
-        let r = VariantRequest { quality: Some(30), ..Default::default() };
-        assert_eq!(r.resolve(10, 10, 80), Some(Variant { width: 10, height: 10, quality: 30 }));
+        let r = VariantRequest {
+            quality: Some(30),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.resolve(10, 10, 80),
+            Some(Variant {
+                width: 10,
+                height: 10,
+                quality: 30
+            })
+        );
     }
 
     #[test]
     fn tiny_ratios_never_give_zero() {
-        let r = VariantRequest { width: Some(1), ..Default::default() };
+        let r = VariantRequest {
+            width: Some(1),
+            ..Default::default()
+        };
         assert_eq!(r.resolve(4000, 10, 80).map(|v| v.height), Some(1));
     }
 }

@@ -39,7 +39,9 @@ impl Source for CommandSource {
                 .map_err(|e| {
                     Error::new(
                         ErrorKind::Unavailable,
-                        format!("cannot start `{program}`: {e}; check that it is installed and on PATH"),
+                        format!(
+                            "cannot start `{program}`: {e}; check that it is installed and on PATH"
+                        ),
                     )
                 })?;
             let camera = sink.hub().id().to_owned();
@@ -62,10 +64,9 @@ impl Source for CommandSource {
             loop {
                 let buf = splitter.buffer_mut();
                 buf.reserve(64 * 1024);
-                let n = stdout
-                    .read_buf(buf)
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::Unavailable, format!("reading `{program}`: {e}")))?;
+                let n = stdout.read_buf(buf).await.map_err(|e| {
+                    Error::new(ErrorKind::Unavailable, format!("reading `{program}`: {e}"))
+                })?;
                 if n == 0 {
                     break;
                 }

@@ -39,7 +39,9 @@ pub struct HttpSource {
 impl std::fmt::Debug for HttpSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the credentials.
-        f.debug_struct("HttpSource").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("HttpSource")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +85,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         if let (b'%', Some(v)) = (bytes[i], hex) {
             out.push(v);
             i += 3;
@@ -120,8 +124,10 @@ impl HttpSource {
     }
 
     async fn get(&self) -> Result<hyper::Response<hyper::body::Incoming>, Error> {
-        let mut req = Request::get(self.url.clone())
-            .header(http::header::USER_AGENT, concat!("lookout/", env!("CARGO_PKG_VERSION")));
+        let mut req = Request::get(self.url.clone()).header(
+            http::header::USER_AGENT,
+            concat!("lookout/", env!("CARGO_PKG_VERSION")),
+        );
         if let Some(auth) = &self.auth {
             req = req.header(http::header::AUTHORIZATION, auth.clone());
         }
@@ -130,7 +136,13 @@ impl HttpSource {
             .map_err(|e| Error::internal(e.to_string()))?;
         let resp = tokio::time::timeout(self.connect_timeout * 2, self.client.request(req))
             .await
-            .map_err(|_| unavailable(format!("no answer from {} within {:?}", self.url, self.connect_timeout * 2)))?
+            .map_err(|_| {
+                unavailable(format!(
+                    "no answer from {} within {:?}",
+                    self.url,
+                    self.connect_timeout * 2
+                ))
+            })?
             .map_err(|e| unavailable(format!("cannot reach {}: {e}", self.url)))?;
         match resp.status() {
             StatusCode::OK => Ok(resp),
@@ -143,7 +155,11 @@ impl HttpSource {
         }
     }
 
-    async fn run_stream(&self, sink: &FrameSink, resp: hyper::Response<hyper::body::Incoming>) -> Result<(), Error> {
+    async fn run_stream(
+        &self,
+        sink: &FrameSink,
+        resp: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<(), Error> {
         let mut body = resp.into_body();
         let mut splitter = JpegSplitter::new(self.max_frame_bytes);
         let mut last_frame = tokio::time::Instant::now();
@@ -151,12 +167,19 @@ impl HttpSource {
             let deadline = last_frame + self.stall_timeout;
             let next = tokio::time::timeout_at(deadline, body.frame())
                 .await
-                .map_err(|_| unavailable(format!("no frame from {} for {:?}", self.url, self.stall_timeout)))?;
+                .map_err(|_| {
+                    unavailable(format!(
+                        "no frame from {} for {:?}",
+                        self.url, self.stall_timeout
+                    ))
+                })?;
             let Some(frame) = next else {
                 return Err(unavailable(format!("{} ended the stream", self.url)));
             };
             let frame = frame.map_err(|e| unavailable(format!("reading {}: {e}", self.url)))?;
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             splitter.push(&data);
             while let Some(f) = splitter.next_frame() {
                 match f {
@@ -170,7 +193,11 @@ impl HttpSource {
         }
     }
 
-    async fn run_snapshots(&self, sink: &FrameSink, first: hyper::Response<hyper::body::Incoming>) -> Result<(), Error> {
+    async fn run_snapshots(
+        &self,
+        sink: &FrameSink,
+        first: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<(), Error> {
         let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / self.poll_fps));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut resp = Some(first);
@@ -210,7 +237,9 @@ impl Source for HttpSource {
                 .to_ascii_lowercase();
             if content_type.starts_with("multipart/") {
                 self.run_stream(sink, resp).await
-            } else if content_type.starts_with("image/jpeg") || content_type.starts_with("image/jpg") {
+            } else if content_type.starts_with("image/jpeg")
+                || content_type.starts_with("image/jpg")
+            {
                 self.run_snapshots(sink, resp).await
             } else {
                 Err(unavailable(format!(
@@ -228,18 +257,35 @@ mod tests {
 
     #[test]
     fn userinfo_is_split_off_and_decoded() {
-        let (uri, creds) = split_userinfo("http://ad%40min:p%3Ass@cam.local:8080/video?x=1").unwrap();
+        let (uri, creds) =
+            split_userinfo("http://ad%40min:p%3Ass@cam.local:8080/video?x=1").unwrap();
         assert_eq!(uri.to_string(), "http://cam.local:8080/video?x=1");
         let c = creds.unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("ad@min", "p:ss"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("ad@min", "p:ss")
+        );
         let (uri, creds) = split_userinfo("http://cam/snap.jpg").unwrap();
-        assert_eq!((uri.to_string().as_str(), creds.is_none()), ("http://cam/snap.jpg", true));
+        assert_eq!(
+            (uri.to_string().as_str(), creds.is_none()),
+            ("http://cam/snap.jpg", true)
+        );
     }
 
     #[test]
     fn bad_urls_are_refused_with_a_reason() {
-        assert!(split_userinfo("ftp://cam/").unwrap_err().to_string().contains("http://"));
-        assert!(split_userinfo("https://cam/").unwrap_err().to_string().contains("not supported"));
+        assert!(
+            split_userinfo("ftp://cam/")
+                .unwrap_err()
+                .to_string()
+                .contains("http://")
+        );
+        assert!(
+            split_userinfo("https://cam/")
+                .unwrap_err()
+                .to_string()
+                .contains("not supported")
+        );
         assert!(split_userinfo("not a url").is_err());
     }
 

@@ -13,7 +13,13 @@ pub fn render(camera: &str, status: &SourceStatus) -> Option<Vec<u8>> {
     let mut img = RgbImage::new(WIDTH, HEIGHT);
     img.fill_rect(0, 0, WIDTH, HEIGHT, [32, 32, 40]);
     centered(&mut img, 110, "NO SIGNAL", 4, [240, 240, 240]);
-    centered(&mut img, 170, &format!("camera {camera}"), 2, [200, 200, 200]);
+    centered(
+        &mut img,
+        170,
+        &format!("camera {camera}"),
+        2,
+        [200, 200, 200],
+    );
     let state = format!("{:?}", status.state).to_lowercase();
     centered(&mut img, 205, &state, 2, [230, 180, 80]);
     if let Some(err) = &status.last_error {

@@ -1,9 +1,9 @@
 //! What a source publishes into: checks frames and hands them to the camera's hub.
 
+use bytes::Bytes;
 use lookout_core::jpeg::{self, inspect};
 use lookout_core::log_limiter::LogLimiter;
 use lookout_core::{CameraHub, Error, FrameKind, FrameParts, RgbImage};
-use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,7 +31,11 @@ impl FrameSink {
     pub fn publish_jpeg(&self, data: Bytes, captured_at: SystemTime) -> bool {
         match inspect(&data) {
             Ok(info) => {
-                let jpeg = if info.len == data.len() { data } else { data.slice(..info.len) };
+                let jpeg = if info.len == data.len() {
+                    data
+                } else {
+                    data.slice(..info.len)
+                };
                 self.publish_checked(jpeg, info.width, info.height, captured_at);
                 true
             }
@@ -81,11 +85,7 @@ impl FrameSink {
     pub fn drop_frame(&self, why: &str) {
         self.hub.count_dropped();
         if let Some(held_back) = self.bad_frames.allow() {
-            tracing::warn!(
-                camera = self.hub.id(),
-                held_back,
-                "dropped a frame: {why}"
-            );
+            tracing::warn!(camera = self.hub.id(), held_back, "dropped a frame: {why}");
         }
     }
 }

@@ -46,38 +46,40 @@ impl JpegSplitter {
     /// The next complete frame, an error for a damaged one (skipped), or `None` until more
     /// bytes arrive.
     pub fn next_frame(&mut self) -> Option<Result<SplitFrame, &'static str>> {
-        loop {
-            if self.scanner.is_none() {
-                match self.buf.windows(3).position(|w| w == SOI) {
-                    Some(start) => {
-                        let _ = self.buf.split_to(start);
-                        self.scanner = Some(JpegScanner::new());
-                    }
-                    None => {
-                        // Keep a possible partial SOI at the end.
-                        let keep = self.buf.len().min(2);
-                        let _ = self.buf.split_to(self.buf.len() - keep);
-                        return None;
-                    }
+        if self.scanner.is_none() {
+            match self.buf.windows(3).position(|w| w == SOI) {
+                Some(start) => {
+                    let _ = self.buf.split_to(start);
+                    self.scanner = Some(JpegScanner::new());
+                }
+                None => {
+                    // Keep a possible partial SOI at the end.
+                    let keep = self.buf.len().min(2);
+                    let _ = self.buf.split_to(self.buf.len() - keep);
+                    return None;
                 }
             }
-            let scanner = self.scanner.as_mut()?;
-            match scanner.scan(&self.buf) {
-                Scan::Complete(len) => {
-                    let (width, height) = scanner.size().unwrap_or((0, 0));
-                    self.scanner = None;
-                    let jpeg = self.buf.split_to(len).freeze();
-                    return Some(Ok(SplitFrame { jpeg, width, height }));
-                }
-                Scan::Incomplete if self.buf.len() > self.max_frame_bytes => {
-                    self.resync();
-                    return Some(Err("frame larger than the limit (max_frame_bytes)"));
-                }
-                Scan::Incomplete => return None,
-                Scan::Invalid(why) => {
-                    self.resync();
-                    return Some(Err(why));
-                }
+        }
+        let scanner = self.scanner.as_mut()?;
+        match scanner.scan(&self.buf) {
+            Scan::Complete(len) => {
+                let (width, height) = scanner.size().unwrap_or((0, 0));
+                self.scanner = None;
+                let jpeg = self.buf.split_to(len).freeze();
+                Some(Ok(SplitFrame {
+                    jpeg,
+                    width,
+                    height,
+                }))
+            }
+            Scan::Incomplete if self.buf.len() > self.max_frame_bytes => {
+                self.resync();
+                Some(Err("frame larger than the limit (max_frame_bytes)"))
+            }
+            Scan::Incomplete => None,
+            Scan::Invalid(why) => {
+                self.resync();
+                Some(Err(why))
             }
         }
     }
@@ -128,7 +130,10 @@ mod tests {
         let mut s = JpegSplitter::new(1 << 20);
         s.push(&stream);
         assert!(s.next_frame().unwrap().is_err());
-        assert_eq!(s.next_frame().unwrap().unwrap().jpeg.as_ref(), good.as_slice());
+        assert_eq!(
+            s.next_frame().unwrap().unwrap().jpeg.as_ref(),
+            good.as_slice()
+        );
         assert!(s.next_frame().is_none());
     }
 

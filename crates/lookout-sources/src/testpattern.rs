@@ -36,19 +36,44 @@ pub fn render(width: u32, height: u32, n: u64, clock: &str) -> RgbImage {
     // A grey ramp below the bars shows scaling and compression artefacts.
     for x in 0..width {
         let v = (x * 255 / width.max(1)) as u8;
-        img.fill_rect(i64::from(x), i64::from(bars_h), 1, height - bars_h, [v, v, v]);
+        img.fill_rect(
+            i64::from(x),
+            i64::from(bars_h),
+            1,
+            height - bars_h,
+            [v, v, v],
+        );
     }
     // The block crosses the picture in 4 s at 30 fps; its position is a function of `n` only.
     let block = (height / 6).max(4);
     let travel = u64::from(width.saturating_sub(block).max(1));
     let pos = (n * u64::from(width) / 120) % (2 * travel);
     let x = if pos < travel { pos } else { 2 * travel - pos };
-    img.fill_rect(x as i64, i64::from(bars_h / 2) - i64::from(block / 2), block, block, [255, 128, 0]);
+    img.fill_rect(
+        x as i64,
+        i64::from(bars_h / 2) - i64::from(block / 2),
+        block,
+        block,
+        [255, 128, 0],
+    );
     let scale = (height / 180).max(1);
     let band = 8 * scale + 8;
-    img.fill_rect(0, i64::from(height.saturating_sub(band)), width, band, [0, 0, 0]);
+    img.fill_rect(
+        0,
+        i64::from(height.saturating_sub(band)),
+        width,
+        band,
+        [0, 0, 0],
+    );
     let label = format!("{clock}  #{n}");
-    draw_text(&mut img, 8, i64::from(height.saturating_sub(band) + 4), &label, scale, [255, 255, 255]);
+    draw_text(
+        &mut img,
+        8,
+        i64::from(height.saturating_sub(band) + 4),
+        &label,
+        scale,
+        [255, 255, 255],
+    );
     img
 }
 

@@ -5,6 +5,7 @@ use crate::config::{Config, SourceConfig};
 use crate::server::{self, ConnectionStats, Limits};
 use crate::web::{self, AppState, CameraEntry};
 use lookout_core::CameraHub;
+use lookout_sources::http::HttpSource;
 use lookout_sources::{Source, supervise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ fn source_of(cfg: &SourceConfig) -> Arc<dyn Source> {
         SourceConfig::TestPattern(s) => Arc::new(s.clone()),
         SourceConfig::Files(s) => Arc::new(s.clone()),
         SourceConfig::Command(s) => Arc::new(s.clone()),
-        SourceConfig::Http(s) => Arc::new(s.clone()),
+        SourceConfig::Http(s) => Arc::new(HttpSource::clone(s)),
     }
 }
 
@@ -30,8 +31,18 @@ pub async fn run(listeners: Vec<TcpListener>, config: Config, shutdown: Cancella
         .iter()
         .map(|c| {
             let hub = CameraHub::new(&c.id, c.quality);
-            sources.spawn(supervise(hub.clone(), source_of(&c.source), c.supervisor.clone(), shutdown.clone()));
-            CameraEntry { id: c.id.clone(), name: c.name.clone(), kind: c.source.kind(), hub }
+            sources.spawn(supervise(
+                hub.clone(),
+                source_of(&c.source),
+                c.supervisor.clone(),
+                shutdown.clone(),
+            ));
+            CameraEntry {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                kind: c.source.kind(),
+                hub,
+            }
         })
         .collect();
     sources.close();
@@ -53,7 +64,10 @@ pub async fn run(listeners: Vec<TcpListener>, config: Config, shutdown: Cancella
         max_headers: s.max_headers,
     };
     server::serve(listeners, web::router(state), limits, connections, shutdown).await;
-    if tokio::time::timeout(Duration::from_secs(5), sources.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), sources.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some sources did not stop within 5 s");
     }
 }

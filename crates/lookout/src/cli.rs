@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
-#[command(name = "lookout", version, about = "Camera streaming server: MJPEG streams, snapshots and a web page for every camera")]
+#[command(
+    name = "lookout",
+    version,
+    about = "Camera streaming server: MJPEG streams, snapshots and a web page for every camera"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -78,7 +82,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         config.server.listen = args.listen;
     }
     server::raise_open_files_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -106,11 +113,15 @@ fn serve(args: ServeArgs) -> ExitCode {
 }
 
 fn announce(config: &Config, listeners: &[tokio::net::TcpListener]) {
-    let origin = config
-        .origin
-        .as_ref()
-        .map_or_else(|| "no config file: serving the demo camera".to_owned(), |p| format!("config {}", p.display()));
-    println!("Lookout {} ({origin}), {} camera(s)", env!("CARGO_PKG_VERSION"), config.cameras.len());
+    let origin = config.origin.as_ref().map_or_else(
+        || "no config file: serving the demo camera".to_owned(),
+        |p| format!("config {}", p.display()),
+    );
+    println!(
+        "Lookout {} ({origin}), {} camera(s)",
+        env!("CARGO_PKG_VERSION"),
+        config.cameras.len()
+    );
     for l in listeners {
         if let Ok(addr) = l.local_addr() {
             println!("listening on http://{addr}/");

@@ -41,7 +41,11 @@ impl<T> WriteTimeout<T> {
         ))
     }
 
-    fn on_result<R>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn on_result<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         match r {
             Poll::Ready(r) => {
                 self.armed = false;
@@ -53,19 +57,31 @@ impl<T> WriteTimeout<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for WriteTimeout<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         this.on_result(cx, r)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         this.on_result(cx, r)
@@ -116,7 +132,9 @@ mod tests {
             let mut total = 0;
             while total < 1600 {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                total += tokio::io::AsyncReadExt::read(&mut b, &mut buf).await.unwrap();
+                total += tokio::io::AsyncReadExt::read(&mut b, &mut buf)
+                    .await
+                    .unwrap();
             }
         });
         w.write_all(&[1; 1600]).await.unwrap();

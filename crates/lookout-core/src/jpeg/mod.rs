@@ -5,7 +5,9 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-#[cfg(not(feature = "turbojpeg"))]
+// The pure-Rust backend is always built (its crates are in the default build anyway), so
+// tests can hold both backends to the same checks when `turbojpeg` is on.
+#[cfg_attr(feature = "turbojpeg", allow(dead_code))]
 mod rust_backend;
 #[cfg(not(feature = "turbojpeg"))]
 use rust_backend as backend;

@@ -14,8 +14,13 @@ pub fn encode_rgb(img: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
     let mut enc = Encoder::new(&mut out, quality);
     enc.set_sampling_factor(SamplingFactor::R_4_2_0);
     // Sides were checked against MAX_SIDE (8192) by the caller, so they fit in u16.
-    enc.encode(&img.data, img.width as u16, img.height as u16, ColorType::Rgb)
-        .map_err(|e| Error::internal(format!("JPEG encode failed: {e}")))?;
+    enc.encode(
+        &img.data,
+        img.width as u16,
+        img.height as u16,
+        ColorType::Rgb,
+    )
+    .map_err(|e| Error::internal(format!("JPEG encode failed: {e}")))?;
     Ok(out)
 }
 

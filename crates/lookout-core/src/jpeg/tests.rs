@@ -52,9 +52,15 @@ fn scanner_ignores_eoi_inside_an_app_segment() {
 #[test]
 fn damaged_jpegs_are_errors_not_panics() {
     let jpeg = encode_rgb(&gradient(32, 32), 80).unwrap();
-    assert_eq!(inspect(b"hello"), Err("does not start with a JPEG SOI marker"));
+    assert_eq!(
+        inspect(b"hello"),
+        Err("does not start with a JPEG SOI marker")
+    );
     assert_eq!(inspect(&jpeg[..jpeg.len() - 2]), Err("JPEG is truncated"));
-    assert_eq!(inspect(&[0xFF, 0xD8, 0xFF, 0xD9]), Err("JPEG ends before its image data"));
+    assert_eq!(
+        inspect(&[0xFF, 0xD8, 0xFF, 0xD9]),
+        Err("JPEG ends before its image data")
+    );
     assert!(decode_rgb(&jpeg[..jpeg.len() / 2]).is_err());
     // Flip bytes all over the entropy data: decode may fail or give garbage, never panic.
     for i in (jpeg.len() / 2..jpeg.len() - 2).step_by(7) {
@@ -64,9 +70,37 @@ fn damaged_jpegs_are_errors_not_panics() {
     }
 }
 
+/// Both compiled backends give the same sizes and close colours for the same input.
+#[test]
+fn every_backend_round_trips() {
+    let img = gradient(96, 64);
+    let mut backends: Vec<(&str, fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>, fn(&[u8]) -> Result<RgbImage, crate::Error>)> =
+        vec![("rust", super::rust_backend::encode_rgb, super::rust_backend::decode_rgb)];
+    #[cfg(feature = "turbojpeg")]
+    backends.push(("turbo", super::turbo_backend::encode_rgb, super::turbo_backend::decode_rgb));
+    for (name, enc, dec) in backends {
+        let jpeg = enc(&img, 90).unwrap();
+        assert_eq!(inspect(&jpeg).unwrap().width, 96, "{name}");
+        let back = dec(&jpeg).unwrap();
+        assert_eq!((back.width, back.height), (96, 64), "{name}");
+        for (x, y) in [(5, 5), (50, 30), (90, 60)] {
+            let (a, b) = (img.pixel(x, y), back.pixel(x, y));
+            let diff = a.iter().zip(b).map(|(p, q)| (i32::from(*p) - i32::from(q)).abs()).max().unwrap();
+            assert!(diff < 24, "{name} at ({x},{y}): {a:?} vs {b:?}");
+        }
+    }
+}
+
 #[test]
 fn refuses_to_encode_empty_or_huge_images() {
-    assert_eq!(encode_rgb(&RgbImage::new(0, 10), 80).unwrap_err().kind(), crate::ErrorKind::InvalidInput);
-    let huge = RgbImage { width: MAX_SIDE + 1, height: 1, data: vec![0; (MAX_SIDE as usize + 1) * 3] };
+    assert_eq!(
+        encode_rgb(&RgbImage::new(0, 10), 80).unwrap_err().kind(),
+        crate::ErrorKind::InvalidInput
+    );
+    let huge = RgbImage {
+        width: MAX_SIDE + 1,
+        height: 1,
+        data: vec![0; (MAX_SIDE as usize + 1) * 3],
+    };
     assert!(encode_rgb(&huge, 80).is_err());
 }

@@ -12,7 +12,13 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn at(path: &str, text: &str, offset: Option<usize>, msg: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn at(
+        path: &str,
+        text: &str,
+        offset: Option<usize>,
+        msg: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         let fix = fix.into();
         Self {
             path: path.to_owned(),
@@ -42,7 +48,11 @@ impl ConfigError {
 /// 1-based line number of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 impl fmt::Display for ConfigError {

@@ -20,7 +20,8 @@ pub const DEFAULT_PATHS: [&str; 2] = ["lookout.toml", "/etc/lookout/lookout.toml
 
 /// Parses and validates config text; `path` is only used in error messages.
 pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
     resolve::resolve(file, path, text)
 }
 
@@ -31,7 +32,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: shown.clone(),
         line: None,
         msg: format!("cannot read the config file: {e}"),
-        fix: Some("check the path, or run `lookout config example > lookout.toml` to start one".into()),
+        fix: Some(
+            "check the path, or run `lookout config example > lookout.toml` to start one".into(),
+        ),
     })?;
     let mut config = parse(&text, &shown)?;
     config.origin = Some(path.to_path_buf());

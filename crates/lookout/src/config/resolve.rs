@@ -50,7 +50,7 @@ pub enum SourceConfig {
     TestPattern(TestPattern),
     Files(FilesSource),
     Command(CommandSource),
-    Http(HttpSource),
+    Http(Box<HttpSource>),
 }
 
 impl SourceConfig {
@@ -70,7 +70,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, offset: Option<usize>, msg: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    fn err(
+        &self,
+        offset: Option<usize>,
+        msg: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::at(self.path, self.text, offset, msg, fix)
     }
 
@@ -79,7 +84,9 @@ impl Ctx<'_> {
         let mut offset = 0;
         for line in self.text.split_inclusive('\n') {
             let t = line.trim_start();
-            if t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+            if t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+            {
                 return Some(offset + (line.len() - t.len()));
             }
             offset += line.len();
@@ -103,20 +110,42 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     }
     let positive = |key: &str, v: u64| {
         if v == 0 {
-            Err(cx.err(cx.key_offset(key), format!("server.{key} must be above 0"), "remove the key to use the default"))
+            Err(cx.err(
+                cx.key_offset(key),
+                format!("server.{key} must be above 0"),
+                "remove the key to use the default",
+            ))
         } else {
             Ok(Duration::from_millis(v))
         }
     };
     if s.max_connections == 0 {
-        return Err(cx.err(cx.key_offset("max_connections"), "server.max_connections must be above 0", "remove the key to use the default (1000)"));
+        return Err(cx.err(
+            cx.key_offset("max_connections"),
+            "server.max_connections must be above 0",
+            "remove the key to use the default (1000)",
+        ));
     }
     // hyper's smallest read buffer is 8 KiB; below that it would panic.
     if !(8192..=1 << 20).contains(&s.max_header_bytes) {
-        return Err(cx.err(cx.key_offset("max_header_bytes"), format!("server.max_header_bytes is {}; it must be 8192..=1048576", s.max_header_bytes), "remove the key to use the default (16384)"));
+        return Err(cx.err(
+            cx.key_offset("max_header_bytes"),
+            format!(
+                "server.max_header_bytes is {}; it must be 8192..=1048576",
+                s.max_header_bytes
+            ),
+            "remove the key to use the default (16384)",
+        ));
     }
     if !(8..=1000).contains(&s.max_headers) {
-        return Err(cx.err(cx.key_offset("max_headers"), format!("server.max_headers is {}; it must be 8..=1000", s.max_headers), "remove the key to use the default (64)"));
+        return Err(cx.err(
+            cx.key_offset("max_headers"),
+            format!(
+                "server.max_headers is {}; it must be 8..=1000",
+                s.max_headers
+            ),
+            "remove the key to use the default (64)",
+        ));
     }
     let server = ServerConfig {
         listen,
@@ -129,7 +158,11 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms)?,
     };
     if file.cameras.is_empty() {
-        return Err(cx.err(None, "no cameras configured", "add a [[camera]] table; `lookout config example` shows one"));
+        return Err(cx.err(
+            None,
+            "no cameras configured",
+            "add a [[camera]] table; `lookout config example` shows one",
+        ));
     }
     let mut seen = HashSet::new();
     let mut cameras = Vec::new();
@@ -137,45 +170,87 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         let offset = Some(spanned.span().start);
         let cam = spanned.get_ref();
         if !valid_id(&cam.id) {
-            return Err(cx.err(offset, format!("camera id {:?} is not valid", cam.id), "use 1 to 64 letters, digits, '-' or '_' (it appears in URLs)"));
+            return Err(cx.err(
+                offset,
+                format!("camera id {:?} is not valid", cam.id),
+                "use 1 to 64 letters, digits, '-' or '_' (it appears in URLs)",
+            ));
         }
         if !seen.insert(cam.id.clone()) {
-            return Err(cx.err(offset, format!("camera id {:?} is used twice", cam.id), "give each [[camera]] its own id"));
+            return Err(cx.err(
+                offset,
+                format!("camera id {:?} is used twice", cam.id),
+                "give each [[camera]] its own id",
+            ));
         }
         cameras.push(camera(&cx, offset, cam)?);
     }
-    Ok(Config { origin: None, file, server, cameras })
+    Ok(Config {
+        origin: None,
+        file,
+        server,
+        cameras,
+    })
 }
 
 fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn camera(cx: &Ctx<'_>, at: Option<usize>, cam: &CameraSection) -> Result<CameraConfig, ConfigError> {
+fn camera(
+    cx: &Ctx<'_>,
+    at: Option<usize>,
+    cam: &CameraSection,
+) -> Result<CameraConfig, ConfigError> {
     let id = &cam.id;
     let bad = |msg: String, fix: &str| cx.err(at, format!("camera {id:?}: {msg}"), fix);
     if !(1..=100).contains(&cam.quality) {
-        return Err(bad(format!("quality is {}; it must be 1..=100", cam.quality), "80 is a good default"));
+        return Err(bad(
+            format!("quality is {}; it must be 1..=100", cam.quality),
+            "80 is a good default",
+        ));
     }
     let fps_ok = |fps: f64, max: f64| fps.is_finite() && fps > 0.0 && fps <= max;
     let source = match &cam.source {
         SourceSection::Testpattern(t) => {
             if !(16..=MAX_SIDE).contains(&t.width) || !(16..=MAX_SIDE).contains(&t.height) {
-                return Err(bad(format!("test pattern size {}x{} is out of range", t.width, t.height), "use sides of 16 to 8192 pixels, e.g. 1280x720"));
+                return Err(bad(
+                    format!("test pattern size {}x{} is out of range", t.width, t.height),
+                    "use sides of 16 to 8192 pixels, e.g. 1280x720",
+                ));
             }
             if !fps_ok(t.fps, 120.0) {
-                return Err(bad(format!("fps is {}; it must be above 0 and at most 120", t.fps), "e.g. fps = 15"));
+                return Err(bad(
+                    format!("fps is {}; it must be above 0 and at most 120", t.fps),
+                    "e.g. fps = 15",
+                ));
             }
-            SourceConfig::TestPattern(TestPattern { width: t.width, height: t.height, fps: t.fps })
+            SourceConfig::TestPattern(TestPattern {
+                width: t.width,
+                height: t.height,
+                fps: t.fps,
+            })
         }
         SourceSection::Files(f) => {
             if !f.dir.is_dir() {
-                return Err(bad(format!("folder {} does not exist", f.dir.display()), "set dir to a folder of .jpg files (a relative path is from the current directory)"));
+                return Err(bad(
+                    format!("folder {} does not exist", f.dir.display()),
+                    "set dir to a folder of .jpg files (a relative path is from the current directory)",
+                ));
             }
             if !fps_ok(f.fps, 120.0) {
-                return Err(bad(format!("fps is {}; it must be above 0 and at most 120", f.fps), "e.g. fps = 1"));
+                return Err(bad(
+                    format!("fps is {}; it must be above 0 and at most 120", f.fps),
+                    "e.g. fps = 1",
+                ));
             }
-            SourceConfig::Files(FilesSource { dir: f.dir.clone(), fps: f.fps })
+            SourceConfig::Files(FilesSource {
+                dir: f.dir.clone(),
+                fps: f.fps,
+            })
         }
         SourceSection::Command(c) => {
             let argv = match &c.command {
@@ -183,43 +258,86 @@ fn camera(cx: &Ctx<'_>, at: Option<usize>, cam: &CameraSection) -> Result<Camera
                 CommandLine::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
             };
             if argv.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(bad("command is empty".into(), "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]"));
+                return Err(bad(
+                    "command is empty".into(),
+                    "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]",
+                ));
             }
             check_frame_limit(&bad, c.max_frame_bytes)?;
-            SourceConfig::Command(CommandSource { argv, max_frame_bytes: c.max_frame_bytes })
+            SourceConfig::Command(CommandSource {
+                argv,
+                max_frame_bytes: c.max_frame_bytes,
+            })
         }
         SourceSection::Http(h) => {
-            let (url, from_url) = split_userinfo(&h.url).map_err(|e| bad(format!("url: {e}"), "e.g. url = \"http://192.168.1.20/video.mjpg\""))?;
+            let (url, from_url) = split_userinfo(&h.url).map_err(|e| {
+                bad(
+                    format!("url: {e}"),
+                    "e.g. url = \"http://192.168.1.20/video.mjpg\"",
+                )
+            })?;
             let password = match (&h.password_file, &h.password_env) {
-                (Some(_), Some(_)) => return Err(bad("both password_file and password_env are set".into(), "keep one of them")),
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        "both password_file and password_env are set".into(),
+                        "keep one of them",
+                    ));
+                }
                 (Some(file), None) => Some(
                     std::fs::read_to_string(file)
-                        .map_err(|e| bad(format!("cannot read password_file {}: {e}", file.display()), "check the path and that Lookout may read it"))?
+                        .map_err(|e| {
+                            bad(
+                                format!("cannot read password_file {}: {e}", file.display()),
+                                "check the path and that Lookout may read it",
+                            )
+                        })?
                         .lines()
                         .next()
                         .unwrap_or_default()
                         .to_owned(),
                 ),
-                (None, Some(var)) => Some(std::env::var(var).map_err(|_| bad(format!("environment variable {var} is not set"), "set it in the service's environment, or use password_file"))?),
+                (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                    bad(
+                        format!("environment variable {var} is not set"),
+                        "set it in the service's environment, or use password_file",
+                    )
+                })?),
                 (None, None) => None,
             };
             let creds = match (&h.username, password, from_url) {
-                (Some(u), p, _) => Some(Credentials { username: u.clone(), password: p.unwrap_or_default() }),
-                (None, Some(_), _) => return Err(bad("a password is set but no username".into(), "add username = \"...\"")),
+                (Some(u), p, _) => Some(Credentials {
+                    username: u.clone(),
+                    password: p.unwrap_or_default(),
+                }),
+                (None, Some(_), _) => {
+                    return Err(bad(
+                        "a password is set but no username".into(),
+                        "add username = \"...\"",
+                    ));
+                }
                 (None, None, c) => c,
             };
             if !fps_ok(h.poll_fps, 30.0) {
-                return Err(bad(format!("poll_fps is {}; it must be above 0 and at most 30", h.poll_fps), "e.g. poll_fps = 2"));
+                return Err(bad(
+                    format!(
+                        "poll_fps is {}; it must be above 0 and at most 30",
+                        h.poll_fps
+                    ),
+                    "e.g. poll_fps = 2",
+                ));
             }
             if h.stall_timeout_ms == 0 {
-                return Err(bad("stall_timeout_ms must be above 0".into(), "remove it to use the default (10000)"));
+                return Err(bad(
+                    "stall_timeout_ms must be above 0".into(),
+                    "remove it to use the default (10000)",
+                ));
             }
             check_frame_limit(&bad, h.max_frame_bytes)?;
             let mut src = HttpSource::new(url, creds);
             src.poll_fps = h.poll_fps;
             src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
             src.max_frame_bytes = h.max_frame_bytes;
-            SourceConfig::Http(src)
+            SourceConfig::Http(Box::new(src))
         }
     };
     Ok(CameraConfig {
@@ -235,10 +353,16 @@ fn camera(cx: &Ctx<'_>, at: Option<usize>, cam: &CameraSection) -> Result<Camera
     })
 }
 
-fn check_frame_limit(bad: &impl Fn(String, &str) -> ConfigError, n: usize) -> Result<(), ConfigError> {
+fn check_frame_limit(
+    bad: &impl Fn(String, &str) -> ConfigError,
+    n: usize,
+) -> Result<(), ConfigError> {
     if (1024..=64 << 20).contains(&n) {
         Ok(())
     } else {
-        Err(bad(format!("max_frame_bytes is {n}; it must be 1024..=67108864"), "remove it to use the default (16 MiB)"))
+        Err(bad(
+            format!("max_frame_bytes is {n}; it must be 1024..=67108864"),
+            "remove it to use the default (16 MiB)",
+        ))
     }
 }

@@ -10,7 +10,13 @@ fn example_and_demo_are_valid() {
     assert_eq!(c.cameras.len(), 1);
     assert_eq!(c.cameras[0].id, "demo");
     let d = demo();
-    assert_eq!((d.cameras[0].id.as_str(), d.server.listen[0].to_string().as_str()), ("demo", "127.0.0.1:8080"));
+    assert_eq!(
+        (
+            d.cameras[0].id.as_str(),
+            d.server.listen[0].to_string().as_str()
+        ),
+        ("demo", "127.0.0.1:8080")
+    );
 }
 
 #[test]
@@ -19,7 +25,12 @@ fn unknown_key_names_file_line_and_fix() {
     assert_eq!(e.line, Some(3), "{e}");
     assert!(e.msg.contains("unknown field `max_conections`"), "{e}");
     assert!(e.to_string().starts_with("test.toml:3: "), "{e}");
-    assert!(e.fix.as_deref().unwrap_or("").contains("docs/ref/config.md"));
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("docs/ref/config.md")
+    );
 }
 
 #[test]
@@ -31,7 +42,9 @@ fn unknown_key_inside_a_source_is_refused() {
 
 #[test]
 fn bad_values_name_the_camera_and_line() {
-    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n\n[[camera]]\nid = \"b\"\nquality = 0\n[camera.source]\nkind = \"testpattern\"\n");
+    let e = err(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n\n[[camera]]\nid = \"b\"\nquality = 0\n[camera.source]\nkind = \"testpattern\"\n",
+    );
     assert!(e.msg.starts_with("camera \"b\": quality"), "{e}");
     assert!(e.line.is_some_and(|l| l >= 6), "{e}");
     let e = err("[[camera]]\nid = \"a b\"\n[camera.source]\nkind = \"testpattern\"\n");
@@ -63,7 +76,9 @@ fn server_values_are_checked() {
 
 #[test]
 fn http_source_takes_credentials_from_url_or_env() {
-    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://cam/\"\nusername = \"u\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET\"\n");
+    let e = err(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://cam/\"\nusername = \"u\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET\"\n",
+    );
     assert!(e.msg.contains("LOOKOUT_TEST_SURELY_UNSET"), "{e}");
     let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://u:secret@cam/v.mjpg\"\n", "t").unwrap();
     assert!(!format!("{:?}", c.cameras[0].source).contains("secret"));
@@ -72,7 +87,9 @@ fn http_source_takes_credentials_from_url_or_env() {
 #[test]
 fn command_string_runs_through_sh() {
     let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\ncommand = \"ffmpeg -i x -f mjpeg -\"\n", "t").unwrap();
-    let SourceConfig::Command(cmd) = &c.cameras[0].source else { panic!("not a command") };
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else {
+        panic!("not a command")
+    };
     assert_eq!(cmd.argv, ["sh", "-c", "ffmpeg -i x -f mjpeg -"]);
 }
 

@@ -3,8 +3,8 @@
 use super::{ApiError, AppState, CameraEntry};
 use axum::Json;
 use axum::extract::{Path, State};
-use lookout_core::{SourceState, SourceStatus};
 use lookout_core::hub::ViewerView;
+use lookout_core::{SourceState, SourceStatus};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -32,7 +32,9 @@ pub struct CameraView {
 pub fn view(c: &CameraEntry) -> CameraView {
     let hub = &c.hub;
     let status = hub.status();
-    let latest = hub.latest().filter(|f| f.kind == lookout_core::FrameKind::Live);
+    let latest = hub
+        .latest()
+        .filter(|f| f.kind == lookout_core::FrameKind::Live);
     let stats = hub.stats();
     let viewers = hub.viewers();
     CameraView {
@@ -59,10 +61,15 @@ pub struct CameraList {
 }
 
 pub async fn list_cameras(State(state): State<Arc<AppState>>) -> Json<CameraList> {
-    Json(CameraList { cameras: state.cameras.iter().map(view).collect() })
+    Json(CameraList {
+        cameras: state.cameras.iter().map(view).collect(),
+    })
 }
 
-pub async fn one_camera(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<CameraView>, ApiError> {
+pub async fn one_camera(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<CameraView>, ApiError> {
     Ok(Json(view(state.camera(&id)?)))
 }
 

@@ -26,7 +26,11 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
 
 impl ApiError {
     pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
-        Self { status, msg: msg.into(), details: None }
+        Self {
+            status,
+            msg: msg.into(),
+            details: None,
+        }
     }
     pub fn bad_request(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, msg)
@@ -62,8 +66,10 @@ impl IntoResponse for ApiError {
             obj.extend(extra);
         }
         let mut resp = (self.status, Json(body)).into_response();
-        resp.headers_mut()
-            .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        resp.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
         resp
     }
 }

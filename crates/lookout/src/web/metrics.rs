@@ -11,7 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render(&state))
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&state),
+    )
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -22,36 +28,141 @@ pub fn render(state: &AppState) -> String {
     let mut out = String::with_capacity(4096);
     let cams = &state.cameras;
     // Camera ids are limited to [A-Za-z0-9_-], so they need no escaping as label values.
-    let per_camera = |out: &mut String, name: &str, kind: &str, help: &str, value: &dyn Fn(&super::CameraEntry) -> String| {
+    let per_camera = |out: &mut String,
+                      name: &str,
+                      kind: &str,
+                      help: &str,
+                      value: &dyn Fn(&super::CameraEntry) -> String| {
         family(out, name, kind, help);
         for c in cams {
             let _ = writeln!(out, "{name}{{camera=\"{}\"}} {}", c.id, value(c));
         }
     };
-    let counter = |f: fn(&lookout_core::hub::CameraStats) -> u64| move |c: &super::CameraEntry| f(c.hub.stats()).to_string();
-    per_camera(&mut out, "lookout_frames_captured_total", "counter", "Frames received from the camera's source.", &counter(|s| s.frames_captured.load(Ordering::Relaxed)));
-    per_camera(&mut out, "lookout_frames_dropped_total", "counter", "Frames dropped as invalid (not a JPEG, damaged).", &counter(|s| s.frames_dropped.load(Ordering::Relaxed)));
-    per_camera(&mut out, "lookout_frames_sent_total", "counter", "Frames written to viewers.", &counter(|s| s.frames_sent.load(Ordering::Relaxed)));
-    per_camera(&mut out, "lookout_bytes_sent_total", "counter", "Bytes of MJPEG written to viewers.", &counter(|s| s.bytes_sent.load(Ordering::Relaxed)));
-    per_camera(&mut out, "lookout_viewers", "gauge", "Open MJPEG streams.", &|c| c.hub.viewer_count().to_string());
-    per_camera(&mut out, "lookout_camera_online", "gauge", "1 while frames arrive from the source.", &|c| u8::from(c.hub.status().state == SourceState::Online).to_string());
-    per_camera(&mut out, "lookout_source_restarts_total", "counter", "Times the source failed and was restarted.", &|c| c.hub.status().restarts.to_string());
-    per_camera(&mut out, "lookout_capture_fps", "gauge", "Frames per second received from the source, last second.", &|c| c.hub.stats().capture_rate.rate().to_string());
-    family(&mut out, "lookout_jpeg_encode_seconds", "summary", "Time spent encoding JPEGs (test pattern, variants).");
+    let counter = |f: fn(&lookout_core::hub::CameraStats) -> u64| {
+        move |c: &super::CameraEntry| f(c.hub.stats()).to_string()
+    };
+    per_camera(
+        &mut out,
+        "lookout_frames_captured_total",
+        "counter",
+        "Frames received from the camera's source.",
+        &counter(|s| s.frames_captured.load(Ordering::Relaxed)),
+    );
+    per_camera(
+        &mut out,
+        "lookout_frames_dropped_total",
+        "counter",
+        "Frames dropped as invalid (not a JPEG, damaged).",
+        &counter(|s| s.frames_dropped.load(Ordering::Relaxed)),
+    );
+    per_camera(
+        &mut out,
+        "lookout_frames_sent_total",
+        "counter",
+        "Frames written to viewers.",
+        &counter(|s| s.frames_sent.load(Ordering::Relaxed)),
+    );
+    per_camera(
+        &mut out,
+        "lookout_bytes_sent_total",
+        "counter",
+        "Bytes of MJPEG written to viewers.",
+        &counter(|s| s.bytes_sent.load(Ordering::Relaxed)),
+    );
+    per_camera(
+        &mut out,
+        "lookout_viewers",
+        "gauge",
+        "Open MJPEG streams.",
+        &|c| c.hub.viewer_count().to_string(),
+    );
+    per_camera(
+        &mut out,
+        "lookout_camera_online",
+        "gauge",
+        "1 while frames arrive from the source.",
+        &|c| u8::from(c.hub.status().state == SourceState::Online).to_string(),
+    );
+    per_camera(
+        &mut out,
+        "lookout_source_restarts_total",
+        "counter",
+        "Times the source failed and was restarted.",
+        &|c| c.hub.status().restarts.to_string(),
+    );
+    per_camera(
+        &mut out,
+        "lookout_capture_fps",
+        "gauge",
+        "Frames per second received from the source, last second.",
+        &|c| c.hub.stats().capture_rate.rate().to_string(),
+    );
+    family(
+        &mut out,
+        "lookout_jpeg_encode_seconds",
+        "summary",
+        "Time spent encoding JPEGs (test pattern, variants).",
+    );
     for c in cams {
         let s = c.hub.stats();
         let secs = s.encode_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "lookout_jpeg_encode_seconds_sum{{camera=\"{}\"}} {secs}", c.id);
-        let _ = writeln!(out, "lookout_jpeg_encode_seconds_count{{camera=\"{}\"}} {}", c.id, s.encodes.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "lookout_jpeg_encode_seconds_sum{{camera=\"{}\"}} {secs}",
+            c.id
+        );
+        let _ = writeln!(
+            out,
+            "lookout_jpeg_encode_seconds_count{{camera=\"{}\"}} {}",
+            c.id,
+            s.encodes.load(Ordering::Relaxed)
+        );
     }
     let conns = &state.connections;
-    family(&mut out, "lookout_connections", "gauge", "Open HTTP connections.");
-    let _ = writeln!(out, "lookout_connections {}", conns.open.load(Ordering::Relaxed));
-    family(&mut out, "lookout_connections_accepted_total", "counter", "HTTP connections accepted.");
-    let _ = writeln!(out, "lookout_connections_accepted_total {}", conns.accepted.load(Ordering::Relaxed));
-    family(&mut out, "lookout_connections_refused_total", "counter", "Connections answered 503 at the connection limit.");
-    let _ = writeln!(out, "lookout_connections_refused_total {}", conns.refused.load(Ordering::Relaxed));
-    family(&mut out, "lookout_build_info", "gauge", "Version and JPEG backend.");
-    let _ = writeln!(out, "lookout_build_info{{version=\"{}\",jpeg_backend=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), lookout_core::jpeg::BACKEND);
+    family(
+        &mut out,
+        "lookout_connections",
+        "gauge",
+        "Open HTTP connections.",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_connections {}",
+        conns.open.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "lookout_connections_accepted_total",
+        "counter",
+        "HTTP connections accepted.",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_connections_accepted_total {}",
+        conns.accepted.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "lookout_connections_refused_total",
+        "counter",
+        "Connections answered 503 at the connection limit.",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_connections_refused_total {}",
+        conns.refused.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "lookout_build_info",
+        "gauge",
+        "Version and JPEG backend.",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_build_info{{version=\"{}\",jpeg_backend=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        lookout_core::jpeg::BACKEND
+    );
     out
 }

@@ -47,7 +47,8 @@ impl AppState {
     pub fn camera(&self, id: &str) -> Result<&CameraEntry, ApiError> {
         self.cameras.iter().find(|c| c.id == id).ok_or_else(|| {
             let ids: Vec<&str> = self.cameras.iter().map(|c| c.id.as_str()).collect();
-            ApiError::not_found(format!("no camera with id {id:?}")).with_details(serde_json::json!({ "cameras": ids }))
+            ApiError::not_found(format!("no camera with id {id:?}"))
+                .with_details(serde_json::json!({ "cameras": ids }))
         })
     }
 
@@ -55,7 +56,10 @@ impl AppState {
     pub fn camera_or_first(&self, id: Option<&str>) -> Result<&CameraEntry, ApiError> {
         match id {
             Some(id) => self.camera(id),
-            None => self.cameras.first().ok_or_else(|| ApiError::not_found("no cameras configured")),
+            None => self
+                .cameras
+                .first()
+                .ok_or_else(|| ApiError::not_found("no cameras configured")),
         }
     }
 }
@@ -78,12 +82,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         // Bounds the time to produce a response's head. Streams answer at once and then send
         // their body for as long as the viewer stays, which this does not limit.
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .with_state(state)
 }
 
 async fn not_found(uri: http::Uri) -> ApiError {
-    ApiError::not_found(format!("no such page: {}; the API is listed in docs/ref/http-api.md", uri.path()))
+    ApiError::not_found(format!(
+        "no such page: {}; the API is listed in docs/ref/http-api.md",
+        uri.path()
+    ))
 }
 
 /// The client's socket address, as text; "unknown" for in-process requests.

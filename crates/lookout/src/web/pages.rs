@@ -14,7 +14,11 @@ const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
 
 /// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
-pub async fn root(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery, peer: Peer) -> Result<Response, ApiError> {
+pub async fn root(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    peer: Peer,
+) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     match q.action.as_deref() {
         None => Ok(index(&state).into_response()),
@@ -32,7 +36,10 @@ pub async fn root(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery, p
     }
 }
 
-pub async fn camera_page(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Html<String>, ApiError> {
+pub async fn camera_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
     let cam = state.camera(&id)?;
     let id = escape(&cam.id);
     let name = escape(&cam.name);
@@ -108,8 +115,12 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
     };
     let mut resp = body.into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(resp)
 }
 
@@ -117,6 +128,9 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
 mod tests {
     #[test]
     fn escape_covers_markup_and_quotes() {
-        assert_eq!(super::escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -21,9 +21,14 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
     for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "fps" => {
-                let fps = v.parse::<f64>().ok().filter(|f| f.is_finite() && *f > 0.0 && *f <= 120.0);
+                let fps = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f > 0.0 && *f <= 120.0);
                 q.max_fps = Some(fps.ok_or_else(|| {
-                    ApiError::bad_request(format!("fps must be a number above 0 and at most 120 (got {v:?})"))
+                    ApiError::bad_request(format!(
+                        "fps must be a number above 0 and at most 120 (got {v:?})"
+                    ))
                 })?);
             }
             "width" => q.variant.width = Some(side("width", &v)?),
@@ -31,7 +36,9 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
             "quality" => {
                 let quality = v.parse::<u8>().ok().filter(|n| (1..=100).contains(n));
                 q.variant.quality = Some(quality.ok_or_else(|| {
-                    ApiError::bad_request(format!("quality must be a whole number from 1 to 100 (got {v:?})"))
+                    ApiError::bad_request(format!(
+                        "quality must be a whole number from 1 to 100 (got {v:?})"
+                    ))
                 })?);
             }
             "action" => q.action = Some(v.into_owned()),
@@ -46,7 +53,11 @@ fn side(name: &str, v: &str) -> Result<u32, ApiError> {
     v.parse::<u32>()
         .ok()
         .filter(|n| (1..=MAX_SIDE).contains(n))
-        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from 1 to {MAX_SIDE} (got {v:?})")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name} must be a whole number from 1 to {MAX_SIDE} (got {v:?})"
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -55,10 +66,19 @@ mod tests {
 
     #[test]
     fn parses_the_known_parameters_and_ignores_the_rest() {
-        let q = parse(Some("fps=5&width=320&quality=50&t=123&action=stream&camera=a")).unwrap();
+        let q = parse(Some(
+            "fps=5&width=320&quality=50&t=123&action=stream&camera=a",
+        ))
+        .unwrap();
         assert_eq!(q.max_fps, Some(5.0));
-        assert_eq!((q.variant.width, q.variant.height, q.variant.quality), (Some(320), None, Some(50)));
-        assert_eq!((q.action.as_deref(), q.camera.as_deref()), (Some("stream"), Some("a")));
+        assert_eq!(
+            (q.variant.width, q.variant.height, q.variant.quality),
+            (Some(320), None, Some(50))
+        );
+        assert_eq!(
+            (q.action.as_deref(), q.camera.as_deref()),
+            (Some("stream"), Some("a"))
+        );
         assert_eq!(parse(None).unwrap(), ViewQuery::default());
     }
 

@@ -26,15 +26,26 @@ pub async fn compat_snapshot(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
-    snapshot(state.camera_or_first(q.camera.as_deref())?, &q, state.snapshot_timeout).await
+    snapshot(
+        state.camera_or_first(q.camera.as_deref())?,
+        &q,
+        state.snapshot_timeout,
+    )
+    .await
 }
 
-pub async fn snapshot(cam: &CameraEntry, q: &ViewQuery, wait: Duration) -> Result<Response, ApiError> {
+pub async fn snapshot(
+    cam: &CameraEntry,
+    q: &ViewQuery,
+    wait: Duration,
+) -> Result<Response, ApiError> {
     let hub = &cam.hub;
     // Demand starts an idle camera and keeps it running while we wait.
     let _demand = hub.demand();
     let frame = fresh_frame(cam, wait).await?;
-    let jpeg = frame.jpeg_for(&q.variant, hub.default_quality(), hub.stats()).await?;
+    let jpeg = frame
+        .jpeg_for(&q.variant, hub.default_quality(), hub.stats())
+        .await?;
     let mut resp = jpeg.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
@@ -45,7 +56,9 @@ pub async fn snapshot(cam: &CameraEntry, q: &ViewQuery, wait: Duration) -> Resul
     let filename = format!(
         "inline; filename=\"{}-{}.jpg\"",
         cam.id,
-        humantime::format_rfc3339_seconds(frame.captured_at).to_string().replace(':', "-")
+        humantime::format_rfc3339_seconds(frame.captured_at)
+            .to_string()
+            .replace(':', "-")
     );
     if let Ok(v) = HeaderValue::from_str(&filename) {
         h.insert(header::CONTENT_DISPOSITION, v);
@@ -88,8 +101,11 @@ async fn fresh_frame(cam: &CameraEntry, wait: Duration) -> Result<Arc<Frame>, Ap
 }
 
 fn offline(cam: &CameraEntry) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("camera {:?} is offline", cam.id))
-        .with_details(state_details(cam))
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("camera {:?} is offline", cam.id),
+    )
+    .with_details(state_details(cam))
 }
 
 fn state_details(cam: &CameraEntry) -> serde_json::Value {

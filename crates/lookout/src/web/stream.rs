@@ -82,7 +82,10 @@ pub fn start(cam: &CameraEntry, q: ViewQuery, peer: Peer, shutdown: Cancellation
         header::CONTENT_TYPE,
         HeaderValue::from_static("multipart/x-mixed-replace;boundary=boundarydonotcross"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     // nginx: pass frames on as they come instead of buffering the response.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
@@ -123,9 +126,14 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             r = v.rx.changed() => r.ok()?,
             () = v.shutdown.cancelled() => return None,
         }
-        let Some(frame) = v.rx.borrow_and_update().clone() else { continue };
+        let Some(frame) = v.rx.borrow_and_update().clone() else {
+            continue;
+        };
         let hub = v.handle.hub().clone();
-        let jpeg = match frame.jpeg_for(&v.q.variant, hub.default_quality(), hub.stats()).await {
+        let jpeg = match frame
+            .jpeg_for(&v.q.variant, hub.default_quality(), hub.stats())
+            .await
+        {
             Ok(j) => j,
             Err(e) if e.kind() == ErrorKind::Unavailable => {
                 tracing::warn!(camera = hub.id(), "ending a stream: {e}");
@@ -142,7 +150,11 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
             jpeg.len(),
             unix_timestamp(frame.captured_at),
-            if frame.kind == FrameKind::NoSignal { "X-Lookout-No-Signal: 1\r\n" } else { "" },
+            if frame.kind == FrameKind::NoSignal {
+                "X-Lookout-No-Signal: 1\r\n"
+            } else {
+                ""
+            },
         );
         v.handle.record_sent(head.len() + jpeg.len() + 2);
         v.last_sent = Some(Instant::now());

@@ -14,11 +14,18 @@ fn lookout(args: &[&str]) -> std::process::Output {
 fn config_check_names_file_line_and_fix_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[[camera]]\nid = \"a\"\ncolour = \"red\"\n[camera.source]\nkind = \"testpattern\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[[camera]]\nid = \"a\"\ncolour = \"red\"\n[camera.source]\nkind = \"testpattern\"\n",
+    )
+    .unwrap();
     let out = lookout(&["config", "check", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("{}:3: unknown field `colour`", bad.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:3: unknown field `colour`", bad.display())),
+        "{err}"
+    );
     assert!(err.contains("fix:"), "{err}");
     let missing = lookout(&["config", "check", "/nonexistent/lookout.toml"]);
     assert_eq!(missing.status.code(), Some(1));
@@ -33,9 +40,16 @@ fn config_example_passes_config_check_and_prints_defaults() {
     let path = dir.path().join("lookout.toml");
     std::fs::write(&path, &example.stdout).unwrap();
     let out = lookout(&["config", "check", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let resolved = String::from_utf8_lossy(&out.stdout);
-    assert!(resolved.contains("max_headers = 64") && resolved.contains("kind = \"testpattern\""), "{resolved}");
+    assert!(
+        resolved.contains("max_headers = 64") && resolved.contains("kind = \"testpattern\""),
+        "{resolved}"
+    );
 }
 
 /// Starts `lookout serve` with extra args in `dir`, returning the child and its base URL.
@@ -52,12 +66,18 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (Child, String, String) {
     let mut lines = BufReader::new(stdout).lines();
     let banner = lines.next().unwrap().unwrap();
     let listening = lines.next().unwrap().unwrap();
-    let url = listening.strip_prefix("listening on ").unwrap_or_else(|| panic!("{listening}")).to_owned();
+    let url = listening
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{listening}"))
+        .to_owned();
     (child, url, banner)
 }
 
 fn addr_of(url: &str) -> std::net::SocketAddr {
-    url.trim_start_matches("http://").trim_end_matches('/').parse().unwrap()
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
@@ -77,22 +97,42 @@ async fn without_a_config_file_it_serves_the_demo_and_sigterm_ends_streams() {
     let (mut child, url, banner) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert!(banner.contains("demo camera"), "{banner}");
     let addr = addr_of(&url);
-    let mut s = lookout_bench::open_stream(addr, "/cameras/demo/stream.mjpeg", &[]).await.unwrap();
+    let mut s = lookout_bench::open_stream(addr, "/cameras/demo/stream.mjpeg", &[])
+        .await
+        .unwrap();
     let first = s.next_part().await.unwrap().expect("a frame");
     assert_eq!(crate::support::jpeg_size(&first.body), (1280, 720));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let ended = tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = s.next_part().await {} }).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = s.next_part().await {}
+    })
+    .await;
     assert!(ended.is_ok(), "stream still open after SIGTERM");
-    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10))).await.unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "did not exit cleanly after SIGTERM");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
+            .await
+            .unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "did not exit cleanly after SIGTERM"
+    );
 }
 
 #[test]
 fn a_config_error_at_serve_exits_1_before_listening() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("lookout.toml"), "[server]\nlisten = \"oops\"\n").unwrap();
-    let out = Command::new(BIN).arg("serve").current_dir(dir.path()).output().unwrap();
+    std::fs::write(
+        dir.path().join("lookout.toml"),
+        "[server]\nlisten = \"oops\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lookout.toml:2:"), "{err}");
@@ -103,7 +143,11 @@ fn a_busy_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN).args(["serve", "--listen", &addr]).current_dir(dir.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &addr])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");

@@ -15,7 +15,18 @@ async fn ffmpeg_reads_and_decodes_the_stream_and_the_snapshot() {
     let out = dir.path().join("frame%02d.jpg");
     let status = tokio::task::spawn_blocking(move || {
         Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y", "-i", &url, "-frames:v", "10", "-c:v", "copy"])
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                &url,
+                "-frames:v",
+                "10",
+                "-c:v",
+                "copy",
+            ])
             .arg(&out)
             .status()
     })
@@ -31,13 +42,28 @@ async fn ffmpeg_reads_and_decodes_the_stream_and_the_snapshot() {
     let url = format!("http://{}/cameras/a/snapshot.jpg?width=160", srv.addr);
     let raw = tokio::task::spawn_blocking(move || {
         Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-i", &url, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                &url,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ])
             .output()
     })
     .await
     .unwrap()
     .expect("run ffmpeg");
-    assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
     assert_eq!(raw.stdout.len(), 160 * 120 * 3);
     srv.stop().await;
 }
@@ -75,7 +101,11 @@ async fn chromium_renders_the_page_with_a_live_picture() {
     .await
     .unwrap()
     .expect("run chromium");
-    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -99,7 +129,10 @@ async fn chromium_renders_the_page_with_a_live_picture() {
             }
         }
     }
-    assert!(yellow > 1000 && blue > 1000, "no live picture in the screenshot (yellow {yellow}, blue {blue} pixels)");
+    assert!(
+        yellow > 1000 && blue > 1000,
+        "no live picture in the screenshot (yellow {yellow}, blue {blue} pixels)"
+    );
     let keep = std::env::var_os("LOOKOUT_KEEP_SCREENSHOT");
     if let Some(path) = keep {
         std::fs::copy(&shot, path).unwrap();

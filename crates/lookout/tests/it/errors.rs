@@ -19,25 +19,48 @@ async fn raw(addr: std::net::SocketAddr, request: &[u8]) -> (String, String) {
 async fn bad_requests_get_a_4xx_with_a_reason() {
     let srv = TestServer::start(&testpattern("a", 160, 120, 10)).await;
     for (path, status, reason) in [
-        ("/cameras/nope/stream.mjpeg", 404, "no camera with id \"nope\""),
+        (
+            "/cameras/nope/stream.mjpeg",
+            404,
+            "no camera with id \"nope\"",
+        ),
         ("/cameras/nope/snapshot.jpg", 404, "no camera with id"),
         ("/api/cameras/nope", 404, "no camera with id"),
         ("/cameras/a/stream.mjpeg?fps=abc", 400, "fps must be"),
         ("/cameras/a/snapshot.jpg?width=0", 400, "width must be"),
-        ("/cameras/a/snapshot.jpg?quality=500", 400, "quality must be"),
+        (
+            "/cameras/a/snapshot.jpg?quality=500",
+            400,
+            "quality must be",
+        ),
         ("/?action=explode", 400, "unknown action"),
         ("/stream?camera=zzz", 404, "no camera"),
         ("/no/such/page", 404, "no such page"),
         ("/assets/../../etc/passwd", 404, ""),
     ] {
         let r = srv.get(path).await;
-        assert_eq!(r.status, status, "{path}: {}", String::from_utf8_lossy(&r.body));
-        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{path}: not JSON"));
-        assert!(body["error"].as_str().is_some_and(|e| e.contains(reason)), "{path}: {body}");
+        assert_eq!(
+            r.status,
+            status,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let body: serde_json::Value =
+            serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{path}: not JSON"));
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(reason)),
+            "{path}: {body}"
+        );
     }
-    let r = lookout_bench::get(srv.addr, "/cameras/a/snapshot.jpg", &[]).await.unwrap();
+    let r = lookout_bench::get(srv.addr, "/cameras/a/snapshot.jpg", &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
-    let (status, _) = raw(srv.addr, b"POST /api/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    let (status, _) = raw(
+        srv.addr,
+        b"POST /api/cameras HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(status.contains(" 405 "), "{status}");
     srv.stop().await;
 }
@@ -45,7 +68,10 @@ async fn bad_requests_get_a_4xx_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_or_malformed_requests_are_refused_not_served() {
     let srv = TestServer::start(&testpattern("a", 160, 120, 10)).await;
-    let big = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(40_000));
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(40_000)
+    );
     let (status, _) = raw(srv.addr, big.as_bytes()).await;
     assert!(status.contains(" 431 "), "big header: {status:?}");
     let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
@@ -64,7 +90,11 @@ async fn oversized_or_malformed_requests_are_refused_not_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_limit_clients_get_503_with_a_reason() {
-    let srv = TestServer::start(&format!("[server]\nmax_connections = 2\n{}", testpattern("a", 160, 120, 10))).await;
+    let srv = TestServer::start(&format!(
+        "[server]\nmax_connections = 2\n{}",
+        testpattern("a", 160, 120, 10)
+    ))
+    .await;
     let mut s1 = srv.stream("/cameras/a/stream.mjpeg").await;
     let mut s2 = srv.stream("/cameras/a/stream.mjpeg").await;
     read_parts(&mut s1, 1, Duration::from_secs(20)).await;
@@ -84,16 +114,27 @@ async fn past_the_connection_limit_clients_get_503_with_a_reason() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let metrics = String::from_utf8_lossy(&srv.get("/metrics").await.body).into_owned();
-    assert!(metrics.contains("lookout_connections_refused_total 1") || metrics.contains("lookout_connections_refused_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("lookout_connections_refused_total 1")
+            || metrics.contains("lookout_connections_refused_total 2"),
+        "{metrics}"
+    );
     srv.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peer_compatible_urls_serve_the_first_or_named_camera() {
-    let config = format!("{}{}", testpattern("a", 160, 120, 10), testpattern("b", 64, 48, 10));
+    let config = format!(
+        "{}{}",
+        testpattern("a", 160, 120, 10),
+        testpattern("b", 64, 48, 10)
+    );
     let srv = TestServer::start(&config).await;
     let r = srv.get("/?action=snapshot").await;
-    assert_eq!((r.status, crate::support::jpeg_size(&r.body)), (200, (160, 120)));
+    assert_eq!(
+        (r.status, crate::support::jpeg_size(&r.body)),
+        (200, (160, 120))
+    );
     let r = srv.get("/?action=snapshot&camera=b").await;
     assert_eq!(crate::support::jpeg_size(&r.body), (64, 48));
     let r = srv.get("/snapshot?camera=b").await;
@@ -113,16 +154,41 @@ async fn api_metrics_and_pages_describe_the_cameras() {
     read_parts(&mut s, 3, Duration::from_secs(20)).await;
     let list = srv.json("/api/cameras").await;
     let cam = &list["cameras"][0];
-    assert_eq!((cam["id"].as_str(), cam["source"].as_str(), cam["online"].as_bool()), (Some("a"), Some("testpattern"), Some(true)), "{cam}");
-    assert_eq!((cam["width"].as_u64(), cam["height"].as_u64()), (Some(160), Some(120)));
+    assert_eq!(
+        (
+            cam["id"].as_str(),
+            cam["source"].as_str(),
+            cam["online"].as_bool()
+        ),
+        (Some("a"), Some("testpattern"), Some(true)),
+        "{cam}"
+    );
+    assert_eq!(
+        (cam["width"].as_u64(), cam["height"].as_u64()),
+        (Some(160), Some(120))
+    );
     assert_eq!(cam["viewer_count"], 1);
-    assert!(cam["viewers"][0]["remote"].as_str().is_some_and(|r| r.starts_with("127.0.0.1:")), "{cam}");
+    assert!(
+        cam["viewers"][0]["remote"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("127.0.0.1:")),
+        "{cam}"
+    );
     let health = srv.json("/healthz").await;
     assert_eq!(health["status"], "ok");
     let metrics = srv.get("/metrics").await;
-    assert!(metrics.header("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4")));
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain; version=0.0.4"))
+    );
     let text = String::from_utf8_lossy(&metrics.body).into_owned();
-    for series in ["lookout_frames_captured_total{camera=\"a\"}", "lookout_viewers{camera=\"a\"} 1", "lookout_camera_online{camera=\"a\"} 1", "# TYPE lookout_bytes_sent_total counter"] {
+    for series in [
+        "lookout_frames_captured_total{camera=\"a\"}",
+        "lookout_viewers{camera=\"a\"} 1",
+        "lookout_camera_online{camera=\"a\"} 1",
+        "# TYPE lookout_bytes_sent_total counter",
+    ] {
         assert!(text.contains(series), "{series} missing:\n{text}");
     }
     let page = srv.get("/").await;
@@ -130,7 +196,10 @@ async fn api_metrics_and_pages_describe_the_cameras() {
     let html = String::from_utf8_lossy(&page.body).into_owned();
     assert!(html.contains(r#"src="/cameras/a/stream.mjpeg""#), "{html}");
     let one = String::from_utf8_lossy(&srv.get("/cameras/a").await.body).into_owned();
-    assert!(one.contains("snapshot.jpg") && one.contains("download"), "{one}");
+    assert!(
+        one.contains("snapshot.jpg") && one.contains("download"),
+        "{one}"
+    );
     for asset in ["/assets/app.css", "/assets/app.js"] {
         assert_eq!(srv.get(asset).await.status, 200);
     }
@@ -139,7 +208,8 @@ async fn api_metrics_and_pages_describe_the_cameras() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_names_are_escaped_in_pages() {
-    let config = crate::support::testpattern_with("a", 160, 120, 10, "name = \"<script>alert(1)</script>\"");
+    let config =
+        crate::support::testpattern_with("a", 160, 120, 10, "name = \"<script>alert(1)</script>\"");
     let srv = TestServer::start(&config).await;
     let html = String::from_utf8_lossy(&srv.get("/").await.body).into_owned();
     assert!(!html.contains("<script>alert"), "{html}");

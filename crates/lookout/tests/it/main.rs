@@ -4,6 +4,9 @@
 //! refusals and limits in `errors`, programs we did not write (ffmpeg, Chromium) in `clients`,
 //! the binary's command line and signals in `cli`. `support` holds the fixtures.
 
+// Test helpers may unwrap: a panic is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod clients;
 mod errors;

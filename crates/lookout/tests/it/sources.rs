@@ -26,14 +26,29 @@ async fn command_source_streams_ffmpeg_and_comes_back_after_a_kill() {
     let parts = read_parts(&mut s, 5, SECS).await;
     assert_eq!(jpeg_size(&parts[4].body), (320, 240));
 
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     std::fs::remove_file(&pidfile).unwrap();
     // SAFETY: kill(2) on a pid we just read; the worst case is ESRCH.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    let cam = srv.wait_camera("cmd", SECS, |c| c["restarts"].as_u64() >= Some(1)).await;
-    assert!(cam["last_error"].as_str().is_some_and(|e| e.contains("exited")), "{cam}");
+    let cam = srv
+        .wait_camera("cmd", SECS, |c| c["restarts"].as_u64() >= Some(1))
+        .await;
+    assert!(
+        cam["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("exited")),
+        "{cam}"
+    );
     srv.wait_camera("cmd", SECS, |c| c["online"] == true).await;
-    let new_pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let new_pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_ne!(pid, new_pid);
     // The open stream went on through the restart.
     read_parts(&mut s, 5, SECS).await;
@@ -50,13 +65,24 @@ async fn a_failing_source_gives_503_snapshots_and_no_signal_frames_at_least_once
         assert_eq!(p.header("x-lookout-no-signal"), Some("1"));
         assert_eq!(jpeg_size(&p.body), (640, 360));
     }
-    let gap = parts[2].received_at.duration_since(parts[1].received_at).unwrap_or_default();
-    assert!(gap <= Duration::from_millis(1500), "no-signal frames {gap:?} apart");
+    let gap = parts[2]
+        .received_at
+        .duration_since(parts[1].received_at)
+        .unwrap_or_default();
+    assert!(
+        gap <= Duration::from_millis(1500),
+        "no-signal frames {gap:?} apart"
+    );
     let r = srv.get("/cameras/dead/snapshot.jpg").await;
     assert_eq!(r.status, 503);
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["state"], "offline", "{body}");
-    assert!(body["last_error"].as_str().is_some_and(|e| e.contains("cannot start")), "{body}");
+    assert!(
+        body["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot start")),
+        "{body}"
+    );
     let cam = srv.json("/api/cameras/dead").await;
     assert_eq!(cam["online"], false);
     srv.stop().await;
@@ -68,8 +94,18 @@ async fn http_source_reads_another_lookouts_stream_and_snapshots() {
     let a = upstream.addr;
     let config = format!(
         "{}{}",
-        camera("mjpeg", "", &format!("kind = \"http\"\nurl = \"http://{a}/cameras/up/stream.mjpeg\"\n")),
-        camera("still", "", &format!("kind = \"http\"\nurl = \"http://{a}/cameras/up/snapshot.jpg\"\npoll_fps = 5\n")),
+        camera(
+            "mjpeg",
+            "",
+            &format!("kind = \"http\"\nurl = \"http://{a}/cameras/up/stream.mjpeg\"\n")
+        ),
+        camera(
+            "still",
+            "",
+            &format!(
+                "kind = \"http\"\nurl = \"http://{a}/cameras/up/snapshot.jpg\"\npoll_fps = 5\n"
+            )
+        ),
     );
     let srv = TestServer::start(&config).await;
     let mut s = srv.stream("/cameras/mjpeg/stream.mjpeg").await;
@@ -94,11 +130,25 @@ async fn http_source_reads_another_lookouts_stream_and_snapshots() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_source_reports_an_unreachable_camera() {
     // A port that was free a moment ago: connection refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let srv = TestServer::start(&camera("gone", "keep_warm = true", &format!("kind = \"http\"\nurl = \"http://127.0.0.1:{port}/video\"\n"))).await;
-    let cam = srv.wait_camera("gone", SECS, |c| c["state"] == "offline").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let srv = TestServer::start(&camera(
+        "gone",
+        "keep_warm = true",
+        &format!("kind = \"http\"\nurl = \"http://127.0.0.1:{port}/video\"\n"),
+    ))
+    .await;
+    let cam = srv
+        .wait_camera("gone", SECS, |c| c["state"] == "offline")
+        .await;
     let err = cam["last_error"].as_str().unwrap_or_default();
-    assert!(err.contains("cannot reach") && err.contains(&port.to_string()), "{cam}");
+    assert!(
+        err.contains("cannot reach") && err.contains(&port.to_string()),
+        "{cam}"
+    );
     srv.stop().await;
 }
 
@@ -107,11 +157,18 @@ async fn files_source_loops_over_jpegs_and_counts_broken_ones() {
     let dir = tempfile::tempdir().unwrap();
     for (name, w) in [("a.jpg", 64u32), ("b.JPEG", 32)] {
         let img = lookout_core::RgbImage::new(w, 16);
-        std::fs::write(dir.path().join(name), lookout_core::jpeg::encode_rgb(&img, 80).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join(name),
+            lookout_core::jpeg::encode_rgb(&img, 80).unwrap(),
+        )
+        .unwrap();
     }
     std::fs::write(dir.path().join("c.jpg"), b"not a jpeg at all").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
-    let source = format!("kind = \"files\"\ndir = \"{}\"\nfps = 20\n", dir.path().display());
+    let source = format!(
+        "kind = \"files\"\ndir = \"{}\"\nfps = 20\n",
+        dir.path().display()
+    );
     let srv = TestServer::start(&camera("f", "", &source)).await;
     let mut s = srv.stream("/cameras/f/stream.mjpeg").await;
     let parts = read_parts(&mut s, 6, SECS).await;

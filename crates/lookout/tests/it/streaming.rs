@@ -13,7 +13,10 @@ async fn twenty_concurrent_viewers_all_receive_complete_frames() {
     for _ in 0..20 {
         let mut s = srv.stream("/cameras/a/stream.mjpeg").await;
         assert_eq!(s.status(), 200);
-        assert!(s.header("content-type").is_some_and(|c| c.contains("boundary=boundarydonotcross")));
+        assert!(
+            s.header("content-type")
+                .is_some_and(|c| c.contains("boundary=boundarydonotcross"))
+        );
         tasks.push(tokio::spawn(async move {
             let parts = read_parts(&mut s, 10, SECS).await;
             for p in &parts {
@@ -39,7 +42,11 @@ async fn one_capture_and_one_encode_per_variant_whatever_the_viewer_count() {
     let srv = TestServer::start(&testpattern("a", 320, 240, 20)).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
-        let path = if i % 2 == 0 { "/cameras/a/stream.mjpeg" } else { "/cameras/a/stream.mjpeg?width=160" };
+        let path = if i % 2 == 0 {
+            "/cameras/a/stream.mjpeg"
+        } else {
+            "/cameras/a/stream.mjpeg?width=160"
+        };
         let mut s = srv.stream(path).await;
         tasks.push(tokio::spawn(async move {
             let parts = read_parts(&mut s, 15, SECS).await;
@@ -65,9 +72,15 @@ async fn one_capture_and_one_encode_per_variant_whatever_the_viewer_count() {
     let encodes = value("lookout_jpeg_encode_seconds_count");
     let sent = value("lookout_frames_sent_total");
     // Each captured frame: one test-pattern encode, plus at most one for the 160-wide variant.
-    assert!(encodes <= 2.0 * captured + 2.0, "encodes {encodes} for {captured} frames");
+    assert!(
+        encodes <= 2.0 * captured + 2.0,
+        "encodes {encodes} for {captured} frames"
+    );
     // Sixteen viewers were served from those frames: far more sent than captured.
-    assert!(sent >= 16.0 * 15.0 && sent > 5.0 * captured, "sent {sent}, captured {captured}");
+    assert!(
+        sent >= 16.0 * 15.0 && sent > 5.0 * captured,
+        "sent {sent}, captured {captured}"
+    );
     drop(open);
     srv.stop().await;
 }
@@ -75,13 +88,19 @@ async fn one_capture_and_one_encode_per_variant_whatever_the_viewer_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_viewer_does_not_slow_others_and_is_dropped_after_the_write_timeout() {
     // Quality 95 makes big frames, so the stalled socket's buffers fill quickly.
-    let config = format!("[server]\nwrite_timeout_ms = 1000\n{}", testpattern_with("a", 640, 480, 30, "quality = 95"));
+    let config = format!(
+        "[server]\nwrite_timeout_ms = 1000\n{}",
+        testpattern_with("a", 640, 480, 30, "quality = 95")
+    );
     let srv = TestServer::start(&config).await;
     // A client with a tiny receive buffer that asks for the stream and never reads.
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     let mut stalled = sock.connect(srv.addr).await.unwrap();
-    stalled.write_all(b"GET /cameras/a/stream.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stalled
+        .write_all(b"GET /cameras/a/stream.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     srv.wait_camera("a", SECS, |c| c["viewer_count"] == 1).await;
     // Meanwhile a normal viewer keeps the full rate: 30 fps for 3 s.
     let mut s = srv.stream("/cameras/a/stream.mjpeg").await;
@@ -89,10 +108,20 @@ async fn a_stalled_viewer_does_not_slow_others_and_is_dropped_after_the_write_ti
     let started = tokio::time::Instant::now();
     let parts = read_parts(&mut s, 60, SECS).await;
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(6), "60 frames at 30 fps took {took:?} next to a stalled viewer");
-    assert!(parts.windows(2).all(|w| w[0].x_timestamp() < w[1].x_timestamp()));
+    assert!(
+        took < Duration::from_secs(6),
+        "60 frames at 30 fps took {took:?} next to a stalled viewer"
+    );
+    assert!(
+        parts
+            .windows(2)
+            .all(|w| w[0].x_timestamp() < w[1].x_timestamp())
+    );
     // The stalled one is dropped once its writes block for the write timeout.
-    srv.wait_camera("a", SECS, |c| c["viewer_count"] == 1 && c["viewers"][0]["frames_sent"].as_u64() > Some(60)).await;
+    srv.wait_camera("a", SECS, |c| {
+        c["viewer_count"] == 1 && c["viewers"][0]["frames_sent"].as_u64() > Some(60)
+    })
+    .await;
     drop(stalled);
     srv.stop().await;
 }
@@ -107,10 +136,18 @@ async fn fps_parameter_caps_one_viewer_only() {
     let parts = read_parts(&mut capped, 8, SECS).await;
     let took = started.elapsed();
     // 8 frames at 4 fps: 2 s (each frame waits at least 250 ms after the previous).
-    assert!(took >= Duration::from_millis(1900), "8 frames at fps=4 in {took:?}");
+    assert!(
+        took >= Duration::from_millis(1900),
+        "8 frames at fps=4 in {took:?}"
+    );
     let gaps: Vec<f64> = parts
         .windows(2)
-        .map(|w| w[1].received_at.duration_since(w[0].received_at).unwrap_or_default().as_secs_f64())
+        .map(|w| {
+            w[1].received_at
+                .duration_since(w[0].received_at)
+                .unwrap_or_default()
+                .as_secs_f64()
+        })
         .collect();
     assert!(gaps.iter().all(|g| *g >= 0.2), "gaps {gaps:?}");
     // The uncapped viewer got its frames meanwhile.
@@ -126,13 +163,20 @@ async fn width_height_and_quality_make_variants() {
     assert_eq!((r.status, jpeg_size(&r.body)), (200, (160, 120)));
     let r = srv.get("/cameras/a/snapshot.jpg?height=48").await;
     assert_eq!(jpeg_size(&r.body), (64, 48));
-    let mut s = srv.stream("/cameras/a/stream.mjpeg?width=100&height=50").await;
+    let mut s = srv
+        .stream("/cameras/a/stream.mjpeg?width=100&height=50")
+        .await;
     let parts = read_parts(&mut s, 2, SECS).await;
     assert_eq!(jpeg_size(&parts[1].body), (100, 50));
     let low = srv.get("/cameras/a/snapshot.jpg?quality=10").await;
     let high = srv.get("/cameras/a/snapshot.jpg?quality=95").await;
     assert_eq!(jpeg_size(&low.body), (640, 480));
-    assert!(low.body.len() * 2 < high.body.len(), "q10 {} bytes, q95 {} bytes", low.body.len(), high.body.len());
+    assert!(
+        low.body.len() * 2 < high.body.len(),
+        "q10 {} bytes, q95 {} bytes",
+        low.body.len(),
+        high.body.len()
+    );
     srv.stop().await;
 }
 
@@ -145,8 +189,15 @@ async fn snapshot_waits_for_a_frame_captured_after_the_request() {
         let asked = SystemTime::now();
         let r = srv.get("/cameras/a/snapshot.jpg").await;
         assert_eq!(r.status, 200);
-        let ts = r.header("x-timestamp").and_then(lookout_bench::parse_unix_timestamp).expect("X-Timestamp");
-        assert!(ts >= asked, "snapshot captured {:?} before the request", asked.duration_since(ts).unwrap_or_default());
+        let ts = r
+            .header("x-timestamp")
+            .and_then(lookout_bench::parse_unix_timestamp)
+            .expect("X-Timestamp");
+        assert!(
+            ts >= asked,
+            "snapshot captured {:?} before the request",
+            asked.duration_since(ts).unwrap_or_default()
+        );
         assert_eq!(jpeg_size(&r.body), (160, 120));
     }
     srv.stop().await;
@@ -170,14 +221,20 @@ async fn shutdown_ends_open_streams_and_returns() {
 async fn an_idle_camera_stops_capturing_and_restarts_on_demand() {
     let srv = TestServer::start(&testpattern_with("a", 160, 120, 30, "idle_linger_ms = 300")).await;
     let cam = srv.json("/api/cameras/a").await;
-    assert_eq!((cam["state"].as_str(), cam["frames_captured"].as_u64()), (Some("idle"), Some(0)), "{cam}");
+    assert_eq!(
+        (cam["state"].as_str(), cam["frames_captured"].as_u64()),
+        (Some("idle"), Some(0)),
+        "{cam}"
+    );
     let mut s = srv.stream("/cameras/a/stream.mjpeg").await;
     read_parts(&mut s, 3, SECS).await;
     drop(s);
     let idle = srv.wait_camera("a", SECS, |c| c["state"] == "idle").await;
     let before = idle["frames_captured"].as_u64().unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = srv.json("/api/cameras/a").await["frames_captured"].as_u64().unwrap_or(0);
+    let after = srv.json("/api/cameras/a").await["frames_captured"]
+        .as_u64()
+        .unwrap_or(0);
     assert_eq!(before, after, "frames captured while nobody watched");
     let r = srv.get("/cameras/a/snapshot.jpg").await;
     assert_eq!(r.status, 200);

@@ -16,37 +16,61 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(toml: &str) -> Self {
-        let config = lookout::config::parse(toml, "test.toml").unwrap_or_else(|e| panic!("test config: {e}"));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let config = lookout::config::parse(toml, "test.toml")
+            .unwrap_or_else(|e| panic!("test config: {e}"));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(lookout::app::run(vec![listener], config, shutdown.clone()));
-        Self { addr, shutdown, task: Some(task) }
+        Self {
+            addr,
+            shutdown,
+            task: Some(task),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        lookout_bench::get(self.addr, path, &[]).await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        lookout_bench::get(self.addr, path, &[])
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     pub async fn json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path).await;
-        assert_eq!(r.status, 200, "GET {path}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         serde_json::from_slice(&r.body).expect("JSON body")
     }
 
     pub async fn stream(&self, path: &str) -> MjpegStream {
-        lookout_bench::open_stream(self.addr, path, &[]).await.unwrap_or_else(|e| panic!("stream {path}: {e}"))
+        lookout_bench::open_stream(self.addr, path, &[])
+            .await
+            .unwrap_or_else(|e| panic!("stream {path}: {e}"))
     }
 
     /// Polls the camera's API entry until `pred` holds; panics with the last state after `within`.
-    pub async fn wait_camera(&self, id: &str, within: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub async fn wait_camera(
+        &self,
+        id: &str,
+        within: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let cam = self.json(&format!("/api/cameras/{id}")).await;
             if pred(&cam) {
                 return cam;
             }
-            assert!(tokio::time::Instant::now() < deadline, "camera {id} never reached the expected state: {cam}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "camera {id} never reached the expected state: {cam}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -76,7 +100,8 @@ pub fn testpattern(id: &str, width: u32, height: u32, fps: u32) -> String {
 
 /// A test-pattern camera with extra camera keys (`keep_warm = true`...).
 pub fn testpattern_with(id: &str, width: u32, height: u32, fps: u32, camera_keys: &str) -> String {
-    let source = format!("kind = \"testpattern\"\nwidth = {width}\nheight = {height}\nfps = {fps}\n");
+    let source =
+        format!("kind = \"testpattern\"\nwidth = {width}\nheight = {height}\nfps = {fps}\n");
     camera(id, camera_keys, &source)
 }
 
@@ -94,7 +119,9 @@ pub fn require(program: &str, package: &str) -> bool {
         return true;
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{program} is not installed: install the Debian package `{package}` (scripts/test.sh does)");
+        panic!(
+            "{program} is not installed: install the Debian package `{package}` (scripts/test.sh does)"
+        );
     }
     eprintln!("SKIPPED: {program} is not installed (Debian package `{package}`)");
     false
@@ -102,12 +129,17 @@ pub fn require(program: &str, package: &str) -> bool {
 
 /// Width and height of a JPEG, checking it is complete and decodes.
 pub fn jpeg_size(data: &[u8]) -> (u32, u32) {
-    let img = lookout_core::jpeg::decode_rgb(data).unwrap_or_else(|e| panic!("not a valid JPEG ({} bytes): {e}", data.len()));
+    let img = lookout_core::jpeg::decode_rgb(data)
+        .unwrap_or_else(|e| panic!("not a valid JPEG ({} bytes): {e}", data.len()));
     (img.width, img.height)
 }
 
 /// Reads `n` parts, checking each is a complete JPEG with consistent headers.
-pub async fn read_parts(s: &mut MjpegStream, n: usize, within: Duration) -> Vec<lookout_bench::Part> {
+pub async fn read_parts(
+    s: &mut MjpegStream,
+    n: usize,
+    within: Duration,
+) -> Vec<lookout_bench::Part> {
     let deadline = tokio::time::Instant::now() + within;
     let mut parts = Vec::with_capacity(n);
     while parts.len() < n {
@@ -116,7 +148,10 @@ pub async fn read_parts(s: &mut MjpegStream, n: usize, within: Duration) -> Vec<
         };
         let p = next.expect("stream read").expect("stream ended early");
         assert_eq!(p.header("content-type"), Some("image/jpeg"));
-        assert_eq!(p.header("content-length").and_then(|v| v.parse().ok()), Some(p.body.len()));
+        assert_eq!(
+            p.header("content-length").and_then(|v| v.parse().ok()),
+            Some(p.body.len())
+        );
         assert!(p.x_timestamp().is_some(), "X-Timestamp missing");
         parts.push(p);
     }
