@@ -152,3 +152,25 @@ fn a_busy_port_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once_while_a_request_holds_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    // A camera that never sends a frame, and snapshots that wait a minute for one: a snapshot
+    // request in flight keeps the graceful shutdown waiting.
+    let config = "[server]\nsnapshot_timeout_ms = 60000\n[[camera]]\nid = \"slow\"\n[camera.source]\nkind = \"command\"\ncommand = [\"sleep\", \"600\"]\n";
+    std::fs::write(dir.path().join("lookout.toml"), config).unwrap();
+    let (mut child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let addr = addr_of(&url);
+    let pending = tokio::spawn(async move { lookout_bench::get(addr, "/cameras/slow/snapshot.jpg", &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(child.try_wait().unwrap().is_none(), "exited before the pending request finished");
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(3))).await.unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(130), "second signal did not exit at once");
+    pending.abort();
+}
