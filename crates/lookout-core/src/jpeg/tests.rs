@@ -74,10 +74,21 @@ fn damaged_jpegs_are_errors_not_panics() {
 #[test]
 fn every_backend_round_trips() {
     let img = gradient(96, 64);
-    let mut backends: Vec<(&str, fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>, fn(&[u8]) -> Result<RgbImage, crate::Error>)> =
-        vec![("rust", super::rust_backend::encode_rgb, super::rust_backend::decode_rgb)];
+    let mut backends: Vec<(
+        &str,
+        fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>,
+        fn(&[u8]) -> Result<RgbImage, crate::Error>,
+    )> = vec![(
+        "rust",
+        super::rust_backend::encode_rgb,
+        super::rust_backend::decode_rgb,
+    )];
     #[cfg(feature = "turbojpeg")]
-    backends.push(("turbo", super::turbo_backend::encode_rgb, super::turbo_backend::decode_rgb));
+    backends.push((
+        "turbo",
+        super::turbo_backend::encode_rgb,
+        super::turbo_backend::decode_rgb,
+    ));
     for (name, enc, dec) in backends {
         let jpeg = enc(&img, 90).unwrap();
         assert_eq!(inspect(&jpeg).unwrap().width, 96, "{name}");
@@ -85,7 +96,12 @@ fn every_backend_round_trips() {
         assert_eq!((back.width, back.height), (96, 64), "{name}");
         for (x, y) in [(5, 5), (50, 30), (90, 60)] {
             let (a, b) = (img.pixel(x, y), back.pixel(x, y));
-            let diff = a.iter().zip(b).map(|(p, q)| (i32::from(*p) - i32::from(q)).abs()).max().unwrap();
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (i32::from(*p) - i32::from(q)).abs())
+                .max()
+                .unwrap();
             assert!(diff < 24, "{name} at ({x},{y}): {a:?} vs {b:?}");
         }
     }
