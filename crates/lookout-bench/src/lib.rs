@@ -1,1 +1,27 @@
-//! x
+//! A small HTTP/1.1 client for Lookout's integration tests and its bench tool: one-shot GETs
+//! ([`get`]) and live `multipart/x-mixed-replace` MJPEG streams ([`open_stream`]), written over a
+//! plain `tokio::net::TcpStream` (no hyper) so that 1000 streams cost the client little and what
+//! the bench measures is the server.
+//!
+//! Both functions send `Connection: close` and read until the response ends; neither has a
+//! timeout of its own, so wrap calls in `tokio::time::timeout` where a hang must fail a test.
+//! Response bodies may be chunked (`Transfer-Encoding: chunked`, what hyper sends for a streamed
+//! body such as our MJPEG), sized by `Content-Length`, or delimited by the end of the connection.
+
+mod body;
+mod conn;
+mod head;
+mod headers;
+mod mjpeg;
+mod part;
+mod request;
+mod response;
+mod timestamp;
+
+#[cfg(test)]
+mod test_io;
+
+pub use mjpeg::{MjpegStream, open_stream, open_stream_on};
+pub use part::Part;
+pub use response::{Response, get, get_on};
+pub use timestamp::parse_unix_timestamp;

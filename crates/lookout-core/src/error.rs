@@ -11,7 +11,7 @@ pub enum ErrorKind {
     NotFound,
     /// The thing exists but cannot answer now, e.g. a camera that is offline (HTTP 503).
     Unavailable,
-    /// Waited too long (HTTP 504 for finite requests).
+    /// Waited too long for something that may come later (HTTP 503).
     Timeout,
     /// Input data (a frame, a file) is damaged.
     Corrupt,

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 use tokio::sync::OnceCell;
 
-/// Different variants one frame may be asked for; past it a request is refused rather than
-/// letting a client with many `?width=` values make us encode without bound.
-pub const MAX_VARIANTS_PER_FRAME: usize = 8;
+/// Different variants one frame may be asked for. The hub's variant slots
+/// ([`crate::hub::MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
+pub const MAX_VARIANTS_PER_FRAME: usize = 2 * crate::hub::MAX_VARIANTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {

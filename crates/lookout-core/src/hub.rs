@@ -8,11 +8,12 @@
 
 use crate::frame::{Frame, FrameKind, FrameParts};
 use crate::rate::RateMeter;
+use crate::{Error, ErrorKind, VariantRequest};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 /// Where a camera's source is in its life.
@@ -36,6 +37,7 @@ pub struct SourceStatus {
     pub since: SystemTime,
     /// The last failure, kept after recovery so the API shows what happened.
     pub last_error: Option<String>,
+    /// Failures of the source so far (each is followed by a restart after a backoff).
     pub restarts: u64,
 }
 
@@ -96,7 +98,10 @@ pub struct CameraHub {
     demand: watch::Sender<usize>,
     next_seq: AtomicU64,
     next_viewer: AtomicU64,
-    last_live: Mutex<Option<Instant>>,
+    /// The latest live frame: what the API describes and a slow camera's snapshot serves,
+    /// even while "no signal" cards are the latest frame.
+    last_live: Mutex<Option<Arc<Frame>>>,
+    variants_in_use: Mutex<HashMap<VariantRequest, usize>>,
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     stats: Arc<CameraStats>,
 }
@@ -117,6 +122,7 @@ impl CameraHub {
             next_seq: AtomicU64::new(1),
             next_viewer: AtomicU64::new(1),
             last_live: Mutex::new(None),
+            variants_in_use: Mutex::new(HashMap::new()),
             viewers: Mutex::new(BTreeMap::new()),
             stats: Arc::new(CameraStats::default()),
         })
@@ -141,7 +147,7 @@ impl CameraHub {
         if frame.kind == FrameKind::Live {
             self.stats.frames_captured.fetch_add(1, Ordering::Relaxed);
             self.stats.capture_rate.tick();
-            *self.last_live.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.published);
+            *self.last_live.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
             if self.status.borrow().state != SourceState::Online {
                 self.set_state(SourceState::Online, None);
             }
@@ -160,9 +166,39 @@ impl CameraHub {
         self.frames.borrow().clone()
     }
 
-    /// When the last live frame arrived.
-    pub fn last_live(&self) -> Option<Instant> {
-        *self.last_live.lock().unwrap_or_else(|e| e.into_inner())
+    /// The latest live frame (not a "no signal" card), if any.
+    pub fn latest_live(&self) -> Option<Arc<Frame>> {
+        self.last_live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reserves one of the camera's [`MAX_VARIANTS`] variant slots for as long as the guard
+    /// lives: a stream or snapshot asking for a size nobody else is using takes a new slot,
+    /// and is refused up front when all are taken, rather than a running stream failing later.
+    pub fn reserve_variant(self: &Arc<Self>, req: VariantRequest) -> Result<VariantSlot, Error> {
+        if req.is_original() {
+            return Ok(VariantSlot { hub: None, req });
+        }
+        let mut in_use = self
+            .variants_in_use
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !in_use.contains_key(&req) && in_use.len() >= MAX_VARIANTS {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "camera {:?} is already serving {MAX_VARIANTS} different sizes or qualities; ask for one of those or the original",
+                    self.id
+                ),
+            ));
+        }
+        *in_use.entry(req).or_insert(0) += 1;
+        Ok(VariantSlot {
+            hub: Some(self.clone()),
+            req,
+        })
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Frame>>> {
@@ -183,7 +219,8 @@ impl CameraHub {
             if s.state != state {
                 s.since = SystemTime::now();
             }
-            if state == SourceState::Offline && s.state != SourceState::Offline {
+            // Every failure is reported once by the supervisor, so each counts.
+            if state == SourceState::Offline {
                 s.restarts += 1;
             }
             s.state = state;
@@ -266,6 +303,34 @@ impl CameraHub {
                 since: v.since,
             })
             .collect()
+    }
+}
+
+/// Different variants (sizes, qualities) one camera serves at once at most, so that a client
+/// asking for many sizes cannot make the server encode without bound.
+pub const MAX_VARIANTS: usize = 8;
+
+/// A variant slot of a camera, released on drop.
+#[derive(Debug)]
+pub struct VariantSlot {
+    hub: Option<Arc<CameraHub>>,
+    req: VariantRequest,
+}
+
+impl Drop for VariantSlot {
+    fn drop(&mut self) {
+        if let Some(hub) = &self.hub {
+            let mut in_use = hub
+                .variants_in_use
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = in_use.get_mut(&self.req) {
+                *n -= 1;
+                if *n == 0 {
+                    in_use.remove(&self.req);
+                }
+            }
+        }
     }
 }
 
@@ -390,13 +455,35 @@ mod tests {
     }
 
     #[test]
+    fn variant_slots_are_limited_and_released() {
+        let hub = CameraHub::new("c", 80);
+        let req = |w| VariantRequest {
+            width: Some(w),
+            ..Default::default()
+        };
+        let slots: Vec<_> = (1..=MAX_VARIANTS as u32)
+            .map(|w| hub.reserve_variant(req(w)).unwrap())
+            .collect();
+        assert!(
+            hub.reserve_variant(req(999)).is_err(),
+            "a ninth size is refused"
+        );
+        let again = hub.reserve_variant(req(1)).unwrap();
+        let original = hub.reserve_variant(VariantRequest::default()).unwrap();
+        drop(slots);
+        assert!(hub.reserve_variant(req(999)).is_ok());
+        drop((again, original));
+        assert!(hub.variants_in_use.lock().unwrap().is_empty());
+    }
+
+    #[test]
     fn offline_counts_restarts_and_keeps_the_error() {
         let hub = CameraHub::new("c", 80);
         hub.set_state(SourceState::Offline, Some("boom".into()));
         hub.set_state(SourceState::Offline, Some("boom again".into()));
         hub.set_state(SourceState::Starting, None);
         let s = hub.status();
-        assert_eq!((s.state, s.restarts), (SourceState::Starting, 1));
+        assert_eq!((s.state, s.restarts), (SourceState::Starting, 2));
         assert_eq!(s.last_error.as_deref(), Some("boom again"));
     }
 }

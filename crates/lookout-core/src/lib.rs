@@ -17,6 +17,6 @@ pub mod variant;
 
 pub use error::{Error, ErrorKind};
 pub use frame::{Frame, FrameKind, FrameParts};
-pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, ViewerHandle};
+pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, VariantSlot, ViewerHandle};
 pub use image::RgbImage;
 pub use variant::{Variant, VariantRequest};

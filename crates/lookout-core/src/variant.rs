@@ -1,5 +1,7 @@
 //! Variants: a camera's frames scaled and/or re-encoded at another quality, as a viewer asked.
 
+use crate::jpeg::MAX_SIDE;
+
 /// What a viewer asked for (`?width=&height=&quality=`), before knowing the frame's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VariantRequest {
@@ -30,6 +32,9 @@ impl VariantRequest {
             (Some(w), None) => (w, scaled(src_h, w, src_w)),
             (None, Some(h)) => (scaled(src_w, h, src_h), h),
         };
+        // Keeping the aspect ratio can give a side past the encoder's limit (`?height=8000` on a
+        // wide camera): cap it rather than fail every frame.
+        let (w, h) = (w.min(MAX_SIDE), h.min(MAX_SIDE));
         if (w, h) == (src_w, src_h) && self.quality.is_none() {
             return None;
         }
@@ -105,6 +110,16 @@ mod tests {
                 quality: 30
             })
         );
+    }
+
+    #[test]
+    fn sides_past_the_limit_are_capped() {
+        let r = VariantRequest {
+            height: Some(MAX_SIDE),
+            ..Default::default()
+        };
+        let v = r.resolve(1920, 1080, 80).unwrap();
+        assert_eq!((v.width, v.height), (MAX_SIDE, MAX_SIDE));
     }
 
     #[test]

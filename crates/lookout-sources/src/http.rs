@@ -207,11 +207,20 @@ impl HttpSource {
                 Some(r) => r,
                 None => self.get().await?,
             };
-            let body = Limited::new(r.into_body(), self.max_frame_bytes)
-                .collect()
-                .await
-                .map_err(|e| unavailable(format!("reading {}: {e}", self.url)))?
-                .to_bytes();
+            // A camera that sends headers and then stalls must not hang the source.
+            let body = tokio::time::timeout(
+                self.stall_timeout,
+                Limited::new(r.into_body(), self.max_frame_bytes).collect(),
+            )
+            .await
+            .map_err(|_| {
+                unavailable(format!(
+                    "{} sent no complete picture within {:?}",
+                    self.url, self.stall_timeout
+                ))
+            })?
+            .map_err(|e| unavailable(format!("reading {}: {e}", self.url)))?
+            .to_bytes();
             sink.publish_jpeg(body, SystemTime::now());
         }
     }
@@ -224,6 +233,10 @@ fn unavailable(msg: String) -> Error {
 impl Source for HttpSource {
     fn kind(&self) -> &'static str {
         "http"
+    }
+
+    fn frame_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs_f64(1.0 / self.poll_fps))
     }
 
     fn run<'a>(&'a self, sink: &'a FrameSink) -> BoxFuture<'a, Result<(), Error>> {

@@ -4,6 +4,7 @@ use crate::FrameSink;
 use lookout_core::Error;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -18,4 +19,10 @@ pub trait Source: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     fn run<'a>(&'a self, sink: &'a FrameSink) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The time between frames when the source knows it (a set rate). A slow source (one
+    /// frame every 5 s) must not be taken for a dead one between two frames.
+    fn frame_interval(&self) -> Option<Duration> {
+        None
+    }
 }

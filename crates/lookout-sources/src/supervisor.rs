@@ -47,6 +47,10 @@ pub async fn supervise(
     let mut backoff = Backoff::new(cfg.backoff_initial, cfg.backoff_max);
     let camera = hub.id().to_owned();
     let kind = source.kind();
+    // "No signal" only after missing a couple of the source's own frames.
+    let stale_after = source.frame_interval().map_or(cfg.no_signal_after, |i| {
+        cfg.no_signal_after.max(i.mul_f64(2.5))
+    });
     loop {
         if !cfg.keep_warm && hub.demand_count() == 0 {
             hub.set_state(SourceState::Idle, None);
@@ -64,7 +68,7 @@ pub async fn supervise(
         let outcome = tokio::select! {
             r = source.run(&sink) => Some(r),
             () = idle(&hub, &cfg) => None,
-            () = no_signal_while_stale(&hub, cfg.no_signal_after) => None,
+            () = no_signal_while_stale(&hub, stale_after) => None,
             () = cancel.cancelled() => return,
         };
         let error = match outcome {
@@ -84,7 +88,7 @@ pub async fn supervise(
         hub.set_state(SourceState::Offline, Some(error));
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = no_signal_while_stale(&hub, cfg.no_signal_after) => {}
+            () = no_signal_while_stale(&hub, stale_after) => {}
             () = cancel.cancelled() => return,
         }
     }
@@ -110,7 +114,7 @@ async fn no_signal_while_stale(hub: &CameraHub, after: Duration) {
         }
         let status = hub.status();
         let state_age = status.since.elapsed().unwrap_or_default();
-        let live_age = hub.last_live().map(|t| t.elapsed());
+        let live_age = hub.latest_live().map(|f| f.published.elapsed());
         let stale = state_age >= after && live_age.is_none_or(|age| age >= after);
         if !stale {
             continue;

@@ -82,6 +82,10 @@ impl Source for TestPattern {
         "testpattern"
     }
 
+    fn frame_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs_f64(1.0 / self.fps))
+    }
+
     fn run<'a>(&'a self, sink: &'a FrameSink) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / self.fps));

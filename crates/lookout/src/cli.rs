@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Config(ConfigCommand::Check { file }) => match config::load(&file) {
             Ok(c) => {
-                match toml::to_string_pretty(&c.file) {
+                match toml::to_string_pretty(&c.file.redacted()) {
                     Ok(text) => print!("{text}"),
                     Err(e) => eprintln!("(cannot print the resolved config: {e})"),
                 }
@@ -80,6 +80,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     if !args.listen.is_empty() {
         config.server.listen = args.listen;
+    }
+    if config.server.listen.is_empty() {
+        eprintln!(
+            "nothing to listen on: set server.listen in the config or pass --listen 127.0.0.1:8080"
+        );
+        return ExitCode::from(1);
     }
     server::raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -154,7 +154,7 @@ async fn accept_loop(
 /// Answers every request on a connection past the limit with 503 and closes it.
 async fn refuse(io: TokioIo<WriteTimeout<TcpStream>>, builder: Arc<auto::Builder<TokioExecutor>>) {
     let svc = hyper::service::service_fn(|_req: Request<Incoming>| async {
-        let body = r#"{"error":"too many connections: the server's connection limit (server.max_connections) is reached; try again shortly"}"#;
+        let body = r#"{"error":"too many connections: the server's connection limit (server.max_connections) is reached; try again shortly","status":503}"#;
         Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header(header::CONTENT_TYPE, "application/json")

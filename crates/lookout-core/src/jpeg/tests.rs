@@ -74,6 +74,7 @@ fn damaged_jpegs_are_errors_not_panics() {
 #[test]
 fn every_backend_round_trips() {
     let img = gradient(96, 64);
+    #[cfg_attr(not(feature = "turbojpeg"), allow(unused_mut))]
     let mut backends: Vec<(
         &str,
         fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>,

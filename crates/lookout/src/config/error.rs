@@ -36,6 +36,8 @@ impl ConfigError {
             "use one of the listed values"
         } else if msg.contains("missing field") {
             "add the key; `lookout config example` shows a complete camera"
+        } else if msg.contains("invalid value") {
+            "use a value in the range docs/ref/config.md gives for this key"
         } else if msg.contains("invalid type") {
             "check the value's type: strings need quotes, numbers do not"
         } else {

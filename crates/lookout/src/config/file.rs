@@ -14,6 +14,32 @@ pub struct ConfigFile {
     pub cameras: Vec<Spanned<CameraSection>>,
 }
 
+impl ConfigFile {
+    /// The file as `lookout config check` prints it: passwords in URLs replaced by `***`.
+    pub fn redacted(&self) -> ConfigFile {
+        let mut out = self.clone();
+        for cam in &mut out.cameras {
+            if let SourceSection::Http(h) = &mut cam.get_mut().source {
+                h.url = redact_url(&h.url);
+            }
+        }
+        out
+    }
+}
+
+/// `http://user:secret@host/` → `http://user:***@host/`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let user = rest[..at].split(':').next().unwrap_or("");
+    format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSection {

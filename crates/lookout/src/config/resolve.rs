@@ -147,6 +147,16 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "remove the key to use the default (64)",
         ));
     }
+    if s.snapshot_timeout_ms >= s.request_timeout_ms {
+        return Err(cx.err(
+            cx.key_offset("snapshot_timeout_ms"),
+            format!(
+                "server.snapshot_timeout_ms ({}) must be below server.request_timeout_ms ({})",
+                s.snapshot_timeout_ms, s.request_timeout_ms
+            ),
+            "lower snapshot_timeout_ms or raise request_timeout_ms",
+        ));
+    }
     let server = ServerConfig {
         listen,
         max_connections: s.max_connections,
@@ -257,7 +267,8 @@ fn camera(
                 CommandLine::Argv(v) => v.clone(),
                 CommandLine::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
             };
-            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            let empty_shell = matches!(&c.command, CommandLine::Shell(s) if s.trim().is_empty());
+            if empty_shell || argv.first().is_none_or(|p| p.trim().is_empty()) {
                 return Err(bad(
                     "command is empty".into(),
                     "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]",
@@ -304,6 +315,12 @@ fn camera(
                 })?),
                 (None, None) => None,
             };
+            if from_url.is_some() && (h.username.is_some() || password.is_some()) {
+                return Err(bad(
+                    "credentials are both in the url and in username/password keys".into(),
+                    "keep one: remove user:password@ from the url, or the username/password_file/password_env keys",
+                ));
+            }
             let creds = match (&h.username, password, from_url) {
                 (Some(u), p, _) => Some(Credentials {
                     username: u.clone(),

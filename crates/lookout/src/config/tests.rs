@@ -101,3 +101,29 @@ fn resolved_config_prints_and_parses_back() {
     let again = parse(&printed, "printed").unwrap();
     assert_eq!(again.cameras[0].name, "Test pattern");
 }
+
+#[test]
+fn printed_config_hides_url_passwords() {
+    let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://u:secret@cam/v.mjpg\"\n", "t").unwrap();
+    let printed = toml::to_string_pretty(&c.file.redacted()).unwrap();
+    assert!(
+        printed.contains("http://u:***@cam/v.mjpg") && !printed.contains("secret"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn conflicting_or_empty_values_are_refused() {
+    let e = err(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://u:p@cam/\"\nusername = \"v\"\n",
+    );
+    assert!(e.msg.contains("both in the url"), "{e}");
+    let e = err("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\ncommand = \"  \"\n");
+    assert!(e.msg.contains("command is empty"), "{e}");
+    let e = err(
+        "[server]\nsnapshot_timeout_ms = 40000\n[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n",
+    );
+    assert_eq!(e.line, Some(2), "{e}");
+    let e = err("[[camera]]\nid = \"a\"\nquality = 300\n[camera.source]\nkind = \"testpattern\"\n");
+    assert!(e.fix.as_deref().unwrap_or("").contains("range"), "{e}");
+}

@@ -32,9 +32,7 @@ pub struct CameraView {
 pub fn view(c: &CameraEntry) -> CameraView {
     let hub = &c.hub;
     let status = hub.status();
-    let latest = hub
-        .latest()
-        .filter(|f| f.kind == lookout_core::FrameKind::Live);
+    let latest = hub.latest_live();
     let stats = hub.stats();
     let viewers = hub.viewers();
     CameraView {

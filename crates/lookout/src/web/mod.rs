@@ -12,7 +12,10 @@ pub use error::{ApiError, status_for};
 
 use crate::server::ConnectionStats;
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
 use http::request::Parts;
@@ -21,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
 
 /// A camera as the web layer sees it.
 #[derive(Debug, Clone)]
@@ -80,13 +82,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/assets/{file}", get(pages::asset))
         .fallback(not_found)
-        // Bounds the time to produce a response's head. Streams answer at once and then send
-        // their body for as long as the viewer stays, which this does not limit.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            respond_within(timeout, req, next)
+        }))
         .with_state(state)
+}
+
+/// Bounds the time to produce a response's head. Streams answer at once and then send their
+/// body for as long as the viewer stays, which this does not limit.
+async fn respond_within(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("no answer within {timeout:?} (server.request_timeout_ms)"),
+        )
+        .into_response(),
+    }
 }
 
 async fn not_found(uri: http::Uri) -> ApiError {
@@ -94,6 +107,13 @@ async fn not_found(uri: http::Uri) -> ApiError {
         "no such page: {}; the API is listed in docs/ref/http-api.md",
         uri.path()
     ))
+}
+
+async fn method_not_allowed(method: http::Method, uri: http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}; use GET", uri.path()),
+    )
 }
 
 /// The client's socket address, as text; "unknown" for in-process requests.

@@ -19,12 +19,19 @@ pub async fn root(
     RawQuery(raw): RawQuery,
     peer: Peer,
 ) -> Result<Response, ApiError> {
-    let q = query::parse(raw.as_deref())?;
+    // The page itself takes no parameters; only mjpg-streamer's actions are checked.
+    let q = match query::parse(raw.as_deref()) {
+        Ok(q) => q,
+        Err(_) if !raw.as_deref().unwrap_or("").contains("action=") => {
+            return Ok(index(&state).into_response());
+        }
+        Err(e) => return Err(e),
+    };
     match q.action.as_deref() {
         None => Ok(index(&state).into_response()),
         Some("stream") => {
             let cam = state.camera_or_first(q.camera.as_deref())?;
-            Ok(stream::start(cam, q.clone(), peer, state.shutdown.clone()))
+            stream::start(cam, q.clone(), peer, state.shutdown.clone())
         }
         Some("snapshot") => {
             let cam = state.camera_or_first(q.camera.as_deref())?;

@@ -40,6 +40,7 @@ pub async fn snapshot(
     wait: Duration,
 ) -> Result<Response, ApiError> {
     let hub = &cam.hub;
+    let _slot = hub.reserve_variant(q.variant)?;
     // Demand starts an idle camera and keeps it running while we wait.
     let _demand = hub.demand();
     let frame = fresh_frame(cam, wait).await?;
@@ -87,8 +88,7 @@ async fn fresh_frame(cam: &CameraEntry, wait: Duration) -> Result<Arc<Frame>, Ap
             }
             _ = status.changed() => {}
             () = tokio::time::sleep_until(deadline) => {
-                let latest = hub.latest().filter(|f| f.kind == FrameKind::Live);
-                return match latest {
+                return match hub.latest_live() {
                     Some(f) if hub.status().state == SourceState::Online => Ok(f),
                     _ => Err(ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,

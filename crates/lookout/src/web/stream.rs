@@ -12,7 +12,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream;
 use http::{HeaderValue, header};
-use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, ViewerHandle};
+use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, VariantSlot, ViewerHandle};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub async fn camera_stream(
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     let cam = state.camera(&id)?;
-    Ok(start(cam, q, peer, state.shutdown.clone()))
+    start(cam, q, peer, state.shutdown.clone())
 }
 
 /// µStreamer's `/stream` (first camera, or `?camera=ID`).
@@ -43,12 +43,13 @@ pub async fn compat_stream(
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     let cam = state.camera_or_first(q.camera.as_deref())?;
-    Ok(start(cam, q, peer, state.shutdown.clone()))
+    start(cam, q, peer, state.shutdown.clone())
 }
 
 struct Viewer {
     rx: watch::Receiver<Option<Arc<Frame>>>,
     handle: ViewerHandle,
+    _slot: VariantSlot,
     q: ViewQuery,
     min_interval: Option<Duration>,
     last_sent: Option<Instant>,
@@ -56,8 +57,14 @@ struct Viewer {
     shutdown: CancellationToken,
 }
 
-pub fn start(cam: &CameraEntry, q: ViewQuery, peer: Peer, shutdown: CancellationToken) -> Response {
+pub fn start(
+    cam: &CameraEntry,
+    q: ViewQuery,
+    peer: Peer,
+    shutdown: CancellationToken,
+) -> Result<Response, ApiError> {
     let hub = &cam.hub;
+    let slot = hub.reserve_variant(q.variant)?;
     let variant = describe(&q);
     let handle = hub.add_viewer(peer.0, variant, q.max_fps);
     let mut rx = hub.subscribe();
@@ -69,6 +76,7 @@ pub fn start(cam: &CameraEntry, q: ViewQuery, peer: Peer, shutdown: Cancellation
     let viewer = Viewer {
         rx,
         handle,
+        _slot: slot,
         min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
         q,
         last_sent: None,
@@ -89,7 +97,7 @@ pub fn start(cam: &CameraEntry, q: ViewQuery, peer: Peer, shutdown: Cancellation
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     // nginx: pass frames on as they come instead of buffering the response.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    resp
+    Ok(resp)
 }
 
 fn describe(q: &ViewQuery) -> String {
@@ -140,9 +148,9 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
                 return None;
             }
             Err(e) => {
-                // A damaged frame: skip it, the next one may be fine.
+                // A frame that cannot be decoded for scaling: skip it, the next may be fine.
+                // (The source already counted frames that were not valid JPEG.)
                 tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
-                hub.count_dropped();
                 continue;
             }
         };

@@ -162,15 +162,27 @@ async fn a_second_signal_exits_at_once_while_a_request_holds_shutdown() {
     std::fs::write(dir.path().join("lookout.toml"), config).unwrap();
     let (mut child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
     let addr = addr_of(&url);
-    let pending = tokio::spawn(async move { lookout_bench::get(addr, "/cameras/slow/snapshot.jpg", &[]).await });
+    let pending =
+        tokio::spawn(
+            async move { lookout_bench::get(addr, "/cameras/slow/snapshot.jpg", &[]).await },
+        );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id() as i32;
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(child.try_wait().unwrap().is_none(), "exited before the pending request finished");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited before the pending request finished"
+    );
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(3))).await.unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(130), "second signal did not exit at once");
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(130),
+        "second signal did not exit at once"
+    );
     pending.abort();
 }

@@ -189,17 +189,27 @@ async fn camera_with_basic_auth() -> (std::net::SocketAddr, tokio::task::JoinHan
             let jpeg = jpeg.clone();
             async move {
                 // base64("cam:s3cret")
-                if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some("Basic Y2FtOnMzY3JldA==") {
+                if headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    == Some("Basic Y2FtOnMzY3JldA==")
+                {
                     Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
                 } else {
-                    Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"cam\"")]))
+                    Err((
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Basic realm=\"cam\"")],
+                    ))
                 }
             }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    (addr, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+    (
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,19 +220,42 @@ async fn http_source_sends_basic_credentials_and_never_shows_them() {
     std::fs::write(&pwfile, "s3cret\n").unwrap();
     let config = format!(
         "{}{}{}",
-        camera("url", "", &format!("kind = \"http\"\nurl = \"http://cam:s3cret@{cam}/snap.jpg\"\n")),
-        camera("file", "", &format!("kind = \"http\"\nurl = \"http://{cam}/snap.jpg\"\nusername = \"cam\"\npassword_file = \"{}\"\n", pwfile.display())),
-        camera("wrong", "keep_warm = true", &format!("kind = \"http\"\nurl = \"http://cam:guess@{cam}/snap.jpg\"\n")),
+        camera(
+            "url",
+            "",
+            &format!("kind = \"http\"\nurl = \"http://cam:s3cret@{cam}/snap.jpg\"\n")
+        ),
+        camera(
+            "file",
+            "",
+            &format!(
+                "kind = \"http\"\nurl = \"http://{cam}/snap.jpg\"\nusername = \"cam\"\npassword_file = \"{}\"\n",
+                pwfile.display()
+            )
+        ),
+        camera(
+            "wrong",
+            "keep_warm = true",
+            &format!("kind = \"http\"\nurl = \"http://cam:guess@{cam}/snap.jpg\"\n")
+        ),
     );
     let srv = TestServer::start(&config).await;
     for id in ["url", "file"] {
         let r = srv.get(&format!("/cameras/{id}/snapshot.jpg")).await;
         assert_eq!((r.status, jpeg_size(&r.body)), (200, (48, 32)), "{id}");
     }
-    let wrong = srv.wait_camera("wrong", SECS, |c| c["state"] == "offline").await;
+    let wrong = srv
+        .wait_camera("wrong", SECS, |c| c["state"] == "offline")
+        .await;
     let text = wrong.to_string();
-    assert!(text.contains("check the camera's username and password"), "{text}");
-    assert!(!text.contains("guess") && !text.contains("s3cret"), "credentials leaked: {text}");
+    assert!(
+        text.contains("check the camera's username and password"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("guess") && !text.contains("s3cret"),
+        "credentials leaked: {text}"
+    );
     srv.stop().await;
     server.abort();
 }

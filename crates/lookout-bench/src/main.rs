@@ -1,0 +1,45 @@
+//! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
+//! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
+//! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
+
+mod tool;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lookout-bench",
+    version,
+    about = "Benchmarks for the Lookout camera server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start `lookout serve` with a test-pattern camera and measure it under 1 to 1000 viewers.
+    Fanout(tool::fanout::FanoutArgs),
+    /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend.
+    Jpeg(tool::jpeg::JpegArgs),
+    /// Read an MJPEG stream and print frames per second, sizes and latency.
+    Watch(tool::watch::WatchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fanout(args) => tool::fanout::run(&args),
+        Command::Jpeg(args) => tool::jpeg::run(&args),
+        Command::Watch(args) => tool::watch::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lookout-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

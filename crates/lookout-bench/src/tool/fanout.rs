@@ -1,0 +1,149 @@
+//! `lookout-bench fanout`: for each viewer count, start a fresh server with one test-pattern
+//! camera, open that many MJPEG viewers, and measure delivered frame rates, latency, time to
+//! first frame, server CPU per frame and peak memory.
+
+use super::report::{self, RunResult};
+use super::server::Server;
+use super::viewer::{self, Window};
+use super::{procfs, runtime};
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+const STREAM_PATH: &str = "/cameras/bench/stream.mjpeg";
+
+/// Viewers are opened this many at a time, one batch every `RAMP_INTERVAL`: 1000 viewers join
+/// over one second, not in one burst the listen backlog would have to absorb.
+const RAMP_BATCH: usize = 10;
+const RAMP_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long after start the idle server's memory is read.
+const IDLE_SETTLE: Duration = Duration::from_secs(2);
+
+/// Sockets we keep for ourselves beyond one per viewer (stdio, the health probe, slack).
+const SPARE_FDS: u64 = 64;
+
+#[derive(Debug, clap::Args)]
+pub struct FanoutArgs {
+    /// The `lookout` binary to measure, e.g. target/release/lookout.
+    #[arg(long, value_name = "PATH")]
+    pub server_bin: PathBuf,
+    /// Viewer counts to measure, comma-separated; each gets a freshly started server.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,500,1000")]
+    pub viewers: Vec<usize>,
+    /// Length of each measurement window, after the warm-up.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Seconds discarded after the last viewer joined, before measuring.
+    #[arg(long, default_value_t = 2)]
+    pub warmup_seconds: u64,
+    /// Test-pattern width.
+    #[arg(long, default_value_t = 1280)]
+    pub width: u32,
+    /// Test-pattern height.
+    #[arg(long, default_value_t = 720)]
+    pub height: u32,
+    /// Test-pattern frame rate.
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+}
+
+pub fn run(args: &FanoutArgs) -> io::Result<()> {
+    if args.viewers.is_empty() || args.viewers.contains(&0) || args.seconds == 0 {
+        return Err(io::Error::other(
+            "--viewers must be counts above 0 and --seconds above 0",
+        ));
+    }
+    let most = args.viewers.iter().copied().max().unwrap_or(0) as u64;
+    let limit = procfs::raise_open_files_limit()?;
+    if limit < most + SPARE_FDS {
+        return Err(io::Error::other(format!(
+            "the open-files limit is {limit}, too low for {most} viewers; raise the hard limit \
+             (ulimit -Hn) to at least {}",
+            most + SPARE_FDS
+        )));
+    }
+    let header = report::Header::capture(args);
+    let rt = runtime::single_thread()?;
+    let mut runs = Vec::new();
+    let mut idle_rss_kib = None;
+    for (i, &n) in args.viewers.iter().enumerate() {
+        eprintln!("fanout: {n} viewer(s)…");
+        let (run, idle) = rt.block_on(run_one(args, n, i == 0))?;
+        idle_rss_kib = idle_rss_kib.or(idle);
+        eprintln!("fanout: {n} viewer(s): {}", report::one_line(&run));
+        runs.push(run);
+    }
+    report::print(&header, idle_rss_kib, &runs);
+    Ok(())
+}
+
+fn config_toml(args: &FanoutArgs) -> String {
+    format!(
+        "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\nwidth = {}\nheight = {}\nfps = {}\n",
+        args.width, args.height, args.fps
+    )
+}
+
+/// One server start with `viewers` viewers; with `measure_idle`, first its memory at rest.
+async fn run_one(
+    args: &FanoutArgs,
+    viewers: usize,
+    measure_idle: bool,
+) -> io::Result<(RunResult, Option<u64>)> {
+    let mut server = Server::start(&args.server_bin, &config_toml(args)).await?;
+    let pid = server.pid();
+    let idle_rss_kib = if measure_idle {
+        tokio::time::sleep(IDLE_SETTLE).await;
+        Some(procfs::memory(pid)?.rss_kib)
+    } else {
+        None
+    };
+
+    let ramp_start = Instant::now();
+    let batches = viewers.div_ceil(RAMP_BATCH) as u32;
+    let ramp_end = ramp_start + RAMP_INTERVAL * batches;
+    let start = ramp_end + Duration::from_secs(args.warmup_seconds);
+    let window = Window {
+        start,
+        end: start + Duration::from_secs(args.seconds),
+    };
+    let mut tasks = JoinSet::new();
+    for batch in 0..batches {
+        tokio::time::sleep_until(ramp_start + RAMP_INTERVAL * batch).await;
+        let first = batch as usize * RAMP_BATCH;
+        for _ in first..viewers.min(first + RAMP_BATCH) {
+            tasks.spawn(viewer::run(server.addr, STREAM_PATH, window, args.fps));
+        }
+    }
+
+    tokio::time::sleep_until(window.start).await;
+    let server_cpu0 = procfs::cpu_seconds(pid)?;
+    let client_cpu0 = procfs::cpu_seconds(std::process::id())?;
+    tokio::time::sleep_until(window.end).await;
+    let server_cpu = procfs::cpu_seconds(pid)? - server_cpu0;
+    let client_cpu = procfs::cpu_seconds(std::process::id())? - client_cpu0;
+    let peak_rss_kib = procfs::memory(pid)?.peak_kib;
+
+    let mut reports = Vec::with_capacity(viewers);
+    while let Some(r) = tasks.join_next().await {
+        reports.push(r.map_err(io::Error::other)?);
+    }
+    if let Some(status) = server.exited()? {
+        return Err(server.failure(&format!("the server exited ({status}) during the run")));
+    }
+    let (stop_time, killed) = server.stop().await?;
+    let run = RunResult {
+        viewers,
+        seconds: args.seconds as f64,
+        reports,
+        server_cpu_s: server_cpu,
+        client_cpu_s: client_cpu,
+        peak_rss_kib,
+        stop_time,
+        killed,
+    };
+    Ok((run, idle_rss_kib))
+}

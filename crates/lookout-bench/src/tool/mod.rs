@@ -1,0 +1,14 @@
+//! The bench tool's subcommands and what they share; these are the binary's modules, the
+//! library (the HTTP client) knows nothing of them.
+
+pub mod fanout;
+pub mod jpeg;
+pub mod watch;
+
+mod procfs;
+mod report;
+mod runtime;
+mod server;
+mod stats;
+mod synthetic;
+mod viewer;

@@ -1,0 +1,217 @@
+//! The fan-out report: raw per-run measurements summarized into one markdown table row each,
+//! with the machine and the exact command line above it and what went wrong below it.
+
+use super::fanout::FanoutArgs;
+use super::procfs;
+use super::stats::quantile;
+use super::viewer::ViewerReport;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Everything measured in one server start.
+#[derive(Debug)]
+pub struct RunResult {
+    pub viewers: usize,
+    pub seconds: f64,
+    pub reports: Vec<ViewerReport>,
+    pub server_cpu_s: f64,
+    pub client_cpu_s: f64,
+    pub peak_rss_kib: u64,
+    pub stop_time: Duration,
+    /// The server ignored SIGTERM for 10 s and was killed.
+    pub killed: bool,
+}
+
+/// What the table is about.
+#[derive(Debug)]
+pub struct Header {
+    machine: String,
+    command: String,
+    server: String,
+    camera: String,
+}
+
+impl Header {
+    pub fn capture(args: &FanoutArgs) -> Self {
+        let version = std::process::Command::new(&args.server_bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map_or_else(|| "version unknown".into(), |v| v.trim().to_owned());
+        Self {
+            machine: procfs::machine(),
+            command: command_line(),
+            server: format!("{} ({version})", args.server_bin.display()),
+            camera: format!(
+                "testpattern {}x{} at {} fps, {} s measured after {} s warm-up",
+                args.width, args.height, args.fps, args.seconds, args.warmup_seconds
+            ),
+        }
+    }
+}
+
+/// Our arguments, quoted where a shell would need it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=,:".contains(&b))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One table row, computed from a run.
+struct Row {
+    fps_min: f64,
+    fps_median: f64,
+    frames: u64,
+    cpu_per_1000: Option<f64>,
+    peak_rss_mb: f64,
+    latency_ms: [Option<f64>; 2],
+    first_frame_ms: [Option<f64>; 2],
+    /// Viewers that got no frame at all.
+    never: usize,
+}
+
+impl Row {
+    fn of(run: &RunResult) -> Self {
+        let mut fps: Vec<f64> = run
+            .reports
+            .iter()
+            .map(|r| f64::from(r.frames) / run.seconds)
+            .collect();
+        fps.sort_by(f64::total_cmp);
+        let frames: u64 = run.reports.iter().map(|r| u64::from(r.frames)).sum();
+        let mut lat: Vec<u32> = Vec::with_capacity(frames as usize);
+        for r in &run.reports {
+            lat.extend_from_slice(&r.latencies_us);
+        }
+        lat.sort_unstable();
+        let mut first: Vec<Duration> = run.reports.iter().filter_map(|r| r.first_frame).collect();
+        first.sort_unstable();
+        let us_to_ms = |q: f64| quantile(&lat, q).map(|us| f64::from(us) / 1e3);
+        let d_to_ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+        Self {
+            fps_min: fps.first().copied().unwrap_or(0.0),
+            fps_median: quantile(&fps, 0.5).unwrap_or(0.0),
+            frames,
+            cpu_per_1000: (frames > 0).then(|| run.server_cpu_s / frames as f64 * 1000.0),
+            peak_rss_mb: run.peak_rss_kib as f64 / 1024.0,
+            latency_ms: [us_to_ms(0.5), us_to_ms(0.99)],
+            first_frame_ms: [
+                d_to_ms(quantile(&first, 0.5)),
+                d_to_ms(first.last().copied()),
+            ],
+            never: run.reports.len() - first.len(),
+        }
+    }
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// A progress line for stderr.
+pub fn one_line(run: &RunResult) -> String {
+    let row = Row::of(run);
+    format!(
+        "fps median {:.1}, min {:.1}; latency p50 {} ms; server CPU {:.2} s; {} viewer error(s)",
+        row.fps_median,
+        row.fps_min,
+        opt(row.latency_ms[0], 1),
+        run.server_cpu_s,
+        run.reports.iter().filter(|r| r.error.is_some()).count()
+    )
+}
+
+pub fn print(header: &Header, idle_rss_kib: Option<u64>, runs: &[RunResult]) {
+    let mut out = String::new();
+    // Writing to a String cannot fail, hence the ignored results below.
+    let _ = writeln!(out, "machine: {}", header.machine);
+    let _ = writeln!(out, "command: {}", header.command);
+    let _ = writeln!(out, "server: {}", header.server);
+    let _ = writeln!(out, "camera: {}", header.camera);
+    if let Some(kib) = idle_rss_kib {
+        let _ = writeln!(
+            out,
+            "idle RSS (no viewer, 2 s after start): {:.1} MB",
+            kib as f64 / 1024.0
+        );
+    }
+    out.push('\n');
+    out.push_str(
+        "| viewers | fps per viewer min | fps median | server CPU s per 1000 frames | peak RSS MB \
+         | latency p50 ms | latency p99 ms | first frame median ms | first frame max ms |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for run in runs {
+        let r = Row::of(run);
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} |",
+            run.viewers,
+            r.fps_min,
+            r.fps_median,
+            opt(r.cpu_per_1000, 3),
+            r.peak_rss_mb,
+            opt(r.latency_ms[0], 1),
+            opt(r.latency_ms[1], 1),
+            opt(r.first_frame_ms[0], 0),
+            if r.never > 0 {
+                format!("none for {}", r.never)
+            } else {
+                opt(r.first_frame_ms[1], 0)
+            },
+        );
+    }
+    out.push('\n');
+    for run in runs {
+        let _ = writeln!(out, "- {} viewer(s): {}", run.viewers, notes(run));
+    }
+    print!("{out}");
+}
+
+/// Client load, sizes, shutdown and errors of one run.
+fn notes(run: &RunResult) -> String {
+    let row = Row::of(run);
+    let bytes: u64 = run.reports.iter().map(|r| r.bytes).sum();
+    let mut s = format!(
+        "{} frames in the window, mean JPEG {:.1} KB, client CPU {:.2} s ({:.0}% of a core), \
+         server stopped in {} ms{}",
+        row.frames,
+        if row.frames > 0 {
+            bytes as f64 / row.frames as f64 / 1024.0
+        } else {
+            0.0
+        },
+        run.client_cpu_s,
+        run.client_cpu_s / run.seconds * 100.0,
+        run.stop_time.as_millis(),
+        if run.killed {
+            " (SIGKILL after 10 s)"
+        } else {
+            ""
+        },
+    );
+    let untimed: u64 = run.reports.iter().map(|r| u64::from(r.untimed)).sum();
+    if untimed > 0 {
+        let _ = write!(s, ", {untimed} frames without X-Timestamp");
+    }
+    let errors: Vec<&str> = run
+        .reports
+        .iter()
+        .filter_map(|r| r.error.as_deref())
+        .collect();
+    if let Some(first) = errors.first() {
+        let _ = write!(s, ", {} viewer error(s), first: {first}", errors.len());
+    }
+    s
+}
