@@ -79,7 +79,15 @@ fn mutated_jpegs_give_errors_or_pictures_never_panics() {
                 assert_eq!(img.data.len(), img.width as usize * img.height as usize * 3);
                 ok += 1;
             }
-            Err(_) => refused += 1,
+            Err(_) => {
+                refused += 1;
+                // A damaged frame must not break the decoder for the next, good one
+                // (libjpeg-turbo's decompressor did, until it was replaced after errors).
+                assert!(
+                    decode_rgb(&base).is_ok(),
+                    "a good JPEG failed after a damaged one"
+                );
+            }
         }
     }
     // Both outcomes happen: the mutations are neither all harmless nor all fatal.
@@ -104,4 +112,11 @@ fn resumable_scan_agrees_with_one_shot_scan_on_mutated_input() {
         // only end early when the JPEG completed or broke inside it).
         assert_eq!(resumed, whole, "split at {split} of {}", d.len());
     }
+}
+
+#[test]
+fn the_unmutated_sample_decodes() {
+    let d = sample();
+    let img = decode_rgb(&d).unwrap();
+    assert_eq!((img.width, img.height), (48, 40));
 }

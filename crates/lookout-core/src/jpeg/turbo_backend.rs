@@ -31,10 +31,15 @@ pub fn encode_rgb(img: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
         let Some(c) = slot.as_mut() else {
             return Err(Error::internal("libjpeg-turbo compressor missing"));
         };
-        c.set_quality(i32::from(quality))
+        let out = c
+            .set_quality(i32::from(quality))
             .and_then(|()| c.set_subsamp(turbojpeg::Subsamp::Sub2x2))
-            .and_then(|()| c.compress_to_vec(image))
-            .map_err(|e| Error::internal(format!("JPEG encode failed: {e}")))
+            .and_then(|()| c.compress_to_vec(image));
+        if out.is_err() {
+            // libjpeg state after an error is not to be trusted: start afresh next time.
+            *slot = None;
+        }
+        out.map_err(|e| Error::internal(format!("JPEG encode failed: {e}")))
     })
 }
 
@@ -50,19 +55,22 @@ pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
         let Some(d) = slot.as_mut() else {
             return Err(Error::internal("libjpeg-turbo decompressor missing"));
         };
-        let header = d
-            .read_header(data)
-            .map_err(|e| Error::corrupt(format!("JPEG decode failed: {e}")))?;
-        let mut img = RgbImage::new(header.width as u32, header.height as u32);
-        let out = turbojpeg::Image {
-            pixels: img.data.as_mut_slice(),
-            width: header.width,
-            pitch: header.width * 3,
-            height: header.height,
-            format: turbojpeg::PixelFormat::RGB,
-        };
-        d.decompress(data, out)
-            .map_err(|e| Error::corrupt(format!("JPEG decode failed: {e}")))?;
-        Ok(img)
+        let result = d.read_header(data).and_then(|header| {
+            let mut img = RgbImage::new(header.width as u32, header.height as u32);
+            let out = turbojpeg::Image {
+                pixels: img.data.as_mut_slice(),
+                width: header.width,
+                pitch: header.width * 3,
+                height: header.height,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            d.decompress(data, out).map(|()| img)
+        });
+        if result.is_err() {
+            // After a damaged JPEG the decompressor refuses every later one (seen with
+            // libjpeg-turbo 3.1): replace it, or one bad frame would break all decoding.
+            *slot = None;
+        }
+        result.map_err(|e| Error::corrupt(format!("JPEG decode failed: {e}")))
     })
 }
