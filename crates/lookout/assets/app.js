@@ -48,12 +48,18 @@ async function refresh() {
   }
 }
 
-// A stream that breaks (server restart, network change) is reopened after a pause.
+function reload(img, src) {
+  img.src = `${src}${src.includes("?") ? "&" : "?"}t=${Date.now()}`;
+}
+
 for (const img of document.querySelectorAll("figure.cam img")) {
   const src = img.getAttribute("src");
-  img.addEventListener("error", () => {
-    setTimeout(() => { img.src = `${src}${src.includes("?") ? "&" : "?"}retry=${Date.now()}`; }, 2000);
-  });
+  // A stream that breaks (server restart, network change) is reopened after a pause.
+  img.addEventListener("error", () => setTimeout(() => reload(img, src), 2000));
+  // Snapshot cards (cameras past the first four on the grid) refresh once a second.
+  if (img.hasAttribute("data-refresh")) {
+    img.addEventListener("load", () => setTimeout(() => reload(img, src), 1000));
+  }
 }
 
 refresh();

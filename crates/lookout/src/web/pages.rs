@@ -68,19 +68,29 @@ pub async fn camera_page(
 
 fn index(state: &AppState) -> Html<String> {
     let mut body = String::from("<header><h1>Lookout</h1></header>\n<main class=\"grid\">\n");
-    for c in &state.cameras {
-        card(&mut body, c);
+    for (i, c) in state.cameras.iter().enumerate() {
+        card(&mut body, c, i < LIVE_STREAMS_ON_GRID);
     }
     body.push_str("</main>");
     page("Lookout", &body)
 }
 
-fn card(out: &mut String, c: &CameraEntry) {
+/// Browsers open at most 6 HTTP/1.1 connections per host, and an MJPEG stream holds one for
+/// good: past 4 streams the page's other requests would stall. Further cameras on the grid
+/// show snapshots that the script refreshes every second.
+const LIVE_STREAMS_ON_GRID: usize = 4;
+
+fn card(out: &mut String, c: &CameraEntry, live: bool) {
     let id = escape(&c.id);
     let name = escape(&c.name);
+    let img = if live {
+        format!(r#"<img src="/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
+    } else {
+        format!(r#"<img src="/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
+    };
     let _ = write!(
         out,
-        r#"<figure class="cam" data-camera="{id}"><a href="/cameras/{id}"><img src="/cameras/{id}/stream.mjpeg" alt="{name}, live"></a>
+        r#"<figure class="cam" data-camera="{id}"><a href="/cameras/{id}">{img}</a>
 <figcaption><a href="/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
 "#
     );
