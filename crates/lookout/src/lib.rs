@@ -2,9 +2,11 @@
 //! wiring of cameras' sources to their hubs. `main.rs` only parses the command line.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod server;
 pub mod signals;
+pub mod store;
 pub mod web;
 mod write_timeout;

@@ -1,0 +1,85 @@
+//! Schema migrations, applied in order; `PRAGMA user_version` holds how many ran.
+//! Never edit a migration that has shipped: add a new one.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts.
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        -- PHC string ($argon2id$...) or, for users imported from flask-cam until their first
+        -- login, a bcrypt string ($2b$...).
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        -- JSON array of camera ids this user may watch; NULL means every camera.
+        cameras TEXT,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        -- SHA-256 of the cookie's random token: a stolen database holds no usable session.
+        token_hash BLOB NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        idle_secs INTEGER NOT NULL,
+        remember INTEGER NOT NULL,
+        client TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_id);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_used INTEGER,
+        UNIQUE (user_id, name)
+    );
+    -- Counters other processes bump so the server notices: auth_epoch changes on every
+    -- revocation (session, token, user, password), which ends the affected open streams.
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('auth_epoch', 0);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Setup(format!(
+            "the database has schema version {version}, newer than this Lookout knows ({}); run a newer Lookout or restore a backup",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!("database schema migrated to version {}", i + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_schemas_are_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        c.pragma_update(None, "user_version", 99).unwrap();
+        assert!(migrate(&mut c).unwrap_err().to_string().contains("newer"));
+    }
+}
