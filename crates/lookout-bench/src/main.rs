@@ -20,9 +20,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start `lookout serve` with a test-pattern camera and measure it under 1 to 1000 viewers.
+    /// Start `lookout serve` with a test-pattern or ffmpeg camera and measure it under 1 to 1000
+    /// viewers.
     Fanout(tool::fanout::FanoutArgs),
-    /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend.
+    /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend, on
+    /// noisy and smooth synthetic images and optionally a picture from a file.
     Jpeg(tool::jpeg::JpegArgs),
     /// Read an MJPEG stream and print frames per second, sizes and latency.
     Watch(tool::watch::WatchArgs),

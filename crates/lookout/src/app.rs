@@ -1,8 +1,13 @@
 //! Wiring: a hub and a supervised source per camera, the router, the server.
 //! [`run`] is what `lookout serve` calls and what tests call on a port-0 listener.
 
-use crate::config::{Config, SourceConfig};
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::password::Passwords;
+use crate::auth::sessions;
+use crate::config::{AuthMode, Config, SourceConfig};
 use crate::server::{self, ConnectionStats, Limits};
+use crate::store::{Store, StoreError};
+use crate::web::AuthState;
 use crate::web::{self, AppState, CameraEntry};
 use lookout_core::CameraHub;
 use lookout_sources::http::HttpSource;
@@ -22,9 +27,54 @@ fn source_of(cfg: &SourceConfig) -> Arc<dyn Source> {
     }
 }
 
+/// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback.
+pub fn check_auth_mode(config: &Config, listeners: &[TcpListener]) -> Result<(), String> {
+    if config.auth.mode != AuthMode::None {
+        return Ok(());
+    }
+    for l in listeners {
+        if let Ok(addr) = l.local_addr() {
+            if !addr.ip().is_loopback() {
+                return Err(format!(
+                    "auth.mode = \"none\" is only allowed on loopback addresses, and {addr} is not; remove it (logins are the default) or listen on 127.0.0.1"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database and sets up logins, unless `auth.mode = "none"`.
+pub fn open_auth(config: &Config) -> Result<Option<Arc<AuthState>>, String> {
+    if config.auth.mode == AuthMode::None {
+        return Ok(None);
+    }
+    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
+    Ok(Some(Arc::new(AuthState::new(
+        store,
+        passwords,
+        LoginLimiter::new(config.auth.limiter),
+        config.auth.sessions,
+    ))))
+}
+
 /// Serves `config` on `listeners` until `shutdown` is cancelled, then ends every stream,
-/// stops every source and returns.
-pub async fn run(listeners: Vec<TcpListener>, config: Config, shutdown: CancellationToken) {
+/// stops every source and returns. Errors (a data directory that cannot be used, `none`
+/// auth on a public address) come before anything is served.
+pub async fn run(
+    listeners: Vec<TcpListener>,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), String> {
+    check_auth_mode(&config, &listeners)?;
+    let auth = open_auth(&config)?;
+    let background = TaskTracker::new();
+    if let Some(auth) = &auth {
+        background.spawn(auth.live.clone().watch(auth.clone(), shutdown.clone()));
+        background.spawn(purge_sessions(auth.clone(), shutdown.clone()));
+    }
+    background.close();
     let sources = TaskTracker::new();
     let cameras: Vec<CameraEntry> = config
         .cameras
@@ -50,6 +100,7 @@ pub async fn run(listeners: Vec<TcpListener>, config: Config, shutdown: Cancella
     let s = &config.server;
     let state = Arc::new(AppState {
         cameras,
+        auth,
         snapshot_timeout: s.snapshot_timeout,
         request_timeout: s.request_timeout,
         connections: connections.clone(),
@@ -69,5 +120,24 @@ pub async fn run(listeners: Vec<TcpListener>, config: Config, shutdown: Cancella
         .is_err()
     {
         tracing::warn!("some sources did not stop within 5 s");
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), background.wait()).await;
+    Ok(())
+}
+
+/// Deletes expired sessions once an hour.
+async fn purge_sessions(auth: Arc<AuthState>, shutdown: CancellationToken) {
+    loop {
+        let purged = auth
+            .store
+            .run(|c| sessions::purge_expired(c).map_err(StoreError::from))
+            .await;
+        if let Err(e) = purged {
+            tracing::warn!("cannot purge expired sessions: {e}");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = shutdown.cancelled() => return,
+        }
     }
 }

@@ -1,8 +1,9 @@
-//! `lookout-bench fanout`: for each viewer count, start a fresh server with one test-pattern
-//! camera, open that many MJPEG viewers, and measure delivered frame rates, latency, time to
-//! first frame, server CPU per frame and peak memory.
+//! `lookout-bench fanout`: for each viewer count, start a fresh server with one camera (the
+//! built-in test pattern, or ffmpeg's `testsrc2` as a `command` source), open that many MJPEG
+//! viewers, and measure delivered frame rates, latency, time to first frame, server CPU per
+//! frame and peak memory.
 
-use super::report::{self, RunResult};
+use super::report::{self, ChildrenCpu, RunResult};
 use super::server::Server;
 use super::viewer::{self, Window};
 use super::{procfs, runtime};
@@ -39,16 +40,47 @@ pub struct FanoutArgs {
     /// Seconds discarded after the last viewer joined, before measuring.
     #[arg(long, default_value_t = 2)]
     pub warmup_seconds: u64,
-    /// Test-pattern width.
+    /// The camera: Lookout's own test pattern (encoded by the server, ~25 KB at 720p), or
+    /// ffmpeg's `testsrc2` piped in as MJPEG by a `command` source (passed through, ~50 KB at
+    /// 720p; ffmpeg's CPU is reported apart from the server's).
+    #[arg(long, value_enum, default_value_t = SourceKind::Testpattern)]
+    pub source: SourceKind,
+    /// Camera width.
     #[arg(long, default_value_t = 1280)]
     pub width: u32,
-    /// Test-pattern height.
+    /// Camera height.
     #[arg(long, default_value_t = 720)]
     pub height: u32,
-    /// Test-pattern frame rate.
+    /// Camera frame rate.
     #[arg(long, default_value_t = 30)]
     pub fps: u32,
 }
+
+/// What the bench camera is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// `kind = "testpattern"`: the server draws and encodes each frame.
+    Testpattern,
+    /// `kind = "command"` running ffmpeg's `testsrc2` at `-q:v 4`: the server only splits and
+    /// forwards JPEGs, as with a camera that sends MJPEG.
+    Ffmpeg,
+}
+
+impl SourceKind {
+    /// For the report's header.
+    pub fn describe(self, args: &FanoutArgs) -> String {
+        let (w, h, fps) = (args.width, args.height, args.fps);
+        match self {
+            Self::Testpattern => format!("testpattern {w}x{h} at {fps} fps"),
+            Self::Ffmpeg => format!(
+                "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, MJPEG -q:v {FFMPEG_QUALITY}"
+            ),
+        }
+    }
+}
+
+/// ffmpeg's MJPEG quality scale (2 best, 31 worst); 4 gives about 50 KB at 720p for testsrc2.
+const FFMPEG_QUALITY: u32 = 4;
 
 pub fn run(args: &FanoutArgs) -> io::Result<()> {
     if args.viewers.is_empty() || args.viewers.contains(&0) || args.seconds == 0 {
@@ -81,10 +113,35 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
 }
 
 fn config_toml(args: &FanoutArgs) -> String {
-    format!(
-        "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\nwidth = {}\nheight = {}\nfps = {}\n",
-        args.width, args.height, args.fps
-    )
+    let (w, h, fps) = (args.width, args.height, args.fps);
+    let source = match args.source {
+        SourceKind::Testpattern => {
+            format!("kind = \"testpattern\"\nwidth = {w}\nheight = {h}\nfps = {fps}\n")
+        }
+        SourceKind::Ffmpeg => {
+            let lavfi = format!("testsrc2=size={w}x{h}:rate={fps}");
+            let quality = FFMPEG_QUALITY.to_string();
+            let argv = [
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                &lavfi,
+                "-f",
+                "mjpeg",
+                "-q:v",
+                &quality,
+                "-",
+            ];
+            let quoted: Vec<String> = argv.iter().map(|a| format!("\"{a}\"")).collect();
+            format!("kind = \"command\"\ncommand = [{}]\n", quoted.join(", "))
+        }
+    };
+    format!("[[camera]]\nid = \"bench\"\n[camera.source]\n{source}")
 }
 
 /// One server start with `viewers` viewers; with `measure_idle`, first its memory at rest.
@@ -120,12 +177,16 @@ async fn run_one(
     }
 
     tokio::time::sleep_until(window.start).await;
+    // The server's own utime + stime counts none of its children (ffmpeg), which are read apart.
     let server_cpu0 = procfs::cpu_seconds(pid)?;
+    let children0 = procfs::descendants(pid);
     let client_cpu0 = procfs::cpu_seconds(std::process::id())?;
     tokio::time::sleep_until(window.end).await;
     let server_cpu = procfs::cpu_seconds(pid)? - server_cpu0;
+    let children = procfs::descendants(pid);
     let client_cpu = procfs::cpu_seconds(std::process::id())? - client_cpu0;
     let peak_rss_kib = procfs::memory(pid)?.peak_kib;
+    let children = ChildrenCpu::between(&children0, &children);
 
     let mut reports = Vec::with_capacity(viewers);
     while let Some(r) = tasks.join_next().await {
@@ -140,10 +201,52 @@ async fn run_one(
         seconds: args.seconds as f64,
         reports,
         server_cpu_s: server_cpu,
+        children,
         client_cpu_s: client_cpu,
         peak_rss_kib,
         stop_time,
         killed,
     };
     Ok((run, idle_rss_kib))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: FanoutArgs,
+    }
+
+    fn args(extra: &[&str]) -> FanoutArgs {
+        let argv = ["fanout", "--server-bin", "lookout"].iter().chain(extra);
+        Cli::try_parse_from(argv).expect("valid arguments").args
+    }
+
+    #[test]
+    fn testpattern_is_the_default_source() {
+        let a = args(&["--width", "640", "--height", "480", "--fps", "15"]);
+        assert_eq!(a.source, SourceKind::Testpattern);
+        assert_eq!(
+            config_toml(&a),
+            "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\n\
+             width = 640\nheight = 480\nfps = 15\n"
+        );
+    }
+
+    #[test]
+    fn ffmpeg_source_is_a_command_with_the_size_and_rate() {
+        let a = args(&["--source", "ffmpeg", "--width", "1920", "--height", "1080"]);
+        assert_eq!(
+            config_toml(&a),
+            "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\n\
+             command = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-re\", \
+             \"-f\", \"lavfi\", \"-i\", \"testsrc2=size=1920x1080:rate=30\", \"-f\", \"mjpeg\", \
+             \"-q:v\", \"4\", \"-\"]\n"
+        );
+        assert!(Cli::try_parse_from(["fanout", "--server-bin", "x", "--source", "v4l2"]).is_err());
+    }
 }

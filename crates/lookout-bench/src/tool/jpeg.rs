@@ -1,12 +1,14 @@
 //! `lookout-bench jpeg`: times what each frame costs the server with the compiled-in JPEG
 //! backend (`--features turbojpeg` for libjpeg-turbo): encode, decode and resize at 720p and
-//! 1080p, on synthetic camera-like images.
+//! 1080p, on synthetic camera-like images (a noisy worst case and a smoother one), and
+//! optionally on a picture read from a file.
 
 use super::stats::quantiles_ms;
-use super::synthetic::camera_like;
+use super::synthetic::{camera_like, read_image, smooth_camera_like};
 use lookout_core::{RgbImage, jpeg, scale};
 use std::hint::black_box;
 use std::io;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The quality we time encoding at: the server's default.
@@ -17,6 +19,11 @@ pub struct JpegArgs {
     /// Timed runs of each operation, after one untimed warm-up run.
     #[arg(long, default_value_t = 30)]
     pub iterations: usize,
+    /// Also time encoding and decoding this picture (a PPM or a JPEG, decoded to RGB first),
+    /// e.g. a camera frame, or ffmpeg's test picture:
+    /// `ffmpeg -f lavfi -i testsrc2=size=1920x1080 -frames:v 1 frame.ppm`.
+    #[arg(long, value_name = "PATH")]
+    pub image: Option<PathBuf>,
 }
 
 /// Runs `op` once untimed, then `iterations` times; the median and p90 in milliseconds.
@@ -39,6 +46,19 @@ fn core_error(what: &str, e: lookout_core::Error) -> io::Error {
     io::Error::other(format!("{what}: {e}"))
 }
 
+/// Encodes `img` and checks the round trip once, so a broken backend is not timed as a fast one.
+fn checked_encode(img: &RgbImage, what: &str) -> io::Result<Vec<u8>> {
+    let data =
+        jpeg::encode_rgb(img, QUALITY).map_err(|e| core_error(&format!("encode {what}"), e))?;
+    let back = jpeg::decode_rgb(&data).map_err(|e| core_error(&format!("decode {what}"), e))?;
+    if (back.width, back.height) != (img.width, img.height) {
+        return Err(io::Error::other(format!(
+            "{what}: decoded size differs from the encoded image"
+        )));
+    }
+    Ok(data)
+}
+
 pub fn run(args: &JpegArgs) -> io::Result<()> {
     if args.iterations == 0 {
         return Err(io::Error::other("--iterations must be above 0"));
@@ -46,44 +66,97 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
     let n = args.iterations;
     let img720 = camera_like(1280, 720, 1);
     let img1080 = camera_like(1920, 1080, 2);
-    let jpeg720 = jpeg::encode_rgb(&img720, QUALITY).map_err(|e| core_error("encode 720p", e))?;
-    let jpeg1080 =
-        jpeg::encode_rgb(&img1080, QUALITY).map_err(|e| core_error("encode 1080p", e))?;
-    // Check the round trip once, so a broken backend is not timed as a fast one.
-    for (data, img) in [(&jpeg720, &img720), (&jpeg1080, &img1080)] {
-        let back = jpeg::decode_rgb(data).map_err(|e| core_error("decode", e))?;
-        if (back.width, back.height) != (img.width, img.height) {
-            return Err(io::Error::other(
-                "decoded size differs from the encoded image",
-            ));
-        }
-    }
+    let smooth720 = smooth_camera_like(1280, 720, 1);
+    let smooth1080 = smooth_camera_like(1920, 1080, 2);
+    let file = match &args.image {
+        Some(path) => Some((path.display().to_string(), read_image(path)?)),
+        None => None,
+    };
+    let jpeg720 = checked_encode(&img720, "720p")?;
+    let jpeg1080 = checked_encode(&img1080, "1080p")?;
+    let smooth_jpeg720 = checked_encode(&smooth720, "smooth 720p")?;
+    let smooth_jpeg1080 = checked_encode(&smooth1080, "smooth 1080p")?;
+    let file_jpeg = match &file {
+        Some((name, img)) => Some(checked_encode(img, name)?),
+        None => None,
+    };
 
     let encode = |img: &RgbImage| jpeg::encode_rgb(img, QUALITY).map(|j| j.len()).unwrap_or(0);
     let decode = |data: &[u8]| jpeg::decode_rgb(data).map(|i| i.data.len()).unwrap_or(0);
-    let rows = [
-        ("encode q80 1280x720", time(n, || encode(&img720))),
-        ("encode q80 1920x1080", time(n, || encode(&img1080))),
-        ("decode 1280x720", time(n, || decode(&jpeg720))),
-        ("decode 1920x1080", time(n, || decode(&jpeg1080))),
+    let mut rows = vec![
         (
-            "resize 1920x1080 → 640x360",
+            "encode q80 1280x720 noisy".to_owned(),
+            time(n, || encode(&img720)),
+        ),
+        (
+            "encode q80 1920x1080 noisy".to_owned(),
+            time(n, || encode(&img1080)),
+        ),
+        (
+            "encode q80 1280x720 smooth".to_owned(),
+            time(n, || encode(&smooth720)),
+        ),
+        (
+            "encode q80 1920x1080 smooth".to_owned(),
+            time(n, || encode(&smooth1080)),
+        ),
+    ];
+    if let (Some((name, img)), Some(data)) = (&file, &file_jpeg) {
+        let size = format!("{}x{}", img.width, img.height);
+        rows.push((format!("encode q80 {size} {name}"), time(n, || encode(img))));
+        rows.push((format!("decode {size} {name}"), time(n, || decode(data))));
+    }
+    rows.extend([
+        (
+            "decode 1280x720 noisy".to_owned(),
+            time(n, || decode(&jpeg720)),
+        ),
+        (
+            "decode 1920x1080 noisy".to_owned(),
+            time(n, || decode(&jpeg1080)),
+        ),
+        (
+            "decode 1280x720 smooth".to_owned(),
+            time(n, || decode(&smooth_jpeg720)),
+        ),
+        (
+            "decode 1920x1080 smooth".to_owned(),
+            time(n, || decode(&smooth_jpeg1080)),
+        ),
+        (
+            "resize 1920x1080 → 640x360".to_owned(),
             time(n, || scale::resize(&img1080, 640, 360)),
         ),
         (
-            "resize 1280x720 → 640x360",
+            "resize 1280x720 → 640x360".to_owned(),
             time(n, || scale::resize(&img720, 640, 360)),
         ),
-    ];
+    ]);
 
     println!("machine: {}", super::procfs::machine());
     println!("backend: {}", jpeg::BACKEND);
     println!("iterations: {n} (after one warm-up), one thread");
+    let kb = |j: &[u8]| j.len() as f64 / 1024.0;
     println!(
-        "JPEG q{QUALITY} sizes: 1280x720 {:.1} KB, 1920x1080 {:.1} KB (synthetic camera-like images)",
-        jpeg720.len() as f64 / 1024.0,
-        jpeg1080.len() as f64 / 1024.0
+        "JPEG q{QUALITY} sizes: noisy 1280x720 {:.1} KB, 1920x1080 {:.1} KB; smooth 1280x720 \
+         {:.1} KB, 1920x1080 {:.1} KB",
+        kb(&jpeg720),
+        kb(&jpeg1080),
+        kb(&smooth_jpeg720),
+        kb(&smooth_jpeg1080),
     );
+    println!(
+        "noisy: synthetic, gradients + hard-edged blocks + about ±12 per-pixel noise (a dim \
+         webcam, worst case); smooth: synthetic, gradients + soft discs + about ±2 noise"
+    );
+    if let (Some((name, img)), Some(data)) = (&file, &file_jpeg) {
+        println!(
+            "{name}: {}x{}, {:.1} KB at q{QUALITY}",
+            img.width,
+            img.height,
+            kb(data)
+        );
+    }
     println!();
     println!("| operation | median ms | p90 ms |");
     println!("|---|---:|---:|");

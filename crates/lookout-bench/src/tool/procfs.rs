@@ -1,5 +1,5 @@
-//! What Linux tells about a process and the machine: memory and CPU time from `/proc`, the
-//! open-files limit, the CPU model.
+//! What Linux tells about a process and the machine: memory and CPU time from `/proc`, a
+//! process's descendants, the open-files limit, the CPU model.
 
 use std::io;
 
@@ -35,15 +35,98 @@ pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
     Ok(ticks as f64 / clock_ticks_per_second())
 }
 
-/// `utime + stime` from a `/proc/PID/stat` line (fields 14 and 15, proc(5)). The command name
-/// (field 2) is in parentheses and may hold spaces and `)`, so fields are counted from the
-/// last `)`.
+/// `utime + stime` from a `/proc/PID/stat` line (fields 14 and 15, proc(5)): the process's
+/// own threads only; `cutime`/`cstime` (children it has waited for) are fields 16 and 17 and
+/// are not counted.
 fn parse_cpu_ticks(stat: &str) -> Option<u64> {
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_comm.split_ascii_whitespace().skip(11); // field 3 is the first here
+    parse_stat(stat).map(|s| s.ticks)
+}
+
+/// What we read from a `/proc/PID/stat` line.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat<'a> {
+    /// Field 2, without its parentheses.
+    comm: &'a str,
+    /// Field 4.
+    ppid: u32,
+    /// Fields 14 and 15, `utime + stime`.
+    ticks: u64,
+}
+
+/// The command name (field 2) is in parentheses and may hold spaces and `)`, so fields are
+/// counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<Stat<'_>> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?;
+    let mut fields = stat[close + 1..].split_ascii_whitespace(); // field 3 is the first here
+    let ppid = fields.nth(1)?.parse().ok()?;
+    let mut fields = fields.skip(9); // fields 5 to 13
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some(Stat {
+        comm,
+        ppid,
+        ticks: utime + stime,
+    })
+}
+
+/// A process and the CPU time it has used so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessCpu {
+    pub pid: u32,
+    /// Its command name (`comm`), e.g. `ffmpeg`.
+    pub name: String,
+    /// `utime + stime` in seconds.
+    pub cpu_s: f64,
+}
+
+/// Every process descended from `root` (its children, their children...) as `/proc` shows
+/// them now. Processes that exit while `/proc` is read are left out.
+pub fn descendants(root: u32) -> Vec<ProcessCpu> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut all = Vec::new(); // (pid, ppid, name, ticks)
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some(s) = parse_stat(&text) {
+            all.push((pid, s.ppid, s.comm.to_owned(), s.ticks));
+        }
+    }
+    descendants_of(root, all, clock_ticks_per_second())
+}
+
+fn descendants_of(
+    root: u32,
+    mut all: Vec<(u32, u32, String, u64)>,
+    ticks_per_s: f64,
+) -> Vec<ProcessCpu> {
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        let (kids, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|p| p.1 == parent);
+        all = rest;
+        for (pid, _, name, ticks) in kids {
+            parents.push(pid);
+            found.push(ProcessCpu {
+                pid,
+                name,
+                cpu_s: ticks as f64 / ticks_per_s,
+            });
+        }
+    }
+    found.sort_by_key(|p| p.pid);
+    found
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -112,6 +195,58 @@ mod tests {
         let stat = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
         assert_eq!(parse_cpu_ticks(stat), Some(300));
         assert_eq!(parse_cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn stat_gives_name_parent_and_ticks() {
+        let stat = "1234 (my (odd) name) S 77 1234 1234 0 -1 4194560 100 0 0 0 250 50 9 9 20 0 1 0";
+        assert_eq!(
+            parse_stat(stat),
+            Some(Stat {
+                comm: "my (odd) name",
+                ppid: 77,
+                ticks: 300
+            })
+        );
+        assert_eq!(parse_stat("12 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn descendants_are_children_and_grandchildren() {
+        let all = vec![
+            (10, 1, "server".into(), 0),
+            (11, 10, "sh".into(), 100),
+            (12, 11, "ffmpeg".into(), 250),
+            (13, 1, "other".into(), 500),
+            (14, 10, "ffmpeg".into(), 50),
+        ];
+        let found = descendants_of(10, all, 100.0);
+        let got: Vec<(u32, &str, f64)> = found
+            .iter()
+            .map(|p| (p.pid, p.name.as_str(), p.cpu_s))
+            .collect();
+        assert_eq!(
+            got,
+            [(11, "sh", 1.0), (12, "ffmpeg", 2.5), (14, "ffmpeg", 0.5)]
+        );
+        assert!(descendants_of(13, Vec::new(), 100.0).is_empty());
+    }
+
+    #[test]
+    fn a_spawned_child_is_found() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("run sleep");
+        let found = descendants(std::process::id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.pid == child.id() && p.name == "sleep"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -14,12 +14,57 @@ pub struct RunResult {
     pub viewers: usize,
     pub seconds: f64,
     pub reports: Vec<ViewerReport>,
+    /// The server's own CPU time (its threads; not its children).
     pub server_cpu_s: f64,
+    /// CPU time of the server's child processes (a `command` source's ffmpeg).
+    pub children: ChildrenCpu,
     pub client_cpu_s: f64,
     pub peak_rss_kib: u64,
     pub stop_time: Duration,
     /// The server ignored SIGTERM for 10 s and was killed.
     pub killed: bool,
+}
+
+/// What the server's child processes used during the window.
+#[derive(Debug, Default)]
+pub struct ChildrenCpu {
+    /// Summed over those alive at the window's end: CPU time since the window's start (all of
+    /// it for those started during the window).
+    pub cpu_s: f64,
+    /// Their distinct names, e.g. `ffmpeg`.
+    pub names: Vec<String>,
+    /// Children that appeared during the window (a restarted source).
+    pub started: usize,
+    /// Children that were gone by the window's end; their CPU is not counted.
+    pub ended: usize,
+}
+
+impl ChildrenCpu {
+    /// From the server's descendants at the window's start and at its end.
+    pub fn between(before: &[procfs::ProcessCpu], after: &[procfs::ProcessCpu]) -> Self {
+        let mut s = Self::default();
+        for p in after {
+            match before.iter().find(|b| b.pid == p.pid) {
+                Some(b) => s.cpu_s += p.cpu_s - b.cpu_s,
+                None => {
+                    s.cpu_s += p.cpu_s;
+                    s.started += 1;
+                }
+            }
+            if !s.names.contains(&p.name) {
+                s.names.push(p.name.clone());
+            }
+        }
+        s.ended = before
+            .iter()
+            .filter(|b| !after.iter().any(|p| p.pid == b.pid))
+            .count();
+        s
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.ended == 0
+    }
 }
 
 /// What the table is about.
@@ -44,8 +89,10 @@ impl Header {
             command: command_line(),
             server: format!("{} ({version})", args.server_bin.display()),
             camera: format!(
-                "testpattern {}x{} at {} fps, {} s measured after {} s warm-up",
-                args.width, args.height, args.fps, args.seconds, args.warmup_seconds
+                "{}, {} s measured after {} s warm-up",
+                args.source.describe(args),
+                args.seconds,
+                args.warmup_seconds
             ),
         }
     }
@@ -122,12 +169,19 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
 /// A progress line for stderr.
 pub fn one_line(run: &RunResult) -> String {
     let row = Row::of(run);
+    let children = if run.children.is_empty() {
+        String::new()
+    } else {
+        format!(" (+ {:.2} s in child processes)", run.children.cpu_s)
+    };
     format!(
-        "fps median {:.1}, min {:.1}; latency p50 {} ms; server CPU {:.2} s; {} viewer error(s)",
+        "fps median {:.1}, min {:.1}; latency p50 {} ms; server CPU {:.2} s{children}; \
+         client CPU {:.2} s; {} viewer error(s)",
         row.fps_median,
         row.fps_min,
         opt(row.latency_ms[0], 1),
         run.server_cpu_s,
+        run.client_cpu_s,
         run.reports.iter().filter(|r| r.error.is_some()).count()
     )
 }
@@ -183,17 +237,40 @@ pub fn print(header: &Header, idle_rss_kib: Option<u64>, runs: &[RunResult]) {
 fn notes(run: &RunResult) -> String {
     let row = Row::of(run);
     let bytes: u64 = run.reports.iter().map(|r| r.bytes).sum();
+    let share = |cpu_s: f64| cpu_s / run.seconds * 100.0;
     let mut s = format!(
-        "{} frames in the window, mean JPEG {:.1} KB, client CPU {:.2} s ({:.0}% of a core), \
-         server stopped in {} ms{}",
+        "{} frames in the window, mean JPEG {:.1} KB, server CPU {:.2} s ({:.0}% of a core)",
         row.frames,
         if row.frames > 0 {
             bytes as f64 / row.frames as f64 / 1024.0
         } else {
             0.0
         },
+        run.server_cpu_s,
+        share(run.server_cpu_s),
+    );
+    let c = &run.children;
+    if !c.is_empty() {
+        let _ = write!(
+            s,
+            ", its child processes ({}) {:.2} s ({:.0}% of a core)",
+            c.names.join(", "),
+            c.cpu_s,
+            share(c.cpu_s)
+        );
+        if c.started > 0 || c.ended > 0 {
+            let _ = write!(
+                s,
+                " with {} started and {} ended during the window (CPU of ended ones not counted)",
+                c.started, c.ended
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        ", client CPU {:.2} s ({:.0}% of a core), server stopped in {} ms{}",
         run.client_cpu_s,
-        run.client_cpu_s / run.seconds * 100.0,
+        share(run.client_cpu_s),
         run.stop_time.as_millis(),
         if run.killed {
             " (SIGKILL after 10 s)"
@@ -214,4 +291,29 @@ fn notes(run: &RunResult) -> String {
         let _ = write!(s, ", {} viewer error(s), first: {first}", errors.len());
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use procfs::ProcessCpu;
+
+    fn p(pid: u32, name: &str, cpu_s: f64) -> ProcessCpu {
+        ProcessCpu {
+            pid,
+            name: name.into(),
+            cpu_s,
+        }
+    }
+
+    #[test]
+    fn children_cpu_counts_the_window_only() {
+        let before = [p(5, "ffmpeg", 10.0), p(6, "sh", 1.0)];
+        let after = [p(5, "ffmpeg", 12.5), p(7, "ffmpeg", 0.5)];
+        let c = ChildrenCpu::between(&before, &after);
+        assert!((c.cpu_s - 3.0).abs() < 1e-9, "{}", c.cpu_s);
+        assert_eq!(c.names, ["ffmpeg"]);
+        assert_eq!((c.started, c.ended), (1, 1));
+        assert!(ChildrenCpu::between(&[], &[]).is_empty());
+    }
 }

@@ -35,7 +35,11 @@ pub fn parse(text: &str) -> Result<Vec<ImportedUser>, Vec<String>> {
             Err(why) => problems.push(format!("line {line}: {why}")),
         }
     }
-    if problems.is_empty() { Ok(users) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(users)
+    } else {
+        Err(problems)
+    }
 }
 
 fn parse_line(raw: &str) -> Result<(String, String), String> {
@@ -46,9 +50,12 @@ fn parse_line(raw: &str) -> Result<(String, String), String> {
     let decoded = STANDARD
         .decode(encoded.trim())
         .map_err(|e| format!("the hash is not base64: {e}"))?;
-    let bcrypt = String::from_utf8(decoded).map_err(|_| "the decoded hash is not text".to_owned())?;
+    let bcrypt =
+        String::from_utf8(decoded).map_err(|_| "the decoded hash is not text".to_owned())?;
     let well_formed = bcrypt.len() == 60
-        && ["$2a$", "$2b$", "$2y$"].iter().any(|p| bcrypt.starts_with(p))
+        && ["$2a$", "$2b$", "$2y$"]
+            .iter()
+            .any(|p| bcrypt.starts_with(p))
         && bcrypt.parse::<bcrypt::HashParts>().is_ok();
     if !well_formed {
         return Err("the decoded hash is not a bcrypt hash ($2b$..., 60 characters)".into());
@@ -68,14 +75,22 @@ mod tests {
     fn reads_names_with_spaces_and_skips_blank_lines() {
         let text = format!("{}\n\n{}\r\n", line("alice", "a"), line("Bob Smith", "b"));
         let users = parse(&text).unwrap();
-        assert_eq!(users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "Bob Smith"]);
+        assert_eq!(
+            users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["alice", "Bob Smith"]
+        );
         assert_eq!(users[1].line, 3);
         assert!(bcrypt::verify("b", &users[1].bcrypt).unwrap());
     }
 
     #[test]
     fn every_bad_line_is_reported_with_its_number() {
-        let text = format!("{}\nno tab here\nx\tnot-base64!\ny\t{}\n{}\n", line("a", "p"), STANDARD.encode("plain"), line("a", "q"));
+        let text = format!(
+            "{}\nno tab here\nx\tnot-base64!\ny\t{}\n{}\n",
+            line("a", "p"),
+            STANDARD.encode("plain"),
+            line("a", "q")
+        );
         let problems = parse(&text).unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("line 2: expected NAME<TAB>HASH"));

@@ -36,7 +36,11 @@ const MAX_KEYS: usize = 10_000;
 
 impl LoginLimiter {
     pub fn new(policy: LimiterPolicy) -> Self {
-        Self { policy, by_addr: Mutex::new(HashMap::new()), by_user: Mutex::new(HashMap::new()) }
+        Self {
+            policy,
+            by_addr: Mutex::new(HashMap::new()),
+            by_user: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Err(wait)` while the address or the name is locked.
@@ -71,7 +75,11 @@ impl LoginLimiter {
             let horizon = self.policy.max_lock * 2;
             m.retain(|_, f| now.duration_since(f.last) < horizon);
         }
-        let f = m.entry(key).or_insert(Failures { count: 0, locked_until: now, last: now });
+        let f = m.entry(key).or_insert(Failures {
+            count: 0,
+            locked_until: now,
+            last: now,
+        });
         f.count += 1;
         f.last = now;
         if f.count > self.policy.free_failures {
@@ -86,8 +94,14 @@ fn lock<K>(m: &Mutex<HashMap<K, Failures>>) -> std::sync::MutexGuard<'_, HashMap
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn wait<K: Eq + Hash>(map: &Mutex<HashMap<K, Failures>>, key: &K, now: Instant) -> Option<Duration> {
-    lock(map).get(key).and_then(|f| (f.locked_until > now).then(|| f.locked_until - now))
+fn wait<K: Eq + Hash>(
+    map: &Mutex<HashMap<K, Failures>>,
+    key: &K,
+    now: Instant,
+) -> Option<Duration> {
+    lock(map)
+        .get(key)
+        .and_then(|f| (f.locked_until > now).then(|| f.locked_until - now))
 }
 
 #[cfg(test)]
@@ -95,7 +109,10 @@ mod tests {
     use super::*;
 
     fn limiter() -> LoginLimiter {
-        LoginLimiter::new(LimiterPolicy { free_failures: 3, max_lock: Duration::from_secs(60) })
+        LoginLimiter::new(LimiterPolicy {
+            free_failures: 3,
+            max_lock: Duration::from_secs(60),
+        })
     }
 
     #[test]
@@ -111,7 +128,10 @@ mod tests {
         let w1 = l.check(ip, "bob").unwrap_err();
         l.failed(ip, "bob");
         let w2 = l.check(ip, "bob").unwrap_err();
-        assert!(w1 <= Duration::from_secs(1) && w2 > Duration::from_secs(1), "{w1:?} {w2:?}");
+        assert!(
+            w1 <= Duration::from_secs(1) && w2 > Duration::from_secs(1),
+            "{w1:?} {w2:?}"
+        );
         // Another address trying the same name is locked too; the name is what is guessed.
         assert!(l.check(Some("10.0.0.2".parse().unwrap()), "BOB").is_err());
         // Another name from the first address is locked as well.

@@ -50,7 +50,11 @@ pub struct User {
 
 impl User {
     pub fn may_view(&self, camera: &str) -> bool {
-        self.role == Role::Admin || self.cameras.as_ref().is_none_or(|list| list.iter().any(|c| c == camera))
+        self.role == Role::Admin
+            || self
+                .cameras
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|c| c == camera))
     }
 }
 
@@ -69,12 +73,27 @@ impl From<rusqlite::Error> for AuthError {
     }
 }
 
+/// Lets store closures use `?` on auth functions: `store.run(|c| Ok(users::list(c)?))`.
+impl From<AuthError> for crate::store::StoreError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(s) => s,
+            other => crate::store::StoreError::Setup(other.to_string()),
+        }
+    }
+}
+
 /// Bumps the revocation counter: the server re-checks every open stream's credentials.
 pub fn bump_auth_epoch(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
-    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'auth_epoch'", [])?;
+    conn.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'auth_epoch'",
+        [],
+    )?;
     Ok(())
 }
 
 pub fn auth_epoch(conn: &rusqlite::Connection) -> Result<i64, rusqlite::Error> {
-    conn.query_row("SELECT value FROM meta WHERE key = 'auth_epoch'", [], |r| r.get(0))
+    conn.query_row("SELECT value FROM meta WHERE key = 'auth_epoch'", [], |r| {
+        r.get(0)
+    })
 }

@@ -23,7 +23,11 @@ pub struct HashCost {
 
 impl HashCost {
     /// OWASP's minimum recommendation for Argon2id.
-    pub const OWASP: HashCost = HashCost { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+    pub const OWASP: HashCost = HashCost {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
 }
 
 pub struct Passwords {
@@ -34,7 +38,9 @@ pub struct Passwords {
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passwords").field("cost", &self.cost).finish()
+        f.debug_struct("Passwords")
+            .field("cost", &self.cost)
+            .finish()
     }
 }
 
@@ -52,7 +58,11 @@ impl Passwords {
     pub fn new(cost: HashCost) -> Result<Self, AuthError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| AuthError::Invalid(format!("invalid Argon2 parameters: {e}")))?;
-        Ok(Self { argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params), cost, dummy: OnceLock::new() })
+        Ok(Self {
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            cost,
+            dummy: OnceLock::new(),
+        })
     }
 
     /// Checks a new password's length, then hashes it.
@@ -87,14 +97,22 @@ impl Passwords {
                 _ => Verdict::Wrong,
             };
         }
-        if self.argon.verify_password(password.as_bytes(), stored).is_err() {
+        if self
+            .argon
+            .verify_password(password.as_bytes(), stored)
+            .is_err()
+        {
             return Verdict::Wrong;
         }
         let current = format!(
             "$argon2id$v=19$m={},t={},p={}$",
             self.cost.memory_kib, self.cost.iterations, self.cost.parallelism
         );
-        if stored.starts_with(&current) { Verdict::Right } else { Verdict::RightRehash }
+        if stored.starts_with(&current) {
+            Verdict::Right
+        } else {
+            Verdict::RightRehash
+        }
     }
 
     /// Spends the time of a real check, for a user that does not exist: an unknown name and
@@ -103,7 +121,9 @@ impl Passwords {
         let dummy = self
             .dummy
             .get_or_init(|| self.hash("lookout dummy password").unwrap_or_default());
-        let _ = self.argon.verify_password(password.as_bytes(), dummy.as_str());
+        let _ = self
+            .argon
+            .verify_password(password.as_bytes(), dummy.as_str());
     }
 }
 
@@ -111,7 +131,11 @@ impl Passwords {
 mod tests {
     use super::*;
 
-    const CHEAP: HashCost = HashCost { memory_kib: 64, iterations: 1, parallelism: 1 };
+    const CHEAP: HashCost = HashCost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn argon2id_round_trip_and_rehash_on_new_cost() {
@@ -120,7 +144,11 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{h}");
         assert_eq!(p.verify("correct horse", &h), Verdict::Right);
         assert_eq!(p.verify("correct horsE", &h), Verdict::Wrong);
-        let stronger = Passwords::new(HashCost { memory_kib: 128, ..CHEAP }).unwrap();
+        let stronger = Passwords::new(HashCost {
+            memory_kib: 128,
+            ..CHEAP
+        })
+        .unwrap();
         assert_eq!(stronger.verify("correct horse", &h), Verdict::RightRehash);
     }
 

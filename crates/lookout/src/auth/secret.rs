@@ -32,7 +32,10 @@ mod tests {
         let (a, b) = (random_token(), random_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_eq!(hash_token(&a).len(), 32);
         assert!(constant_time_eq(&hash_token(&a), &hash_token(&a)));
         assert!(!constant_time_eq(&hash_token(&a), &hash_token(&b)));

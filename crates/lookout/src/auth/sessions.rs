@@ -29,16 +29,31 @@ pub struct NewSession {
     pub cookie_max_age: Option<Duration>,
 }
 
-pub fn create(conn: &Connection, user_id: i64, remember: bool, client: &str, user_agent: &str, policy: &SessionPolicy) -> Result<NewSession, AuthError> {
+pub fn create(
+    conn: &Connection,
+    user_id: i64,
+    remember: bool,
+    client: &str,
+    user_agent: &str,
+    policy: &SessionPolicy,
+) -> Result<NewSession, AuthError> {
     let token = random_token();
     let now = now_secs();
-    let (lifetime, idle) = if remember { (policy.remember, policy.remember) } else { (policy.max_age, policy.idle) };
+    let (lifetime, idle) = if remember {
+        (policy.remember, policy.remember)
+    } else {
+        (policy.max_age, policy.idle)
+    };
     let ua: String = user_agent.chars().take(200).collect();
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, expires_at, idle_secs, remember, client, user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![hash_token(&token), user_id, now, now + lifetime.as_secs() as i64, idle.as_secs() as i64, remember, client, ua],
     )?;
-    Ok(NewSession { id: conn.last_insert_rowid(), token, cookie_max_age: remember.then_some(lifetime) })
+    Ok(NewSession {
+        id: conn.last_insert_rowid(),
+        token,
+        cookie_max_age: remember.then_some(lifetime),
+    })
 }
 
 /// The session's id and user, if the token names a live session; refreshes its idle clock.
@@ -51,9 +66,14 @@ pub fn lookup(conn: &Connection, token: &str) -> Result<Option<(i64, User)>, Aut
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((id, user_id, last_seen)) = row else { return Ok(None) };
+    let Some((id, user_id, last_seen)) = row else {
+        return Ok(None);
+    };
     if now - last_seen >= TOUCH_EVERY_SECS {
-        conn.execute("UPDATE sessions SET last_seen = ?1 WHERE id = ?2", params![now, id])?;
+        conn.execute(
+            "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
     }
     Ok(users::get(conn, user_id)?.map(|u| (id, u)))
 }
@@ -117,5 +137,8 @@ pub fn list(conn: &Connection, user_id: i64) -> Result<Vec<SessionInfo>, AuthErr
 /// Deletes expired sessions (run now and then).
 pub fn purge_expired(conn: &Connection) -> Result<usize, AuthError> {
     let now = now_secs();
-    Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen + idle_secs <= ?1", [now])?)
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen + idle_secs <= ?1",
+        [now],
+    )?)
 }

@@ -10,9 +10,16 @@ use serde::Serialize;
 /// Prefix of every token, so a leaked one is recognisable in logs and secret scanners.
 pub const PREFIX: &str = "lk_";
 
-pub fn create(conn: &Connection, user_id: i64, name: &str, expires_at: Option<i64>) -> Result<String, AuthError> {
+pub fn create(
+    conn: &Connection,
+    user_id: i64,
+    name: &str,
+    expires_at: Option<i64>,
+) -> Result<String, AuthError> {
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err(AuthError::Invalid("a token name has 1 to 64 characters, no control characters".into()));
+        return Err(AuthError::Invalid(
+            "a token name has 1 to 64 characters, no control characters".into(),
+        ));
     }
     let token = format!("{PREFIX}{}", random_token());
     conn.execute(
@@ -41,9 +48,14 @@ pub fn lookup(conn: &Connection, token: &str) -> Result<Option<(i64, User)>, Aut
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((id, user_id, last_used)) = row else { return Ok(None) };
+    let Some((id, user_id, last_used)) = row else {
+        return Ok(None);
+    };
     if last_used.is_none_or(|t| now - t >= 60) {
-        conn.execute("UPDATE api_tokens SET last_used = ?1 WHERE id = ?2", params![now, id])?;
+        conn.execute(
+            "UPDATE api_tokens SET last_used = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
     }
     Ok(users::get(conn, user_id)?.map(|u| (id, u)))
 }
@@ -75,7 +87,14 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, AuthError> {
     )?;
     let rows = stmt
         .query_map([], |r| {
-            Ok(TokenInfo { id: r.get(0)?, name: r.get(1)?, user: r.get(2)?, created_at: r.get(3)?, expires_at: r.get(4)?, last_used: r.get(5)? })
+            Ok(TokenInfo {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                user: r.get(2)?,
+                created_at: r.get(3)?,
+                expires_at: r.get(4)?,
+                last_used: r.get(5)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
@@ -83,7 +102,10 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, AuthError> {
 
 /// Revokes the user's token called `name`; false if there was none.
 pub fn revoke(conn: &Connection, user_id: i64, name: &str) -> Result<bool, AuthError> {
-    let n = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1 AND name = ?2", params![user_id, name])?;
+    let n = conn.execute(
+        "DELETE FROM api_tokens WHERE user_id = ?1 AND name = ?2",
+        params![user_id, name],
+    )?;
     bump_auth_epoch(conn)?;
     Ok(n > 0)
 }

@@ -7,7 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 /// User names: 1 to 64 characters, any but control characters (flask-cam allows spaces).
 pub fn check_name(name: &str) -> Result<(), AuthError> {
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(AuthError::Invalid("a user name has 1 to 64 characters".into()));
+        return Err(AuthError::Invalid(
+            "a user name has 1 to 64 characters".into(),
+        ));
     }
     if name.chars().any(char::is_control) || name.trim() != name {
         return Err(AuthError::Invalid(format!(
@@ -28,7 +30,13 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub fn add(conn: &Connection, name: &str, hash: &str, role: Role, cameras: Option<&[String]>) -> Result<User, AuthError> {
+pub fn add(
+    conn: &Connection,
+    name: &str,
+    hash: &str,
+    role: Role,
+    cameras: Option<&[String]>,
+) -> Result<User, AuthError> {
     check_name(name)?;
     if find(conn, name)?.is_some() {
         return Err(AuthError::Invalid(format!(
@@ -41,23 +49,34 @@ pub fn add(conn: &Connection, name: &str, hash: &str, role: Role, cameras: Optio
         "INSERT INTO users (name, password_hash, role, cameras, created_at, password_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![name, hash, role.as_str(), cameras_json, now],
     )?;
-    Ok(User { id: conn.last_insert_rowid(), name: name.to_owned(), role, cameras: cameras.map(<[String]>::to_vec) })
+    Ok(User {
+        id: conn.last_insert_rowid(),
+        name: name.to_owned(),
+        role,
+        cameras: cameras.map(<[String]>::to_vec),
+    })
 }
 
 /// The user and its stored password hash.
 pub fn find(conn: &Connection, name: &str) -> Result<Option<(User, String)>, AuthError> {
     Ok(conn
-        .query_row("SELECT * FROM users WHERE name = ?1", [name], |r| Ok((user_from_row(r)?, r.get("password_hash")?)))
+        .query_row("SELECT * FROM users WHERE name = ?1", [name], |r| {
+            Ok((user_from_row(r)?, r.get("password_hash")?))
+        })
         .optional()?)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<User>, AuthError> {
-    Ok(conn.query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row).optional()?)
+    Ok(conn
+        .query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row)
+        .optional()?)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<User>, AuthError> {
     let mut stmt = conn.prepare("SELECT * FROM users ORDER BY name")?;
-    let users = stmt.query_map([], user_from_row)?.collect::<Result<_, _>>()?;
+    let users = stmt
+        .query_map([], user_from_row)?
+        .collect::<Result<_, _>>()?;
     Ok(users)
 }
 
@@ -76,7 +95,10 @@ pub fn change_password(conn: &mut Connection, user_id: i64, hash: &str) -> Resul
 
 /// Replaces a hash after a successful login (bcrypt → Argon2id, new cost); sessions stay.
 pub fn store_rehash(conn: &Connection, user_id: i64, hash: &str) -> Result<(), AuthError> {
-    conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id])?;
+    conn.execute(
+        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+        params![hash, user_id],
+    )?;
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use toml::Spanned;
 pub struct ConfigFile {
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub auth: AuthSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
 }
@@ -59,6 +61,9 @@ pub struct ServerSection {
     pub max_headers: usize,
     /// How long a snapshot waits for a fresh frame.
     pub snapshot_timeout_ms: u64,
+    /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -72,6 +77,52 @@ impl Default for ServerSection {
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             snapshot_timeout_ms: 5_000,
+            data_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Everything but the login page and `/healthz` needs credentials.
+    Login,
+    /// No authentication: refused unless every listener is loopback.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub mode: AuthMode,
+    /// A session without "remember me" ends after this long without a request...
+    pub session_idle_minutes: u64,
+    /// ...and at the latest this long after login.
+    pub session_max_hours: u64,
+    /// A "remember me" session lasts this long.
+    pub remember_me_days: u64,
+    /// Failed logins per address or user name before delays start.
+    pub login_free_failures: u32,
+    /// The longest lock after repeated failures.
+    pub login_max_lock_seconds: u64,
+    /// Argon2id cost (OWASP's minimum: 19456 KiB, 2 iterations, 1 lane).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Login,
+            session_idle_minutes: 12 * 60,
+            session_max_hours: 7 * 24,
+            remember_me_days: 30,
+            login_free_failures: 5,
+            login_max_lock_seconds: 15 * 60,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
         }
     }
 }

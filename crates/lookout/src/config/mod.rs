@@ -7,8 +7,9 @@ pub mod file;
 mod resolve;
 
 pub use error::ConfigError;
+pub use file::AuthMode;
 pub use file::ConfigFile;
-pub use resolve::{CameraConfig, Config, ServerConfig, SourceConfig};
+pub use resolve::{AuthConfig, CameraConfig, Config, ServerConfig, SourceConfig};
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,9 @@ pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 
 /// The configuration used when there is no config file: one animated test pattern.
 pub fn demo() -> Config {
-    let text = "[[camera]]\nid = \"demo\"\nname = \"Demo camera\"\n[camera.source]\nkind = \"testpattern\"\n";
+    // No accounts for the demo: `lookout serve` refuses `mode = "none"` unless every listener
+    // is loopback, and switches the demo to logins when it is not.
+    let text = "[auth]\nmode = \"none\"\n[[camera]]\nid = \"demo\"\nname = \"Demo camera\"\n[camera.source]\nkind = \"testpattern\"\n";
     // The demo text is fixed and covered by a test; failing here would be a bug of ours.
     parse(text, "<demo>").unwrap_or_else(|e| panic!("built-in demo config is invalid: {e}"))
 }

@@ -1,7 +1,10 @@
 //! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
 
-use super::file::{CameraSection, CommandLine, SourceSection};
+use super::file::{AuthMode, AuthSection, CameraSection, CommandLine, SourceSection};
 use super::{ConfigError, ConfigFile};
+use crate::auth::limiter::LimiterPolicy;
+use crate::auth::password::HashCost;
+use crate::auth::sessions::SessionPolicy;
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_sources::SupervisorConfig;
 use lookout_sources::command::CommandSource;
@@ -18,10 +21,21 @@ use std::time::Duration;
 pub struct Config {
     /// The file it came from; `None` for the built-in demo.
     pub origin: Option<PathBuf>,
+    pub auth: AuthConfig,
+    /// Set from `server.data_dir`, else the default; `--data-dir` replaces it.
+    pub data_dir: PathBuf,
     /// What was on disk, with defaults filled in (`lookout config check` prints it).
     pub file: ConfigFile,
     pub server: ServerConfig,
     pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub sessions: SessionPolicy,
+    pub limiter: LimiterPolicy,
+    pub cost: HashCost,
 }
 
 #[derive(Debug, Clone)]
@@ -195,11 +209,61 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         }
         cameras.push(camera(&cx, offset, cam)?);
     }
+    let auth = auth(&cx, &file.auth)?;
+    let data_dir = s
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::store::default_data_dir);
     Ok(Config {
         origin: None,
+        auth,
+        data_dir,
         file,
         server,
         cameras,
+    })
+}
+
+fn auth(cx: &Ctx<'_>, a: &AuthSection) -> Result<AuthConfig, ConfigError> {
+    let at_least_1 = |key: &str, v: u64| {
+        if v == 0 {
+            Err(cx.err(
+                cx.key_offset(key),
+                format!("auth.{key} must be at least 1"),
+                "remove the key to use the default",
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    let idle = at_least_1("session_idle_minutes", a.session_idle_minutes)?;
+    let max_hours = at_least_1("session_max_hours", a.session_max_hours)?;
+    let remember_days = at_least_1("remember_me_days", a.remember_me_days)?;
+    let cost = HashCost {
+        memory_kib: a.argon2_memory_kib,
+        iterations: a.argon2_iterations,
+        parallelism: a.argon2_parallelism,
+    };
+    // Argon2's own limits: at least 8 KiB per lane, 1 pass, 1 lane.
+    if cost.iterations == 0 || cost.parallelism == 0 || cost.memory_kib < 8 * cost.parallelism {
+        return Err(cx.err(
+            cx.key_offset("argon2_memory_kib"),
+            "auth.argon2_* parameters are below Argon2's minimum",
+            "remove them to use OWASP's parameters (19456 KiB, 2 iterations, 1 lane)",
+        ));
+    }
+    Ok(AuthConfig {
+        mode: a.mode,
+        sessions: SessionPolicy {
+            idle: Duration::from_secs(idle * 60),
+            max_age: Duration::from_secs(max_hours * 3600),
+            remember: Duration::from_secs(remember_days * 86_400),
+        },
+        limiter: LimiterPolicy {
+            free_failures: a.login_free_failures,
+            max_lock: Duration::from_secs(a.login_max_lock_seconds.max(1)),
+        },
+        cost,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The JSON API: cameras' state and viewers, and the health check.
 
-use super::{ApiError, AppState, CameraEntry};
+use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::Json;
 use axum::extract::{Path, State};
 use lookout_core::hub::ViewerView;
@@ -58,17 +58,18 @@ pub struct CameraList {
     pub cameras: Vec<CameraView>,
 }
 
-pub async fn list_cameras(State(state): State<Arc<AppState>>) -> Json<CameraList> {
+pub async fn list_cameras(State(state): State<Arc<AppState>>, who: Principal) -> Json<CameraList> {
     Json(CameraList {
-        cameras: state.cameras.iter().map(view).collect(),
+        cameras: state.visible_cameras(&who).map(view).collect(),
     })
 }
 
 pub async fn one_camera(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    who: Principal,
 ) -> Result<Json<CameraView>, ApiError> {
-    Ok(Json(view(state.camera(&id)?)))
+    Ok(Json(view(state.camera_for(&id, &who)?)))
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {

@@ -1,13 +1,16 @@
 //! The web layer: turns HTTP requests into hub subscriptions. It never talks to a device.
 
 mod api;
+pub mod auth;
 mod error;
 mod metrics;
-mod pages;
+pub(crate) mod pages;
 mod query;
+mod security_headers;
 mod snapshot;
 mod stream;
 
+pub use auth::{Access, AuthState, Principal};
 pub use error::{ApiError, status_for};
 
 use crate::server::ConnectionStats;
@@ -16,7 +19,7 @@ use axum::extract::Request;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use http::StatusCode;
 use http::request::Parts;
 use lookout_core::CameraHub;
@@ -37,6 +40,8 @@ pub struct CameraEntry {
 #[derive(Debug)]
 pub struct AppState {
     pub cameras: Vec<CameraEntry>,
+    /// `None` when `auth.mode = "none"`.
+    pub auth: Option<Arc<AuthState>>,
     pub snapshot_timeout: Duration,
     pub request_timeout: Duration,
     pub connections: Arc<ConnectionStats>,
@@ -45,44 +50,106 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The camera with this id, or a 404 that lists the ones there are.
-    pub fn camera(&self, id: &str) -> Result<&CameraEntry, ApiError> {
-        self.cameras.iter().find(|c| c.id == id).ok_or_else(|| {
-            let ids: Vec<&str> = self.cameras.iter().map(|c| c.id.as_str()).collect();
-            ApiError::not_found(format!("no camera with id {id:?}"))
-                .with_details(serde_json::json!({ "cameras": ids }))
-        })
-    }
-
-    /// `?camera=ID`, or the first camera, for URLs that name none (peers' compatible URLs).
-    pub fn camera_or_first(&self, id: Option<&str>) -> Result<&CameraEntry, ApiError> {
-        match id {
-            Some(id) => self.camera(id),
-            None => self
-                .cameras
-                .first()
-                .ok_or_else(|| ApiError::not_found("no cameras configured")),
+    /// The camera with this id if `who` may watch it: 404 (listing the cameras `who` may see)
+    /// or 403.
+    pub fn camera_for(&self, id: &str, who: &Principal) -> Result<&CameraEntry, ApiError> {
+        let cam = self
+            .cameras
+            .iter()
+            .find(|c| c.id == id && who.may_view(&c.id));
+        match cam {
+            Some(c) => Ok(c),
+            None if self.cameras.iter().any(|c| c.id == id) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("you may not watch camera {id:?}; an admin can change that"),
+            )),
+            None => {
+                let ids: Vec<&str> = self
+                    .cameras
+                    .iter()
+                    .filter(|c| who.may_view(&c.id))
+                    .map(|c| c.id.as_str())
+                    .collect();
+                Err(ApiError::not_found(format!("no camera with id {id:?}"))
+                    .with_details(serde_json::json!({ "cameras": ids })))
+            }
         }
     }
+
+    /// `?camera=ID`, or the first camera `who` may watch, for URLs that name none.
+    pub fn camera_or_first_for(
+        &self,
+        id: Option<&str>,
+        who: &Principal,
+    ) -> Result<&CameraEntry, ApiError> {
+        match id {
+            Some(id) => self.camera_for(id, who),
+            None => self
+                .cameras
+                .iter()
+                .find(|c| who.may_view(&c.id))
+                .ok_or_else(|| ApiError::not_found("no cameras you may watch")),
+        }
+    }
+
+    /// The cameras `who` may watch.
+    pub fn visible_cameras<'a>(
+        &'a self,
+        who: &'a Principal,
+    ) -> impl Iterator<Item = &'a CameraEntry> + 'a {
+        self.cameras.iter().filter(move |c| who.may_view(&c.id))
+    }
+}
+
+/// Every route with who may use it. The router is built from this table, and a test walks it
+/// to check that each non-public route refuses a request without credentials, so a new route
+/// cannot be left open by mistake.
+pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
+    use axum::routing::post;
+    vec![
+        ("/", Access::Page, get(pages::root)),
+        ("/cameras/{id}", Access::Page, get(pages::camera_page)),
+        (
+            "/cameras/{id}/stream.mjpeg",
+            Access::Viewer,
+            get(stream::camera_stream),
+        ),
+        (
+            "/cameras/{id}/snapshot.jpg",
+            Access::Viewer,
+            get(snapshot::camera_snapshot),
+        ),
+        // µStreamer's URLs.
+        ("/stream", Access::Viewer, get(stream::compat_stream)),
+        ("/snapshot", Access::Viewer, get(snapshot::compat_snapshot)),
+        ("/api/cameras", Access::Viewer, get(api::list_cameras)),
+        ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
+        ("/metrics", Access::Admin, get(metrics::metrics)),
+        ("/logout", Access::Viewer, post(auth::login::logout)),
+        (
+            "/login",
+            Access::Public,
+            get(auth::login::login_page).post(auth::login::login),
+        ),
+        ("/healthz", Access::Public, get(api::healthz)),
+        ("/assets/{file}", Access::Public, get(pages::asset)),
+    ]
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     let timeout = state.request_timeout;
-    Router::new()
-        .route("/", get(pages::root))
-        .route("/cameras/{id}", get(pages::camera_page))
-        .route("/cameras/{id}/stream.mjpeg", get(stream::camera_stream))
-        .route("/cameras/{id}/snapshot.jpg", get(snapshot::camera_snapshot))
-        // µStreamer's URLs.
-        .route("/stream", get(stream::compat_stream))
-        .route("/snapshot", get(snapshot::compat_snapshot))
-        .route("/api/cameras", get(api::list_cameras))
-        .route("/api/cameras/{id}", get(api::one_camera))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/assets/{file}", get(pages::asset))
+    let mut router = Router::new();
+    for (path, access, method_router) in routes() {
+        let guarded = method_router.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), access),
+            auth::guard,
+        ));
+        router = router.route(path, guarded);
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(security_headers::add))
         .layer(axum::middleware::from_fn(move |req, next| {
             respond_within(timeout, req, next)
         }))
@@ -116,9 +183,24 @@ async fn method_not_allowed(method: http::Method, uri: http::Uri) -> ApiError {
     )
 }
 
-/// The client's socket address, as text; "unknown" for in-process requests.
-#[derive(Debug, Clone)]
-pub struct Peer(pub String);
+/// The client's socket address; `None` for in-process requests (tests with `oneshot`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<SocketAddr>);
+
+impl Peer {
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0.map(|a| a.ip())
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str("unknown"),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -128,7 +210,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".into(), |c| c.0.to_string()),
+                .map(|c| c.0),
         ))
     }
 }

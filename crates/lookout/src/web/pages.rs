@@ -2,8 +2,9 @@
 //! compiled into the binary. HTML is rendered here with every configured string escaped; the
 //! script only adds live state, so the pictures show even before it runs.
 
+use super::auth::login::user_bar;
 use super::query;
-use super::{ApiError, AppState, CameraEntry, Peer, snapshot, stream};
+use super::{ApiError, AppState, CameraEntry, Peer, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, header};
@@ -18,23 +19,24 @@ pub async fn root(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    who: Principal,
 ) -> Result<Response, ApiError> {
     // The page itself takes no parameters; only mjpg-streamer's actions are checked.
+    let has_action =
+        form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()).any(|(k, _)| k == "action");
     let q = match query::parse(raw.as_deref()) {
         Ok(q) => q,
-        Err(_) if !raw.as_deref().unwrap_or("").contains("action=") => {
-            return Ok(index(&state).into_response());
-        }
+        Err(_) if !has_action => return Ok(index(&state, &who).into_response()),
         Err(e) => return Err(e),
     };
     match q.action.as_deref() {
-        None => Ok(index(&state).into_response()),
+        None => Ok(index(&state, &who).into_response()),
         Some("stream") => {
-            let cam = state.camera_or_first(q.camera.as_deref())?;
-            stream::start(cam, q.clone(), peer, state.shutdown.clone())
+            let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
+            stream::start(&state, cam, q.clone(), peer, &who)
         }
         Some("snapshot") => {
-            let cam = state.camera_or_first(q.camera.as_deref())?;
+            let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
             snapshot::snapshot(cam, &q, state.snapshot_timeout).await
         }
         Some(other) => Err(ApiError::bad_request(format!(
@@ -46,14 +48,16 @@ pub async fn root(
 pub async fn camera_page(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    who: Principal,
 ) -> Result<Html<String>, ApiError> {
-    let cam = state.camera(&id)?;
+    let cam = state.camera_for(&id, &who)?;
     let id = escape(&cam.id);
     let name = escape(&cam.name);
+    let bar = user_bar(&who);
     let mut body = String::new();
     let _ = write!(
         body,
-        r#"<nav><a href="/">&larr; all cameras</a></nav>
+        r#"<nav><a href="/">&larr; all cameras</a>{bar}</nav>
 <main class="single" data-camera="{id}">
 <h1>{name}</h1>
 <figure class="cam large"><img src="/cameras/{id}/stream.mjpeg" alt="{name}, live"></figure>
@@ -66,9 +70,12 @@ pub async fn camera_page(
     Ok(page(&cam.name, &body))
 }
 
-fn index(state: &AppState) -> Html<String> {
-    let mut body = String::from("<header><h1>Lookout</h1></header>\n<main class=\"grid\">\n");
-    for (i, c) in state.cameras.iter().enumerate() {
+fn index(state: &AppState, who: &Principal) -> Html<String> {
+    let mut body = format!(
+        "<header><h1>Lookout</h1>{}</header>\n<main class=\"grid\">\n",
+        user_bar(who)
+    );
+    for (i, c) in state.visible_cameras(who).enumerate() {
         card(&mut body, c, i < LIVE_STREAMS_ON_GRID);
     }
     body.push_str("</main>");
@@ -96,7 +103,7 @@ fn card(out: &mut String, c: &CameraEntry, live: bool) {
     );
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -2,7 +2,7 @@
 //! web_video_server's; 503 with the camera's state and last error when it is offline.
 
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, unix_timestamp};
+use super::{ApiError, AppState, CameraEntry, Principal, unix_timestamp};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -15,19 +15,21 @@ pub async fn camera_snapshot(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
+    who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
-    snapshot(state.camera(&id)?, &q, state.snapshot_timeout).await
+    snapshot(state.camera_for(&id, &who)?, &q, state.snapshot_timeout).await
 }
 
 /// µStreamer's `/snapshot` (first camera, or `?camera=ID`).
 pub async fn compat_snapshot(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
+    who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     snapshot(
-        state.camera_or_first(q.camera.as_deref())?,
+        state.camera_or_first_for(q.camera.as_deref(), &who)?,
         &q,
         state.snapshot_timeout,
     )

@@ -4,8 +4,9 @@
 //! Each viewer waits on the hub for the newest frame; the part's JPEG is the frame's own
 //! `Bytes` (or the shared variant), sent as its own body chunk so it is never copied per viewer.
 
+use super::auth::live::Registration;
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Peer, unix_timestamp};
+use super::{ApiError, AppState, CameraEntry, Peer, Principal, unix_timestamp};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -29,10 +30,11 @@ pub async fn camera_stream(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
-    let cam = state.camera(&id)?;
-    start(cam, q, peer, state.shutdown.clone())
+    let cam = state.camera_for(&id, &who)?;
+    start(&state, cam, q, peer, &who)
 }
 
 /// µStreamer's `/stream` (first camera, or `?camera=ID`).
@@ -40,10 +42,11 @@ pub async fn compat_stream(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
-    let cam = state.camera_or_first(q.camera.as_deref())?;
-    start(cam, q, peer, state.shutdown.clone())
+    let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
+    start(&state, cam, q, peer, &who)
 }
 
 struct Viewer {
@@ -55,18 +58,29 @@ struct Viewer {
     last_sent: Option<Instant>,
     pending: VecDeque<Bytes>,
     shutdown: CancellationToken,
+    /// Cancelled when the viewer's session, token or user is revoked.
+    revoked: CancellationToken,
+    _registration: Option<Registration>,
 }
 
 pub fn start(
+    state: &AppState,
     cam: &CameraEntry,
     q: ViewQuery,
     peer: Peer,
-    shutdown: CancellationToken,
+    who: &Principal,
 ) -> Result<Response, ApiError> {
     let hub = &cam.hub;
     let slot = hub.reserve_variant(q.variant)?;
     let variant = describe(&q);
-    let handle = hub.add_viewer(peer.0, variant, q.max_fps);
+    let registration = match (who, &state.auth) {
+        (Principal::User { via, .. }, Some(auth)) => Some(auth.live.register(via.clone())),
+        _ => None,
+    };
+    let revoked = registration
+        .as_ref()
+        .map_or_else(CancellationToken::new, |r| r.revoked.clone());
+    let handle = hub.add_viewer(peer.to_string(), variant, q.max_fps);
     let mut rx = hub.subscribe();
     // A viewer joining a running camera gets the current frame at once; after idle, the last
     // frame is old, so it waits for the first new one.
@@ -81,7 +95,9 @@ pub fn start(
         q,
         last_sent: None,
         pending: VecDeque::with_capacity(3),
-        shutdown,
+        shutdown: state.shutdown.clone(),
+        revoked,
+        _registration: registration,
     };
     let body = Body::from_stream(stream::unfold(viewer, next_chunk));
     let mut resp = Response::new(body);
@@ -128,11 +144,13 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             tokio::select! {
                 () = tokio::time::sleep_until(last + min) => {}
                 () = v.shutdown.cancelled() => return None,
+                () = v.revoked.cancelled() => return None,
             }
         }
         tokio::select! {
             r = v.rx.changed() => r.ok()?,
             () = v.shutdown.cancelled() => return None,
+            () = v.revoked.cancelled() => return None,
         }
         let Some(frame) = v.rx.borrow_and_update().clone() else {
             continue;

@@ -161,7 +161,7 @@ async fn a_second_signal_exits_at_once_while_a_request_holds_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     // A camera that never sends a frame, and snapshots that wait a minute for one: a snapshot
     // request in flight keeps the graceful shutdown waiting.
-    let config = "[server]\nsnapshot_timeout_ms = 60000\nrequest_timeout_ms = 120000\n[[camera]]\nid = \"slow\"\n[camera.source]\nkind = \"command\"\ncommand = [\"sleep\", \"600\"]\n";
+    let config = "[auth]\nmode = \"none\"\n[server]\nsnapshot_timeout_ms = 60000\nrequest_timeout_ms = 120000\n[[camera]]\nid = \"slow\"\n[camera.source]\nkind = \"command\"\ncommand = [\"sleep\", \"600\"]\n";
     std::fs::write(dir.path().join("lookout.toml"), config).unwrap();
     let (mut child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
     let addr = addr_of(&url);

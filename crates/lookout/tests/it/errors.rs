@@ -220,11 +220,18 @@ async fn configured_names_are_escaped_in_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_grid_streams_four_cameras_and_refreshes_snapshots_of_the_rest() {
     // Browsers allow 6 connections per host: streams on the grid stop at 4.
-    let config: String = (1..=6).map(|i| testpattern(&format!("c{i}"), 64, 48, 5)).collect();
+    let config: String = (1..=6)
+        .map(|i| testpattern(&format!("c{i}"), 64, 48, 5))
+        .collect();
     let srv = TestServer::start(&config).await;
     let html = String::from_utf8_lossy(&srv.get("/").await.body).into_owned();
     assert_eq!(html.matches("stream.mjpeg\"").count(), 4, "{html}");
-    assert_eq!(html.matches("snapshot.jpg?width=640\" data-refresh").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("snapshot.jpg?width=640\" data-refresh")
+            .count(),
+        2,
+        "{html}"
+    );
     assert!(html.contains("/cameras/c6/snapshot.jpg"));
     srv.stop().await;
 }

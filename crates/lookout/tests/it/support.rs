@@ -11,13 +11,26 @@ use tokio_util::sync::CancellationToken;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    /// The data directory (database) of this server.
+    pub data_dir: tempfile::TempDir,
+    task: Option<JoinHandle<Result<(), String>>>,
 }
 
+/// Cheap Argon2 for tests: the OWASP cost (~27 ms a hash) would make login tests slow.
+pub const CHEAP_AUTH: &str = "argon2_memory_kib = 64\nargon2_iterations = 1\n";
+
 impl TestServer {
+    /// A server without logins (`auth.mode = "none"`) unless `toml` has an `[auth]` table.
     pub async fn start(toml: &str) -> Self {
-        let config = lookout::config::parse(toml, "test.toml")
+        let toml = if toml.contains("[auth]") {
+            toml.to_owned()
+        } else {
+            format!("[auth]\nmode = \"none\"\n{toml}")
+        };
+        let mut config = lookout::config::parse(&toml, "test.toml")
             .unwrap_or_else(|e| panic!("test config: {e}"));
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        config.data_dir = data_dir.path().to_path_buf();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -27,6 +40,7 @@ impl TestServer {
         Self {
             addr,
             shutdown,
+            data_dir,
             task: Some(task),
         }
     }
@@ -82,7 +96,8 @@ impl TestServer {
             tokio::time::timeout(Duration::from_secs(15), task)
                 .await
                 .expect("server did not stop within 15 s")
-                .expect("server task panicked");
+                .expect("server task panicked")
+                .expect("server failed");
         }
     }
 }

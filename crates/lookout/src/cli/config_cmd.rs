@@ -1,0 +1,32 @@
+//! `lookout config check FILE` and `lookout config example`.
+
+use crate::config;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file and print it with every default filled in.
+    Check { file: PathBuf },
+    /// Print a commented example config.
+    Example,
+}
+
+pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
+    match cmd {
+        ConfigCommand::Example => {
+            print!("{}", config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCommand::Check { file } => {
+            let c = config::load(&file).map_err(|e| e.to_string())?;
+            match toml::to_string_pretty(&c.file.redacted()) {
+                Ok(text) => print!("{text}"),
+                Err(e) => eprintln!("(cannot print the resolved config: {e})"),
+            }
+            eprintln!("{}: OK ({} camera(s))", file.display(), c.cameras.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The command line: `lookout [serve]`, `lookout config check|example`, `lookout user ...`,
+//! `lookout token ...`. Each command returns an exit code; errors are printed as they are,
+//! since they already say what to do.
+
+mod config_cmd;
+mod password_input;
+mod serve;
+mod tokens;
+mod users;
+
+use crate::config::{self, Config};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lookout",
+    version,
+    about = "Camera streaming server: MJPEG streams, snapshots and a web page for every camera"
+)]
+pub struct Cli {
+    /// Config file (default: ./lookout.toml, then /etc/lookout/lookout.toml, then a demo camera).
+    #[arg(long, short, global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the database lives (default: server.data_dir, else /var/lib/lookout as root,
+    /// else ~/.local/share/lookout).
+    #[arg(long, global = true, env = "LOOKOUT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the configured cameras (the default command).
+    Serve(serve::ServeArgs),
+    /// Check or write config files.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Manage users: add, passwd, remove, list, check, sessions, import-flask-cam.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage API tokens for programs: create, list, revoke.
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli
+        .command
+        .unwrap_or(Command::Serve(serve::ServeArgs::default()))
+    {
+        Command::Serve(args) => serve::run(args, cli.config.as_deref(), cli.data_dir),
+        Command::Config(cmd) => config_cmd::run(cmd),
+        Command::User(cmd) => load(&cli.config, cli.data_dir).and_then(|c| users::run(cmd, &c)),
+        Command::Token(cmd) => load(&cli.config, cli.data_dir).and_then(|c| tokens::run(cmd, &c)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The config (for the data directory and password cost), with `--data-dir` applied.
+fn load(path: &Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, String> {
+    let mut c = config::discover(path.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(d) = data_dir {
+        c.data_dir = d;
+    }
+    Ok(c)
+}
+
+fn open_store(config: &Config) -> Result<crate::store::Store, String> {
+    crate::store::Store::open(&config.data_dir).map_err(|e| e.to_string())
+}
+
+/// A database timestamp as RFC 3339, for listings.
+fn when(secs: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}

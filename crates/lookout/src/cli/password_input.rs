@@ -1,0 +1,44 @@
+//! Reading a password for `lookout user`: from the terminal without echo, from standard input
+//! (`--password-stdin`, for scripts), or `--password` (which warns: it shows in `ps`).
+
+use std::io::{BufRead, IsTerminal};
+
+#[derive(Debug, Default, clap::Args)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The password itself (visible in `ps` and shell history: prefer --password-stdin).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+}
+
+pub fn read(args: &PasswordArgs, confirm: bool) -> Result<String, String> {
+    if let Some(p) = &args.password {
+        eprintln!(
+            "warning: --password shows in `ps` and in shell history; prefer --password-stdin"
+        );
+        return Ok(p.clone());
+    }
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for the password on: pass it with --password-stdin".into());
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    if confirm {
+        let again = rpassword::prompt_password("Repeat it: ")
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        if again != first {
+            return Err("the two passwords differ; nothing was changed".into());
+        }
+    }
+    Ok(first)
+}

@@ -1,0 +1,75 @@
+//! `lookout serve`: load the config, bind, announce, serve until a signal.
+
+use crate::config::{self, AuthMode, Config};
+use crate::{app, server, signals};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on this address instead of the configured ones; repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Vec<SocketAddr>,
+}
+
+pub fn run(
+    args: ServeArgs,
+    config_path: Option<&Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let mut config = config::discover(config_path).map_err(|e| e.to_string())?;
+    if !args.listen.is_empty() {
+        config.server.listen = args.listen;
+    }
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    if config.server.listen.is_empty() {
+        return Err(
+            "nothing to listen on: set server.listen in the config or pass --listen 127.0.0.1:8080"
+                .into(),
+        );
+    }
+    // The demo has no accounts, which is only allowed on loopback: elsewhere it needs logins.
+    if config.origin.is_none() && config.server.listen.iter().any(|a| !a.ip().is_loopback()) {
+        config.auth.mode = AuthMode::Login;
+        eprintln!(
+            "the demo listens beyond this machine, so it needs a login: create one with `lookout user add NAME --role admin`"
+        );
+    }
+    server::raise_open_files_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listeners = server::bind_all(&config.server.listen).await?;
+        app::check_auth_mode(&config, &listeners)?;
+        announce(&config, &listeners);
+        let shutdown = CancellationToken::new();
+        signals::install(shutdown.clone())
+            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        app::run(listeners, config, shutdown).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn announce(config: &Config, listeners: &[tokio::net::TcpListener]) {
+    let origin = config.origin.as_ref().map_or_else(
+        || "no config file: serving the demo camera".to_owned(),
+        |p| format!("config {}", p.display()),
+    );
+    println!(
+        "Lookout {} ({origin}), {} camera(s)",
+        env!("CARGO_PKG_VERSION"),
+        config.cameras.len()
+    );
+    for l in listeners {
+        if let Ok(addr) = l.local_addr() {
+            println!("listening on http://{addr}/");
+        }
+    }
+}

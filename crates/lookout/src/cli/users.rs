@@ -1,0 +1,237 @@
+//! `lookout user add|passwd|remove|list|check|sessions|import-flask-cam`.
+
+use super::password_input::{self, PasswordArgs};
+use super::{open_store, when};
+use crate::auth::password::{Passwords, Verdict};
+use crate::auth::{AuthError, Role, flask_cam, sessions, users};
+use crate::config::Config;
+use crate::store::StoreError;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (asks for the password).
+    Add {
+        name: String,
+        #[arg(long, default_value = "viewer", value_parser = ["admin", "viewer"])]
+        role: String,
+        /// Cameras the user may watch, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        cameras: Option<Vec<String>>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Change a user's password; their sessions end.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Remove a user with their sessions and tokens.
+    Remove { name: String },
+    /// List users.
+    List,
+    /// Check a password: prints true or false, exit status 0 or 1.
+    Check {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// List a user's sessions, or end them with --revoke (all, or one by id).
+    Sessions {
+        name: String,
+        #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "ID")]
+        revoke: Option<String>,
+    },
+    /// Import flask-cam's users file (NAME<TAB>base64 bcrypt); all lines or none.
+    ImportFlaskCam {
+        file: PathBuf,
+        #[arg(long, default_value = "viewer", value_parser = ["admin", "viewer"])]
+        role: String,
+    },
+}
+
+fn err(e: AuthError) -> String {
+    e.to_string()
+}
+
+fn find(store: &crate::store::Store, name: &str) -> Result<(crate::auth::User, String), String> {
+    store
+        .blocking(|c| users::find(c, name).map_err(StoreError::from))
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
+}
+
+pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
+    let store = open_store(config)?;
+    let passwords = || Passwords::new(config.auth.cost).map_err(err);
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            cameras,
+            password,
+        } => {
+            users::check_name(&name).map_err(err)?;
+            if let Some(list) = &cameras {
+                let unknown: Vec<&String> = list
+                    .iter()
+                    .filter(|id| !config.cameras.iter().any(|c| &c.id == *id))
+                    .collect();
+                if !unknown.is_empty() {
+                    eprintln!("warning: no camera {unknown:?} in the current config");
+                }
+            }
+            let pw = password_input::read(&password, true)?;
+            let hash = passwords()?.hash(&pw).map_err(err)?;
+            let role = Role::parse(&role).unwrap_or(Role::Viewer);
+            let user = store
+                .blocking(|c| {
+                    users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
+                })
+                .map_err(|e| e.to_string())?;
+            println!("added {} {:?}", user.role.as_str(), user.name);
+        }
+        UserCommand::Passwd { name, password } => {
+            let (user, _) = find(&store, &name)?;
+            let pw = password_input::read(&password, true)?;
+            let hash = passwords()?.hash(&pw).map_err(err)?;
+            store
+                .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
+                .map_err(|e| e.to_string())?;
+            println!("password of {name:?} changed; their sessions were ended");
+        }
+        UserCommand::Remove { name } => {
+            let removed = store
+                .blocking(|c| users::remove(c, &name).map_err(StoreError::from))
+                .map_err(|e| e.to_string())?;
+            if !removed {
+                return Err(format!(
+                    "no user {name:?}; `lookout user list` shows the users"
+                ));
+            }
+            println!("removed {name:?} with their sessions and tokens");
+        }
+        UserCommand::List => {
+            let list = store
+                .blocking(|c| users::list(c).map_err(StoreError::from))
+                .map_err(|e| e.to_string())?;
+            if list.is_empty() {
+                println!("no users yet: `lookout user add NAME --role admin` creates one");
+            }
+            for u in list {
+                let cams = u
+                    .cameras
+                    .map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
+                println!("{}\t{}\t{cams}", u.name, u.role.as_str());
+            }
+        }
+        UserCommand::Check { name, password } => {
+            let pw = password_input::read(&password, false)?;
+            let p = passwords()?;
+            let found = store
+                .blocking(|c| users::find(c, &name).map_err(StoreError::from))
+                .map_err(|e| e.to_string())?;
+            let ok = match found {
+                Some((_, hash)) => p.verify(&pw, &hash) != Verdict::Wrong,
+                None => {
+                    p.verify_dummy(&pw);
+                    false
+                }
+            };
+            println!("{ok}");
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        UserCommand::Sessions { name, revoke } => {
+            let (user, _) = find(&store, &name)?;
+            match revoke.as_deref() {
+                None => {
+                    let list = store
+                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
+                        .map_err(|e| e.to_string())?;
+                    if list.is_empty() {
+                        println!("{name:?} has no sessions");
+                    }
+                    for s in list {
+                        println!(
+                            "{}\tfrom {}\tsince {}\tlast seen {}\t{}{}",
+                            s.id,
+                            s.client,
+                            when(s.created_at),
+                            when(s.last_seen),
+                            if s.remember { "remembered\t" } else { "" },
+                            s.user_agent
+                        );
+                    }
+                }
+                Some("all") => {
+                    let n = store
+                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))
+                        .map_err(|e| e.to_string())?;
+                    println!("ended {n} session(s) of {name:?}");
+                }
+                Some(id) => {
+                    let id: i64 = id.parse().map_err(|_| format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))?;
+                    let mine = store
+                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
+                        .map_err(|e| e.to_string())?
+                        .iter()
+                        .any(|s| s.id == id);
+                    if !mine {
+                        return Err(format!("{name:?} has no session {id}"));
+                    }
+                    store
+                        .blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))
+                        .map_err(|e| e.to_string())?;
+                    println!("ended session {id} of {name:?}");
+                }
+            }
+        }
+        UserCommand::ImportFlaskCam { file, role } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let imported = flask_cam::parse(&text).map_err(|problems| {
+                format!(
+                    "{}: nothing imported:\n  {}",
+                    file.display(),
+                    problems.join("\n  ")
+                )
+            })?;
+            let role = Role::parse(&role).unwrap_or(Role::Viewer);
+            let n = store
+                .blocking(|c| {
+                    let tx = c.transaction()?;
+                    let clashes: Vec<String> = imported
+                        .iter()
+                        .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
+                        .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
+                        .collect();
+                    if !clashes.is_empty() {
+                        return Err(StoreError::Setup(format!(
+                            "{}: nothing imported:\n  {}",
+                            file.display(),
+                            clashes.join("\n  ")
+                        )));
+                    }
+                    for u in &imported {
+                        users::add(&tx, &u.name, &u.bcrypt, role, None)
+                            .map_err(StoreError::from)?;
+                    }
+                    tx.commit()?;
+                    Ok(imported.len())
+                })
+                .map_err(|e| e.to_string())?;
+            println!(
+                "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
+                role.as_str()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

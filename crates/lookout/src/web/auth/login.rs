@@ -1,0 +1,236 @@
+//! The login page, signing in and out.
+
+use super::{AuthState, Credential, Principal, cookies, csrf, is_https, locked};
+use crate::auth::{sessions, users};
+use crate::web::pages::{escape, page};
+use crate::web::{ApiError, AppState, Peer};
+use axum::extract::{Form, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    user: String,
+    password: String,
+    #[serde(default)]
+    remember: Option<String>,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Only a path of this site: never `//host` or a scheme, so a login link cannot send the user
+/// elsewhere afterwards.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n']) =>
+        {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+fn auth_of(state: &AppState) -> Result<&Arc<AuthState>, ApiError> {
+    state
+        .auth
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("logins are off (auth.mode = \"none\")"))
+}
+
+pub async fn login_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<NextQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let auth = auth_of(&state)?;
+    let no_users = auth
+        .store
+        .run(|c| users::count(c).map_err(Into::into))
+        .await
+        .unwrap_or(1)
+        == 0;
+    let notice = if no_users {
+        "<p class=\"notice\">There are no accounts yet. Create one on the server: <code>lookout user add NAME --role admin</code></p>"
+    } else {
+        ""
+    };
+    Ok(form(
+        &headers,
+        StatusCode::OK,
+        notice,
+        &safe_next(q.next.as_deref()),
+        "",
+    ))
+}
+
+/// The form, with a fresh double-submit CSRF token in a cookie and a hidden field.
+fn form(headers: &HeaderMap, status: StatusCode, notice: &str, next: &str, user: &str) -> Response {
+    let token = crate::auth::secret::random_token();
+    let body = format!(
+        r#"<main class="login"><h1>Lookout</h1>{notice}
+<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">
+<label>User name <input name="user" autocomplete="username" value="{user}" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label class="check"><input type="checkbox" name="remember" value="on"> Remember me</label>
+<button type="submit">Sign in</button>
+</form></main>"#,
+        next = escape(next),
+        user = escape(user),
+    );
+    let mut resp = (status, page("Sign in · Lookout", &body)).into_response();
+    let cookie = cookies::build(cookies::CSRF, &token, is_https(headers), None);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let auth = auth_of(&state)?;
+    let https = is_https(&headers);
+    let expected = csrf::login_token(&headers).unwrap_or("");
+    if !csrf::same_origin(&headers, https) || !csrf::token_matches(&f.csrf, expected) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the login form expired or came from another site; reload the login page",
+        ));
+    }
+    let next = safe_next(f.next.as_deref());
+    let addr = peer.ip();
+    let user = match auth.check_password(addr, &f.user, &f.password).await {
+        Err(wait) => return Ok(locked(wait)),
+        Ok(None) => {
+            let notice = "<p class=\"error\">Wrong user name or password.</p>";
+            return Ok(form(
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                notice,
+                &next,
+                &f.user,
+            ));
+        }
+        Ok(Some(u)) => u,
+    };
+    let remember = f.remember.is_some();
+    let client = peer.to_string();
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let policy = auth.sessions;
+    let user_id = user.id;
+    let session = auth
+        .store
+        .run(move |c| {
+            sessions::create(c, user_id, remember, &client, &ua, &policy).map_err(Into::into)
+        })
+        .await
+        .map_err(|e| lookout_core::Error::internal(format!("cannot create a session: {e}")))?;
+    tracing::info!(user = user.name, client = %peer, remember, "signed in");
+    let mut resp = Redirect::to(&next).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&cookies::session_cookie(
+        &session.token,
+        https,
+        session.cookie_max_age,
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    headers: HeaderMap,
+    Form(f): Form<LogoutForm>,
+) -> Result<Response, ApiError> {
+    let auth = auth_of(&state)?;
+    let https = is_https(&headers);
+    let Principal::User {
+        user,
+        via: Credential::Session { id, csrf: expected },
+    } = principal
+    else {
+        return Err(ApiError::bad_request("signing out needs a session cookie"));
+    };
+    if !csrf::same_origin(&headers, https) || !csrf::token_matches(&f.csrf, &expected) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused; sign out from Lookout's own page",
+        ));
+    }
+    auth.store
+        .run(move |c| sessions::revoke(c, id).map_err(Into::into))
+        .await
+        .map_err(|e| lookout_core::Error::internal(format!("cannot end the session: {e}")))?;
+    tracing::info!(user = user.name, "signed out");
+    let mut resp = Redirect::to("/login").into_response();
+    for c in cookies::clear_session(https) {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// The bar on pages: who is signed in and a sign-out button.
+pub fn user_bar(principal: &Principal) -> String {
+    match principal {
+        Principal::User {
+            user,
+            via: Credential::Session { csrf, .. },
+        } => format!(
+            r#"<form class="userbar" method="post" action="/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
+            escape(&user.name)
+        ),
+        Principal::User { user, .. } => {
+            format!(r#"<span class="userbar">{}</span>"#, escape(&user.name))
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(super::safe_next(Some("/cameras/a")), "/cameras/a");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "evil",
+            "",
+        ] {
+            assert_eq!(super::safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(super::safe_next(None), "/");
+    }
+}

@@ -1,0 +1,373 @@
+//! Who is asking: the credentials of a request (session cookie, API token as Bearer or
+//! `?token=`, HTTP Basic) resolved into a [`Principal`], and the guard every route passes.
+
+pub mod cookies;
+pub mod csrf;
+pub mod live;
+pub mod login;
+
+use super::{ApiError, AppState};
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::password::{Passwords, Verdict};
+use crate::auth::secret::hash_token;
+use crate::auth::sessions::SessionPolicy;
+use crate::auth::{Role, User, sessions, tokens, users};
+use crate::store::Store;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Everything authentication needs; absent when `auth.mode = "none"`.
+#[derive(Debug)]
+pub struct AuthState {
+    pub store: Store,
+    pub passwords: Arc<Passwords>,
+    pub limiter: LoginLimiter,
+    pub sessions: SessionPolicy,
+    pub live: Arc<live::LiveStreams>,
+    /// Successful Basic logins for a minute, so a client polling snapshots with Basic
+    /// credentials does not cost an Argon2 hash (~27 ms) per request. Cleared on revocation.
+    basic_cache: Mutex<HashMap<Vec<u8>, (User, Instant)>>,
+}
+
+const BASIC_CACHE_TTL: Duration = Duration::from_secs(60);
+
+impl AuthState {
+    pub fn new(
+        store: Store,
+        passwords: Passwords,
+        limiter: LoginLimiter,
+        sessions: SessionPolicy,
+    ) -> Self {
+        Self {
+            store,
+            passwords: Arc::new(passwords),
+            limiter,
+            sessions,
+            live: Arc::new(live::LiveStreams::default()),
+            basic_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn forget_basic_logins(&self) {
+        self.basic_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Checks a name and password: same work (a lookup and an Argon2 verification) whether
+    /// or not the user exists, and counted by the limiter. `Err` is the lock's remaining time.
+    pub async fn check_password(
+        &self,
+        addr: Option<IpAddr>,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<User>, Duration> {
+        self.limiter.check(addr, name)?;
+        let lookup = {
+            let name = name.to_owned();
+            self.store
+                .run(move |c| users::find(c, &name).map_err(Into::into))
+                .await
+        };
+        let found = match lookup {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("user lookup failed: {e}");
+                None
+            }
+        };
+        let passwords = self.passwords.clone();
+        let pw = password.to_owned();
+        let verdict = tokio::task::spawn_blocking(move || match &found {
+            Some((user, hash)) => (passwords.verify(&pw, hash), Some(user.clone())),
+            None => {
+                passwords.verify_dummy(&pw);
+                (Verdict::Wrong, None)
+            }
+        })
+        .await
+        .unwrap_or((Verdict::Wrong, None));
+        match verdict {
+            (Verdict::Wrong, _) | (_, None) => {
+                self.limiter.failed(addr, name);
+                tracing::warn!(client = ?addr, user = name, "failed login");
+                Ok(None)
+            }
+            (v, Some(user)) => {
+                self.limiter.succeeded(addr, name);
+                if v == Verdict::RightRehash {
+                    self.rehash(&user, password).await;
+                }
+                Ok(Some(user))
+            }
+        }
+    }
+
+    /// Replaces a bcrypt (flask-cam) or outdated hash with a current Argon2id one.
+    async fn rehash(&self, user: &User, password: &str) {
+        let passwords = self.passwords.clone();
+        let pw = password.to_owned();
+        let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || passwords.hash(&pw)).await else {
+            return;
+        };
+        let id = user.id;
+        if let Err(e) = self
+            .store
+            .run(move |c| users::store_rehash(c, id, &hash).map_err(Into::into))
+            .await
+        {
+            tracing::warn!(
+                user = user.name,
+                "could not store the new password hash: {e}"
+            );
+        } else {
+            tracing::info!(user = user.name, "password hash upgraded to Argon2id");
+        }
+    }
+}
+
+/// How a principal proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Session { id: i64, csrf: String },
+    Token { id: i64 },
+    Basic { user_id: i64 },
+}
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// `auth.mode = "none"`: everyone may do everything (loopback only).
+    Anyone,
+    /// No (valid) credentials.
+    Anonymous,
+    User {
+        user: User,
+        via: Credential,
+    },
+}
+
+impl Principal {
+    pub fn may_view(&self, camera: &str) -> bool {
+        match self {
+            Principal::Anyone => true,
+            Principal::Anonymous => false,
+            Principal::User { user, .. } => user.may_view(camera),
+        }
+    }
+
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Principal::User { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .unwrap_or(Principal::Anonymous))
+    }
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anybody: the login page and its assets, `/healthz`.
+    Public,
+    /// A signed-in user; a browser without a session is sent to the login page.
+    Page,
+    /// A signed-in user or a program with credentials; without them, 401.
+    Viewer,
+    /// An admin.
+    Admin,
+}
+
+/// Whether the request came over HTTPS. TLS listeners and trusted proxies arrive later; until
+/// then, every request is plain HTTP.
+pub fn is_https(_headers: &http::HeaderMap) -> bool {
+    false
+}
+
+fn peer_ip(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The route guard: resolves the principal, enforces `access`, and hands the principal on.
+pub async fn guard(
+    State((state, access)): State<(Arc<AppState>, Access)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let principal = match &state.auth {
+        None => Principal::Anyone,
+        Some(auth) => match resolve(auth, &parts).await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        },
+    };
+    let allowed = match (access, &principal) {
+        (Access::Public, _) | (_, Principal::Anyone) => true,
+        (_, Principal::Anonymous) => false,
+        (Access::Admin, Principal::User { user, .. }) => user.role == Role::Admin,
+        (Access::Page | Access::Viewer, Principal::User { .. }) => true,
+    };
+    if !allowed {
+        return refuse(access, &principal, &parts);
+    }
+    parts.extensions.insert(principal);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn refuse(access: Access, principal: &Principal, parts: &Parts) -> Response {
+    if let Principal::User { user, .. } = principal {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("user {:?} is not an admin", user.name),
+        )
+        .into_response();
+    }
+    // mjpg-streamer clients ask `/?action=stream` of the page route: they get a 401 too.
+    let is_action = parts.uri.query().is_some_and(|q| q.contains("action="));
+    if access == Access::Page && !is_action {
+        let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let target = format!(
+            "/login?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        return Redirect::to(&target).into_response();
+    }
+    let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "sign in: send a session cookie, an API token (Authorization: Bearer or ?token=) or HTTP Basic credentials").into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Lookout\", charset=\"UTF-8\""),
+    );
+    resp
+}
+
+/// The request's principal; `Err` is a response to send instead (a locked-out client).
+async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response> {
+    if let Some(token) = cookies::session(&parts.headers) {
+        let t = token.to_owned();
+        if let Ok(Some((id, user))) = auth
+            .store
+            .run(move |c| sessions::lookup(c, &t).map_err(Into::into))
+            .await
+        {
+            return Ok(Principal::User {
+                user,
+                via: Credential::Session {
+                    id,
+                    csrf: csrf::for_session(token),
+                },
+            });
+        }
+    }
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let bearer = authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(str::trim);
+    let query_token = parts.uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    if let Some(token) = bearer.map(str::to_owned).or(query_token) {
+        let lookup = auth
+            .store
+            .run(move |c| tokens::lookup(c, &token).map_err(Into::into))
+            .await;
+        return Ok(match lookup {
+            Ok(Some((id, user))) => Principal::User {
+                user,
+                via: Credential::Token { id },
+            },
+            _ => Principal::Anonymous,
+        });
+    }
+    if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic ")) {
+        return basic_login(auth, parts, basic.trim()).await;
+    }
+    Ok(Principal::Anonymous)
+}
+
+async fn basic_login(
+    auth: &AuthState,
+    parts: &Parts,
+    encoded: &str,
+) -> Result<Principal, Response> {
+    let key = hash_token(encoded);
+    if let Some((user, at)) = auth
+        .basic_cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned()
+    {
+        if at.elapsed() < BASIC_CACHE_TTL {
+            let user_id = user.id;
+            return Ok(Principal::User {
+                user,
+                via: Credential::Basic { user_id },
+            });
+        }
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok());
+    let Some((name, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Ok(Principal::Anonymous);
+    };
+    match auth.check_password(peer_ip(parts), name, password).await {
+        Err(wait) => Err(locked(wait)),
+        Ok(None) => Ok(Principal::Anonymous),
+        Ok(Some(user)) => {
+            auth.basic_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, (user.clone(), Instant::now()));
+            let user_id = user.id;
+            Ok(Principal::User {
+                user,
+                via: Credential::Basic { user_id },
+            })
+        }
+    }
+}
+
+/// 429 for a client or name locked after failed logins.
+pub fn locked(wait: Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many failed logins; try again in {secs} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
