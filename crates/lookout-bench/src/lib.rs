@@ -23,5 +23,5 @@ mod test_io;
 
 pub use mjpeg::{MjpegStream, open_stream, open_stream_on};
 pub use part::Part;
-pub use response::{Response, get, get_on};
+pub use response::{Response, get, get_on, request};
 pub use timestamp::parse_unix_timestamp;

@@ -1,5 +1,6 @@
-//! Writing a GET request: the request line, `Host`, `Connection: close` and the caller's
-//! header fields, checked so a test cannot smuggle a CR or LF into the request by accident.
+//! Writing a request: the request line, `Host`, `Connection: close`, the caller's header
+//! fields and an optional body, checked so a test cannot smuggle a CR or LF into the request by
+//! accident.
 
 use std::io;
 use std::net::SocketAddr;
@@ -21,18 +22,44 @@ pub(crate) async fn send_get<W: AsyncWrite + Unpin>(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<()> {
-    let req = encode_get(host, path_and_query, headers)?;
+    send(io, "GET", host, path_and_query, headers, None).await
+}
+
+/// Sends `method path_and_query` like [`send_get`], with `body` (and its `Content-Length`).
+pub(crate) async fn send<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    method: &str,
+    host: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<()> {
+    let req = encode(method, host, path_and_query, headers, body)?;
     io.write_all(&req).await?;
     io.flush().await
 }
 
+#[cfg(test)]
 fn encode_get(host: &str, path_and_query: &str, headers: &[(&str, &str)]) -> io::Result<Vec<u8>> {
+    encode("GET", host, path_and_query, headers, None)
+}
+
+fn encode(
+    method: &str,
+    host: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<Vec<u8>> {
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(bad_input(format!("bad method {method:?}")));
+    }
     if !path_and_query.starts_with('/') || !is_token_text(path_and_query) {
         return Err(bad_input(format!(
             "the request target must start with '/' and hold no spaces or control bytes: {path_and_query:?}"
         )));
     }
-    let mut req = format!("GET {path_and_query} HTTP/1.1\r\n");
+    let mut req = format!("{method} {path_and_query} HTTP/1.1\r\n");
     let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !has("host") {
         req.push_str(&format!("Host: {host}\r\n"));
@@ -54,8 +81,13 @@ fn encode_get(host: &str, path_and_query: &str, headers: &[(&str, &str)]) -> io:
         }
         req.push_str(&format!("{name}: {value}\r\n"));
     }
+    if let Some(body) = body {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     req.push_str("Connection: close\r\n\r\n");
-    Ok(req.into_bytes())
+    let mut req = req.into_bytes();
+    req.extend_from_slice(body.unwrap_or_default());
+    Ok(req)
 }
 
 /// No spaces or control bytes (what a header name and a request target have in common).
@@ -93,6 +125,15 @@ mod tests {
         let req = String::from_utf8(req).expect("ascii");
         assert!(req.contains("host: example\r\n") && !req.contains("Host: h"));
         assert!(!req.contains("keep-alive") && req.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn post_has_its_body_and_length() {
+        let req = encode("POST", "h", "/login", &[], Some(b"a=1")).expect("valid");
+        let req = String::from_utf8(req).expect("ascii");
+        assert!(req.starts_with("POST /login HTTP/1.1\r\n"));
+        assert!(req.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\na=1"));
+        assert!(encode("po st", "h", "/", &[], None).is_err());
     }
 
     #[test]

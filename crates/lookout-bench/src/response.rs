@@ -1,8 +1,9 @@
-//! One-shot GET: send a request, read the whole response.
+//! One-shot requests: send a request, read the whole response.
 
 use crate::body::Body;
 use crate::conn::Conn;
-use crate::{head, headers, request};
+use crate::request as req;
+use crate::{head, headers};
 use bytes::Bytes;
 use std::io;
 use std::net::SocketAddr;
@@ -35,7 +36,7 @@ pub async fn get(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Response> {
-    let io = request::connect(addr).await?;
+    let io = req::connect(addr).await?;
     get_on(io, &addr.to_string(), path_and_query, headers).await
 }
 
@@ -47,7 +48,33 @@ pub async fn get_on<S: AsyncRead + AsyncWrite + Unpin>(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Response> {
-    request::send_get(&mut io, host, path_and_query, headers).await?;
+    req::send_get(&mut io, host, path_and_query, headers).await?;
+    read_response(io).await
+}
+
+/// `method path_and_query` with an optional body (a form, JSON) on a new connection to
+/// `addr`, otherwise like [`get`].
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<Response> {
+    let mut io = req::connect(addr).await?;
+    req::send(
+        &mut io,
+        method,
+        &addr.to_string(),
+        path_and_query,
+        headers,
+        body,
+    )
+    .await?;
+    read_response(io).await
+}
+
+async fn read_response<S: AsyncRead + AsyncWrite + Unpin>(io: S) -> io::Result<Response> {
     let mut conn = Conn::new(io);
     let head = head::read(&mut conn).await?;
     let mut body = Body::new(conn, head.framing()?);

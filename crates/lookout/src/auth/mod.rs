@@ -46,6 +46,9 @@ pub struct User {
     pub role: Role,
     /// Cameras this user may watch; `None` is every camera.
     pub cameras: Option<Vec<String>>,
+    /// How many times the password was changed: a Basic stream opened before a change ends.
+    #[serde(skip)]
+    pub password_generation: i64,
 }
 
 impl User {

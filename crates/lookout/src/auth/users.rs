@@ -27,6 +27,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         name: r.get("name")?,
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         cameras: cameras.and_then(|c| serde_json::from_str(&c).ok()),
+        password_generation: r.get("password_generation")?,
     })
 }
 
@@ -54,6 +55,7 @@ pub fn add(
         name: name.to_owned(),
         role,
         cameras: cameras.map(<[String]>::to_vec),
+        password_generation: 0,
     })
 }
 
@@ -84,7 +86,8 @@ pub fn list(conn: &Connection) -> Result<Vec<User>, AuthError> {
 pub fn change_password(conn: &mut Connection, user_id: i64, hash: &str) -> Result<(), AuthError> {
     let tx = conn.transaction()?;
     tx.execute(
-        "UPDATE users SET password_hash = ?1, password_changed_at = ?2 WHERE id = ?3",
+        "UPDATE users SET password_hash = ?1, password_changed_at = ?2, \
+         password_generation = password_generation + 1 WHERE id = ?3",
         params![hash, now_secs(), user_id],
     )?;
     tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;

@@ -17,7 +17,9 @@ const MIGRATIONS: &[&str] = &[
         -- JSON array of camera ids this user may watch; NULL means every camera.
         cameras TEXT,
         created_at INTEGER NOT NULL,
-        password_changed_at INTEGER NOT NULL
+        password_changed_at INTEGER NOT NULL,
+        -- Bumped by every password change: ends streams opened with the old Basic password.
+        password_generation INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE sessions (
         id INTEGER PRIMARY KEY,

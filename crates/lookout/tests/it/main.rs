@@ -7,6 +7,7 @@
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod cli;
 mod clients;
 mod errors;

@@ -16,6 +16,15 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
+/// The `lookout` binary, for CLI commands against a test server's database.
+pub const BIN: &str = env!("CARGO_BIN_EXE_lookout");
+const CONFIG_FILE: &str = "lookout.toml";
+
+/// A server that requires logins, with cheap password hashing.
+pub fn login_config(extra_auth: &str) -> String {
+    format!("[auth]\nmode = \"login\"\n{CHEAP_AUTH}{extra_auth}\n")
+}
+
 /// Cheap Argon2 for tests: the OWASP cost (~27 ms a hash) would make login tests slow.
 pub const CHEAP_AUTH: &str = "argon2_memory_kib = 64\nargon2_iterations = 1\n";
 
@@ -31,6 +40,8 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let data_dir = tempfile::tempdir().expect("temp dir");
         config.data_dir = data_dir.path().to_path_buf();
+        // The same config for `lookout user ...` run against this server's database.
+        std::fs::write(data_dir.path().join(CONFIG_FILE), &toml).expect("write config");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -43,6 +54,114 @@ impl TestServer {
             data_dir,
             task: Some(task),
         }
+    }
+
+    /// Runs `lookout ARGS` with this server's config and data directory; `stdin` is written
+    /// to its standard input. Panics unless it exits 0.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.cli_output(args, stdin);
+        assert!(
+            out.status.success(),
+            "lookout {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `lookout ARGS` like [`TestServer::cli`], whatever its exit status.
+    pub fn cli_output(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let dir = self.data_dir.path();
+        let mut child = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(dir.join(CONFIG_FILE))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run lookout");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        child.wait_with_output().expect("wait for lookout")
+    }
+
+    /// `lookout user add NAME --password-stdin` with extra arguments (`--role admin`...).
+    pub fn add_user(&self, name: &str, password: &str, extra: &[&str]) {
+        let mut args = vec!["user", "add", name, "--password-stdin"];
+        args.extend_from_slice(extra);
+        self.cli(&args, &format!("{password}\n"));
+    }
+
+    /// The server's own `http://host:port` origin, as a browser sends it.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A request with any method, headers and body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Response {
+        lookout_bench::request(self.addr, method, path, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.request("GET", path, headers, None).await
+    }
+
+    pub async fn stream_with(&self, path: &str, headers: &[(&str, &str)]) -> MjpegStream {
+        lookout_bench::open_stream(self.addr, path, headers)
+            .await
+            .unwrap_or_else(|e| panic!("stream {path}: {e}"))
+    }
+
+    /// Signs in through the login form as a browser does; returns the `Set-Cookie` of the
+    /// session. Panics unless the login succeeds.
+    pub async fn login(&self, user: &str, password: &str, remember: bool) -> String {
+        let r = self.try_login(user, password, remember).await;
+        assert_eq!(r.status, 303, "login: {}", String::from_utf8_lossy(&r.body));
+        set_cookies(&r)
+            .into_iter()
+            .find(|c| c.starts_with("lookout_session="))
+            .expect("a session cookie")
+    }
+
+    /// Loads the login page and posts the form with its CSRF token and our Origin.
+    pub async fn try_login(&self, user: &str, password: &str, remember: bool) -> Response {
+        let page = self.get("/login").await;
+        assert_eq!(page.status, 200);
+        let csrf_cookie = cookie_pair(&set_cookies(&page), "lookout_csrf").expect("csrf cookie");
+        let token = hidden_field(&String::from_utf8_lossy(&page.body), "csrf").expect("csrf field");
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf", &token)
+            .append_pair("user", user)
+            .append_pair("password", password)
+            .append_pair("next", "/");
+        if remember {
+            form.append_pair("remember", "on");
+        }
+        let body = form.finish();
+        let origin = self.origin();
+        self.request(
+            "POST",
+            "/login",
+            &[
+                ("Cookie", &csrf_cookie),
+                ("Origin", &origin),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -171,4 +290,38 @@ pub async fn read_parts(
         parts.push(p);
     }
     parts
+}
+
+/// Every `Set-Cookie` value of a response.
+pub fn set_cookies(r: &Response) -> Vec<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// `name=value` of cookie `name` among `Set-Cookie` values, ready for a `Cookie` header.
+pub fn cookie_pair(set_cookies: &[String], name: &str) -> Option<String> {
+    set_cookies
+        .iter()
+        .filter_map(|c| c.split(';').next())
+        .find(|pair| pair.split_once('=').is_some_and(|(k, _)| k == name))
+        .map(str::to_owned)
+}
+
+/// The value of `<input type="hidden" name="NAME" value="...">` in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// `Authorization: Basic` for a user and password.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }

@@ -80,7 +80,8 @@ impl LiveStreams {
                     continue;
                 }
             };
-            let changed = last_epoch.is_some_and(|l| l != epoch);
+            // The first reading counts as a change: a revocation may have come before it.
+            let changed = last_epoch != Some(epoch);
             last_epoch = Some(epoch);
             if changed {
                 auth.forget_basic_logins();
@@ -127,9 +128,12 @@ fn still_valid(c: &rusqlite::Connection, cred: &Credential) -> bool {
         Credential::Session { id, .. } => sessions::is_live(c, *id).unwrap_or(true),
         Credential::Token { id } => tokens::is_live(c, *id).unwrap_or(true),
         // Basic credentials are checked again at the next request; an open stream ends when
-        // its user is removed or changes password (which bumps the epoch).
-        Credential::Basic { user_id } => {
-            users::get(c, *user_id).map(|u| u.is_some()).unwrap_or(true)
-        }
+        // its user is removed or its password changes (both bump the epoch).
+        Credential::Basic {
+            user_id,
+            generation,
+        } => users::get(c, *user_id)
+            .map(|u| u.is_some_and(|u| u.password_generation == *generation))
+            .unwrap_or(true),
     }
 }

@@ -140,7 +140,7 @@ impl AuthState {
 pub enum Credential {
     Session { id: i64, csrf: String },
     Token { id: i64 },
-    Basic { user_id: i64 },
+    Basic { user_id: i64, generation: i64 },
 }
 
 /// Who is asking.
@@ -327,10 +327,13 @@ async fn basic_login(
         .cloned()
     {
         if at.elapsed() < BASIC_CACHE_TTL {
-            let user_id = user.id;
+            let (user_id, generation) = (user.id, user.password_generation);
             return Ok(Principal::User {
                 user,
-                via: Credential::Basic { user_id },
+                via: Credential::Basic {
+                    user_id,
+                    generation,
+                },
             });
         }
     }
@@ -349,10 +352,13 @@ async fn basic_login(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(key, (user.clone(), Instant::now()));
-            let user_id = user.id;
+            let (user_id, generation) = (user.id, user.password_generation);
             Ok(Principal::User {
                 user,
-                via: Credential::Basic { user_id },
+                via: Credential::Basic {
+                    user_id,
+                    generation,
+                },
             })
         }
     }
