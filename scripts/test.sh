@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # program -> Debian package. ffmpeg and chromium are real clients and sources in the tests;
-# cmake and nasm build libjpeg-turbo for the `turbojpeg` feature.
-declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm)
+# cmake and nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright;
+# python3-venv makes the venv for Python's bcrypt.
+declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
+    [node]=nodejs [npm]=npm)
 missing=()
 for program in "${!packages[@]}"; do
     command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")
@@ -25,4 +27,21 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Python's bcrypt (PyPI) makes flask-cam users files the way flask-cam does.
+venv=target/test-python
+if ! "$venv/bin/python" -c 'import bcrypt' 2>/dev/null; then
+    echo "test.sh: preparing $venv (bcrypt)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'bcrypt==5.0.0'
+fi
+export LOOKOUT_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# playwright-core (npm) drives Debian's Chromium through the login page.
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    echo "test.sh: npm ci in tests/browser (playwright-core)" >&2
+    npm ci --prefix tests/browser --no-audit --no-fund --silent
+fi
+
+# Everything above is installed: a test that finds a dependency missing fails, never skips.
+export LOOKOUT_TEST_STRICT=1
 cargo test --workspace --all-features "$@"

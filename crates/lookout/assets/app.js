@@ -30,6 +30,11 @@ function showDetails(dl, cam) {
 async function refresh() {
   try {
     const resp = await fetch("/api/cameras", { cache: "no-store" });
+    if (resp.status === 401) {
+      // The session ended (signed out elsewhere, expired, revoked): back to the login form.
+      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      return;
+    }
     if (!resp.ok) return;
     const { cameras } = await resp.json();
     for (const cam of cameras) {
@@ -62,5 +67,8 @@ for (const img of document.querySelectorAll("figure.cam img")) {
   }
 }
 
-refresh();
-setInterval(refresh, 2000);
+// Only pages with cameras poll their state (not the login page).
+if (document.querySelector("[data-camera]")) {
+  refresh();
+  setInterval(refresh, 2000);
+}

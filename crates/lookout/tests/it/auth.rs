@@ -72,6 +72,12 @@ async fn every_route_but_the_public_ones_refuses_a_stranger() {
         assert!(matches!(r.status, 401 | 303 | 404), "{path}: {}", r.status);
     }
     assert_eq!(s.get("/?action=snapshot").await.status, 401);
+    // Our pages' own fetches get no Basic challenge (no browser password dialog over them).
+    let r = s
+        .get_with("/api/cameras", &[("Sec-Fetch-Dest", "empty")])
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), None);
     s.stop().await;
 }
 

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod auth_clients;
 mod cli;
 mod clients;
 mod errors;

@@ -244,21 +244,51 @@ pub fn camera(id: &str, camera_keys: &str, source: &str) -> String {
     format!("[[camera]]\nid = \"{id}\"\n{camera_keys}\n[camera.source]\n{source}\n")
 }
 
-/// True if `program` is on PATH. Missing under CI (`CI=true`) is a failure naming the Debian
-/// package, so a broken install step cannot pass as a skip; elsewhere the test is skipped.
+/// True if `program` is on PATH. Missing under scripts/test.sh or CI is a failure naming the
+/// Debian package, so a broken install step cannot pass as a skip; elsewhere (a bare
+/// `cargo test`) the test is skipped with a note.
 pub fn require(program: &str, package: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()));
-    if found {
-        return true;
+    found || missing(&format!("{program} (Debian package `{package}`)"))
+}
+
+/// Whether a missing test dependency fails the test: under scripts/test.sh
+/// (`LOOKOUT_TEST_STRICT=1`) and CI (`CI=true`).
+fn strict() -> bool {
+    std::env::var("LOOKOUT_TEST_STRICT").is_ok_and(|v| v == "1")
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Reports a missing test dependency: panics when [`strict`], else says the test is skipped.
+fn missing(what: &str) -> bool {
+    if strict() {
+        panic!("{what} is missing; scripts/test.sh installs it");
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{program} is not installed: install the Debian package `{package}` (scripts/test.sh does)"
-        );
-    }
-    eprintln!("SKIPPED: {program} is not installed (Debian package `{package}`)");
+    eprintln!("SKIPPED: {what} is missing; scripts/test.sh installs it");
     false
+}
+
+/// The Python with the test packages (`bcrypt`) that scripts/test.sh prepares in a venv.
+pub fn test_python() -> Option<std::path::PathBuf> {
+    match std::env::var_os("LOOKOUT_TEST_PYTHON") {
+        Some(p) if std::path::Path::new(&p).is_file() => Some(p.into()),
+        _ => {
+            missing("the test Python venv (LOOKOUT_TEST_PYTHON)");
+            None
+        }
+    }
+}
+
+/// `tests/browser` with playwright-core installed (scripts/test.sh runs `npm ci` there).
+pub fn browser_scripts() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    if dir.join("node_modules/playwright-core").is_dir() && require("node", "nodejs") {
+        Some(dir)
+    } else {
+        missing("tests/browser/node_modules (npm ci in tests/browser)");
+        None
+    }
 }
 
 /// Width and height of a JPEG, checking it is complete and decodes.

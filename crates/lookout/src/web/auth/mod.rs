@@ -257,10 +257,19 @@ fn refuse(access: Access, principal: &Principal, parts: &Parts) -> Response {
         return Redirect::to(&target).into_response();
     }
     let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "sign in: send a session cookie, an API token (Authorization: Bearer or ?token=) or HTTP Basic credentials").into_response();
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"Lookout\", charset=\"UTF-8\""),
-    );
+    // A browser's own fetches and images (Sec-Fetch-Dest other than "document") get no Basic
+    // challenge: it would pop a password dialog over our pages, whose scripts go to the login
+    // form instead. Programs and address-bar visits get the challenge.
+    let from_page = parts
+        .headers
+        .get("sec-fetch-dest")
+        .is_some_and(|d| d.as_bytes() != b"document");
+    if !from_page {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Lookout\", charset=\"UTF-8\""),
+        );
+    }
     resp
 }
 

@@ -1,0 +1,210 @@
+//! Accounts with programs we did not write: a flask-cam users file made by Python's `bcrypt`,
+//! headless Chromium signing in, and the timing of failed logins seen from outside.
+
+use crate::support::{TestServer, basic, browser_scripts, login_config, test_python, testpattern};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The hash stored for `name`, read straight from the database.
+fn stored_hash(s: &TestServer, name: &str) -> String {
+    let db = rusqlite::Connection::open(s.data_dir.path().join("lookout.db")).unwrap();
+    db.query_row(
+        "SELECT password_hash FROM users WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Writes a flask-cam users file with Python's bcrypt, as flask-cam's `password.py -a` does.
+fn flask_cam_file(python: &std::path::Path, path: &std::path::Path, users: &[(&str, &str)]) {
+    const SCRIPT: &str = r#"
+import base64, bcrypt, sys
+out, pairs = sys.argv[1], sys.argv[2:]
+with open(out, "w") as f:
+    for name, pw in zip(pairs[::2], pairs[1::2]):
+        h = bcrypt.hashpw(pw.encode(), bcrypt.gensalt())
+        f.write(name + "\t" + base64.b64encode(h).decode() + "\n")
+"#;
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(SCRIPT).arg(path);
+    for (u, p) in users {
+        cmd.arg(u).arg(p);
+    }
+    let out = cmd.output().expect("run python");
+    assert!(
+        out.status.success(),
+        "python bcrypt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn flask_cam_users_sign_in_with_their_old_passwords_and_get_argon2id() {
+    let Some(python) = test_python() else { return };
+    let s = TestServer::start(&format!(
+        "{}{}",
+        login_config(""),
+        testpattern("cam", 160, 120, 10)
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.txt");
+    flask_cam_file(
+        &python,
+        &file,
+        &[("pi", "raspberry cam"), ("guest user", "guest pass")],
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| l.split('\t').nth(1).is_some_and(|b| b.len() == 80))
+    );
+
+    // A broken line anywhere: named with its number, and nobody imported.
+    let broken = dir.path().join("broken.txt");
+    std::fs::write(&broken, format!("{text}mallory\tnot-base64!\n")).unwrap();
+    let out = s.cli_output(&["user", "import-flask-cam", broken.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(
+        !s.cli(&["user", "list"], "").contains("pi"),
+        "half-imported"
+    );
+
+    s.cli(&["user", "import-flask-cam", file.to_str().unwrap()], "");
+    let list = s.cli(&["user", "list"], "");
+    assert!(list.contains("pi") && list.contains("guest user"), "{list}");
+    assert!(stored_hash(&s, "pi").starts_with("$2b$12$"));
+
+    // Through the web login form, with the password flask-cam knew.
+    assert_eq!(s.try_login("pi", "wrong", false).await.status, 401);
+    s.login("pi", "raspberry cam", false).await;
+    let upgraded = stored_hash(&s, "pi");
+    assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+    // And again with the new hash, and by Basic for the user with a space in the name.
+    s.login("pi", "raspberry cam", false).await;
+    let r = s
+        .get_with(
+            "/snapshot",
+            &[("Authorization", &basic("guest user", "guest pass"))],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(stored_hash(&s, "guest user").starts_with("$argon2id$"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn chromium_signs_in_sees_the_live_picture_and_signs_out() {
+    let Some(scripts) = browser_scripts() else {
+        return;
+    };
+    let s = TestServer::start(&format!(
+        "{}{}",
+        login_config(""),
+        testpattern("yard", 320, 240, 10)
+    ))
+    .await;
+    s.add_user("alice", "correct horse", &[]);
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium-login.png");
+    let _ = std::fs::remove_file(&shot);
+    let base = s.origin();
+    let out = tokio::task::spawn_blocking({
+        let shot = shot.clone();
+        move || {
+            Command::new("node")
+                .arg(scripts.join("login.mjs"))
+                .args([base.as_str(), "alice", "correct horse"])
+                .arg(&shot)
+                .output()
+                .expect("run node")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "login.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("login.mjs prints JSON");
+    assert_eq!(report["first_url"], "/login?next=%2F", "{report}");
+    assert!(
+        report["wrong_password_message"]
+            .as_str()
+            .unwrap()
+            .contains("Wrong"),
+        "{report}"
+    );
+    assert_eq!(report["after_login_url"], "/", "{report}");
+    assert!(
+        report["user_bar"].as_str().unwrap().contains("alice"),
+        "{report}"
+    );
+    assert_eq!(report["image_width"], 320, "{report}");
+    assert!(
+        !report["document_cookie"]
+            .as_str()
+            .unwrap()
+            .contains("lookout_session"),
+        "the session cookie is HttpOnly: {report}"
+    );
+    assert_eq!(report["after_logout_url"], "/login", "{report}");
+    assert_eq!(report["api_after_logout"], 401, "{report}");
+    assert_eq!(report["csp_violations"], serde_json::json!([]), "{report}");
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    eprintln!("screenshot of the signed-in page: {}", shot.display());
+    s.stop().await;
+}
+
+/// An attacker must not learn which names exist from how long a failed login takes. With the
+/// production Argon2 cost (~27 ms a hash) a server that skipped the hash for unknown names
+/// would answer them several times faster; the medians must agree within 35%.
+#[tokio::test]
+async fn unknown_user_and_wrong_password_take_the_same_time() {
+    let s = TestServer::start(&format!(
+        "[auth]\nmode = \"login\"\nlogin_free_failures = 100000\n{}",
+        testpattern("cam", 64, 48, 1)
+    ))
+    .await;
+    s.add_user("alice", "correct horse", &[]);
+    let try_once = |user: &'static str| {
+        let auth = basic(user, "wrong password");
+        let s = &s;
+        async move {
+            let t = Instant::now();
+            let r = s
+                .get_with("/api/cameras", &[("Authorization", &auth)])
+                .await;
+            assert_eq!(r.status, 401);
+            t.elapsed()
+        }
+    };
+    // Warm up (the dummy hash is made on first use), then interleave to share the noise.
+    try_once("nobody").await;
+    try_once("alice").await;
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..25 {
+        known.push(try_once("alice").await);
+        unknown.push(try_once("nobody").await);
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut known), median(&mut unknown));
+    let ratio = u.as_secs_f64() / k.as_secs_f64();
+    eprintln!("failed login median: known name {k:?}, unknown name {u:?}, ratio {ratio:.2}");
+    assert!(
+        (0.65..=1.35).contains(&ratio),
+        "known name {k:?} vs unknown name {u:?}: the answer time tells names apart"
+    );
+    assert!(
+        k > Duration::from_millis(5),
+        "the production Argon2 cost is in use ({k:?})"
+    );
+}
