@@ -5,16 +5,18 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::{AuthMode, Config, SourceConfig};
+use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
+use crate::tls::{self, CertStore};
 use crate::web::AuthState;
+use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
 use lookout_core::CameraHub;
 use lookout_sources::http::HttpSource;
 use lookout_sources::{Source, supervise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -27,19 +29,17 @@ fn source_of(cfg: &SourceConfig) -> Arc<dyn Source> {
     }
 }
 
-/// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback.
-pub fn check_auth_mode(config: &Config, listeners: &[TcpListener]) -> Result<(), String> {
+/// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback
+/// addresses and unix sockets.
+pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), String> {
     if config.auth.mode != AuthMode::None {
         return Ok(());
     }
-    for l in listeners {
-        if let Ok(addr) = l.local_addr() {
-            if !addr.ip().is_loopback() {
-                return Err(format!(
-                    "auth.mode = \"none\" is only allowed on loopback addresses, and {addr} is not; remove it (logins are the default) or listen on 127.0.0.1"
-                ));
-            }
-        }
+    if let Some(l) = listeners.iter().find(|l| !l.is_local()) {
+        return Err(format!(
+            "auth.mode = \"none\" is only allowed on loopback addresses and unix sockets, and {} is not; remove it (logins are the default) or listen on 127.0.0.1",
+            l.describe()
+        ));
     }
     Ok(())
 }
@@ -63,13 +63,26 @@ pub fn open_auth(config: &Config) -> Result<Option<Arc<AuthState>>, String> {
 /// stops every source and returns. Errors (a data directory that cannot be used, `none`
 /// auth on a public address) come before anything is served.
 pub async fn run(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Bound>,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     check_auth_mode(&config, &listeners)?;
     let auth = open_auth(&config)?;
     let background = TaskTracker::new();
+    let tls = match &config.tls {
+        Some(t) => {
+            let certs = Arc::new(CertStore::new(t.initial.clone()));
+            background.spawn(tls::watch(
+                t.files.clone(),
+                certs.clone(),
+                t.reload_every,
+                shutdown.clone(),
+            ));
+            Some(tls::server_config(certs)?)
+        }
+        None => None,
+    };
     if let Some(auth) = &auth {
         background.spawn(auth.live.clone().watch(auth.clone(), shutdown.clone()));
         background.spawn(purge_sessions(auth.clone(), shutdown.clone()));
@@ -106,6 +119,9 @@ pub async fn run(
         connections: connections.clone(),
         shutdown: shutdown.clone(),
         started: Instant::now(),
+        proxy_trust: Arc::new(ProxyTrust {
+            trusted: s.trusted_proxies.clone(),
+        }),
     });
     let limits = Limits {
         max_connections: s.max_connections,
@@ -114,7 +130,15 @@ pub async fn run(
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
     };
-    server::serve(listeners, web::router(state), limits, connections, shutdown).await;
+    server::serve(
+        listeners,
+        web::router(state),
+        tls,
+        limits,
+        connections,
+        shutdown,
+    )
+    .await;
     if tokio::time::timeout(Duration::from_secs(5), sources.wait())
         .await
         .is_err()

@@ -2,23 +2,26 @@
 //! header limits, the write timeout, and graceful shutdown that waits for open responses
 //! (every stream ends on the shutdown token, see `web::stream`).
 
+use crate::listen::Bound;
+use crate::web::ConnInfo;
 use crate::write_timeout::WriteTimeout;
 use axum::Router;
-use axum::extract::ConnectInfo;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -43,25 +46,31 @@ pub struct ConnectionStats {
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `router` on every listener until `shutdown` fires and connections have drained.
+/// `tls` is required if any listener is HTTPS.
 pub async fn serve(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Bound>,
     router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
     stats: Arc<ConnectionStats>,
     shutdown: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let builder = Arc::new(builder(&limits));
+    let shared = Arc::new(Shared {
+        router,
+        builder: builder(&limits),
+        tls: tls.map(TlsAcceptor::from),
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        limits,
+        stats,
+    });
+    let graceful = Arc::new(GracefulShutdown::new());
     let loops: Vec<_> = listeners
         .into_iter()
         .map(|l| {
             tokio::spawn(accept_loop(
                 l,
-                router.clone(),
-                builder.clone(),
-                limits.clone(),
-                slots.clone(),
-                stats.clone(),
+                shared.clone(),
+                graceful.clone(),
                 shutdown.clone(),
             ))
         })
@@ -69,6 +78,26 @@ pub async fn serve(
     for l in loops {
         let _ = l.await;
     }
+    // The accept loops held the only other references.
+    let Ok(graceful) = Arc::try_unwrap(graceful) else {
+        return;
+    };
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
+    }
+}
+
+/// What every connection needs.
+struct Shared {
+    router: Router,
+    builder: auto::Builder<TokioExecutor>,
+    tls: Option<TlsAcceptor>,
+    slots: Arc<Semaphore>,
+    limits: Limits,
+    stats: Arc<ConnectionStats>,
 }
 
 fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
@@ -87,78 +116,133 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     b
 }
 
+/// How long a client gets to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn accept_loop(
-    listener: TcpListener,
-    router: Router,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    limits: Limits,
-    slots: Arc<Semaphore>,
-    stats: Arc<ConnectionStats>,
+    listener: Bound,
+    shared: Arc<Shared>,
+    graceful: Arc<GracefulShutdown>,
     shutdown: CancellationToken,
 ) {
-    let graceful = GracefulShutdown::new();
+    let tls = listener.is_tls();
     loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning on the error.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            r = accept(&listener) => r,
             () = shutdown.cancelled() => break,
         };
-        let _ = stream.set_nodelay(true);
-        stats.accepted.fetch_add(1, Ordering::Relaxed);
-        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let svc = router
-                    .clone()
-                    .map_request(move |mut req: Request<Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        req
-                    });
-                let conn = builder
-                    .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
-                    .into_owned();
-                let conn = graceful.watch(conn);
-                let stats = stats.clone();
-                stats.open.fetch_add(1, Ordering::Relaxed);
+        let (stream, peer) = match accepted {
+            Ok(c) => c,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning on the error.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
+        let conn = ConnInfo { peer, tls };
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        match stream {
+            Accepted::Tcp(s) if tls => {
+                let Some(acceptor) = shared.tls.clone() else {
+                    tracing::error!("an HTTPS listener without a certificate: closing");
+                    continue;
+                };
+                // The handshake runs in its own task so a slow client holds up nobody.
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, "connection ended: {e}");
+                    let io = WriteTimeout::new(s, shared.limits.write_timeout);
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+                        Ok(Ok(tls)) => serve_connection(tls, conn, &shared, watcher),
+                        Ok(Err(e)) => tracing::debug!(?peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(?peer, "TLS handshake timed out"),
                     }
-                    stats.open.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
                 });
             }
-            Err(_) => {
-                stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%peer, max = limits.max_connections, "connection limit reached: answering 503");
-                tokio::spawn(refuse(io, builder.clone()));
+            Accepted::Tcp(s) => {
+                let io = WriteTimeout::new(s, shared.limits.write_timeout);
+                serve_connection(io, conn, &shared, watcher);
+            }
+            Accepted::Unix(s) => {
+                let io = WriteTimeout::new(s, shared.limits.write_timeout);
+                serve_connection(io, conn, &shared, watcher);
             }
         }
     }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
+    if let Bound::Unix { path, .. } = &listener {
+        // Ours: remove it so the next start finds no stale socket.
+        let _ = std::fs::remove_file(path);
     }
 }
 
+enum Accepted {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+async fn accept(listener: &Bound) -> std::io::Result<(Accepted, Option<SocketAddr>)> {
+    match listener {
+        Bound::Tcp { listener, .. } => {
+            let (s, peer) = listener.accept().await?;
+            let _ = s.set_nodelay(true);
+            Ok((Accepted::Tcp(s), Some(peer)))
+        }
+        Bound::Unix { listener, .. } => {
+            let (s, _) = listener.accept().await?;
+            Ok((Accepted::Unix(s), None))
+        }
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on one connection, or answers 503 past the connection limit.
+fn serve_connection<I>(io: I, conn: ConnInfo, shared: &Arc<Shared>, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
+        shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(peer = ?conn.peer, max = shared.limits.max_connections, "connection limit reached: answering 503");
+        let shared = shared.clone();
+        tokio::spawn(async move { refuse(io, &shared.builder).await });
+        return;
+    };
+    let svc = shared
+        .router
+        .clone()
+        .map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(conn);
+            req
+        });
+    let connection = shared
+        .builder
+        .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
+        .into_owned();
+    let connection = watcher.watch(connection);
+    let stats = shared.stats.clone();
+    stats.open.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(peer = ?conn.peer, "connection ended: {e}");
+        }
+        stats.open.fetch_sub(1, Ordering::Relaxed);
+        drop(permit);
+    });
+}
+
 /// Answers every request on a connection past the limit with 503 and closes it.
-async fn refuse(io: TokioIo<WriteTimeout<TcpStream>>, builder: Arc<auto::Builder<TokioExecutor>>) {
+async fn refuse<I>(io: TokioIo<I>, builder: &auto::Builder<TokioExecutor>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let svc = hyper::service::service_fn(|_req: Request<Incoming>| async {
         let body = r#"{"error":"too many connections: the server's connection limit (server.max_connections) is reached; try again shortly","status":503}"#;
         Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::RETRY_AFTER, "5")
+            .header(header::CACHE_CONTROL, "no-store")
             .header(header::CONNECTION, "close")
             .body(Full::new(Bytes::from_static(body.as_bytes())))
     });
@@ -179,16 +263,4 @@ pub fn raise_open_files_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
-}
-
-/// Binds every address; an error names the address and what to do.
-pub async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, String> {
-    let mut out = Vec::new();
-    for a in addrs {
-        let l = TcpListener::bind(a).await.map_err(|e| {
-            format!("cannot listen on {a}: {e}; pick another port with --listen or server.listen, or stop what uses it")
-        })?;
-        out.push(l);
-    }
-    Ok(out)
 }

@@ -42,6 +42,9 @@ pub fn parse(text: &str) -> Result<Vec<ImportedUser>, Vec<String>> {
     }
 }
 
+/// Highest bcrypt cost accepted (a check at 14 takes ~1 s here; flask-cam uses 12).
+const MAX_BCRYPT_COST: u32 = 14;
+
 fn parse_line(raw: &str) -> Result<(String, String), String> {
     let (name, encoded) = raw
         .split_once('\t')
@@ -59,6 +62,15 @@ fn parse_line(raw: &str) -> Result<(String, String), String> {
         && bcrypt.parse::<bcrypt::HashParts>().is_ok();
     if !well_formed {
         return Err("the decoded hash is not a bcrypt hash ($2b$..., 60 characters)".into());
+    }
+    // Each login would spend 2^cost rounds: refuse what would tie up the server.
+    let cost = bcrypt
+        .parse::<bcrypt::HashParts>()
+        .map_or(0, |p| p.get_cost());
+    if cost > MAX_BCRYPT_COST {
+        return Err(format!(
+            "bcrypt cost {cost} is above {MAX_BCRYPT_COST} (flask-cam uses 12); reset this user's password instead"
+        ));
     }
     Ok((name.to_owned(), bcrypt))
 }

@@ -1,6 +1,6 @@
 //! Brute-force protection: failed logins are counted per client address and per user name;
 //! past a few free tries each further failure locks that key for twice as long as the last
-//! (1 s, 2 s, 4 s... up to a cap). Unknown and known names are counted alike, so the lock
+//! (2 s, 4 s, 8 s... up to a cap). Unknown and known names are counted alike, so the lock
 //! tells an attacker nothing about which names exist.
 
 use std::collections::HashMap;
@@ -24,6 +24,16 @@ struct Failures {
     last: Instant,
 }
 
+impl Failures {
+    /// Uncounts one attempt; a lock that only that attempt caused goes with it.
+    fn take_back(&mut self, free_failures: u32) {
+        self.count = self.count.saturating_sub(1);
+        if self.count <= free_failures {
+            self.locked_until = Instant::now();
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct LoginLimiter {
     policy: LimiterPolicy,
@@ -43,30 +53,49 @@ impl LoginLimiter {
         }
     }
 
-    /// `Err(wait)` while the address or the name is locked.
-    pub fn check(&self, addr: Option<IpAddr>, user: &str) -> Result<(), Duration> {
+    /// Starts a login attempt: `Err(wait)` while the address or the name is locked, else the
+    /// attempt is counted as a failure right away, so parallel guesses and requests dropped
+    /// half-way count too. [`LoginLimiter::succeeded`] takes it back.
+    pub fn begin(&self, addr: Option<IpAddr>, user: &str) -> Result<(), Duration> {
         let now = Instant::now();
+        let addr = addr.map(addr_key);
         let wait_addr = addr.and_then(|a| wait(&self.by_addr, &a, now));
-        let wait_user = wait(&self.by_user, &user.to_lowercase(), now);
-        match wait_addr.max(wait_user) {
-            Some(w) => Err(w),
-            None => Ok(()),
+        let wait_user = wait(&self.by_user, &user_key(user), now);
+        if let Some(w) = wait_addr.max(wait_user) {
+            return Err(w);
         }
-    }
-
-    pub fn failed(&self, addr: Option<IpAddr>, user: &str) {
-        let now = Instant::now();
         if let Some(a) = addr {
             self.bump(&self.by_addr, a, now);
         }
-        self.bump(&self.by_user, user.to_lowercase(), now);
+        self.bump(&self.by_user, user_key(user), now);
+        Ok(())
     }
 
+    /// The attempt proved the password: the name's failures are forgotten, and the address
+    /// gets back the one [`LoginLimiter::begin`] counted (not the others: a valid account
+    /// must not reset the count of an address guessing other names).
     pub fn succeeded(&self, addr: Option<IpAddr>, user: &str) {
+        self.take_back(addr, None);
+        lock(&self.by_user).remove(&user_key(user));
+    }
+
+    /// The attempt never ran (the server was busy): it does not count.
+    pub fn cancelled(&self, addr: Option<IpAddr>, user: &str) {
+        self.take_back(addr, Some(user));
+    }
+
+    fn take_back(&self, addr: Option<IpAddr>, user: Option<&str>) {
+        let free = self.policy.free_failures;
         if let Some(a) = addr {
-            lock(&self.by_addr).remove(&a);
+            if let Some(f) = lock(&self.by_addr).get_mut(&addr_key(a)) {
+                f.take_back(free);
+            }
         }
-        lock(&self.by_user).remove(&user.to_lowercase());
+        if let Some(u) = user {
+            if let Some(f) = lock(&self.by_user).get_mut(&user_key(u)) {
+                f.take_back(free);
+            }
+        }
     }
 
     fn bump<K: Eq + Hash>(&self, map: &Mutex<HashMap<K, Failures>>, key: K, now: Instant) {
@@ -74,6 +103,10 @@ impl LoginLimiter {
         if m.len() >= MAX_KEYS {
             let horizon = self.policy.max_lock * 2;
             m.retain(|_, f| now.duration_since(f.last) < horizon);
+            if m.len() >= MAX_KEYS {
+                // Under a flood of names or addresses: keep the ones locked now.
+                m.retain(|_, f| f.locked_until > now);
+            }
         }
         let f = m.entry(key).or_insert(Failures {
             count: 0,
@@ -84,9 +117,29 @@ impl LoginLimiter {
         f.last = now;
         if f.count > self.policy.free_failures {
             let doublings = (f.count - self.policy.free_failures - 1).min(20);
-            let lock_for = Duration::from_secs(1 << doublings).min(self.policy.max_lock);
+            let lock_for = Duration::from_secs(2 << doublings).min(self.policy.max_lock);
             f.locked_until = now + lock_for;
         }
+    }
+}
+
+/// Names compare without case, and only their first 64 characters are kept.
+fn user_key(user: &str) -> String {
+    user.chars().take(64).collect::<String>().to_lowercase()
+}
+
+/// An IPv6 client usually holds a whole /64: counting each address alone would give it
+/// endless fresh tries. IPv4-mapped addresses count as IPv4.
+fn addr_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & (u128::MAX << 64);
+                IpAddr::V6(prefix.into())
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -120,32 +173,58 @@ mod tests {
         let l = limiter();
         let ip = Some("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            assert!(l.check(ip, "bob").is_ok());
-            l.failed(ip, "bob");
+            assert!(l.begin(ip, "bob").is_ok());
         }
-        assert!(l.check(ip, "bob").is_ok(), "three free failures");
-        l.failed(ip, "bob");
-        let w1 = l.check(ip, "bob").unwrap_err();
-        l.failed(ip, "bob");
-        let w2 = l.check(ip, "bob").unwrap_err();
+        // The fourth attempt is counted up front and locks for two seconds.
+        assert!(l.begin(ip, "bob").is_ok(), "three free failures");
+        let w1 = l.begin(ip, "bob").unwrap_err();
         assert!(
-            w1 <= Duration::from_secs(1) && w2 > Duration::from_secs(1),
-            "{w1:?} {w2:?}"
+            w1 <= Duration::from_secs(2) && w1 > Duration::from_secs(1),
+            "{w1:?}"
         );
         // Another address trying the same name is locked too; the name is what is guessed.
-        assert!(l.check(Some("10.0.0.2".parse().unwrap()), "BOB").is_err());
+        assert!(l.begin(Some("10.0.0.2".parse().unwrap()), "BOB").is_err());
         // Another name from the first address is locked as well.
-        assert!(l.check(ip, "alice").is_err());
-        l.succeeded(ip, "bob");
-        assert!(l.check(ip, "bob").is_ok());
+        assert!(l.begin(ip, "alice").is_err());
+    }
+
+    #[test]
+    fn success_clears_the_name_but_not_the_address() {
+        let l = limiter();
+        let ip = Some("10.0.0.1".parse().unwrap());
+        for _ in 0..3 {
+            l.begin(ip, "victim").unwrap();
+        }
+        // The attacker logs in to its own account: its attempt is taken back...
+        l.begin(ip, "mine").unwrap();
+        l.succeeded(ip, "mine");
+        // ...but the three failures against another name still count for the address.
+        l.begin(ip, "victim2").unwrap();
+        assert!(l.begin(ip, "victim3").is_err());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_counts_as_one_client() {
+        let l = limiter();
+        for i in 0..4u16 {
+            let ip = format!("2001:db8:1:2::{i:x}").parse().ok();
+            let _ = l.begin(ip, &format!("name{i}"));
+        }
+        assert!(l.begin("2001:db8:1:2::ffff".parse().ok(), "other").is_err());
+        assert!(l.begin("2001:db8:1:3::1".parse().ok(), "other").is_ok());
     }
 
     #[test]
     fn lock_is_capped() {
         let l = limiter();
         for _ in 0..40 {
-            l.failed(None, "x");
+            let _ = l.begin(None, "x");
+            // Wait out nothing: the lock only grows while attempts keep coming.
+            if let Some(f) = lock(&l.by_user).get_mut("x") {
+                f.locked_until = Instant::now();
+            }
         }
-        assert!(l.check(None, "x").unwrap_err() <= Duration::from_secs(60));
+        l.begin(None, "x").unwrap();
+        assert!(l.begin(None, "x").unwrap_err() <= Duration::from_secs(60));
     }
 }

@@ -31,7 +31,7 @@ pub struct NewSession {
 
 pub fn create(
     conn: &Connection,
-    user_id: i64,
+    user: &User,
     remember: bool,
     client: &str,
     user_agent: &str,
@@ -45,10 +45,17 @@ pub fn create(
         (policy.max_age, policy.idle)
     };
     let ua: String = user_agent.chars().take(200).collect();
-    conn.execute(
-        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, expires_at, idle_secs, remember, client, user_agent) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![hash_token(&token), user_id, now, now + lifetime.as_secs() as i64, idle.as_secs() as i64, remember, client, ua],
+    let lifetime_secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    let n = conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, expires_at, idle_secs, remember, client, user_agent, password_generation) \
+         SELECT ?1, id, ?3, ?3, ?4, ?5, ?6, ?7, ?8, password_generation FROM users WHERE id = ?2 AND password_generation = ?9",
+        params![hash_token(&token), user.id, now, now.saturating_add(lifetime_secs), i64::try_from(idle.as_secs()).unwrap_or(i64::MAX), remember, client, ua, user.password_generation],
     )?;
+    if n == 0 {
+        return Err(AuthError::Invalid(
+            "the password changed while signing in; sign in again".into(),
+        ));
+    }
     Ok(NewSession {
         id: conn.last_insert_rowid(),
         token,
@@ -56,12 +63,16 @@ pub fn create(
     })
 }
 
+/// Live sessions: not expired, not idle too long, and made with the user's current password.
+const LIVE: &str = "FROM sessions s JOIN users u ON u.id = s.user_id AND u.password_generation = s.password_generation \
+    WHERE s.expires_at > ?2 AND s.last_seen + s.idle_secs > ?2";
+
 /// The session's id and user, if the token names a live session; refreshes its idle clock.
 pub fn lookup(conn: &Connection, token: &str) -> Result<Option<(i64, User)>, AuthError> {
     let now = now_secs();
     let row: Option<(i64, i64, i64)> = conn
         .query_row(
-            "SELECT id, user_id, last_seen FROM sessions WHERE token_hash = ?1 AND expires_at > ?2 AND last_seen + idle_secs > ?2",
+            &format!("SELECT s.id, s.user_id, s.last_seen {LIVE} AND s.token_hash = ?1"),
             params![hash_token(token), now],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -70,25 +81,36 @@ pub fn lookup(conn: &Connection, token: &str) -> Result<Option<(i64, User)>, Aut
         return Ok(None);
     };
     if now - last_seen >= TOUCH_EVERY_SECS {
-        conn.execute(
-            "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
-            params![now, id],
-        )?;
+        touch(conn, id, now)?;
     }
     Ok(users::get(conn, user_id)?.map(|u| (id, u)))
 }
 
-/// Whether the session still exists and has not expired (for open streams).
+fn touch(conn: &Connection, id: i64, now: i64) -> Result<(), AuthError> {
+    conn.execute(
+        "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
+        params![now, id],
+    )?;
+    Ok(())
+}
+
+/// Whether an open stream's session is still live. Watching counts as using the session, so
+/// this refreshes its idle clock: a stream watched for hours keeps its session (up to the
+/// absolute limit), and the hourly purge agrees.
 pub fn is_live(conn: &Connection, id: i64) -> Result<bool, AuthError> {
     let now = now_secs();
-    Ok(conn
+    let live = conn
         .query_row(
-            "SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2",
+            &format!("SELECT s.id {LIVE} AND s.id = ?1"),
             params![id, now],
             |_| Ok(()),
         )
         .optional()?
-        .is_some())
+        .is_some();
+    if live {
+        touch(conn, id, now)?;
+    }
+    Ok(live)
 }
 
 pub fn revoke(conn: &Connection, id: i64) -> Result<bool, AuthError> {

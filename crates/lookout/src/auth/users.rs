@@ -11,6 +11,11 @@ pub fn check_name(name: &str) -> Result<(), AuthError> {
             "a user name has 1 to 64 characters".into(),
         ));
     }
+    if name.contains(':') {
+        return Err(AuthError::Invalid(format!(
+            "user name {name:?} has a ':', which HTTP Basic credentials cannot carry"
+        )));
+    }
     if name.chars().any(char::is_control) || name.trim() != name {
         return Err(AuthError::Invalid(format!(
             "user name {name:?} has control characters or leading/trailing spaces"
@@ -20,13 +25,22 @@ pub fn check_name(name: &str) -> Result<(), AuthError> {
 }
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let id: i64 = r.get("id")?;
     let role: String = r.get("role")?;
     let cameras: Option<String> = r.get("cameras")?;
     Ok(User {
-        id: r.get("id")?,
+        id,
         name: r.get("name")?,
         role: Role::parse(&role).unwrap_or(Role::Viewer),
-        cameras: cameras.and_then(|c| serde_json::from_str(&c).ok()),
+        // An unreadable list grants nothing, never everything.
+        cameras: cameras.map(|c| {
+            serde_json::from_str(&c).unwrap_or_else(|e| {
+                tracing::error!(
+                    "user {id}: unreadable camera list {c:?} ({e}); no cameras allowed"
+                );
+                Vec::new()
+            })
+        }),
         password_generation: r.get("password_generation")?,
     })
 }
@@ -97,12 +111,18 @@ pub fn change_password(conn: &mut Connection, user_id: i64, hash: &str) -> Resul
 }
 
 /// Replaces a hash after a successful login (bcrypt → Argon2id, new cost); sessions stay.
-pub fn store_rehash(conn: &Connection, user_id: i64, hash: &str) -> Result<(), AuthError> {
-    conn.execute(
-        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-        params![hash, user_id],
+/// Only if the stored hash is still `old`: a password changed meanwhile is never undone.
+pub fn store_rehash(
+    conn: &Connection,
+    user_id: i64,
+    old: &str,
+    hash: &str,
+) -> Result<bool, AuthError> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3",
+        params![hash, user_id, old],
     )?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Removes a user with its sessions and tokens; false if there was none.

@@ -1,17 +1,18 @@
 //! `lookout serve`: load the config, bind, announce, serve until a signal.
 
 use crate::config::{self, AuthMode, Config};
+use crate::listen::{self, Bound, ListenSpec};
 use crate::{app, server, signals};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct ServeArgs {
-    /// Listen on this address instead of the configured ones; repeat for several.
+    /// Listen here instead of the configured addresses (IP:PORT, https://IP:PORT,
+    /// unix:/PATH, systemd); repeat for several.
     #[arg(long, value_name = "ADDR")]
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<ListenSpec>,
 }
 
 pub fn run(
@@ -33,7 +34,7 @@ pub fn run(
         );
     }
     // The demo has no accounts, which is only allowed on loopback: elsewhere it needs logins.
-    if config.origin.is_none() && config.server.listen.iter().any(|a| !a.ip().is_loopback()) {
+    if config.origin.is_none() && config.server.listen.iter().any(|a| !a.is_local()) {
         config.auth.mode = AuthMode::Login;
         eprintln!(
             "the demo listens beyond this machine, so it needs a login: create one with `lookout user add NAME --role admin`"
@@ -45,7 +46,7 @@ pub fn run(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
-        let listeners = server::bind_all(&config.server.listen).await?;
+        let listeners = listen::bind_all(&config.server.listen, &config.server.socket).await?;
         app::check_auth_mode(&config, &listeners)?;
         announce(&config, &listeners);
         let shutdown = CancellationToken::new();
@@ -57,7 +58,7 @@ pub fn run(
     })
 }
 
-fn announce(config: &Config, listeners: &[tokio::net::TcpListener]) {
+fn announce(config: &Config, listeners: &[Bound]) {
     let origin = config.origin.as_ref().map_or_else(
         || "no config file: serving the demo camera".to_owned(),
         |p| format!("config {}", p.display()),
@@ -68,8 +69,6 @@ fn announce(config: &Config, listeners: &[tokio::net::TcpListener]) {
         config.cameras.len()
     );
     for l in listeners {
-        if let Ok(addr) = l.local_addr() {
-            println!("listening on http://{addr}/");
-        }
+        println!("listening on {}", l.describe());
     }
 }

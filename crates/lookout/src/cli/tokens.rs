@@ -49,7 +49,13 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
                 Some(e) => {
                     let d = humantime::parse_duration(&e)
                         .map_err(|err| format!("--expires {e:?}: {err}; write e.g. 30d or 12h"))?;
-                    Some(now_secs() + d.as_secs() as i64)
+                    let secs = i64::try_from(d.as_secs()).ok().filter(|s| *s > 0);
+                    Some(
+                        secs.and_then(|s| now_secs().checked_add(s))
+                            .ok_or_else(|| {
+                                format!("--expires {e:?} is out of range; write e.g. 30d or 12h")
+                            })?,
+                    )
                 }
             };
             let id = user_id(&store, &user)?;

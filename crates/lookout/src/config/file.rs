@@ -12,6 +12,8 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub auth: AuthSection,
+    #[serde(default)]
+    pub tls: TlsSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
 }
@@ -45,8 +47,17 @@ fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSection {
-    /// Addresses to listen on, `IP:PORT` (IPv6 as `[::1]:8080`).
+    /// Where to listen: `IP:PORT` (IPv6 as `[::1]:8080`), `https://IP:PORT`, `unix:/PATH`,
+    /// `systemd` (socket activation).
     pub listen: Vec<String>,
+    /// Peers whose `Forwarded`/`X-Forwarded-*` headers are believed: addresses, CIDR blocks,
+    /// `unix` for every client of a unix socket.
+    pub trusted_proxies: Vec<String>,
+    /// Mode of unix sockets, octal.
+    pub socket_mode: String,
+    /// Group owning unix sockets (the web server's, e.g. `www-data`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_group: Option<String>,
     /// Open connections at most; past it new ones get 503.
     pub max_connections: usize,
     /// Time to produce a response (not to stream its body).
@@ -70,6 +81,9 @@ impl Default for ServerSection {
     fn default() -> Self {
         Self {
             listen: vec!["127.0.0.1:8080".into()],
+            trusted_proxies: vec!["unix".into()],
+            socket_mode: "0660".into(),
+            socket_group: None,
             max_connections: 1000,
             request_timeout_ms: 30_000,
             write_timeout_ms: 10_000,
@@ -80,6 +94,44 @@ impl Default for ServerSection {
             data_dir: None,
         }
     }
+}
+
+/// Certificate files for `https://` listeners.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain (fullchain.pem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key (privkey.pem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// How often the files are checked for a renewal.
+    pub reload_check_seconds: u64,
+    /// Which plain-HTTP listeners send browsers to HTTPS (301), ACME challenges excepted.
+    pub redirect_http: RedirectHttp,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            cert: None,
+            key: None,
+            reload_check_seconds: 10,
+            redirect_http: RedirectHttp::Public,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedirectHttp {
+    /// Plain TCP listeners on non-loopback addresses (port 80 on the internet).
+    Public,
+    /// Every plain TCP listener.
+    All,
+    /// None.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,10 +1,15 @@
 //! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
 
-use super::file::{AuthMode, AuthSection, CameraSection, CommandLine, SourceSection};
+use super::file::{
+    AuthMode, AuthSection, CameraSection, CommandLine, RedirectHttp, SourceSection, TlsSection,
+};
 use super::{ConfigError, ConfigFile};
 use crate::auth::limiter::LimiterPolicy;
 use crate::auth::password::HashCost;
 use crate::auth::sessions::SessionPolicy;
+use crate::listen::{ListenSpec, SocketPermissions};
+use crate::tls::CertFiles;
+use crate::web::TrustedProxy;
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_sources::SupervisorConfig;
 use lookout_sources::command::CommandSource;
@@ -12,7 +17,6 @@ use lookout_sources::files::FilesSource;
 use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::testpattern::TestPattern;
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,7 +31,18 @@ pub struct Config {
     /// What was on disk, with defaults filled in (`lookout config check` prints it).
     pub file: ConfigFile,
     pub server: ServerConfig,
+    /// Set when `[tls]` names certificate files.
+    pub tls: Option<TlsConfig>,
     pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub files: CertFiles,
+    /// The certificate as loaded (and checked) when the config was read.
+    pub initial: rustls::sign::CertifiedKey,
+    pub reload_every: Duration,
+    pub redirect_http: RedirectHttp,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +55,9 @@ pub struct AuthConfig {
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<ListenSpec>,
+    pub trusted_proxies: Vec<TrustedProxy>,
+    pub socket: SocketPermissions,
     pub max_connections: usize,
     pub request_timeout: Duration,
     pub write_timeout: Duration,
@@ -114,14 +131,37 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     let s = &file.server;
     let mut listen = Vec::new();
     for addr in &s.listen {
-        listen.push(addr.parse::<SocketAddr>().map_err(|_| {
+        listen.push(addr.parse::<ListenSpec>().map_err(|e| {
             cx.err(
                 cx.key_offset("listen"),
-                format!("server.listen: {addr:?} is not an address"),
-                "write IP:PORT, e.g. \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::]:8080\"",
+                format!("server.listen: {e}"),
+                "e.g. \"127.0.0.1:8080\", \"[::]:8080\", \"https://0.0.0.0:443\", \"unix:/run/lookout/http.sock\"",
             )
         })?);
     }
+    let mut trusted_proxies = Vec::new();
+    for p in &s.trusted_proxies {
+        trusted_proxies.push(p.parse::<TrustedProxy>().map_err(|e| {
+            cx.err(
+                cx.key_offset("trusted_proxies"),
+                format!("server.trusted_proxies: {e}"),
+                "list your reverse proxy's address, e.g. [\"127.0.0.1\", \"unix\"]",
+            )
+        })?);
+    }
+    let socket_mode = u32::from_str_radix(&s.socket_mode, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| {
+            cx.err(
+                cx.key_offset("socket_mode"),
+                format!(
+                    "server.socket_mode {:?} is not an octal file mode",
+                    s.socket_mode
+                ),
+                "write e.g. \"0660\" (owner and group may connect)",
+            )
+        })?;
     let positive = |key: &str, v: u64| {
         if v == 0 {
             Err(cx.err(
@@ -173,6 +213,11 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     }
     let server = ServerConfig {
         listen,
+        trusted_proxies,
+        socket: SocketPermissions {
+            mode: socket_mode,
+            group: s.socket_group.clone(),
+        },
         max_connections: s.max_connections,
         request_timeout: positive("request_timeout_ms", s.request_timeout_ms)?,
         write_timeout: positive("write_timeout_ms", s.write_timeout_ms)?,
@@ -210,6 +255,20 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         cameras.push(camera(&cx, offset, cam)?);
     }
     let auth = auth(&cx, &file.auth)?;
+    let tls = tls(&cx, &file.tls)?;
+    if tls.is_none() {
+        if let Some(spec) = server
+            .listen
+            .iter()
+            .find(|l| matches!(l, ListenSpec::Tcp { tls: true, .. }))
+        {
+            return Err(cx.err(
+                cx.key_offset("listen"),
+                format!("server.listen has {spec} but there is no certificate"),
+                "set tls.cert and tls.key to your PEM files, or listen on http://",
+            ));
+        }
+    }
     let data_dir = s
         .data_dir
         .clone()
@@ -220,25 +279,65 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         data_dir,
         file,
         server,
+        tls,
         cameras,
     })
 }
 
+fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Result<Option<TlsConfig>, ConfigError> {
+    let (cert, key) = match (&t.cert, &t.key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => {
+            return Err(cx.err(
+                cx.key_offset("cert").or(cx.key_offset("key")),
+                "tls.cert and tls.key go together",
+                "set both: the certificate chain (fullchain.pem) and its private key (privkey.pem)",
+            ));
+        }
+    };
+    let initial = crate::tls::load(&cert, &key).map_err(|e| {
+        cx.err(
+            cx.key_offset("cert"),
+            e,
+            "check the paths and that Lookout may read both files",
+        )
+    })?;
+    if t.reload_check_seconds == 0 {
+        return Err(cx.err(
+            cx.key_offset("reload_check_seconds"),
+            "tls.reload_check_seconds must be at least 1",
+            "remove the key to use the default (10)",
+        ));
+    }
+    Ok(Some(TlsConfig {
+        files: CertFiles { cert, key },
+        initial,
+        reload_every: Duration::from_secs(t.reload_check_seconds),
+        redirect_http: t.redirect_http,
+    }))
+}
+
 fn auth(cx: &Ctx<'_>, a: &AuthSection) -> Result<AuthConfig, ConfigError> {
-    let at_least_1 = |key: &str, v: u64| {
-        if v == 0 {
+    // Ten years is plenty and keeps every later sum of seconds far from overflowing.
+    let in_range = |key: &str, v: u64, max: u64| {
+        if v == 0 || v > max {
             Err(cx.err(
                 cx.key_offset(key),
-                format!("auth.{key} must be at least 1"),
+                format!("auth.{key} is {v}; it must be 1..={max}"),
                 "remove the key to use the default",
             ))
         } else {
             Ok(v)
         }
     };
-    let idle = at_least_1("session_idle_minutes", a.session_idle_minutes)?;
-    let max_hours = at_least_1("session_max_hours", a.session_max_hours)?;
-    let remember_days = at_least_1("remember_me_days", a.remember_me_days)?;
+    let idle = in_range(
+        "session_idle_minutes",
+        a.session_idle_minutes,
+        10 * 366 * 24 * 60,
+    )?;
+    let max_hours = in_range("session_max_hours", a.session_max_hours, 10 * 366 * 24)?;
+    let remember_days = in_range("remember_me_days", a.remember_me_days, 10 * 366)?;
     let cost = HashCost {
         memory_kib: a.argon2_memory_kib,
         iterations: a.argon2_iterations,

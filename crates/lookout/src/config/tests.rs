@@ -15,7 +15,7 @@ fn example_and_demo_are_valid() {
             d.cameras[0].id.as_str(),
             d.server.listen[0].to_string().as_str()
         ),
-        ("demo", "127.0.0.1:8080")
+        ("demo", "http://127.0.0.1:8080")
     );
 }
 

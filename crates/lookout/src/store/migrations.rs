@@ -32,7 +32,10 @@ const MIGRATIONS: &[&str] = &[
         idle_secs INTEGER NOT NULL,
         remember INTEGER NOT NULL,
         client TEXT NOT NULL,
-        user_agent TEXT NOT NULL
+        user_agent TEXT NOT NULL,
+        -- The user's password_generation at login: a later password change ends the session
+        -- even if it was created while the change ran.
+        password_generation INTEGER NOT NULL
     );
     CREATE INDEX sessions_user ON sessions (user_id);
     CREATE TABLE api_tokens (

@@ -29,12 +29,19 @@ pub struct CameraView {
     pub snapshot_url: String,
 }
 
-pub fn view(c: &CameraEntry) -> CameraView {
+/// A camera's state for `who`: only admins (and everyone when logins are off) see the
+/// addresses of the other viewers.
+pub fn view(c: &CameraEntry, who: &Principal) -> CameraView {
     let hub = &c.hub;
     let status = hub.status();
     let latest = hub.latest_live();
     let stats = hub.stats();
-    let viewers = hub.viewers();
+    let mut viewers = hub.viewers();
+    if !who.is_admin() {
+        for v in &mut viewers {
+            v.remote = "hidden".into();
+        }
+    }
     CameraView {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -60,7 +67,7 @@ pub struct CameraList {
 
 pub async fn list_cameras(State(state): State<Arc<AppState>>, who: Principal) -> Json<CameraList> {
     Json(CameraList {
-        cameras: state.visible_cameras(&who).map(view).collect(),
+        cameras: state.visible_cameras(&who).map(|c| view(c, &who)).collect(),
     })
 }
 
@@ -69,7 +76,7 @@ pub async fn one_camera(
     Path(id): Path<String>,
     who: Principal,
 ) -> Result<Json<CameraView>, ApiError> {
-    Ok(Json(view(state.camera_for(&id, &who)?)))
+    Ok(Json(view(state.camera_for(&id, &who)?, &who)))
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {

@@ -2,6 +2,7 @@
 
 mod api;
 pub mod auth;
+pub mod client;
 mod error;
 mod metrics;
 pub(crate) mod pages;
@@ -11,19 +12,17 @@ mod snapshot;
 mod stream;
 
 pub use auth::{Access, AuthState, Principal};
+pub use client::{Client, ConnInfo, ProxyTrust, TrustedProxy};
 pub use error::{ApiError, status_for};
 
 use crate::server::ConnectionStats;
 use axum::Router;
 use axum::extract::Request;
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use http::StatusCode;
-use http::request::Parts;
 use lookout_core::CameraHub;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +46,8 @@ pub struct AppState {
     pub connections: Arc<ConnectionStats>,
     pub shutdown: CancellationToken,
     pub started: Instant,
+    /// Whose `Forwarded`/`X-Forwarded-*` headers are believed.
+    pub proxy_trust: Arc<ProxyTrust>,
 }
 
 impl AppState {
@@ -138,6 +139,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let timeout = state.request_timeout;
+    let trust = state.proxy_trust.clone();
     let mut router = Router::new();
     for (path, access, method_router) in routes() {
         let guarded = method_router.route_layer(axum::middleware::from_fn_with_state(
@@ -150,6 +152,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(security_headers::add))
+        .layer(axum::middleware::from_fn_with_state(
+            trust,
+            client::identify,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             respond_within(timeout, req, next)
         }))
@@ -181,38 +187,6 @@ async fn method_not_allowed(method: http::Method, uri: http::Uri) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}; use GET", uri.path()),
     )
-}
-
-/// The client's socket address; `None` for in-process requests (tests with `oneshot`).
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub Option<SocketAddr>);
-
-impl Peer {
-    pub fn ip(&self) -> Option<std::net::IpAddr> {
-        self.0.map(|a| a.ip())
-    }
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(a) => write!(f, "{a}"),
-            None => f.write_str("unknown"),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
-    }
 }
 
 /// Seconds since the Unix epoch with microseconds, as mjpg-streamer's X-Timestamp.

@@ -4,7 +4,7 @@
 
 use super::auth::login::user_bar;
 use super::query;
-use super::{ApiError, AppState, CameraEntry, Peer, Principal, snapshot, stream};
+use super::{ApiError, AppState, CameraEntry, Client, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, header};
@@ -18,7 +18,7 @@ const JS: &str = include_str!("../../assets/app.js");
 pub async fn root(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
-    peer: Peer,
+    peer: Client,
     who: Principal,
 ) -> Result<Response, ApiError> {
     // The page itself takes no parameters; only mjpg-streamer's actions are checked.

@@ -6,7 +6,7 @@
 
 use super::auth::live::Registration;
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Peer, Principal, unix_timestamp};
+use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -29,7 +29,7 @@ pub async fn camera_stream(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-    peer: Peer,
+    peer: Client,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
@@ -41,7 +41,7 @@ pub async fn camera_stream(
 pub async fn compat_stream(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
-    peer: Peer,
+    peer: Client,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
@@ -67,7 +67,7 @@ pub fn start(
     state: &AppState,
     cam: &CameraEntry,
     q: ViewQuery,
-    peer: Peer,
+    peer: Client,
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let hub = &cam.hub;

@@ -47,7 +47,11 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(lookout::app::run(vec![listener], config, shutdown.clone()));
+        let task = tokio::spawn(lookout::app::run(
+            vec![listener.into()],
+            config,
+            shutdown.clone(),
+        ));
         Self {
             addr,
             shutdown,

@@ -3,6 +3,7 @@
 
 use super::cookies;
 use crate::auth::secret::constant_time_eq;
+use crate::web::Client;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
@@ -16,15 +17,13 @@ pub fn for_session(session_token: &str) -> String {
     ))
 }
 
-/// Whether the request comes from a page of this host.
-pub fn same_origin(headers: &HeaderMap, https: bool) -> bool {
-    let Some(host) = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-    else {
+/// Whether the request comes from a page of this host (as the client addressed it, which
+/// behind a trusted proxy is the forwarded host and scheme).
+pub fn same_origin(headers: &HeaderMap, client: &Client) -> bool {
+    let Some(host) = client.host.as_deref() else {
         return false;
     };
-    let ours = format!("{}://{host}", if https { "https" } else { "http" });
+    let ours = format!("{}://{host}", if client.https { "https" } else { "http" });
     if let Some(origin) = headers
         .get(http::header::ORIGIN)
         .and_then(|o| o.to_str().ok())
@@ -58,6 +57,16 @@ mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
+    }
+
+    /// What `Client::of` makes of a direct connection with these headers.
+    fn same_origin(h: &HeaderMap, https: bool) -> bool {
+        let conn = crate::web::ConnInfo {
+            peer: Some("192.0.2.1:1000".parse().unwrap()),
+            tls: https,
+        };
+        let client = Client::of(conn, h, &crate::web::ProxyTrust::default());
+        super::same_origin(h, &client)
     }
 
     #[test]

@@ -14,7 +14,17 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Default)]
 pub struct LiveStreams {
     next: AtomicU64,
-    open: Mutex<HashMap<u64, (Credential, CancellationToken)>>,
+    /// Open streams: credential, cancel token, and whether it was checked since it opened.
+    open: Mutex<HashMap<u64, Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    credential: Credential,
+    revoked: CancellationToken,
+    /// False until the first sweep after the stream opened: a revocation that landed
+    /// between the request's credential check and the registration is caught then.
+    checked: bool,
 }
 
 /// A registered stream; cancelled when its credential is revoked, unregistered on drop.
@@ -44,10 +54,14 @@ impl LiveStreams {
     pub fn register(self: &std::sync::Arc<Self>, credential: Credential) -> Registration {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let revoked = CancellationToken::new();
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, (credential, revoked.clone()));
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            id,
+            Entry {
+                credential,
+                revoked: revoked.clone(),
+                checked: false,
+            },
+        );
         Registration {
             id,
             revoked,
@@ -82,58 +96,73 @@ impl LiveStreams {
             };
             // The first reading counts as a change: a revocation may have come before it.
             let changed = last_epoch != Some(epoch);
-            last_epoch = Some(epoch);
             if changed {
                 auth.forget_basic_logins();
             }
-            if changed || since_check >= RECHECK {
+            let all = changed || since_check >= RECHECK;
+            if all {
                 since_check = Duration::ZERO;
-                self.end_revoked(&auth.store).await;
+            }
+            // The epoch counts as seen only after a sweep that could read the database.
+            if self.end_revoked(&auth.store, all).await {
+                last_epoch = Some(epoch);
             }
         }
     }
 
-    async fn end_revoked(&self, store: &Store) {
+    /// Ends the streams whose credential is no longer valid: every stream when `all`, else
+    /// only those opened since the last sweep. False if the database could not be read.
+    async fn end_revoked(&self, store: &Store, all: bool) -> bool {
         let open: Vec<(u64, Credential)> = self
             .open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|(id, (c, _))| (*id, c.clone()))
+            .filter(|(_, e)| all || !e.checked)
+            .map(|(id, e)| (*id, e.credential.clone()))
             .collect();
         if open.is_empty() {
-            return;
+            return true;
         }
-        let dead = store
+        let checked: Vec<u64> = open.iter().map(|(id, _)| *id).collect();
+        let verdicts = store
             .run(move |c| {
-                Ok(open
-                    .into_iter()
-                    .filter(|(_, cred)| !still_valid(c, cred))
-                    .map(|(id, _)| id)
-                    .collect::<Vec<_>>())
+                open.into_iter()
+                    .map(|(id, cred)| Ok((id, still_valid(c, &cred)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()
             })
-            .await
-            .unwrap_or_default();
-        let map = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        for id in dead {
-            if let Some((_, token)) = map.get(&id) {
-                token.cancel();
+            .await;
+        let verdicts = match verdicts {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("cannot check open streams' credentials: {e}");
+                return false;
+            }
+        };
+        let mut map = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        for id in checked {
+            if let Some(e) = map.get_mut(&id) {
+                e.checked = true;
             }
         }
+        for (id, valid) in verdicts {
+            if let (false, Some(e)) = (valid, map.get(&id)) {
+                e.revoked.cancel();
+            }
+        }
+        true
     }
 }
 
-fn still_valid(c: &rusqlite::Connection, cred: &Credential) -> bool {
-    match cred {
-        Credential::Session { id, .. } => sessions::is_live(c, *id).unwrap_or(true),
-        Credential::Token { id } => tokens::is_live(c, *id).unwrap_or(true),
+fn still_valid(c: &rusqlite::Connection, cred: &Credential) -> Result<bool, StoreError> {
+    Ok(match cred {
+        Credential::Session { id, .. } => sessions::is_live(c, *id)?,
+        Credential::Token { id } => tokens::is_live(c, *id)?,
         // Basic credentials are checked again at the next request; an open stream ends when
         // its user is removed or its password changes (both bump the epoch).
         Credential::Basic {
             user_id,
             generation,
-        } => users::get(c, *user_id)
-            .map(|u| u.is_some_and(|u| u.password_generation == *generation))
-            .unwrap_or(true),
-    }
+        } => users::get(c, *user_id)?.is_some_and(|u| u.password_generation == *generation),
+    })
 }

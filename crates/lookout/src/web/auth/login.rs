@@ -1,9 +1,9 @@
 //! The login page, signing in and out.
 
-use super::{AuthState, Credential, Principal, cookies, csrf, is_https, locked};
+use super::{AuthState, Credential, Principal, cookies, csrf};
 use crate::auth::{sessions, users};
 use crate::web::pages::{escape, page};
-use crate::web::{ApiError, AppState, Peer};
+use crate::web::{ApiError, AppState, Client};
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -39,9 +39,9 @@ fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
+                && !n[1..].starts_with(['/', '\\'])
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
         {
             n.to_owned()
         }
@@ -59,7 +59,7 @@ fn auth_of(state: &AppState) -> Result<&Arc<AuthState>, ApiError> {
 pub async fn login_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<NextQuery>,
-    headers: HeaderMap,
+    client: Client,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
     let no_users = auth
@@ -74,7 +74,7 @@ pub async fn login_page(
         ""
     };
     Ok(form(
-        &headers,
+        client.https,
         StatusCode::OK,
         notice,
         &safe_next(q.next.as_deref()),
@@ -83,7 +83,7 @@ pub async fn login_page(
 }
 
 /// The form, with a fresh double-submit CSRF token in a cookie and a hidden field.
-fn form(headers: &HeaderMap, status: StatusCode, notice: &str, next: &str, user: &str) -> Response {
+fn form(https: bool, status: StatusCode, notice: &str, next: &str, user: &str) -> Response {
     let token = crate::auth::secret::random_token();
     let body = format!(
         r#"<main class="login"><h1>Lookout</h1>{notice}
@@ -98,7 +98,7 @@ fn form(headers: &HeaderMap, status: StatusCode, notice: &str, next: &str, user:
         user = escape(user),
     );
     let mut resp = (status, page("Sign in · Lookout", &body)).into_response();
-    let cookie = cookies::build(cookies::CSRF, &token, is_https(headers), None);
+    let cookie = cookies::build(cookies::CSRF, &token, https, None);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -107,14 +107,14 @@ fn form(headers: &HeaderMap, status: StatusCode, notice: &str, next: &str, user:
 
 pub async fn login(
     State(state): State<Arc<AppState>>,
-    peer: Peer,
+    peer: Client,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
-    let https = is_https(&headers);
+    let https = peer.https;
     let expected = csrf::login_token(&headers).unwrap_or("");
-    if !csrf::same_origin(&headers, https) || !csrf::token_matches(&f.csrf, expected) {
+    if !csrf::same_origin(&headers, &peer) || !csrf::token_matches(&f.csrf, expected) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "the login form expired or came from another site; reload the login page",
@@ -123,11 +123,11 @@ pub async fn login(
     let next = safe_next(f.next.as_deref());
     let addr = peer.ip();
     let user = match auth.check_password(addr, &f.user, &f.password).await {
-        Err(wait) => return Ok(locked(wait)),
+        Err(refused) => return Ok(refused.response()),
         Ok(None) => {
             let notice = "<p class=\"error\">Wrong user name or password.</p>";
             return Ok(form(
-                &headers,
+                https,
                 StatusCode::UNAUTHORIZED,
                 notice,
                 &next,
@@ -144,11 +144,11 @@ pub async fn login(
         .unwrap_or("")
         .to_owned();
     let policy = auth.sessions;
-    let user_id = user.id;
+    let session_user = user.clone();
     let session = auth
         .store
         .run(move |c| {
-            sessions::create(c, user_id, remember, &client, &ua, &policy).map_err(Into::into)
+            sessions::create(c, &session_user, remember, &client, &ua, &policy).map_err(Into::into)
         })
         .await
         .map_err(|e| lookout_core::Error::internal(format!("cannot create a session: {e}")))?;
@@ -168,11 +168,12 @@ pub async fn login(
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     principal: Principal,
+    client: Client,
     headers: HeaderMap,
     Form(f): Form<LogoutForm>,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
-    let https = is_https(&headers);
+    let https = client.https;
     let Principal::User {
         user,
         via: Credential::Session { id, csrf: expected },
@@ -180,7 +181,7 @@ pub async fn logout(
     else {
         return Err(ApiError::bad_request("signing out needs a session cookie"));
     };
-    if !csrf::same_origin(&headers, https) || !csrf::token_matches(&f.csrf, &expected) {
+    if !csrf::same_origin(&headers, &client) || !csrf::token_matches(&f.csrf, &expected) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "cross-site request refused; sign out from Lookout's own page",
@@ -223,6 +224,9 @@ mod tests {
     fn next_stays_on_this_site() {
         assert_eq!(super::safe_next(Some("/cameras/a")), "/cameras/a");
         for bad in [
+            "/\t/evil.example",
+            "/\x01",
+            "/ok\\..\\",
             "//evil.example/",
             "https://evil.example/",
             "/\\evil",

@@ -8,21 +8,23 @@ pub mod login;
 
 use super::{ApiError, AppState};
 use crate::auth::limiter::LoginLimiter;
-use crate::auth::password::{Passwords, Verdict};
+use crate::auth::password::{MAX_PASSWORD_BYTES, Passwords, Verdict};
 use crate::auth::secret::hash_token;
 use crate::auth::sessions::SessionPolicy;
 use crate::auth::{Role, User, sessions, tokens, users};
 use crate::store::Store;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// Everything authentication needs; absent when `auth.mode = "none"`.
 #[derive(Debug)]
@@ -32,12 +34,50 @@ pub struct AuthState {
     pub limiter: LoginLimiter,
     pub sessions: SessionPolicy,
     pub live: Arc<live::LiveStreams>,
+    /// Password checks running at once: each Argon2 check holds 19 MiB, so a flood of logins
+    /// must queue here, not take every thread and all memory.
+    hash_slots: Semaphore,
     /// Successful Basic logins for a minute, so a client polling snapshots with Basic
     /// credentials does not cost an Argon2 hash (~27 ms) per request. Cleared on revocation.
     basic_cache: Mutex<HashMap<Vec<u8>, (User, Instant)>>,
+    /// Bumped whenever the cache is cleared: a check that began before must not refill it.
+    basic_epoch: AtomicU64,
 }
 
 const BASIC_CACHE_TTL: Duration = Duration::from_secs(60);
+const BASIC_CACHE_MAX: usize = 10_000;
+/// A failed login answers no sooner than this after it began, whatever it cost: an unknown
+/// name, an over-long password, a bcrypt (flask-cam) user and an Argon2 user all look alike.
+const FAILED_LOGIN_MIN: Duration = Duration::from_millis(300);
+/// How long a login waits for a free password-check slot before answering 503.
+const HASH_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Why a login was not even checked.
+#[derive(Debug, Clone, Copy)]
+pub enum LoginRefused {
+    /// Too many failures from this address or for this name: wait this long.
+    Locked(Duration),
+    /// Too many logins being checked at once.
+    Busy,
+}
+
+impl LoginRefused {
+    pub fn response(self) -> Response {
+        match self {
+            LoginRefused::Locked(wait) => locked(wait),
+            LoginRefused::Busy => {
+                let mut resp = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many logins at once; try again in a few seconds",
+                )
+                .into_response();
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp
+            }
+        }
+    }
+}
 
 impl AuthState {
     pub fn new(
@@ -46,49 +86,60 @@ impl AuthState {
         limiter: LoginLimiter,
         sessions: SessionPolicy,
     ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             store,
             passwords: Arc::new(passwords),
             limiter,
             sessions,
             live: Arc::new(live::LiveStreams::default()),
+            hash_slots: Semaphore::new(cores),
             basic_cache: Mutex::new(HashMap::new()),
+            basic_epoch: AtomicU64::new(0),
         }
     }
 
     pub fn forget_basic_logins(&self) {
-        self.basic_cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut cache = self.basic_cache.lock().unwrap_or_else(|e| e.into_inner());
+        self.basic_epoch.fetch_add(1, Ordering::SeqCst);
+        cache.clear();
     }
 
-    /// Checks a name and password: same work (a lookup and an Argon2 verification) whether
-    /// or not the user exists, and counted by the limiter. `Err` is the lock's remaining time.
+    /// Checks a name and password: the same work (a lookup and an Argon2 verification) and
+    /// the same answer time whether or not the user exists, counted by the limiter.
     pub async fn check_password(
         &self,
         addr: Option<IpAddr>,
         name: &str,
         password: &str,
-    ) -> Result<Option<User>, Duration> {
-        self.limiter.check(addr, name)?;
-        let lookup = {
+    ) -> Result<Option<User>, LoginRefused> {
+        let started = tokio::time::Instant::now();
+        self.limiter
+            .begin(addr, name)
+            .map_err(LoginRefused::Locked)?;
+        let Ok(Ok(_slot)) = tokio::time::timeout(HASH_QUEUE_WAIT, self.hash_slots.acquire()).await
+        else {
+            self.limiter.cancelled(addr, name);
+            return Err(LoginRefused::Busy);
+        };
+        // Implausible input is refused like a wrong password, after the same work.
+        let plausible = users::check_name(name).is_ok() && password.len() <= MAX_PASSWORD_BYTES;
+        let found = if plausible {
             let name = name.to_owned();
             self.store
                 .run(move |c| users::find(c, &name).map_err(Into::into))
                 .await
-        };
-        let found = match lookup {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!("user lookup failed: {e}");
-                None
-            }
+                .unwrap_or_else(|e| {
+                    tracing::error!("user lookup failed: {e}");
+                    None
+                })
+        } else {
+            None
         };
         let passwords = self.passwords.clone();
         let pw = password.to_owned();
-        let verdict = tokio::task::spawn_blocking(move || match &found {
-            Some((user, hash)) => (passwords.verify(&pw, hash), Some(user.clone())),
+        let (verdict, found) = tokio::task::spawn_blocking(move || match found {
+            Some((user, hash)) => (passwords.verify(&pw, &hash), Some((user, hash))),
             None => {
                 passwords.verify_dummy(&pw);
                 (Verdict::Wrong, None)
@@ -96,41 +147,43 @@ impl AuthState {
         })
         .await
         .unwrap_or((Verdict::Wrong, None));
-        match verdict {
+        match (verdict, found) {
             (Verdict::Wrong, _) | (_, None) => {
-                self.limiter.failed(addr, name);
-                tracing::warn!(client = ?addr, user = name, "failed login");
+                let shown: String = name.chars().take(64).collect();
+                tracing::warn!(client = ?addr, user = shown, "failed login");
+                tokio::time::sleep_until(started + FAILED_LOGIN_MIN).await;
                 Ok(None)
             }
-            (v, Some(user)) => {
+            (v, Some((user, hash))) => {
                 self.limiter.succeeded(addr, name);
                 if v == Verdict::RightRehash {
-                    self.rehash(&user, password).await;
+                    self.rehash(&user, &hash, password).await;
                 }
                 Ok(Some(user))
             }
         }
     }
 
-    /// Replaces a bcrypt (flask-cam) or outdated hash with a current Argon2id one.
-    async fn rehash(&self, user: &User, password: &str) {
+    /// Replaces a bcrypt (flask-cam) or outdated hash with a current Argon2id one, unless
+    /// the password changed meanwhile.
+    async fn rehash(&self, user: &User, old_hash: &str, password: &str) {
         let passwords = self.passwords.clone();
         let pw = password.to_owned();
         let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || passwords.hash(&pw)).await else {
             return;
         };
-        let id = user.id;
-        if let Err(e) = self
+        let (id, old) = (user.id, old_hash.to_owned());
+        match self
             .store
-            .run(move |c| users::store_rehash(c, id, &hash).map_err(Into::into))
+            .run(move |c| users::store_rehash(c, id, &old, &hash).map_err(Into::into))
             .await
         {
-            tracing::warn!(
+            Ok(true) => tracing::info!(user = user.name, "password hash upgraded to Argon2id"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
                 user = user.name,
                 "could not store the new password hash: {e}"
-            );
-        } else {
-            tracing::info!(user = user.name, "password hash upgraded to Argon2id");
+            ),
         }
     }
 }
@@ -162,6 +215,15 @@ impl Principal {
             Principal::Anyone => true,
             Principal::Anonymous => false,
             Principal::User { user, .. } => user.may_view(camera),
+        }
+    }
+
+    /// May manage users and settings, and see who is watching.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::Anyone => true,
+            Principal::Anonymous => false,
+            Principal::User { user, .. } => user.role == Role::Admin,
         }
     }
 
@@ -198,17 +260,9 @@ pub enum Access {
     Admin,
 }
 
-/// Whether the request came over HTTPS. TLS listeners and trusted proxies arrive later; until
-/// then, every request is plain HTTP.
-pub fn is_https(_headers: &http::HeaderMap) -> bool {
-    false
-}
-
-fn peer_ip(parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+/// The client's address (through trusted proxies), for the login limiter.
+fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<super::Client>().and_then(|c| c.ip)
 }
 
 /// The route guard: resolves the principal, enforces `access`, and hands the principal on.
@@ -353,14 +407,23 @@ async fn basic_login(
     let Some((name, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
         return Ok(Principal::Anonymous);
     };
-    match auth.check_password(peer_ip(parts), name, password).await {
-        Err(wait) => Err(locked(wait)),
+    let epoch = auth.basic_epoch.load(Ordering::SeqCst);
+    match auth.check_password(client_ip(parts), name, password).await {
+        Err(refused) => Err(refused.response()),
         Ok(None) => Ok(Principal::Anonymous),
         Ok(Some(user)) => {
-            auth.basic_cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, (user.clone(), Instant::now()));
+            let mut cache = auth.basic_cache.lock().unwrap_or_else(|e| e.into_inner());
+            // A revocation during the check cleared the cache: do not refill it with what
+            // may be the old password.
+            if auth.basic_epoch.load(Ordering::SeqCst) == epoch {
+                if cache.len() >= BASIC_CACHE_MAX {
+                    cache.retain(|_, (_, at)| at.elapsed() < BASIC_CACHE_TTL);
+                }
+                if cache.len() < BASIC_CACHE_MAX {
+                    cache.insert(key, (user.clone(), Instant::now()));
+                }
+            }
+            drop(cache);
             let (user_id, generation) = (user.id, user.password_generation);
             Ok(Principal::User {
                 user,

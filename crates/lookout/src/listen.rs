@@ -1,0 +1,349 @@
+//! Where Lookout listens: TCP addresses (plain or HTTPS), unix sockets, and sockets passed
+//! by systemd (`LISTEN_FDS`). Parsing the config's strings, binding them safely, and naming
+//! them for people.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use tokio::net::{TcpListener, UnixListener};
+
+/// One entry of `server.listen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenSpec {
+    /// `IP:PORT`, `http://IP:PORT` or `https://IP:PORT`.
+    Tcp { addr: SocketAddr, tls: bool },
+    /// `unix:/run/lookout/http.sock`.
+    Unix(PathBuf),
+    /// `systemd`: every socket systemd passed (socket activation), plain HTTP.
+    Systemd,
+}
+
+impl FromStr for ListenSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        const FIX: &str = "write IP:PORT (\"127.0.0.1:8080\", \"[::]:8080\"), https://IP:PORT, unix:/PATH or systemd";
+        if s == "systemd" {
+            return Ok(ListenSpec::Systemd);
+        }
+        if let Some(path) = s.strip_prefix("unix:") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "{s:?}: a unix socket needs an absolute path; {FIX}"
+                ));
+            }
+            return Ok(ListenSpec::Unix(PathBuf::from(path)));
+        }
+        let (rest, tls) = if let Some(r) = s.strip_prefix("https://") {
+            (r, true)
+        } else {
+            (s.strip_prefix("http://").unwrap_or(s), false)
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        rest.parse::<SocketAddr>()
+            .map(|addr| ListenSpec::Tcp { addr, tls })
+            .map_err(|_| format!("{s:?} is not an address; {FIX}"))
+    }
+}
+
+impl fmt::Display for ListenSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenSpec::Tcp { addr, tls: false } => write!(f, "http://{addr}"),
+            ListenSpec::Tcp { addr, tls: true } => write!(f, "https://{addr}"),
+            ListenSpec::Unix(p) => write!(f, "unix:{}", p.display()),
+            ListenSpec::Systemd => f.write_str("systemd"),
+        }
+    }
+}
+
+impl ListenSpec {
+    /// Reachable only from this machine (what `auth.mode = "none"` needs).
+    pub fn is_local(&self) -> bool {
+        match self {
+            ListenSpec::Tcp { addr, .. } => addr.ip().is_loopback(),
+            ListenSpec::Unix(_) => true,
+            ListenSpec::Systemd => false,
+        }
+    }
+}
+
+/// Who may connect to a unix socket.
+#[derive(Debug, Clone, Default)]
+pub struct SocketPermissions {
+    /// File mode, e.g. 0o660.
+    pub mode: u32,
+    /// Group name to own the socket (the web server's, e.g. `www-data`).
+    pub group: Option<String>,
+}
+
+/// A bound listener, ready to accept.
+#[derive(Debug)]
+pub enum Bound {
+    Tcp {
+        listener: TcpListener,
+        tls: bool,
+    },
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+    },
+}
+
+impl From<TcpListener> for Bound {
+    fn from(listener: TcpListener) -> Self {
+        Bound::Tcp {
+            listener,
+            tls: false,
+        }
+    }
+}
+
+impl Bound {
+    /// What to print: `http://127.0.0.1:8080/`, `unix:/run/lookout.sock`.
+    pub fn describe(&self) -> String {
+        match self {
+            Bound::Tcp { listener, tls } => match listener.local_addr() {
+                Ok(a) => format!("{}://{a}/", if *tls { "https" } else { "http" }),
+                Err(_) => "a TCP socket".into(),
+            },
+            Bound::Unix { path, .. } => format!("unix:{}", path.display()),
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        match self {
+            Bound::Tcp { listener, .. } => {
+                listener.local_addr().is_ok_and(|a| a.ip().is_loopback())
+            }
+            Bound::Unix { .. } => true,
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Bound::Tcp { tls: true, .. })
+    }
+}
+
+/// Binds every spec; an error names the address and what to do.
+pub async fn bind_all(
+    specs: &[ListenSpec],
+    permissions: &SocketPermissions,
+) -> Result<Vec<Bound>, String> {
+    let mut out = Vec::new();
+    for spec in specs {
+        match spec {
+            ListenSpec::Tcp { addr, tls } => {
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    format!("cannot listen on {addr}: {e}; pick another port with --listen or server.listen, or stop what uses it")
+                })?;
+                out.push(Bound::Tcp {
+                    listener,
+                    tls: *tls,
+                });
+            }
+            ListenSpec::Unix(path) => out.push(bind_unix(path, permissions)?),
+            ListenSpec::Systemd => out.extend(systemd_sockets()?),
+        }
+    }
+    Ok(out)
+}
+
+/// Binds a unix socket. A socket file left by a crashed Lookout is removed; a live one (some
+/// process accepts on it) or any other kind of file is never touched.
+fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, String> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let shown = path.display();
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(format!(
+                "cannot listen on unix:{shown}: a file that is not a socket is there; remove it or choose another path"
+            ));
+        }
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(format!(
+                    "cannot listen on unix:{shown}: another process is serving on it; stop it or choose another path"
+                ));
+            }
+            Err(_) => {
+                std::fs::remove_file(path)
+                    .map_err(|e| format!("cannot remove the stale socket {shown}: {e}"))?;
+            }
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {} for the socket: {e}", dir.display()))?;
+    }
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("cannot listen on unix:{shown}: {e}"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(permissions.mode))
+        .map_err(|e| format!("cannot set the mode of {shown}: {e}"))?;
+    if let Some(group) = &permissions.group {
+        let gid = group_id(group)?;
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
+            format!("cannot give {shown} to group {group:?}: {e}; run as root or as a member of that group")
+        })?;
+    }
+    Ok(Bound::Unix {
+        listener,
+        path: path.to_owned(),
+    })
+}
+
+fn group_id(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    let c = std::ffi::CString::new(name).map_err(|_| format!("bad group name {name:?}"))?;
+    // SAFETY: getgrnam reads a NUL-terminated string and returns a pointer into static
+    // storage (or null), which we read at once; we call it from one thread at startup.
+    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
+    if gr.is_null() {
+        return Err(format!(
+            "no group {name:?} on this system; check server.socket_group"
+        ));
+    }
+    // SAFETY: non-null pointer to a valid `group` struct, per getgrnam's contract.
+    Ok(unsafe { (*gr).gr_gid })
+}
+
+/// First file descriptor systemd passes (SD_LISTEN_FDS_START).
+const LISTEN_FDS_START: RawFd = 3;
+
+/// The sockets systemd passed to this process (`LISTEN_PID`/`LISTEN_FDS`), as listeners.
+fn systemd_sockets() -> Result<Vec<Bound>, String> {
+    let none = "server.listen has \"systemd\" but systemd passed no sockets (LISTEN_FDS); start Lookout from its .socket unit, or listen on an address";
+    let pid_ok = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|p| p == std::process::id());
+    let count: RawFd = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if !pid_ok || count <= 0 {
+        return Err(none.into());
+    }
+    let mut out = Vec::new();
+    for fd in LISTEN_FDS_START..LISTEN_FDS_START + count {
+        out.push(adopt_fd(fd)?);
+    }
+    // Children (command sources) must not think the sockets are theirs.
+    // SAFETY: called at startup before other threads read the environment.
+    unsafe {
+        std::env::remove_var("LISTEN_PID");
+        std::env::remove_var("LISTEN_FDS");
+        std::env::remove_var("LISTEN_FDNAMES");
+    }
+    Ok(out)
+}
+
+/// Turns a passed, listening file descriptor into a TCP or unix listener.
+fn adopt_fd(fd: RawFd) -> Result<Bound, String> {
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: getsockname writes at most `len` bytes into `storage`.
+    let rc = unsafe { libc::getsockname(fd, (&raw mut storage).cast(), &mut len) };
+    if rc != 0 {
+        return Err(format!(
+            "file descriptor {fd} from systemd is not a socket: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: systemd handed us this descriptor to own; nothing else in the process uses it.
+    let bound = match i32::from(storage.ss_family) {
+        libc::AF_INET | libc::AF_INET6 => {
+            let std = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+            std.set_nonblocking(true).map_err(|e| e.to_string())?;
+            Bound::Tcp {
+                listener: TcpListener::from_std(std).map_err(|e| e.to_string())?,
+                tls: false,
+            }
+        }
+        libc::AF_UNIX => {
+            let std = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+            std.set_nonblocking(true).map_err(|e| e.to_string())?;
+            let path = std
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(Path::to_owned))
+                .unwrap_or_else(|| PathBuf::from(format!("(fd {fd})")));
+            Bound::Unix {
+                listener: UnixListener::from_std(std).map_err(|e| e.to_string())?,
+                path,
+            }
+        }
+        other => {
+            return Err(format!(
+                "file descriptor {fd} from systemd has address family {other}, not TCP or unix"
+            ));
+        }
+    };
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form_and_refuses_the_rest() {
+        let tcp = |s: &str, tls| ListenSpec::Tcp {
+            addr: s.parse().unwrap(),
+            tls,
+        };
+        assert_eq!("127.0.0.1:8080".parse(), Ok(tcp("127.0.0.1:8080", false)));
+        assert_eq!("http://[::]:80/".parse(), Ok(tcp("[::]:80", false)));
+        assert_eq!("https://0.0.0.0:443".parse(), Ok(tcp("0.0.0.0:443", true)));
+        assert_eq!(
+            "unix:/run/lookout.sock".parse(),
+            Ok(ListenSpec::Unix("/run/lookout.sock".into()))
+        );
+        assert_eq!("systemd".parse(), Ok(ListenSpec::Systemd));
+        for bad in [
+            "localhost:80",
+            "unix:relative.sock",
+            "https://:443",
+            "8080",
+            "",
+        ] {
+            assert!(bad.parse::<ListenSpec>().is_err(), "{bad}");
+        }
+        assert!(
+            "https://[::1]:8443"
+                .parse::<ListenSpec>()
+                .unwrap()
+                .is_local()
+        );
+        assert!(!"0.0.0.0:80".parse::<ListenSpec>().unwrap().is_local());
+    }
+
+    #[tokio::test]
+    async fn stale_sockets_go_live_ones_and_other_files_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let perms = SocketPermissions {
+            mode: 0o660,
+            group: None,
+        };
+        let path = dir.path().join("s.sock");
+        let live = bind_unix(&path, &perms).unwrap();
+        let err = bind_unix(&path, &perms).unwrap_err();
+        assert!(err.contains("another process is serving"), "{err}");
+        drop(live);
+        // The file stays after the listener is gone (a crash): stale, so replaced.
+        assert!(path.exists());
+        bind_unix(&path, &perms).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o660);
+        let file = dir.path().join("notes.txt");
+        std::fs::write(&file, "keep me").unwrap();
+        let err = bind_unix(&file, &perms).unwrap_err();
+        assert!(err.contains("not a socket"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    }
+}
