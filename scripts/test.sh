@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # cmake and nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright;
 # python3-venv makes the venv for Python's bcrypt.
 declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
-    [node]=nodejs [npm]=npm)
+    [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl)
 missing=()
 for program in "${!packages[@]}"; do
     command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")

@@ -4,6 +4,7 @@
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
+use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
@@ -119,6 +120,7 @@ pub async fn run(
         connections: connections.clone(),
         shutdown: shutdown.clone(),
         started: Instant::now(),
+        acme_webroot: config.file.tls.acme_webroot.clone(),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),
@@ -130,10 +132,24 @@ pub async fn run(
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
     };
+    let redirect = server::HttpsRedirect {
+        mode: config
+            .tls
+            .as_ref()
+            .map_or(RedirectHttp::None, |t| t.redirect_http),
+        port: listeners.iter().find_map(|l| match l {
+            Bound::Tcp {
+                listener,
+                tls: true,
+            } => listener.local_addr().ok().map(|a| a.port()),
+            _ => None,
+        }),
+    };
     server::serve(
         listeners,
         web::router(state),
         tls,
+        redirect,
         limits,
         connections,
         shutdown,

@@ -2,6 +2,7 @@
 //! header limits, the write timeout, and graceful shutdown that waits for open responses
 //! (every stream ends on the shutdown token, see `web::stream`).
 
+use crate::config::file::RedirectHttp;
 use crate::listen::Bound;
 use crate::web::ConnInfo;
 use crate::write_timeout::WriteTimeout;
@@ -51,6 +52,7 @@ pub async fn serve(
     listeners: Vec<Bound>,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    redirect: HttpsRedirect,
     limits: Limits,
     stats: Arc<ConnectionStats>,
     shutdown: CancellationToken,
@@ -59,6 +61,7 @@ pub async fn serve(
         router,
         builder: builder(&limits),
         tls: tls.map(TlsAcceptor::from),
+        redirect,
         slots: Arc::new(Semaphore::new(limits.max_connections)),
         limits,
         stats,
@@ -91,10 +94,30 @@ pub async fn serve(
 }
 
 /// What every connection needs.
+/// Which plain-HTTP listeners send browsers to HTTPS, and to which port.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpsRedirect {
+    pub mode: RedirectHttp,
+    /// The HTTPS listener's port; `None` without one (nothing is redirected).
+    pub port: Option<u16>,
+}
+
+impl HttpsRedirect {
+    fn for_listener(&self, l: &Bound) -> Option<u16> {
+        let applies = match (l, self.mode) {
+            (Bound::Tcp { tls: false, .. }, RedirectHttp::All) => true,
+            (Bound::Tcp { tls: false, .. }, RedirectHttp::Public) => !l.is_local(),
+            _ => false,
+        };
+        self.port.filter(|_| applies)
+    }
+}
+
 struct Shared {
     router: Router,
     builder: auto::Builder<TokioExecutor>,
     tls: Option<TlsAcceptor>,
+    redirect: HttpsRedirect,
     slots: Arc<Semaphore>,
     limits: Limits,
     stats: Arc<ConnectionStats>,
@@ -126,6 +149,7 @@ async fn accept_loop(
     shutdown: CancellationToken,
 ) {
     let tls = listener.is_tls();
+    let redirect_to_https = shared.redirect.for_listener(&listener);
     loop {
         let accepted = tokio::select! {
             r = accept(&listener) => r,
@@ -141,7 +165,11 @@ async fn accept_loop(
             }
         };
         shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
-        let conn = ConnInfo { peer, tls };
+        let conn = ConnInfo {
+            peer,
+            tls,
+            redirect_to_https,
+        };
         let shared = shared.clone();
         let watcher = graceful.watcher();
         match stream {

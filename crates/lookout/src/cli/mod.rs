@@ -1,8 +1,9 @@
 //! The command line: `lookout [serve]`, `lookout config check|example`, `lookout user ...`,
-//! `lookout token ...`. Each command returns an exit code; errors are printed as they are,
-//! since they already say what to do.
+//! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`. Each command returns an
+//! exit code; errors are printed as they are, since they already say what to do.
 
 mod config_cmd;
+mod deploy_cmd;
 mod password_input;
 mod serve;
 mod tokens;
@@ -44,6 +45,10 @@ pub enum Command {
     /// Manage API tokens for programs: create, list, revoke.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Print an nginx site that serves Lookout over HTTPS (Let's Encrypt) and proxies to it.
+    NginxSite(deploy_cmd::NginxSiteArgs),
+    /// Print (or --install) a hardened systemd service for Lookout.
+    SystemdUnit(deploy_cmd::SystemdUnitArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -55,6 +60,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::User(cmd) => load(&cli.config, cli.data_dir).and_then(|c| users::run(cmd, &c)),
         Command::Token(cmd) => load(&cli.config, cli.data_dir).and_then(|c| tokens::run(cmd, &c)),
+        Command::NginxSite(args) => {
+            load(&cli.config, cli.data_dir).and_then(|c| deploy_cmd::nginx_site(&args, &c))
+        }
+        Command::SystemdUnit(args) => {
+            load(&cli.config, cli.data_dir).and_then(|c| deploy_cmd::systemd_unit(&args, &c))
+        }
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! `lookout serve`: load the config, bind, announce, serve until a signal.
 
 use crate::config::{self, AuthMode, Config};
+use crate::deploy::notify;
 use crate::listen::{self, Bound, ListenSpec};
 use crate::{app, server, signals};
 use std::path::{Path, PathBuf};
@@ -52,7 +53,13 @@ pub fn run(
         let shutdown = CancellationToken::new();
         signals::install(shutdown.clone())
             .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        // Under a systemd `Type=notify` unit: READY=1 now that the listeners are bound,
+        // WATCHDOG=1 pings, STOPPING=1 when the shutdown starts.
+        let notifying = notify::Notifier::from_env().map(|n| n.serving(shutdown.clone()));
         app::run(listeners, config, shutdown).await?;
+        if let Some(task) = notifying {
+            task.abort();
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -110,6 +110,10 @@ pub struct TlsSection {
     pub reload_check_seconds: u64,
     /// Which plain-HTTP listeners send browsers to HTTPS (301), ACME challenges excepted.
     pub redirect_http: RedirectHttp,
+    /// certbot's `--webroot` folder: `/.well-known/acme-challenge/TOKEN` is served from
+    /// `ACME_WEBROOT/.well-known/acme-challenge/TOKEN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme_webroot: Option<PathBuf>,
 }
 
 impl Default for TlsSection {
@@ -119,6 +123,7 @@ impl Default for TlsSection {
             key: None,
             reload_check_seconds: 10,
             redirect_http: RedirectHttp::Public,
+            acme_webroot: None,
         }
     }
 }

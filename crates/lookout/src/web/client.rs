@@ -18,6 +18,8 @@ pub struct ConnInfo {
     /// `None` over a unix socket.
     pub peer: Option<SocketAddr>,
     pub tls: bool,
+    /// Set on plain-HTTP listeners that send browsers to HTTPS: the HTTPS port.
+    pub redirect_to_https: Option<u16>,
 }
 
 /// A network in `server.trusted_proxies`: an address, a CIDR block, or `unix` for every
@@ -259,6 +261,7 @@ pub async fn identify(
         .unwrap_or(ConnInfo {
             peer: None,
             tls: false,
+            redirect_to_https: None,
         });
     let client = Client::of(conn, req.headers(), &trust);
     req.extensions_mut().insert(client);
@@ -299,6 +302,7 @@ mod tests {
         ConnInfo {
             peer: Some(peer.parse().unwrap()),
             tls: false,
+            redirect_to_https: None,
         }
     }
 
@@ -355,6 +359,7 @@ mod tests {
         let unix = ConnInfo {
             peer: None,
             tls: false,
+            redirect_to_https: None,
         };
         let c = Client::of(unix, &h, &trust(&["unix"]));
         assert_eq!(c.ip, Some("2001:db8::7".parse().unwrap()));

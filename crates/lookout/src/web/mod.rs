@@ -1,5 +1,6 @@
 //! The web layer: turns HTTP requests into hub subscriptions. It never talks to a device.
 
+mod acme_challenge;
 mod api;
 pub mod auth;
 pub mod client;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub started: Instant,
     /// Whose `Forwarded`/`X-Forwarded-*` headers are believed.
     pub proxy_trust: Arc<ProxyTrust>,
+    /// certbot's `--webroot` folder, for `/.well-known/acme-challenge/`.
+    pub acme_webroot: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -133,6 +136,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             get(auth::login::login_page).post(auth::login::login),
         ),
         ("/healthz", Access::Public, get(api::healthz)),
+        (
+            "/.well-known/acme-challenge/{token}",
+            Access::Public,
+            get(acme_challenge::challenge),
+        ),
         ("/assets/{file}", Access::Public, get(pages::asset)),
     ]
 }
@@ -152,6 +160,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(security_headers::add))
+        .layer(axum::middleware::from_fn(acme_challenge::redirect_to_https))
         .layer(axum::middleware::from_fn_with_state(
             trust,
             client::identify,

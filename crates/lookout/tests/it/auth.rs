@@ -21,7 +21,9 @@ async fn server(extra_auth: &str) -> TestServer {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "front").replace("{file}", "app.css")
+    path.replace("{id}", "front")
+        .replace("{file}", "app.css")
+        .replace("{token}", "no-such-token")
 }
 
 /// Walks the router's own table: a route added without thinking about access fails here.
@@ -45,7 +47,7 @@ async fn every_route_but_the_public_ones_refuses_a_stranger() {
                 let r = s.request(method, &path, headers, Some(b"")).await;
                 if access == Access::Public {
                     // The login page, its assets and /healthz answer anybody.
-                    if method == "GET" {
+                    if method == "GET" && !path.contains("acme-challenge") {
                         assert_eq!(r.status, 200, "GET {path} is public");
                     }
                     continue;

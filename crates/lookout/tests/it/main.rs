@@ -12,6 +12,7 @@ mod auth_clients;
 mod cli;
 mod clients;
 mod errors;
+mod https;
 mod sources;
 mod streaming;
 mod support;

@@ -31,6 +31,14 @@ pub const CHEAP_AUTH: &str = "argon2_memory_kib = 64\nargon2_iterations = 1\n";
 impl TestServer {
     /// A server without logins (`auth.mode = "none"`) unless `toml` has an `[auth]` table.
     pub async fn start(toml: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        Self::start_on(toml, vec![listener.into()]).await
+    }
+
+    /// Like [`TestServer::start`] on the given listeners; `addr` is the first TCP one's.
+    pub async fn start_on(toml: &str, listeners: Vec<lookout::listen::Bound>) -> Self {
         let toml = if toml.contains("[auth]") {
             toml.to_owned()
         } else {
@@ -42,16 +50,15 @@ impl TestServer {
         config.data_dir = data_dir.path().to_path_buf();
         // The same config for `lookout user ...` run against this server's database.
         std::fs::write(data_dir.path().join(CONFIG_FILE), &toml).expect("write config");
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let addr = listeners
+            .iter()
+            .find_map(|l| match l {
+                lookout::listen::Bound::Tcp { listener, .. } => listener.local_addr().ok(),
+                lookout::listen::Bound::Unix { .. } => None,
+            })
+            .unwrap_or_else(|| "127.0.0.1:9".parse().expect("address"));
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(lookout::app::run(
-            vec![listener.into()],
-            config,
-            shutdown.clone(),
-        ));
+        let task = tokio::spawn(lookout::app::run(listeners, config, shutdown.clone()));
         Self {
             addr,
             shutdown,
@@ -303,8 +310,8 @@ pub fn jpeg_size(data: &[u8]) -> (u32, u32) {
 }
 
 /// Reads `n` parts, checking each is a complete JPEG with consistent headers.
-pub async fn read_parts(
-    s: &mut MjpegStream,
+pub async fn read_parts<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut MjpegStream<S>,
     n: usize,
     within: Duration,
 ) -> Vec<lookout_bench::Part> {

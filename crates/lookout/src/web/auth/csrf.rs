@@ -64,6 +64,7 @@ mod tests {
         let conn = crate::web::ConnInfo {
             peer: Some("192.0.2.1:1000".parse().unwrap()),
             tls: https,
+            redirect_to_https: None,
         };
         let client = Client::of(conn, h, &crate::web::ProxyTrust::default());
         super::same_origin(h, &client)

@@ -1,0 +1,269 @@
+//! Listeners beyond plain TCP: HTTPS with HTTP/2 (checked with curl), certificate reload,
+//! the redirect to HTTPS with ACME challenges left alone, unix sockets, and which forwarded
+//! headers are believed.
+
+use crate::support::{TestServer, read_parts, require, testpattern};
+use lookout::listen::{Bound, ListenSpec, SocketPermissions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// A self-signed certificate for 127.0.0.1 and localhost made by openssl: (cert, key).
+fn make_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+/// `curl` with a CA file: (exit code, stdout).
+async fn curl(ca: &Path, args: &[&str]) -> (i32, String) {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["--silent", "--show-error", "--max-time", "5", "--cacert"])
+        .arg(ca)
+        .args(args);
+    let out = cmd.output().await.expect("run curl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+async fn tls_listener() -> (Bound, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    (
+        Bound::Tcp {
+            listener: l,
+            tls: true,
+        },
+        port,
+    )
+}
+
+fn tls_config(cert: &Path, key: &Path, extra: &str) -> String {
+    format!(
+        "[tls]\ncert = {:?}\nkey = {:?}\nreload_check_seconds = 1\n{extra}\n{}",
+        cert,
+        key,
+        testpattern("cam", 160, 120, 10)
+    )
+}
+
+#[tokio::test]
+async fn https_speaks_http2_and_http1_and_picks_up_a_renewed_certificate() {
+    if !require("curl", "curl") || !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "first");
+    let (listener, port) = tls_listener().await;
+    let s = TestServer::start_on(&tls_config(&cert, &key, ""), vec![listener]).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let first_ca = dir.path().join("first-ca.crt");
+    std::fs::copy(&cert, &first_ca).unwrap();
+
+    let health = format!("{url}/healthz");
+    let (code, version) = curl(
+        &first_ca,
+        &[
+            "--http2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version}",
+            &health,
+        ],
+    )
+    .await;
+    assert_eq!((code, version.as_str()), (0, "2"), "HTTP/2 through ALPN");
+    let (code, version) = curl(
+        &first_ca,
+        &[
+            "--http1.1",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version}",
+            &health,
+        ],
+    )
+    .await;
+    assert_eq!((code, version.as_str()), (0, "1.1"));
+    // A live stream over HTTP/2: some bytes of multipart JPEG arrive before curl gives up.
+    let stream = format!("{url}/cameras/cam/stream.mjpeg");
+    let (_, body) = curl(
+        &first_ca,
+        &["--http2", "--max-time", "2", "--output", "-", &stream],
+    )
+    .await;
+    assert!(body.contains("Content-Type: image/jpeg"), "stream over h2");
+
+    // certbot renews: new key and certificate written over the old files.
+    let (new_cert, new_key) = make_cert(dir.path(), "second");
+    std::fs::copy(&new_key, &key).unwrap();
+    std::fs::copy(&new_cert, &cert).unwrap();
+    let mut served_new = false;
+    for _ in 0..40 {
+        if curl(&new_cert, &["-o", "/dev/null", &health]).await.0 == 0 {
+            served_new = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        served_new,
+        "the renewed certificate was not served within 10 s"
+    );
+    let (code, _) = curl(&first_ca, &["-o", "/dev/null", &health]).await;
+    assert_ne!(code, 0, "the old certificate is no longer served");
+    s.stop().await;
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_is_a_config_error() {
+    if !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = make_cert(dir.path(), "a");
+    let (_, other_key) = make_cert(dir.path(), "b");
+    let text = tls_config(&cert, &other_key, "");
+    let e = lookout::config::parse(&text, "lookout.toml").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("lookout.toml:2"), "{msg}");
+    assert!(msg.contains("does not belong to the certificate"), "{msg}");
+    // And an https:// listener without any certificate is refused up front.
+    let e = lookout::config::parse(
+        &format!(
+            "[server]\nlisten = [\"https://127.0.0.1:8443\"]\n{}",
+            testpattern("cam", 64, 48, 1)
+        ),
+        "lookout.toml",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no certificate"), "{e}");
+}
+
+#[tokio::test]
+async fn plain_http_redirects_to_https_but_answers_acme_challenges() {
+    if !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "site");
+    let webroot = dir.path().join("webroot");
+    let challenges = webroot.join(".well-known/acme-challenge");
+    std::fs::create_dir_all(&challenges).unwrap();
+    std::fs::write(challenges.join("tok-EN_123"), "tok-EN_123.thumbprint").unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not for you").unwrap();
+    let (tls, port) = tls_listener().await;
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let extra = format!("redirect_http = \"all\"\nacme_webroot = {webroot:?}");
+    let s = TestServer::start_on(&tls_config(&cert, &key, &extra), vec![plain.into(), tls]).await;
+
+    let r = s.get("/cameras/cam?x=1").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://127.0.0.1:{port}/cameras/cam?x=1").as_str())
+    );
+    let r = s.get("/.well-known/acme-challenge/tok-EN_123").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(&r.body[..], b"tok-EN_123.thumbprint");
+    for probe in [
+        "/.well-known/acme-challenge/..%2F..%2Fsecret.txt",
+        "/.well-known/acme-challenge/../../secret.txt",
+        "/.well-known/acme-challenge/",
+        "/.well-known/acme-challenge/missing",
+    ] {
+        let r = s.get(probe).await;
+        assert!(r.status == 404 || r.status == 301, "{probe}: {}", r.status);
+        assert!(!String::from_utf8_lossy(&r.body).contains("not for you"));
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run/http.sock");
+    let spec: ListenSpec = format!("unix:{}", path.display()).parse().unwrap();
+    let listeners = lookout::listen::bind_all(
+        &[spec],
+        &SocketPermissions {
+            mode: 0o660,
+            group: None,
+        },
+    )
+    .await
+    .unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut all = listeners;
+    all.push(tcp.into());
+    let s = TestServer::start_on(&testpattern("cam", 160, 120, 10), all).await;
+
+    // Through the socket, as nginx would connect, saying who the client is.
+    let io = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut stream = lookout_bench::open_stream_on(
+        io,
+        "cam.example.org",
+        "/cameras/cam/stream.mjpeg",
+        &[
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stream.status(), 200);
+    read_parts(&mut stream, 2, Duration::from_secs(5)).await;
+    // The same claim straight over TCP from 127.0.0.1, which is not a trusted proxy.
+    let mut direct = s
+        .stream_with(
+            "/cameras/cam/stream.mjpeg",
+            &[("X-Forwarded-For", "203.0.113.66")],
+        )
+        .await;
+    read_parts(&mut direct, 1, Duration::from_secs(5)).await;
+    let cam = s.json("/api/cameras/cam").await;
+    let remotes: Vec<&str> = cam["viewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["remote"].as_str().unwrap())
+        .collect();
+    assert!(remotes.contains(&"198.51.100.7"), "{remotes:?}");
+    assert!(
+        remotes.iter().any(|r| r.starts_with("127.0.0.1:")),
+        "the untrusted peer is itself the client: {remotes:?}"
+    );
+    assert!(!remotes.contains(&"203.0.113.66"), "{remotes:?}");
+    drop(stream);
+    s.stop().await;
+    assert!(!path.exists(), "the socket file is removed at shutdown");
+}
