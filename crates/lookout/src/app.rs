@@ -6,6 +6,7 @@ use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
+use crate::acme::{self, AcmeManager, Challenges};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
@@ -71,9 +72,11 @@ pub async fn run(
     check_auth_mode(&config, &listeners)?;
     let auth = open_auth(&config)?;
     let background = TaskTracker::new();
-    let tls = match &config.tls {
-        Some(t) => {
-            let certs = Arc::new(CertStore::new(t.initial.clone()));
+    let challenges = Arc::new(Challenges::default());
+    let mut acme = None;
+    let tls = match (&config.tls, &config.acme) {
+        (Some(t), _) => {
+            let certs = Arc::new(CertStore::new(Some(t.initial.clone())));
             background.spawn(tls::watch(
                 t.files.clone(),
                 certs.clone(),
@@ -82,7 +85,20 @@ pub async fn run(
             ));
             Some(tls::server_config(certs)?)
         }
-        None => None,
+        (None, Some(a)) => {
+            let certs = Arc::new(CertStore::default());
+            let storage = acme::Storage::open(&config.data_dir)?;
+            let manager = Arc::new(AcmeManager::new(
+                a.clone(),
+                storage,
+                certs.clone(),
+                challenges.clone(),
+            ));
+            background.spawn(manager.clone().run(shutdown.clone()));
+            acme = Some(manager);
+            Some(tls::server_config(certs)?)
+        }
+        (None, None) => None,
     };
     if let Some(auth) = &auth {
         background.spawn(auth.live.clone().watch(auth.clone(), shutdown.clone()));
@@ -121,6 +137,8 @@ pub async fn run(
         shutdown: shutdown.clone(),
         started: Instant::now(),
         acme_webroot: config.file.tls.acme_webroot.clone(),
+        challenges,
+        acme,
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),
@@ -133,10 +151,11 @@ pub async fn run(
         max_headers: s.max_headers,
     };
     let redirect = server::HttpsRedirect {
-        mode: config
-            .tls
-            .as_ref()
-            .map_or(RedirectHttp::None, |t| t.redirect_http),
+        mode: if config.tls.is_some() || config.acme.is_some() {
+            config.file.tls.redirect_http
+        } else {
+            RedirectHttp::None
+        },
         port: listeners.iter().find_map(|l| match l {
             Bound::Tcp {
                 listener,

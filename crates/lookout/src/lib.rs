@@ -1,6 +1,7 @@
 //! Lookout, the camera streaming server: configuration, HTTP server and web layer, and the
 //! wiring of cameras' sources to their hubs. `main.rs` only parses the command line.
 
+pub mod acme;
 pub mod app;
 pub mod auth;
 pub mod cli;

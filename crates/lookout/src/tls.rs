@@ -12,24 +12,25 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
-/// The certificate being served, swapped whole on reload.
-#[derive(Debug)]
+/// The certificate being served, swapped whole on reload or renewal. Empty until ACME has
+/// obtained the first one (handshakes fail until then).
+#[derive(Debug, Default)]
 pub struct CertStore {
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Option<Arc<CertifiedKey>>>,
 }
 
 impl CertStore {
-    pub fn new(key: CertifiedKey) -> Self {
+    pub fn new(key: Option<CertifiedKey>) -> Self {
         Self {
-            current: RwLock::new(Arc::new(key)),
+            current: RwLock::new(key.map(Arc::new)),
         }
     }
 
     pub fn set(&self, key: CertifiedKey) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(key));
     }
 
-    pub fn get(&self) -> Arc<CertifiedKey> {
+    pub fn get(&self) -> Option<Arc<CertifiedKey>> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -39,7 +40,7 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.get())
+        self.get()
     }
 }
 

@@ -14,6 +14,8 @@ pub struct ConfigFile {
     pub auth: AuthSection,
     #[serde(default)]
     pub tls: TlsSection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeSection>,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
 }
@@ -126,6 +128,34 @@ impl Default for TlsSection {
             acme_webroot: None,
         }
     }
+}
+
+/// Certificates from an ACME CA (Let's Encrypt) for `https://` listeners.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSection {
+    /// Names the certificate is for; each must reach this server on port 80 (HTTP-01).
+    pub domains: Vec<String>,
+    /// An email address the CA may write to about the certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// `letsencrypt`, `letsencrypt-staging`, or the https:// URL of another ACME directory.
+    #[serde(default = "default_directory")]
+    pub directory: String,
+    /// A PEM CA certificate to trust for the directory's own HTTPS (a private ACME server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_ca: Option<PathBuf>,
+    /// Renew this many days before the certificate expires.
+    #[serde(default = "default_renew_before_days")]
+    pub renew_before_days: u64,
+}
+
+fn default_directory() -> String {
+    "letsencrypt".into()
+}
+
+fn default_renew_before_days() -> u64 {
+    30
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -9,7 +9,7 @@ mod resolve;
 pub use error::ConfigError;
 pub use file::AuthMode;
 pub use file::ConfigFile;
-pub use resolve::{AuthConfig, CameraConfig, Config, ServerConfig, SourceConfig};
+pub use resolve::{AcmeConfig, AuthConfig, CameraConfig, Config, ServerConfig, SourceConfig};
 
 use std::path::{Path, PathBuf};
 

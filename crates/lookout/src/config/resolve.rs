@@ -33,7 +33,18 @@ pub struct Config {
     pub server: ServerConfig,
     /// Set when `[tls]` names certificate files.
     pub tls: Option<TlsConfig>,
+    /// Set when `[acme]` asks for certificates from a CA.
+    pub acme: Option<AcmeConfig>,
     pub cameras: Vec<CameraConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AcmeConfig {
+    pub domains: Vec<String>,
+    pub contact: Option<String>,
+    pub directory_url: String,
+    pub directory_ca: Option<PathBuf>,
+    pub renew_before: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -256,7 +267,18 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     }
     let auth = auth(&cx, &file.auth)?;
     let tls = tls(&cx, &file.tls)?;
-    if tls.is_none() {
+    let acme = match &file.acme {
+        Some(a) => Some(acme(&cx, a)?),
+        None => None,
+    };
+    if tls.is_some() && acme.is_some() {
+        return Err(cx.err(
+            cx.key_offset("domains"),
+            "both [tls] certificate files and [acme] are set",
+            "keep one: tls.cert/tls.key for certificates you manage, or [acme] for automatic ones",
+        ));
+    }
+    if tls.is_none() && acme.is_none() {
         if let Some(spec) = server
             .listen
             .iter()
@@ -265,7 +287,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             return Err(cx.err(
                 cx.key_offset("listen"),
                 format!("server.listen has {spec} but there is no certificate"),
-                "set tls.cert and tls.key to your PEM files, or listen on http://",
+                "add an [acme] table (automatic certificates), or set tls.cert and tls.key to your PEM files",
             ));
         }
     }
@@ -280,7 +302,70 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         file,
         server,
         tls,
+        acme,
         cameras,
+    })
+}
+
+fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, ConfigError> {
+    if a.domains.is_empty() {
+        return Err(cx.err(
+            cx.key_offset("domains"),
+            "acme.domains is empty",
+            "list the names the certificate is for, e.g. domains = [\"cam.example.org\"]",
+        ));
+    }
+    for d in &a.domains {
+        let ok = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if !ok {
+            return Err(cx.err(
+                cx.key_offset("domains"),
+                format!("acme.domains: {d:?} is not a DNS name HTTP-01 can validate"),
+                "write full names like \"cam.example.org\" (no wildcards, no addresses)",
+            ));
+        }
+    }
+    let directory_url = match a.directory.as_str() {
+        "letsencrypt" => instant_acme::LetsEncrypt::Production.url().to_owned(),
+        "letsencrypt-staging" => instant_acme::LetsEncrypt::Staging.url().to_owned(),
+        url if url.starts_with("https://") => url.to_owned(),
+        other => {
+            return Err(cx.err(
+                cx.key_offset("directory"),
+                format!("acme.directory {other:?} is not known"),
+                "write \"letsencrypt\", \"letsencrypt-staging\" or the https:// URL of an ACME directory",
+            ));
+        }
+    };
+    if !(1..=89).contains(&a.renew_before_days) {
+        return Err(cx.err(
+            cx.key_offset("renew_before_days"),
+            format!("acme.renew_before_days is {}; it must be 1..=89", a.renew_before_days),
+            "remove the key to use the default (30)",
+        ));
+    }
+    if let Some(ca) = &a.directory_ca {
+        if !ca.is_file() {
+            return Err(cx.err(
+                cx.key_offset("directory_ca"),
+                format!("acme.directory_ca {} is not a readable file", ca.display()),
+                "point it at the PEM certificate of the CA that signed the directory's HTTPS",
+            ));
+        }
+    }
+    Ok(AcmeConfig {
+        domains: a.domains.clone(),
+        contact: a.contact.clone(),
+        directory_url,
+        directory_ca: a.directory_ca.clone(),
+        renew_before: Duration::from_secs(a.renew_before_days * 86_400),
     })
 }
 

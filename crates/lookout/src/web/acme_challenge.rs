@@ -27,6 +27,9 @@ pub async fn challenge(
     if !token_shaped(&token) {
         return Err(ApiError::not_found("not an ACME challenge token"));
     }
+    if let Some(answer) = state.challenges.get(&token) {
+        return Ok(text(answer.into_bytes()));
+    }
     let Some(root) = &state.acme_webroot else {
         return Err(ApiError::not_found(
             "no ACME challenges are served here (tls.acme_webroot is not set)",
@@ -38,10 +41,14 @@ pub async fn challenge(
         Ok(_) => return Err(ApiError::not_found("not an ACME challenge (too large)")),
         Err(_) => return Err(ApiError::not_found("no such challenge token")),
     };
+    Ok(text(body))
+}
+
+fn text(body: Vec<u8>) -> Response {
     let mut resp = body.into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(resp)
+    resp
 }
 
 /// Middleware: on listeners that send browsers to HTTPS, everything but ACME challenges gets

@@ -86,3 +86,15 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
         "uptime_seconds": state.started.elapsed().as_secs(),
     }))
 }
+
+/// The ACME certificate's state (admins).
+pub async fn certificate(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(acme) = &state.acme else {
+        return Err(ApiError::not_found(
+            "no automatic certificates here: [acme] is not configured",
+        ));
+    };
+    Ok(Json(serde_json::to_value(acme.state()).unwrap_or_default()))
+}

@@ -51,6 +51,10 @@ pub struct AppState {
     pub proxy_trust: Arc<ProxyTrust>,
     /// certbot's `--webroot` folder, for `/.well-known/acme-challenge/`.
     pub acme_webroot: Option<std::path::PathBuf>,
+    /// HTTP-01 answers of our own ACME client, while it waits for the CA.
+    pub challenges: Arc<crate::acme::Challenges>,
+    /// Automatic certificates, when `[acme]` is set.
+    pub acme: Option<Arc<crate::acme::AcmeManager>>,
 }
 
 impl AppState {
@@ -129,6 +133,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/api/cameras", Access::Viewer, get(api::list_cameras)),
         ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
         ("/metrics", Access::Admin, get(metrics::metrics)),
+        ("/api/cert", Access::Admin, get(api::certificate)),
         ("/logout", Access::Viewer, post(auth::login::logout)),
         (
             "/login",

@@ -7,8 +7,10 @@
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod acme;
 mod auth;
 mod auth_clients;
+
 mod cli;
 mod clients;
 mod errors;

@@ -47,7 +47,10 @@ impl TestServer {
         let mut config = lookout::config::parse(&toml, "test.toml")
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let data_dir = tempfile::tempdir().expect("temp dir");
-        config.data_dir = data_dir.path().to_path_buf();
+        // A config naming its own data directory keeps it (a restart on the same state).
+        if config.file.server.data_dir.is_none() {
+            config.data_dir = data_dir.path().to_path_buf();
+        }
         // The same config for `lookout user ...` run against this server's database.
         std::fs::write(data_dir.path().join(CONFIG_FILE), &toml).expect("write config");
         let addr = listeners

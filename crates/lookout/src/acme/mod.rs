@@ -1,0 +1,250 @@
+//! Automatic certificates from an ACME CA (Let's Encrypt): an account and the certificate
+//! kept in the data directory, HTTP-01 answered by our own `/.well-known/acme-challenge/`
+//! route, renewal `renew_before_days` before expiry, retries with backoff, and the state
+//! for `lookout cert status` and `/api/cert`.
+
+mod challenges;
+mod storage;
+
+pub use challenges::Challenges;
+pub use storage::{CertInfo, Storage};
+
+use crate::config::AcmeConfig;
+use crate::tls::CertStore;
+use instant_acme::{
+    Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
+    RetryPolicy,
+};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// First retry after a failed order; doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// How often a valid certificate is looked at again.
+const CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
+
+/// What `/api/cert` and the logs say about the certificate.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CertState {
+    pub domains: Vec<String>,
+    pub directory: String,
+    /// The certificate being served, if any.
+    pub certificate: Option<CertInfo>,
+    pub last_error: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub next_attempt: Option<u64>,
+}
+
+pub struct AcmeManager {
+    config: AcmeConfig,
+    storage: Storage,
+    certs: Arc<CertStore>,
+    challenges: Arc<Challenges>,
+    state: Mutex<CertState>,
+}
+
+impl std::fmt::Debug for AcmeManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcmeManager")
+            .field("domains", &self.config.domains)
+            .finish()
+    }
+}
+
+impl AcmeManager {
+    /// Loads a stored certificate, if any, into `certs` so HTTPS works at once after a
+    /// restart.
+    pub fn new(
+        config: AcmeConfig,
+        storage: Storage,
+        certs: Arc<CertStore>,
+        challenges: Arc<Challenges>,
+    ) -> Self {
+        let mut state = CertState {
+            domains: config.domains.clone(),
+            directory: config.directory_url.clone(),
+            ..CertState::default()
+        };
+        match storage.load_certificate() {
+            Ok(Some((key, info))) => {
+                certs.set(key);
+                state.certificate = Some(info);
+            }
+            Ok(None) => {}
+            Err(e) => state.last_error = Some(e),
+        }
+        Self {
+            config,
+            storage,
+            certs,
+            challenges,
+            state: Mutex::new(state),
+        }
+    }
+
+    pub fn state(&self) -> CertState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut CertState)) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+        let _ = self.storage.save_state(&s);
+    }
+
+    /// When the current certificate should be renewed: now if there is none or it does not
+    /// cover every configured domain.
+    fn renew_at(&self) -> SystemTime {
+        let state = self.state();
+        match &state.certificate {
+            Some(c) if self.config.domains.iter().all(|d| c.domains.contains(d)) => {
+                c.not_after_time() - self.config.renew_before
+            }
+            _ => SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Obtains and renews the certificate until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let wait = match self.renew_at().duration_since(SystemTime::now()) {
+                Ok(until) => until.min(CHECK_EVERY),
+                Err(_) => match self.obtain().await {
+                    Ok(info) => {
+                        tracing::info!(domains = ?info.domains, not_after = info.not_after, "certificate obtained");
+                        backoff = FIRST_BACKOFF;
+                        self.update(|s| {
+                            s.certificate = Some(info);
+                            s.last_error = None;
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!("could not obtain a certificate (retrying in {backoff:?}): {e}");
+                        let retry = backoff;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        self.update(|s| s.last_error = Some(e));
+                        retry
+                    }
+                },
+            };
+            let next = SystemTime::now() + wait;
+            self.update(|s| {
+                s.next_attempt = next
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs());
+            });
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// One order: account, HTTP-01 challenges, CSR, certificate; stored and served.
+    async fn obtain(&self) -> Result<CertInfo, String> {
+        let account = self.account().await?;
+        let identifiers: Vec<Identifier> = self
+            .config
+            .domains
+            .iter()
+            .map(|d| Identifier::Dns(d.clone()))
+            .collect();
+        let mut order = account
+            .new_order(&NewOrder::new(&identifiers))
+            .await
+            .map_err(|e| format!("new order: {e}"))?;
+        let mut tokens = Vec::new();
+        let mut authorizations = order.authorizations();
+        while let Some(authz) = authorizations.next().await {
+            let mut authz = authz.map_err(|e| format!("authorization: {e}"))?;
+            match authz.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => continue,
+                other => return Err(format!("authorization is {other:?}")),
+            }
+            let mut challenge = authz
+                .challenge(ChallengeType::Http01)
+                .ok_or("the CA offers no HTTP-01 challenge")?;
+            let token = challenge.token.clone();
+            self.challenges
+                .insert(&token, challenge.key_authorization().as_str());
+            tokens.push(token);
+            challenge
+                .set_ready()
+                .await
+                .map_err(|e| format!("challenge: {e}"))?;
+        }
+        let retries = RetryPolicy::new()
+            .initial_delay(Duration::from_millis(250))
+            .timeout(Duration::from_secs(90));
+        let status = order.poll_ready(&retries).await;
+        for t in &tokens {
+            self.challenges.remove(t);
+        }
+        match status.map_err(|e| format!("validation: {e}"))? {
+            OrderStatus::Ready => {}
+            other => {
+                return Err(format!(
+                    "the CA did not validate the domains (order {other:?}); check that port 80 of each name reaches this server"
+                ));
+            }
+        }
+        let key_pem = order
+            .finalize()
+            .await
+            .map_err(|e| format!("finalize: {e}"))?;
+        let chain_pem = order
+            .poll_certificate(&retries)
+            .await
+            .map_err(|e| format!("certificate: {e}"))?;
+        let (key, info) = self.storage.store_certificate(&chain_pem, &key_pem)?;
+        self.certs.set(key);
+        Ok(info)
+    }
+
+    /// The stored account for this directory, or a new one (stored).
+    async fn account(&self) -> Result<Account, String> {
+        let builder = || match &self.config.directory_ca {
+            Some(ca) => Account::builder_with_root(ca),
+            None => Account::builder(),
+        };
+        if let Some(creds) = self.storage.load_account(&self.config.directory_url)? {
+            return builder()
+                .map_err(|e| format!("ACME client: {e}"))?
+                .from_credentials(creds)
+                .await
+                .map_err(|e| format!("stored ACME account: {e}"));
+        }
+        let contact = self.config.contact.as_ref().map(|c| {
+            if c.starts_with("mailto:") {
+                c.clone()
+            } else {
+                format!("mailto:{c}")
+            }
+        });
+        let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+        let (account, creds) = builder()
+            .map_err(|e| format!("ACME client: {e}"))?
+            .create(
+                &NewAccount {
+                    contact: &contacts,
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                self.config.directory_url.clone(),
+                None,
+            )
+            .await
+            .map_err(|e| format!("new ACME account at {}: {e}", self.config.directory_url))?;
+        self.storage
+            .save_account(&self.config.directory_url, &creds)?;
+        tracing::info!(directory = self.config.directory_url, "ACME account created");
+        Ok(account)
+    }
+}
