@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 
 # program -> Debian package. ffmpeg and chromium are real clients and sources in the tests;
 # cmake and nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright;
-# python3-venv makes the venv for Python's bcrypt.
+# curl and openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA.
 declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
-    [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl)
+    [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl
+    [pebble]=pebble)
 missing=()
 for program in "${!packages[@]}"; do
     command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")

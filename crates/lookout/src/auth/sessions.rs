@@ -138,7 +138,7 @@ pub struct SessionInfo {
 
 pub fn list(conn: &Connection, user_id: i64) -> Result<Vec<SessionInfo>, AuthError> {
     let mut stmt = conn.prepare(
-        "SELECT id, created_at, last_seen, expires_at, remember, client, user_agent FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at",
+        "SELECT id, created_at, last_seen, expires_at, remember, client, user_agent FROM sessions WHERE user_id = ?1 AND expires_at > ?2 AND last_seen + idle_secs > ?2 ORDER BY created_at",
     )?;
     let rows = stmt
         .query_map(params![user_id, now_secs()], |r| {

@@ -125,6 +125,22 @@ pub fn store_rehash(
     Ok(n == 1)
 }
 
+/// Sets a user's role and camera list (`None`: every camera). Open streams are re-checked.
+pub fn set_access(
+    conn: &Connection,
+    user_id: i64,
+    role: Role,
+    cameras: Option<&[String]>,
+) -> Result<(), AuthError> {
+    let cameras_json = cameras.map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
+    conn.execute(
+        "UPDATE users SET role = ?1, cameras = ?2 WHERE id = ?3",
+        params![role.as_str(), cameras_json, user_id],
+    )?;
+    bump_auth_epoch(conn)?;
+    Ok(())
+}
+
 /// Removes a user with its sessions and tokens; false if there was none.
 pub fn remove(conn: &Connection, name: &str) -> Result<bool, AuthError> {
     let n = conn.execute("DELETE FROM users WHERE name = ?1", [name])?;

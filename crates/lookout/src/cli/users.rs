@@ -29,6 +29,18 @@ pub enum UserCommand {
         #[command(flatten)]
         password: PasswordArgs,
     },
+    /// Change a user's role or cameras (their sessions and tokens stay).
+    Set {
+        name: String,
+        #[arg(long, value_parser = ["admin", "viewer"])]
+        role: Option<String>,
+        /// Cameras the user may watch, comma-separated.
+        #[arg(long, value_delimiter = ',', conflicts_with = "all_cameras")]
+        cameras: Option<Vec<String>>,
+        /// Let the user watch every camera.
+        #[arg(long)]
+        all_cameras: bool,
+    },
     /// Remove a user with their sessions and tokens.
     Remove { name: String },
     /// List users.
@@ -102,6 +114,31 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
                 .map_err(|e| e.to_string())?;
             println!("password of {name:?} changed; their sessions were ended");
+        }
+        UserCommand::Set {
+            name,
+            role,
+            cameras,
+            all_cameras,
+        } => {
+            let (user, _) = find(&store, &name)?;
+            let role = role.as_deref().and_then(Role::parse).unwrap_or(user.role);
+            let cameras = if all_cameras {
+                None
+            } else {
+                cameras.or(user.cameras)
+            };
+            store
+                .blocking(|c| {
+                    users::set_access(c, user.id, role, cameras.as_deref())
+                        .map_err(StoreError::from)
+                })
+                .map_err(|e| e.to_string())?;
+            let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
+            println!("{name:?} is now {} with {cams}", role.as_str());
+            if role == Role::Admin {
+                println!("(admins watch every camera whatever the list says)");
+            }
         }
         UserCommand::Remove { name } => {
             let removed = store

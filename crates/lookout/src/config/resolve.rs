@@ -320,7 +320,9 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
             && d.contains('.')
             && d.split('.').all(|label| {
                 (1..=63).contains(&label.len())
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             });
@@ -347,7 +349,10 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
     if !(1..=89).contains(&a.renew_before_days) {
         return Err(cx.err(
             cx.key_offset("renew_before_days"),
-            format!("acme.renew_before_days is {}; it must be 1..=89", a.renew_before_days),
+            format!(
+                "acme.renew_before_days is {}; it must be 1..=89",
+                a.renew_before_days
+            ),
             "remove the key to use the default (30)",
         ));
     }

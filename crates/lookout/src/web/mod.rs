@@ -164,7 +164,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(security_headers::add))
         .layer(axum::middleware::from_fn(acme_challenge::redirect_to_https))
         .layer(axum::middleware::from_fn_with_state(
             trust,
@@ -173,6 +172,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             respond_within(timeout, req, next)
         }))
+        // Outermost: every answer carries them, timeouts and redirects too.
+        .layer(axum::middleware::from_fn(security_headers::add))
         .with_state(state)
 }
 
@@ -199,7 +200,10 @@ async fn not_found(uri: http::Uri) -> ApiError {
 async fn method_not_allowed(method: http::Method, uri: http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}; use GET", uri.path()),
+        format!(
+            "{method} is not allowed on {}; docs/ref/http-api.md lists each URL's methods",
+            uri.path()
+        ),
     )
 }
 

@@ -74,7 +74,7 @@ pub fn start(
     let slot = hub.reserve_variant(q.variant)?;
     let variant = describe(&q);
     let registration = match (who, &state.auth) {
-        (Principal::User { via, .. }, Some(auth)) => Some(auth.live.register(via.clone())),
+        (Principal::User { via, .. }, Some(auth)) => Some(auth.live.register(via.clone(), &cam.id)),
         _ => None,
     };
     let revoked = registration

@@ -438,6 +438,21 @@ async fn viewers_watch_admins_also_read_metrics_and_camera_lists_limit_both_ways
         .get_with("/cameras/front/snapshot.jpg", &[("Authorization", &admin)])
         .await;
     assert_eq!(r.status, 200);
+    // Taking a camera from a user's list ends their open stream of it.
+    let mut watching = s
+        .stream_with("/cameras/back/stream.mjpeg", &[("Authorization", &guest)])
+        .await;
+    read_parts(&mut watching, 1, Duration::from_secs(5)).await;
+    s.cli(&["user", "set", "guest", "--cameras", "front"], "");
+    let t = ends_within(&mut watching, Instant::now()).await;
+    assert!(
+        t < Duration::from_secs(1),
+        "camera taken away, stream ended after {t:?}"
+    );
+    let r = s
+        .get_with("/cameras/front/snapshot.jpg", &[("Authorization", &guest)])
+        .await;
+    assert_eq!(r.status, 200, "and the new list applies at once");
     s.stop().await;
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
 //! refusals and limits in `errors`, programs we did not write (ffmpeg, Chromium) in `clients`,
-//! the binary's command line and signals in `cli`. `support` holds the fixtures.
+//! the binary's command line and signals in `cli`, nginx and systemd in `remote`. `support`
+//! holds the fixtures.
 
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -10,11 +11,11 @@
 mod acme;
 mod auth;
 mod auth_clients;
-
 mod cli;
 mod clients;
 mod errors;
 mod https;
+mod remote;
 mod sources;
 mod streaming;
 mod support;

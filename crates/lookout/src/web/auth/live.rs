@@ -21,6 +21,8 @@ pub struct LiveStreams {
 #[derive(Debug)]
 struct Entry {
     credential: Credential,
+    /// The camera watched: a user whose camera list loses it is cut off too.
+    camera: String,
     revoked: CancellationToken,
     /// False until the first sweep after the stream opened: a revocation that landed
     /// between the request's credential check and the registration is caught then.
@@ -51,13 +53,18 @@ const POLL: Duration = Duration::from_millis(400);
 const RECHECK: Duration = Duration::from_secs(30);
 
 impl LiveStreams {
-    pub fn register(self: &std::sync::Arc<Self>, credential: Credential) -> Registration {
+    pub fn register(
+        self: &std::sync::Arc<Self>,
+        credential: Credential,
+        camera: &str,
+    ) -> Registration {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let revoked = CancellationToken::new();
         self.open.lock().unwrap_or_else(|e| e.into_inner()).insert(
             id,
             Entry {
                 credential,
+                camera: camera.to_owned(),
                 revoked: revoked.clone(),
                 checked: false,
             },
@@ -113,22 +120,22 @@ impl LiveStreams {
     /// Ends the streams whose credential is no longer valid: every stream when `all`, else
     /// only those opened since the last sweep. False if the database could not be read.
     async fn end_revoked(&self, store: &Store, all: bool) -> bool {
-        let open: Vec<(u64, Credential)> = self
+        let open: Vec<(u64, Credential, String)> = self
             .open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|(_, e)| all || !e.checked)
-            .map(|(id, e)| (*id, e.credential.clone()))
+            .map(|(id, e)| (*id, e.credential.clone(), e.camera.clone()))
             .collect();
         if open.is_empty() {
             return true;
         }
-        let checked: Vec<u64> = open.iter().map(|(id, _)| *id).collect();
+        let checked: Vec<u64> = open.iter().map(|(id, ..)| *id).collect();
         let verdicts = store
             .run(move |c| {
                 open.into_iter()
-                    .map(|(id, cred)| Ok((id, still_valid(c, &cred)?)))
+                    .map(|(id, cred, camera)| Ok((id, still_valid(c, &cred, &camera)?)))
                     .collect::<Result<Vec<_>, StoreError>>()
             })
             .await;
@@ -154,15 +161,42 @@ impl LiveStreams {
     }
 }
 
-fn still_valid(c: &rusqlite::Connection, cred: &Credential) -> Result<bool, StoreError> {
-    Ok(match cred {
-        Credential::Session { id, .. } => sessions::is_live(c, *id)?,
-        Credential::Token { id } => tokens::is_live(c, *id)?,
-        // Basic credentials are checked again at the next request; an open stream ends when
-        // its user is removed or its password changes (both bump the epoch).
-        Credential::Basic {
-            user_id,
-            generation,
-        } => users::get(c, *user_id)?.is_some_and(|u| u.password_generation == *generation),
-    })
+fn still_valid(
+    c: &rusqlite::Connection,
+    cred: &Credential,
+    camera: &str,
+) -> Result<bool, StoreError> {
+    use rusqlite::OptionalExtension;
+    let user_id: Option<i64> = match cred {
+        Credential::Session { id, .. } => {
+            if !sessions::is_live(c, *id)? {
+                return Ok(false);
+            }
+            c.query_row("SELECT user_id FROM sessions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+        }
+        Credential::Token { id } => {
+            if !tokens::is_live(c, *id)? {
+                return Ok(false);
+            }
+            c.query_row("SELECT user_id FROM api_tokens WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+        }
+        Credential::Basic { user_id, .. } => Some(*user_id),
+    };
+    let Some(user) = user_id.map(|id| users::get(c, id)).transpose()?.flatten() else {
+        return Ok(false);
+    };
+    // Basic credentials are checked again at the next request; an open stream ends when
+    // its password changes (the epoch is bumped).
+    if let Credential::Basic { generation, .. } = cred {
+        if user.password_generation != *generation {
+            return Ok(false);
+        }
+    }
+    Ok(user.may_view(camera))
 }

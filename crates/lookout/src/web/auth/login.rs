@@ -4,6 +4,7 @@ use super::{AuthState, Credential, Principal, cookies, csrf};
 use crate::auth::{sessions, users};
 use crate::web::pages::{escape, page};
 use crate::web::{ApiError, AppState, Client};
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,6 +48,14 @@ fn safe_next(next: Option<&str>) -> String {
         }
         _ => "/".to_owned(),
     }
+}
+
+/// A form that is not one: 400 with the reason, as JSON like every other refusal.
+fn bad_form(e: FormRejection) -> ApiError {
+    ApiError::bad_request(format!(
+        "send the form as application/x-www-form-urlencoded: {}",
+        e.body_text()
+    ))
 }
 
 fn auth_of(state: &AppState) -> Result<&Arc<AuthState>, ApiError> {
@@ -109,9 +118,10 @@ pub async fn login(
     State(state): State<Arc<AppState>>,
     peer: Client,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    posted: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
+    let Form(f) = posted.map_err(bad_form)?;
     let https = peer.https;
     let expected = csrf::login_token(&headers).unwrap_or("");
     if !csrf::same_origin(&headers, &peer) || !csrf::token_matches(&f.csrf, expected) {
@@ -170,9 +180,10 @@ pub async fn logout(
     principal: Principal,
     client: Client,
     headers: HeaderMap,
-    Form(f): Form<LogoutForm>,
+    posted: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
+    let Form(f) = posted.map_err(bad_form)?;
     let https = client.https;
     let Principal::User {
         user,

@@ -276,6 +276,8 @@ pub async fn guard(
         None => Principal::Anyone,
         Some(auth) => match resolve(auth, &parts).await {
             Ok(p) => p,
+            // A locked-out client still gets the login page and /healthz.
+            Err(_) if access == Access::Public => Principal::Anonymous,
             Err(resp) => return resp,
         },
     };
