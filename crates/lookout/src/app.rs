@@ -1,12 +1,12 @@
 //! Wiring: a hub and a supervised source per camera, the router, the server.
 //! [`run`] is what `lookout serve` calls and what tests call on a port-0 listener.
 
+use crate::acme::{self, AcmeManager, Challenges};
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
-use crate::acme::{self, AcmeManager, Challenges};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};

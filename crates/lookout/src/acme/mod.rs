@@ -124,7 +124,9 @@ impl AcmeManager {
                         continue;
                     }
                     Err(e) => {
-                        tracing::warn!("could not obtain a certificate (retrying in {backoff:?}): {e}");
+                        tracing::warn!(
+                            "could not obtain a certificate (retrying in {backoff:?}): {e}"
+                        );
                         let retry = backoff;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         self.update(|s| s.last_error = Some(e));
@@ -244,7 +246,10 @@ impl AcmeManager {
             .map_err(|e| format!("new ACME account at {}: {e}", self.config.directory_url))?;
         self.storage
             .save_account(&self.config.directory_url, &creds)?;
-        tracing::info!(directory = self.config.directory_url, "ACME account created");
+        tracing::info!(
+            directory = self.config.directory_url,
+            "ACME account created"
+        );
         Ok(account)
     }
 }

@@ -87,9 +87,12 @@ impl Storage {
     pub fn load_account(&self, directory: &str) -> Result<Option<AccountCredentials>, String> {
         let path = self.account_file(directory);
         match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| format!("{} is damaged ({e}); remove it to make a new account", path.display())),
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+                format!(
+                    "{} is damaged ({e}); remove it to make a new account",
+                    path.display()
+                )
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
