@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 
 # program -> Debian package. ffmpeg and chromium are real clients and sources in the tests;
 # cmake and nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright;
-# curl and openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA.
+# curl and openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA;
+# nginx runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`.
 declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
     [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl
-    [pebble]=pebble)
+    [pebble]=pebble [nginx]=nginx [systemd-analyze]=systemd)
 missing=()
 for program in "${!packages[@]}"; do
     command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")

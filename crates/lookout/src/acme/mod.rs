@@ -4,7 +4,7 @@
 //! for `lookout cert status` and `/api/cert`.
 
 mod challenges;
-mod storage;
+pub mod storage;
 
 pub use challenges::Challenges;
 pub use storage::{CertInfo, Storage};

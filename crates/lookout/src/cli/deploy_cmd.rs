@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::deploy::{Generated, nginx, systemd};
+use crate::listen::ListenSpec;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,6 +16,10 @@ pub struct NginxSiteArgs {
     /// Where `certbot --webroot` puts HTTP-01 challenges, served on port 80.
     #[arg(long, value_name = "DIR", default_value = nginx::DEFAULT_WEBROOT)]
     pub webroot: PathBuf,
+    /// Proxy to this address (unix:/PATH or IP:PORT) instead of the first usable one of
+    /// server.listen: for a socket systemd passes (`listen = ["systemd"]`).
+    #[arg(long, value_name = "ADDR")]
+    pub upstream: Option<ListenSpec>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +30,12 @@ pub struct SystemdUnitArgs {
 }
 
 pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, String> {
-    let site = nginx::nginx_site(config, &args.server_name, &args.webroot)?;
+    let site = nginx::nginx_site(
+        config,
+        &args.server_name,
+        &args.webroot,
+        args.upstream.as_ref(),
+    )?;
     print_warnings(&site);
     print!("{}", site.text);
     Ok(ExitCode::SUCCESS)

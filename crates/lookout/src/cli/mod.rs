@@ -2,6 +2,7 @@
 //! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`. Each command returns an
 //! exit code; errors are printed as they are, since they already say what to do.
 
+mod cert_cmd;
 mod config_cmd;
 mod deploy_cmd;
 mod password_input;
@@ -49,6 +50,9 @@ pub enum Command {
     NginxSite(deploy_cmd::NginxSiteArgs),
     /// Print (or --install) a hardened systemd service for Lookout.
     SystemdUnit(deploy_cmd::SystemdUnitArgs),
+    /// The HTTPS certificate: `lookout cert status`.
+    #[command(subcommand)]
+    Cert(cert_cmd::CertCommand),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::SystemdUnit(args) => {
             load(&cli.config, cli.data_dir).and_then(|c| deploy_cmd::systemd_unit(&args, &c))
         }
+        Command::Cert(cmd) => load(&cli.config, cli.data_dir).and_then(|c| cert_cmd::run(cmd, &c)),
     };
     match result {
         Ok(code) => code,

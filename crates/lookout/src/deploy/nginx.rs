@@ -23,7 +23,11 @@ const NGINX_GROUP: &str = "www-data";
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Upstream {
     Unix(PathBuf),
-    Tcp(SocketAddr),
+    /// nginx connects to `connect`; Lookout listens on `bound` (a wildcard, perhaps).
+    Tcp {
+        connect: SocketAddr,
+        bound: SocketAddr,
+    },
 }
 
 /// The first unix socket of `server.listen`, else the first plain-HTTP TCP address (a
@@ -43,7 +47,10 @@ fn upstream(listen: &[ListenSpec]) -> Option<Upstream> {
                     IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
                     ip => ip,
                 };
-                Some(Upstream::Tcp(SocketAddr::new(ip, addr.port())))
+                Some(Upstream::Tcp {
+                    connect: SocketAddr::new(ip, addr.port()),
+                    bound: *addr,
+                })
             }
             _ => None,
         })
@@ -99,8 +106,14 @@ fn nginx_safe_path(p: &Path) -> Option<&str> {
 
 /// The nginx site for `config`: an HTTPS server for `server_name` proxying to Lookout, and a
 /// port-80 server that answers ACME challenges from `webroot` and redirects the rest.
-/// Fails when no listener of the config can be Lookout's upstream.
-pub fn nginx_site(config: &Config, server_name: &str, webroot: &Path) -> Result<Generated, String> {
+/// Lookout's address is `upstream` when given (the path of a socket systemd passes, which
+/// the config cannot name), else taken from `server.listen`; without one it fails.
+pub fn nginx_site(
+    config: &Config,
+    server_name: &str,
+    webroot: &Path,
+    upstream_given: Option<&ListenSpec>,
+) -> Result<Generated, String> {
     if !valid_server_name(server_name) {
         return Err(format!(
             "--server-name {server_name:?} is not a host name; give the name clients use, e.g. --server-name cam.example.org"
@@ -112,21 +125,31 @@ pub fn nginx_site(config: &Config, server_name: &str, webroot: &Path) -> Result<
             webroot.display()
         ));
     };
-    let Some(upstream) = upstream(&config.server.listen) else {
-        let listed: Vec<String> = config
-            .server
-            .listen
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        return Err(format!(
-            "nginx needs a unix socket or a plain-HTTP TCP address to proxy to, and server.listen has none it can use ({}); add \"unix:/run/lookout/http.sock\" (or a loopback address such as \"127.0.0.1:8080\") to server.listen",
-            if listed.is_empty() {
-                "empty".to_owned()
-            } else {
-                listed.join(", ")
-            }
-        ));
+    // A socket systemd made (lookout.socket) has the mode and group its unit gives it.
+    let mut from_socket_unit = false;
+    let upstream = match upstream_given {
+        Some(spec) => {
+            from_socket_unit = config.server.listen.contains(&ListenSpec::Systemd);
+            upstream(std::slice::from_ref(spec)).ok_or_else(|| {
+                format!("--upstream {spec}: give unix:/PATH or a plain-HTTP address IP:PORT")
+            })?
+        }
+        None => upstream(&config.server.listen).ok_or_else(|| {
+            let listed: Vec<String> = config
+                .server
+                .listen
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            format!(
+                "nginx needs a unix socket or a plain-HTTP TCP address to proxy to, and server.listen has none it can use ({}); add \"unix:/run/lookout/http.sock\" (or a loopback address such as \"127.0.0.1:8080\") to server.listen, or name the socket systemd passes with --upstream unix:/PATH",
+                if listed.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    listed.join(", ")
+                }
+            )
+        })?,
     };
     let trusted = &config.server.trusted_proxies;
     let mut warnings = Vec::new();
@@ -149,41 +172,56 @@ pub fn nginx_site(config: &Config, server_name: &str, webroot: &Path) -> Result<
                 );
             }
             let socket = &config.server.socket;
-            if socket.group.is_none() && socket.mode & 0o002 == 0 {
-                warnings.push(format!(
-                    "nginx's workers (user {NGINX_GROUP}) cannot connect to {path} (mode {:04o}, no server.socket_group): set socket_group = \"{NGINX_GROUP}\" and socket_mode = \"0660\" in [server]",
-                    socket.mode
-                ));
-            }
+            let permissions = if from_socket_unit {
+                format!(
+                    "# systemd's lookout.socket creates it, so that unit says who may connect:\n\
+                     #     SocketGroup={NGINX_GROUP}\n\
+                     #     SocketMode=0660\n"
+                )
+            } else {
+                if socket.group.is_none() && socket.mode & 0o002 == 0 {
+                    warnings.push(format!(
+                        "nginx's workers (user {NGINX_GROUP}) cannot connect to {path} (mode {:04o}, no server.socket_group): set socket_group = \"{NGINX_GROUP}\" and socket_mode = \"0660\" in [server]",
+                        socket.mode
+                    ));
+                }
+                format!(
+                    "# nginx's workers run as {NGINX_GROUP} and must be able to write to it: in\n\
+                     # lookout.toml, [server] section,\n\
+                     #     socket_group = \"{NGINX_GROUP}\"\n\
+                     #     socket_mode = \"0660\"\n"
+                )
+            };
             (
                 format!("http://unix:{path}:"),
                 format!(
-                    "# Upstream: Lookout's unix socket {path} (server.listen). nginx's workers run as\n\
-                     # {NGINX_GROUP} and must be able to write to it: in lookout.toml, [server] section,\n\
-                     #     socket_group = \"{NGINX_GROUP}\"\n\
-                     #     socket_mode = \"0660\"\n\
+                    "# Upstream: Lookout's unix socket {path}.\n\
+                     {permissions}\
                      # Lookout believes the X-Forwarded-* headers nginx sets only because\n\
                      # server.trusted_proxies includes \"unix\" (the default).\n"
                 ),
             )
         }
-        Upstream::Tcp(addr) => {
+        Upstream::Tcp {
+            connect: addr,
+            bound,
+        } => {
             if !trusts_ip(trusted, addr.ip()) {
                 warnings.push(format!(
                     "server.trusted_proxies does not include {ip}, the address nginx connects from: Lookout will ignore nginx's X-Forwarded-* headers and see every client as {ip}; add \"{ip}\" to server.trusted_proxies",
                     ip = addr.ip()
                 ));
             }
-            if !addr.ip().is_loopback() {
+            if !bound.ip().is_loopback() {
                 warnings.push(format!(
-                    "Lookout listens on {addr}, which other machines may reach without going through nginx (and its HTTPS); prefer \"unix:/run/lookout/http.sock\" or \"127.0.0.1:{}\" in server.listen",
+                    "Lookout listens on {bound}, which other machines may reach without going through nginx (and its HTTPS); prefer \"unix:/run/lookout/http.sock\" or \"127.0.0.1:{}\" in server.listen",
                     addr.port()
                 ));
             }
             (
                 format!("http://{addr}"),
                 format!(
-                    "# Upstream: Lookout on {addr} (server.listen). Lookout believes the\n\
+                    "# Upstream: Lookout on {addr}. Lookout believes the\n\
                      # X-Forwarded-* headers nginx sets only from trusted peers, so\n\
                      # server.trusted_proxies must include \"{ip}\" (the address nginx connects from).\n\
                      # A unix socket is simpler: listen = [\"unix:/run/lookout/http.sock\"].\n",
@@ -285,11 +323,20 @@ mod tests {
         crate::config::parse(&text, "test.toml").unwrap()
     }
 
+    /// A config listening on `listen` (set after parsing: an `https://` address would need
+    /// certificate files to parse).
+    fn listening(listen: &[&str], server: &str) -> Config {
+        let mut c = config(server);
+        c.server.listen = listen.iter().map(|l| l.parse().unwrap()).collect();
+        c
+    }
+
     fn site(server: &str) -> Generated {
         nginx_site(
             &config(server),
             "cam.example.org",
             Path::new(DEFAULT_WEBROOT),
+            None,
         )
         .unwrap()
     }
@@ -354,7 +401,8 @@ mod tests {
 
     #[test]
     fn a_tcp_upstream_needs_its_address_trusted() {
-        let g = site("listen = [\"https://0.0.0.0:8443\", \"0.0.0.0:8080\"]");
+        let c = listening(&["https://0.0.0.0:8443", "0.0.0.0:8080"], "");
+        let g = nginx_site(&c, "cam.example.org", Path::new(DEFAULT_WEBROOT), None).unwrap();
         assert!(proxy_block(&g.text).contains("proxy_pass http://127.0.0.1:8080;"));
         assert!(
             g.text
@@ -366,9 +414,12 @@ mod tests {
 
         let g = site("listen = [\"127.0.0.1:8080\"]\ntrusted_proxies = [\"127.0.0.0/8\"]");
         assert_eq!(g.warnings, Vec::<String>::new());
-        let g = site("listen = [\"[::]:8080\"]\ntrusted_proxies = [\"::1\"]");
+        let g = site("listen = [\"[::1]:8080\"]\ntrusted_proxies = [\"::1\"]");
         assert!(proxy_block(&g.text).contains("proxy_pass http://[::1]:8080;"));
         assert_eq!(g.warnings, Vec::<String>::new());
+        let g = site("listen = [\"[::]:8080\"]\ntrusted_proxies = [\"::1\"]");
+        assert!(proxy_block(&g.text).contains("proxy_pass http://[::1]:8080;"));
+        assert_eq!(g.warnings.len(), 1, "{:?}", g.warnings);
     }
 
     #[test]
@@ -384,14 +435,16 @@ mod tests {
     #[test]
     fn no_usable_listener_is_an_error_saying_what_to_add() {
         for listen in [
-            "[\"https://0.0.0.0:443\"]",
-            "[\"systemd\"]",
-            "[\"127.0.0.1:0\"]",
+            &["https://0.0.0.0:443"][..],
+            &["systemd"],
+            &["127.0.0.1:0"],
+            &[],
         ] {
             let err = nginx_site(
-                &config(&format!("listen = {listen}")),
+                &listening(listen, ""),
                 "cam.example.org",
                 Path::new(DEFAULT_WEBROOT),
+                None,
             )
             .unwrap_err();
             assert!(err.contains("unix:/run/lookout/http.sock"), "{err}");
@@ -404,18 +457,33 @@ mod tests {
         let c = config("listen = [\"127.0.0.1:8080\"]\ntrusted_proxies = [\"127.0.0.1\"]");
         let webroot = Path::new(DEFAULT_WEBROOT);
         for bad in ["", "cam.example.org; evil", "a b", "x{"] {
-            assert!(nginx_site(&c, bad, webroot).is_err(), "{bad:?}");
+            assert!(nginx_site(&c, bad, webroot, None).is_err(), "{bad:?}");
         }
-        assert!(nginx_site(&c, "cam", Path::new("relative")).is_err());
-        assert!(nginx_site(&c, "cam", Path::new("/var/www/$x")).is_err());
-        let g = nginx_site(&c, PLACEHOLDER_NAME, webroot).unwrap();
+        assert!(nginx_site(&c, "cam", Path::new("relative"), None).is_err());
+        assert!(nginx_site(&c, "cam", Path::new("/var/www/$x"), None).is_err());
+        let g = nginx_site(&c, PLACEHOLDER_NAME, webroot, None).unwrap();
         assert!(g.warnings[0].contains("--server-name"), "{:?}", g.warnings);
         let err = nginx_site(
             &config("listen = [\"unix:/run/my socket\"]"),
             "cam",
             webroot,
+            None,
         )
         .unwrap_err();
         assert!(err.contains("/run/lookout/http.sock"), "{err}");
+    }
+
+    #[test]
+    fn a_socket_from_systemd_is_named_with_upstream() {
+        let c = listening(&["systemd"], "");
+        let spec: ListenSpec = "unix:/run/lookout.sock".parse().unwrap();
+        let g = nginx_site(&c, "cam", Path::new(DEFAULT_WEBROOT), Some(&spec)).unwrap();
+        assert!(proxy_block(&g.text).contains("proxy_pass http://unix:/run/lookout.sock:;"));
+        // The socket unit sets the mode, so server.socket_* are not what to change.
+        assert!(g.text.contains("SocketGroup=www-data"), "{}", g.text);
+        assert_eq!(g.warnings, Vec::<String>::new());
+        let bad: ListenSpec = "systemd".parse().unwrap();
+        let err = nginx_site(&c, "cam", Path::new(DEFAULT_WEBROOT), Some(&bad)).unwrap_err();
+        assert!(err.contains("--upstream"), "{err}");
     }
 }

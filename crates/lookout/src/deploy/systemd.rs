@@ -120,7 +120,7 @@ pub fn systemd_unit(
          After=network-online.target\n"
     );
     if socket_activated {
-        let _ = write!(u, "Requires=lookout.socket\nAfter=lookout.socket\n");
+        u.push_str("Requires=lookout.socket\nAfter=lookout.socket\n");
     }
     let _ = write!(
         u,
@@ -155,7 +155,7 @@ pub fn systemd_unit(
              CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
         );
     } else {
-        let _ = write!(u, "CapabilityBoundingSet=\n");
+        u.push_str("CapabilityBoundingSet=\n");
     }
     let _ = write!(
         u,
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_port_below_1024_gets_only_net_bind_service() {
-        let g = unit("listen = [\"https://0.0.0.0:443\", \"0.0.0.0:8080\"]");
+        let g = unit("listen = [\"0.0.0.0:80\", \"0.0.0.0:8080\"]");
         let l = lines(&g.text);
         assert!(l.contains(&"AmbientCapabilities=CAP_NET_BIND_SERVICE"));
         assert!(l.contains(&"CapabilityBoundingSet=CAP_NET_BIND_SERVICE"));

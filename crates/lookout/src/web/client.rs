@@ -182,14 +182,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The last comma-separated item over all fields called `name` (what the nearest proxy set).
 fn last_item(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let fields: Vec<&str> = headers
         .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        .collect();
+    fields
+        .iter()
+        .rev()
+        .flat_map(|v| v.rsplit(','))
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .last()
+        .find(|v| !v.is_empty())
         .map(str::to_owned)
 }
 

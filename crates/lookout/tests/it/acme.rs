@@ -287,6 +287,25 @@ async fn obtains_serves_keeps_and_renews_a_certificate_from_pebble() {
         "the obtained certificate is served"
     );
     s.stop().await;
+    // `lookout cert status` reads what was stored.
+    let conf = dir.path().join("lookout.toml");
+    std::fs::write(&conf, config(&pebble, &data, &[NAME])).unwrap();
+    let out = Command::new(crate::support::BIN)
+        .arg("--config")
+        .arg(&conf)
+        .args(["cert", "status"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{status}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        status.contains(&format!("certificate: {NAME}")) && status.contains("days left"),
+        "{status}"
+    );
     let stored = std::fs::metadata(data.join("acme/key.pem")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
