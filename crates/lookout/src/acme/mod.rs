@@ -25,6 +25,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// How often a valid certificate is looked at again.
 const CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
+/// A CA that keeps refusing nonces (the client already retried each request three times)
+/// is asked again soon, a few times, before the long backoff.
+const NONCE_RETRY: Duration = Duration::from_secs(2);
+const NONCE_RETRIES: u32 = 5;
 
 /// What `/api/cert` and the logs say about the certificate.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -110,6 +114,7 @@ impl AcmeManager {
     /// Obtains and renews the certificate until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut backoff = FIRST_BACKOFF;
+        let mut nonce_retries = 0;
         loop {
             let wait = match self.renew_at().duration_since(SystemTime::now()) {
                 Ok(until) => until.min(CHECK_EVERY),
@@ -117,16 +122,25 @@ impl AcmeManager {
                     Ok(info) => {
                         tracing::info!(domains = ?info.domains, not_after = info.not_after, "certificate obtained");
                         backoff = FIRST_BACKOFF;
+                        nonce_retries = 0;
                         self.update(|s| {
                             s.certificate = Some(info);
                             s.last_error = None;
                         });
                         continue;
                     }
+                    Err(e) if e.contains("badNonce") && nonce_retries < NONCE_RETRIES => {
+                        nonce_retries += 1;
+                        tracing::info!(
+                            "the CA refused nonces again; retrying in {NONCE_RETRY:?}: {e}"
+                        );
+                        NONCE_RETRY
+                    }
                     Err(e) => {
                         tracing::warn!(
                             "could not obtain a certificate (retrying in {backoff:?}): {e}"
                         );
+                        nonce_retries = 0;
                         let retry = backoff;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         self.update(|s| s.last_error = Some(e));
