@@ -1,6 +1,9 @@
 // Lookout's pages: live state under each camera, and streams that reconnect by themselves.
 "use strict";
 
+// The site's base path ("" or "/cam"), for URLs built here.
+const BASE = document.body.dataset.base || "";
+
 function describe(cam) {
   if (cam.online) {
     const size = cam.width ? `${cam.width}×${cam.height} · ` : "";
@@ -29,10 +32,10 @@ function showDetails(dl, cam) {
 
 async function refresh() {
   try {
-    const resp = await fetch("/api/cameras", { cache: "no-store" });
+    const resp = await fetch(`${BASE}/api/cameras`, { cache: "no-store" });
     if (resp.status === 401) {
       // The session ended (signed out elsewhere, expired, revoked): back to the login form.
-      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      location.href = `${BASE}/login?next=${encodeURIComponent(location.pathname)}`;
       return;
     }
     if (!resp.ok) return;

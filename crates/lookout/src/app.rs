@@ -139,6 +139,7 @@ pub async fn run(
         acme_webroot: config.file.tls.acme_webroot.clone(),
         challenges,
         acme,
+        base: s.base_path.clone(),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

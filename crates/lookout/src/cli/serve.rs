@@ -56,10 +56,13 @@ pub fn run(
         // Under a systemd `Type=notify` unit: READY=1 now that the listeners are bound,
         // WATCHDOG=1 pings, STOPPING=1 when the shutdown starts.
         let notifying = notify::Notifier::from_env().map(|n| n.serving(shutdown.clone()));
-        app::run(listeners, config, shutdown).await?;
+        let result = app::run(listeners, config, shutdown.clone()).await;
+        // An error ends serving too: systemd hears STOPPING=1 either way.
+        shutdown.cancel();
         if let Some(task) = notifying {
-            task.abort();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), task).await;
         }
+        result?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

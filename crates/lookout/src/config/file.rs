@@ -55,6 +55,8 @@ pub struct ServerSection {
     /// Peers whose `Forwarded`/`X-Forwarded-*` headers are believed: addresses, CIDR blocks,
     /// `unix` for every client of a unix socket.
     pub trusted_proxies: Vec<String>,
+    /// Serve under this path, e.g. `/cam` for `https://example.org/cam/` (empty: the root).
+    pub base_path: String,
     /// Mode of unix sockets, octal.
     pub socket_mode: String,
     /// Group owning unix sockets (the web server's, e.g. `www-data`).
@@ -84,6 +86,7 @@ impl Default for ServerSection {
         Self {
             listen: vec!["127.0.0.1:8080".into()],
             trusted_proxies: vec!["unix".into()],
+            base_path: String::new(),
             socket_mode: "0660".into(),
             socket_group: None,
             max_connections: 1000,

@@ -67,6 +67,8 @@ pub struct AuthConfig {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: Vec<ListenSpec>,
+    /// `""` or `/cam` (no trailing slash).
+    pub base_path: String,
     pub trusted_proxies: Vec<TrustedProxy>,
     pub socket: SocketPermissions,
     pub max_connections: usize,
@@ -222,8 +224,24 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "lower snapshot_timeout_ms or raise request_timeout_ms",
         ));
     }
+    let base_path = s.base_path.trim_end_matches('/').to_owned();
+    let base_ok = base_path.is_empty()
+        || (base_path.starts_with('/')
+            && !base_path.contains("//")
+            && !base_path.split('/').any(|seg| seg == "." || seg == "..")
+            && base_path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b)));
+    if !base_ok {
+        return Err(cx.err(
+            cx.key_offset("base_path"),
+            format!("server.base_path {:?} is not a plain URL path", s.base_path),
+            "write it like \"/cam\" (letters, digits, - _ . ~ and /)",
+        ));
+    }
     let server = ServerConfig {
         listen,
+        base_path,
         trusted_proxies,
         socket: SocketPermissions {
             mode: socket_mode,

@@ -235,6 +235,8 @@ pub fn nginx_site(
         |p| p.display().to_string(),
     );
     let name = server_name;
+    // Under server.base_path Lookout answers only below it; the rest of the site is yours.
+    let location = format!("{}/", config.server.base_path);
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = write!(
@@ -282,7 +284,7 @@ pub fn nginx_site(
          \x20   # Once HTTPS works, browsers may be told to never use plain HTTP here again:\n\
          \x20   # add_header Strict-Transport-Security \"max-age=31536000\" always;\n\
          \n\
-         \x20   location / {{\n\
+         \x20   location {location} {{\n\
          \x20       proxy_pass {proxy_pass};\n\
          \x20       proxy_http_version 1.1;\n\
          \x20       proxy_set_header Connection \"\";\n\

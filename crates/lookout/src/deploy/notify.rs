@@ -78,12 +78,12 @@ impl Notifier {
     }
 
     /// Says `READY=1` now, then, on a task: `WATCHDOG=1` every period while the process
-    /// runs (the task shows the runtime still schedules work), `STOPPING=1` when `shutdown`
-    /// is cancelled. Abort the task, or drop the runtime, to end it.
+    /// runs (the task shows the runtime still schedules work), and `STOPPING=1` when
+    /// `shutdown` is cancelled, which ends the task. Await it after the shutdown so the
+    /// message is sent even when the shutdown is quicker than the task's next turn.
     pub fn serving(self, shutdown: CancellationToken) -> JoinHandle<()> {
         self.send("READY=1");
         tokio::spawn(async move {
-            let mut stopping = false;
             let Some(period) = self.watchdog else {
                 shutdown.cancelled().await;
                 self.send("STOPPING=1");
@@ -93,9 +93,9 @@ impl Notifier {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    () = shutdown.cancelled(), if !stopping => {
-                        stopping = true;
+                    () = shutdown.cancelled() => {
                         self.send("STOPPING=1");
+                        return;
                     }
                     _ = ticks.tick() => self.send("WATCHDOG=1"),
                 }

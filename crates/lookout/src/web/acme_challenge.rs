@@ -78,7 +78,12 @@ pub async fn redirect_to_https(req: Request, next: Next) -> Response {
     } else {
         format!(":{port}")
     };
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    // The path as the browser sent it (with the base path, if any).
+    let uri = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri(), |o| &o.0);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = format!("https://{host}{port}{path}");
     let mut resp = Redirect::permanent(&target).into_response();
     *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;

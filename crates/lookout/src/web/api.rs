@@ -31,7 +31,7 @@ pub struct CameraView {
 
 /// A camera's state for `who`: only admins (and everyone when logins are off) see the
 /// addresses of the other viewers.
-pub fn view(c: &CameraEntry, who: &Principal) -> CameraView {
+pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
     let hub = &c.hub;
     let status = hub.status();
     let latest = hub.latest_live();
@@ -55,8 +55,8 @@ pub fn view(c: &CameraEntry, who: &Principal) -> CameraView {
         frames_dropped: stats.frames_dropped.load(Ordering::Relaxed),
         viewer_count: viewers.len(),
         viewers,
-        stream_url: format!("/cameras/{}/stream.mjpeg", c.id),
-        snapshot_url: format!("/cameras/{}/snapshot.jpg", c.id),
+        stream_url: format!("{base}/cameras/{}/stream.mjpeg", c.id),
+        snapshot_url: format!("{base}/cameras/{}/snapshot.jpg", c.id),
     }
 }
 
@@ -67,7 +67,10 @@ pub struct CameraList {
 
 pub async fn list_cameras(State(state): State<Arc<AppState>>, who: Principal) -> Json<CameraList> {
     Json(CameraList {
-        cameras: state.visible_cameras(&who).map(|c| view(c, &who)).collect(),
+        cameras: state
+            .visible_cameras(&who)
+            .map(|c| view(c, &who, &state.base))
+            .collect(),
     })
 }
 
@@ -76,7 +79,7 @@ pub async fn one_camera(
     Path(id): Path<String>,
     who: Principal,
 ) -> Result<Json<CameraView>, ApiError> {
-    Ok(Json(view(state.camera_for(&id, &who)?, &who)))
+    Ok(Json(view(state.camera_for(&id, &who)?, &who, &state.base)))
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {

@@ -27,6 +27,7 @@ use lookout_core::CameraHub;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 /// A camera as the web layer sees it.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub struct AppState {
     pub challenges: Arc<crate::acme::Challenges>,
     /// Automatic certificates, when `[acme]` is set.
     pub acme: Option<Arc<crate::acme::AcmeManager>>,
+    /// Where the site lives: `""` at the root, `/cam` under `https://host/cam/`.
+    pub base: String,
 }
 
 impl AppState {
@@ -151,6 +154,57 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
+    let base = state.base.clone();
+    let inner = site(state);
+    if base.is_empty() {
+        return inner;
+    }
+    // Under a base path, requests are matched without it (`/cam/api/cameras` is
+    // `/api/cameras`); ACME challenges stay at the root, where the CA asks; the rest is 404.
+    Router::new().fallback(move |req: Request| {
+        let inner = inner.clone();
+        let base = base.clone();
+        async move {
+            match strip_base(req, &base) {
+                Ok(req) => inner
+                    .oneshot(req)
+                    .await
+                    .unwrap_or_else(|never| match never {}),
+                Err(uri) => ApiError::not_found(format!(
+                    "no such page: {}; this Lookout lives under {base}/",
+                    uri.path()
+                ))
+                .into_response(),
+            }
+        }
+    })
+}
+
+/// The request with `base` taken off its path (and the original kept as `OriginalUri`), or
+/// `Err` with the URI if it is not under `base`.
+fn strip_base(mut req: Request, base: &str) -> Result<Request, http::Uri> {
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let rest = match path.strip_prefix(base) {
+        Some("") => "/",
+        Some(r) if r.starts_with('/') => r,
+        _ if path.starts_with(acme_challenge::PREFIX) => return Ok(req),
+        _ => return Err(uri),
+    };
+    let new = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let Ok(new_uri) = new.parse::<http::Uri>() else {
+        return Err(uri);
+    };
+    *req.uri_mut() = new_uri;
+    req.extensions_mut().insert(axum::extract::OriginalUri(uri));
+    Ok(req)
+}
+
+/// The site at the root: every route, its guard and the common layers.
+fn site(state: Arc<AppState>) -> Router {
     let timeout = state.request_timeout;
     let trust = state.proxy_trust.clone();
     let mut router = Router::new();

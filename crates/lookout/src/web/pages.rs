@@ -53,33 +53,35 @@ pub async fn camera_page(
     let cam = state.camera_for(&id, &who)?;
     let id = escape(&cam.id);
     let name = escape(&cam.name);
-    let bar = user_bar(&who);
+    let bar = user_bar(&who, &state.base);
+    let b = escape(&state.base);
     let mut body = String::new();
     let _ = write!(
         body,
-        r#"<nav><a href="/">&larr; all cameras</a>{bar}</nav>
+        r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
 <main class="single" data-camera="{id}">
 <h1>{name}</h1>
-<figure class="cam large"><img src="/cameras/{id}/stream.mjpeg" alt="{name}, live"></figure>
-<p class="actions"><a class="button" href="/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
-<a class="button secondary" href="/cameras/{id}/stream.mjpeg">Stream URL</a>
-<a class="button secondary" href="/api/cameras/{id}">JSON</a></p>
+<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live"></figure>
+<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
+<a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
+<a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
 <dl class="details" data-details></dl>
 </main>"#
     );
-    Ok(page(&cam.name, &body))
+    Ok(page(&state.base, &cam.name, &body))
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
     let mut body = format!(
         "<header><h1>Lookout</h1>{}</header>\n<main class=\"grid\">\n",
-        user_bar(who)
+        user_bar(who, &state.base)
     );
+    let b = escape(&state.base);
     for (i, c) in state.visible_cameras(who).enumerate() {
-        card(&mut body, c, i < LIVE_STREAMS_ON_GRID);
+        card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
     }
     body.push_str("</main>");
-    page("Lookout", &body)
+    page(&state.base, "Lookout", &body)
 }
 
 /// Browsers open at most 6 HTTP/1.1 connections per host, and an MJPEG stream holds one for
@@ -87,30 +89,34 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
 /// show snapshots that the script refreshes every second.
 const LIVE_STREAMS_ON_GRID: usize = 4;
 
-fn card(out: &mut String, c: &CameraEntry, live: bool) {
+/// One camera on the grid; `b` is the escaped base path.
+fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
     let id = escape(&c.id);
     let name = escape(&c.name);
     let img = if live {
-        format!(r#"<img src="/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
+        format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
     } else {
-        format!(r#"<img src="/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
+        format!(r#"<img src="{b}/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
     };
     let _ = write!(
         out,
-        r#"<figure class="cam" data-camera="{id}"><a href="/cameras/{id}">{img}</a>
-<figcaption><a href="/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
+        r#"<figure class="cam" data-camera="{id}"><a href="{b}/cameras/{id}">{img}</a>
+<figcaption><a href="{b}/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
 "#
     );
 }
 
-pub(crate) fn page(title: &str, body: &str) -> Html<String> {
+/// A whole page; `base` is the site's base path (`""` or `/cam`), which every link carries
+/// and the script reads from `data-base`.
+pub(crate) fn page(base: &str, title: &str, body: &str) -> Html<String> {
+    let b = escape(base);
     Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{}</title><link rel="stylesheet" href="/assets/app.css"></head>
-<body>
+<title>{}</title><link rel="stylesheet" href="{b}/assets/app.css"></head>
+<body data-base="{b}">
 {body}
-<script src="/assets/app.js" defer></script>
+<script src="{b}/assets/app.js" defer></script>
 </body></html>"#,
         escape(title)
     ))

@@ -586,3 +586,89 @@ async fn user_commands_check_list_and_refuse_bad_input() {
     assert_eq!(none.status.code(), Some(1));
     s.stop().await;
 }
+
+/// `server.base_path`: Lookout under `https://host/cam/`, as behind a proxy's sub-path.
+#[tokio::test]
+async fn base_path_moves_pages_links_redirects_and_cookies() {
+    let s = TestServer::start(&format!(
+        "[server]\nbase_path = \"/cam\"\n{}{}",
+        login_config(""),
+        two_cameras()
+    ))
+    .await;
+    s.add_user("alice", "correct horse", &[]);
+    assert_eq!(
+        s.get("/api/cameras").await.status,
+        404,
+        "nothing outside the base"
+    );
+    for (path, next) in [("/cam/", "%2Fcam%2F"), ("/cam", "%2Fcam")] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, 303, "{path}");
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/cam/login?next={next}").as_str())
+        );
+    }
+    let page = s.get("/cam/login?next=/cam/").await;
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(
+        html.contains(r#"action="/cam/login""#) && html.contains(r#"href="/cam/assets/app.css""#)
+    );
+    assert_eq!(s.get("/cam/assets/app.js").await.status, 200);
+    let csrf_cookie = cookie_pair(&set_cookies(&page), "lookout_csrf").unwrap();
+    assert!(set_cookies(&page).iter().any(|c| c.contains("Path=/cam/")));
+    let token = hidden_field(&html, "csrf").unwrap();
+    let origin = s.origin();
+    let post = |next: &'static str| {
+        let body = format!("csrf={token}&user=alice&password=correct+horse&next={next}");
+        let (s, csrf_cookie, origin) = (&s, csrf_cookie.clone(), origin.clone());
+        async move {
+            s.request(
+                "POST",
+                "/cam/login",
+                &[
+                    ("Cookie", &csrf_cookie),
+                    ("Origin", &origin),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                Some(body.as_bytes()),
+            )
+            .await
+        }
+    };
+    let r = post("%2Fcam%2Fcameras%2Ffront").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/cam/cameras/front"));
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("lookout_session="))
+        .unwrap();
+    assert!(session.contains("Path=/cam/"), "{session}");
+    // A `next` outside the base goes to the base instead.
+    assert_eq!(post("%2Felsewhere").await.header("location"), Some("/cam/"));
+
+    let pair = session.split(';').next().unwrap();
+    let grid = s.get_with("/cam/", &[("Cookie", pair)]).await;
+    let grid = String::from_utf8_lossy(&grid.body);
+    assert!(
+        grid.contains(r#"src="/cam/cameras/front/stream.mjpeg""#),
+        "{grid}"
+    );
+    assert!(grid.contains(r#"action="/cam/logout""#) && grid.contains(r#"data-base="/cam""#));
+    let list = s.get_with("/cam/api/cameras", &[("Cookie", pair)]).await;
+    let list: serde_json::Value = serde_json::from_slice(&list.body).unwrap();
+    assert_eq!(
+        list["cameras"][0]["stream_url"],
+        "/cam/cameras/front/stream.mjpeg"
+    );
+    let mut stream = s
+        .stream_with(
+            "/cam/cameras/front/stream.mjpeg",
+            &[("Authorization", &basic("alice", "correct horse"))],
+        )
+        .await;
+    read_parts(&mut stream, 1, Duration::from_secs(5)).await;
+    s.stop().await;
+}

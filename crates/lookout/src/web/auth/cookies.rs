@@ -1,13 +1,30 @@
-//! The session and CSRF cookies. On HTTPS the session cookie is `__Host-lookout_session`
-//! (Secure, Path=/, no Domain: no other site or subdomain can set or read it); over plain
-//! HTTP browsers refuse `__Host-` cookies, so it is `lookout_session` there.
+//! The session and CSRF cookies. On HTTPS at the site's root the session cookie is
+//! `__Host-lookout_session` (Secure, Path=/, no Domain: no other site or subdomain can set
+//! or read it); under a `base_path` it is `__Secure-lookout_session` with that Path (the
+//! `__Host-` prefix demands Path=/); over plain HTTP browsers refuse both prefixes, so it is
+//! `lookout_session` there.
 
 use http::HeaderMap;
 use std::time::Duration;
 
 pub const SESSION: &str = "lookout_session";
 pub const SESSION_HOST: &str = "__Host-lookout_session";
+pub const SESSION_SECURE: &str = "__Secure-lookout_session";
 pub const CSRF: &str = "lookout_csrf";
+
+/// Where cookies are sent: the scheme the client used and the site's base path.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub https: bool,
+    /// `""` at the root, else `/cam`.
+    pub base: &'a str,
+}
+
+impl Scope<'_> {
+    fn path(&self) -> String {
+        format!("{}/", self.base)
+    }
+}
 
 /// The value of cookie `name` in the request's Cookie headers.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -21,15 +38,21 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim_matches('"'))
 }
 
-/// The session token, under either name.
+/// The session token, under the strongest name present: a plain-HTTP cookie that another
+/// page managed to set cannot shadow a `__Host-` or `__Secure-` one.
 pub fn session(headers: &HeaderMap) -> Option<&str> {
-    get(headers, SESSION_HOST).or_else(|| get(headers, SESSION))
+    get(headers, SESSION_HOST)
+        .or_else(|| get(headers, SESSION_SECURE))
+        .or_else(|| get(headers, SESSION))
 }
 
-/// A Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure on HTTPS.
-pub fn build(name: &str, value: &str, https: bool, max_age: Option<Duration>) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if https {
+/// A Set-Cookie value: HttpOnly, SameSite=Lax, the scope's Path, Secure on HTTPS.
+pub fn build(name: &str, value: &str, scope: Scope<'_>, max_age: Option<Duration>) -> String {
+    let mut c = format!(
+        "{name}={value}; Path={}; HttpOnly; SameSite=Lax",
+        scope.path()
+    );
+    if scope.https {
         c.push_str("; Secure");
     }
     if let Some(age) = max_age {
@@ -38,21 +61,33 @@ pub fn build(name: &str, value: &str, https: bool, max_age: Option<Duration>) ->
     c
 }
 
-pub fn session_cookie(token: &str, https: bool, max_age: Option<Duration>) -> String {
-    build(
-        if https { SESSION_HOST } else { SESSION },
-        token,
-        https,
-        max_age,
-    )
+fn session_name(scope: Scope<'_>) -> &'static str {
+    match (scope.https, scope.base.is_empty()) {
+        (true, true) => SESSION_HOST,
+        (true, false) => SESSION_SECURE,
+        (false, _) => SESSION,
+    }
 }
 
-/// Set-Cookie values that delete the session cookie under both names.
-pub fn clear_session(https: bool) -> [String; 2] {
+pub fn session_cookie(token: &str, scope: Scope<'_>, max_age: Option<Duration>) -> String {
+    build(session_name(scope), token, scope, max_age)
+}
+
+/// Set-Cookie values that delete the session cookie under every name.
+pub fn clear_session(scope: Scope<'_>) -> [String; 3] {
     let zero = Some(Duration::ZERO);
+    let secure = Scope {
+        https: true,
+        base: scope.base,
+    };
+    let root = Scope {
+        https: true,
+        base: "",
+    };
     [
-        build(SESSION_HOST, "", true, zero),
-        build(SESSION, "", https, zero),
+        build(SESSION_HOST, "", root, zero),
+        build(SESSION_SECURE, "", secure, zero),
+        build(SESSION, "", scope, zero),
     ]
 }
 
@@ -77,16 +112,39 @@ mod tests {
     }
 
     #[test]
-    fn attributes_follow_the_scheme() {
+    fn attributes_follow_the_scheme_and_base() {
+        let plain = Scope {
+            https: false,
+            base: "",
+        };
         assert_eq!(
-            session_cookie("t", false, None),
+            session_cookie("t", plain, None),
             "lookout_session=t; Path=/; HttpOnly; SameSite=Lax"
         );
-        let secure = session_cookie("t", true, Some(Duration::from_secs(60)));
+        let secure = session_cookie(
+            "t",
+            Scope {
+                https: true,
+                base: "",
+            },
+            Some(Duration::from_secs(60)),
+        );
         assert!(
-            secure.starts_with("__Host-lookout_session=t;")
+            secure.starts_with("__Host-lookout_session=t; Path=/;")
                 && secure.contains("; Secure")
                 && secure.ends_with("Max-Age=60")
+        );
+        let under = session_cookie(
+            "t",
+            Scope {
+                https: true,
+                base: "/cam",
+            },
+            None,
+        );
+        assert!(
+            under.starts_with("__Secure-lookout_session=t; Path=/cam/;"),
+            "{under}"
         );
     }
 }

@@ -34,19 +34,22 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-/// Only a path of this site: never `//host` or a scheme, so a login link cannot send the user
-/// elsewhere afterwards.
-fn safe_next(next: Option<&str>) -> String {
+/// Only a path of this site under its base path: never `//host`, a scheme, a backslash or
+/// a control character (browsers drop tabs, turning `/\t/evil` into `//evil`), so a login
+/// link cannot send the user elsewhere afterwards.
+fn safe_next(next: Option<&str>, base: &str) -> String {
+    let home = format!("{base}/");
     match next {
         Some(n)
             if n.starts_with('/')
                 && !n[1..].starts_with(['/', '\\'])
                 && !n.contains('\\')
-                && !n.chars().any(char::is_control) =>
+                && !n.chars().any(char::is_control)
+                && (n == base || n.starts_with(&home)) =>
         {
             n.to_owned()
         }
-        _ => "/".to_owned(),
+        _ => home,
     }
 }
 
@@ -83,20 +86,29 @@ pub async fn login_page(
         ""
     };
     Ok(form(
-        client.https,
+        cookies::Scope {
+            https: client.https,
+            base: &state.base,
+        },
         StatusCode::OK,
         notice,
-        &safe_next(q.next.as_deref()),
+        &safe_next(q.next.as_deref(), &state.base),
         "",
     ))
 }
 
 /// The form, with a fresh double-submit CSRF token in a cookie and a hidden field.
-fn form(https: bool, status: StatusCode, notice: &str, next: &str, user: &str) -> Response {
+fn form(
+    scope: cookies::Scope<'_>,
+    status: StatusCode,
+    notice: &str,
+    next: &str,
+    user: &str,
+) -> Response {
     let token = crate::auth::secret::random_token();
     let body = format!(
         r#"<main class="login"><h1>Lookout</h1>{notice}
-<form method="post" action="/login">
+<form method="post" action="{base}/login">
 <input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">
 <label>User name <input name="user" autocomplete="username" value="{user}" required autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -105,9 +117,10 @@ fn form(https: bool, status: StatusCode, notice: &str, next: &str, user: &str) -
 </form></main>"#,
         next = escape(next),
         user = escape(user),
+        base = escape(scope.base),
     );
-    let mut resp = (status, page("Sign in · Lookout", &body)).into_response();
-    let cookie = cookies::build(cookies::CSRF, &token, https, None);
+    let mut resp = (status, page(scope.base, "Sign in · Lookout", &body)).into_response();
+    let cookie = cookies::build(cookies::CSRF, &token, scope, None);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -122,7 +135,10 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
     let Form(f) = posted.map_err(bad_form)?;
-    let https = peer.https;
+    let scope = cookies::Scope {
+        https: peer.https,
+        base: &state.base,
+    };
     let expected = csrf::login_token(&headers).unwrap_or("");
     if !csrf::same_origin(&headers, &peer) || !csrf::token_matches(&f.csrf, expected) {
         return Err(ApiError::new(
@@ -130,14 +146,14 @@ pub async fn login(
             "the login form expired or came from another site; reload the login page",
         ));
     }
-    let next = safe_next(f.next.as_deref());
+    let next = safe_next(f.next.as_deref(), &state.base);
     let addr = peer.ip();
     let user = match auth.check_password(addr, &f.user, &f.password).await {
         Err(refused) => return Ok(refused.response()),
         Ok(None) => {
             let notice = "<p class=\"error\">Wrong user name or password.</p>";
             return Ok(form(
-                https,
+                scope,
                 StatusCode::UNAUTHORIZED,
                 notice,
                 &next,
@@ -167,7 +183,7 @@ pub async fn login(
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&cookies::session_cookie(
         &session.token,
-        https,
+        scope,
         session.cookie_max_age,
     )) {
         h.append(header::SET_COOKIE, v);
@@ -184,7 +200,10 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
     let Form(f) = posted.map_err(bad_form)?;
-    let https = client.https;
+    let scope = cookies::Scope {
+        https: client.https,
+        base: &state.base,
+    };
     let Principal::User {
         user,
         via: Credential::Session { id, csrf: expected },
@@ -203,8 +222,8 @@ pub async fn logout(
         .await
         .map_err(|e| lookout_core::Error::internal(format!("cannot end the session: {e}")))?;
     tracing::info!(user = user.name, "signed out");
-    let mut resp = Redirect::to("/login").into_response();
-    for c in cookies::clear_session(https) {
+    let mut resp = Redirect::to(&format!("{}/login", state.base)).into_response();
+    for c in cookies::clear_session(scope) {
         if let Ok(v) = HeaderValue::from_str(&c) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -213,13 +232,14 @@ pub async fn logout(
 }
 
 /// The bar on pages: who is signed in and a sign-out button.
-pub fn user_bar(principal: &Principal) -> String {
+pub fn user_bar(principal: &Principal, base: &str) -> String {
     match principal {
         Principal::User {
             user,
             via: Credential::Session { csrf, .. },
         } => format!(
-            r#"<form class="userbar" method="post" action="/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
+            r#"<form class="userbar" method="post" action="{}/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
+            escape(base),
             escape(&user.name)
         ),
         Principal::User { user, .. } => {
@@ -233,7 +253,13 @@ pub fn user_bar(principal: &Principal) -> String {
 mod tests {
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(super::safe_next(Some("/cameras/a")), "/cameras/a");
+        assert_eq!(super::safe_next(Some("/cameras/a"), ""), "/cameras/a");
+        assert_eq!(
+            super::safe_next(Some("/cam/cameras/a"), "/cam"),
+            "/cam/cameras/a"
+        );
+        assert_eq!(super::safe_next(Some("/cameras/a"), "/cam"), "/cam/");
+        assert_eq!(super::safe_next(Some("/camera"), "/cam"), "/cam/");
         for bad in [
             "/\t/evil.example",
             "/\x01",
@@ -244,8 +270,8 @@ mod tests {
             "evil",
             "",
         ] {
-            assert_eq!(super::safe_next(Some(bad)), "/", "{bad}");
+            assert_eq!(super::safe_next(Some(bad), ""), "/", "{bad}");
         }
-        assert_eq!(super::safe_next(None), "/");
+        assert_eq!(super::safe_next(None, ""), "/");
     }
 }

@@ -288,13 +288,13 @@ pub async fn guard(
         (Access::Page | Access::Viewer, Principal::User { .. }) => true,
     };
     if !allowed {
-        return refuse(access, &principal, &parts);
+        return refuse(access, &principal, &parts, &state.base);
     }
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
 }
 
-fn refuse(access: Access, principal: &Principal, parts: &Parts) -> Response {
+fn refuse(access: Access, principal: &Principal, parts: &Parts, base: &str) -> Response {
     if let Principal::User { user, .. } = principal {
         return ApiError::new(
             StatusCode::FORBIDDEN,
@@ -305,9 +305,14 @@ fn refuse(access: Access, principal: &Principal, parts: &Parts) -> Response {
     // mjpg-streamer clients ask `/?action=stream` of the page route: they get a 401 too.
     let is_action = parts.uri.query().is_some_and(|q| q.contains("action="));
     if access == Access::Page && !is_action {
-        let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        // The path as the browser sent it, base path included.
+        let original = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let next = original.path_and_query().map_or("/", |p| p.as_str());
         let target = format!(
-            "/login?next={}",
+            "{base}/login?next={}",
             form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
         );
         return Redirect::to(&target).into_response();
