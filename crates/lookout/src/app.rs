@@ -2,11 +2,13 @@
 //! [`run`] is what `lookout serve` calls and what tests call on a port-0 listener.
 
 use crate::acme::{self, AcmeManager, Challenges};
+use crate::alerts;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
+use crate::events::{EventLog, camera_watch};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
@@ -19,6 +21,7 @@ use lookout_sources::http::HttpSource;
 use lookout_sources::{Source, supervise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -47,11 +50,11 @@ pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Strin
 }
 
 /// Opens the database and sets up logins, unless `auth.mode = "none"`.
-pub fn open_auth(config: &Config) -> Result<Option<Arc<AuthState>>, String> {
-    if config.auth.mode == AuthMode::None {
+pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<AuthState>>, String> {
+    let (AuthMode::Login, Some(store)) = (config.auth.mode, store) else {
         return Ok(None);
-    }
-    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    };
+    let store = store.clone();
     let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
     Ok(Some(Arc::new(AuthState::new(
         store,
@@ -70,8 +73,28 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     check_auth_mode(&config, &listeners)?;
-    let auth = open_auth(&config)?;
+    // The database holds accounts, events and the alert outbox: opened when logins or
+    // alerts need it (the loopback demo runs without one).
+    let store = if config.auth.mode == AuthMode::Login || !config.alerts.rules.is_empty() {
+        Some(Store::open(&config.data_dir).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let auth = open_auth(&config, store.as_ref())?;
     let background = TaskTracker::new();
+    let events = store.as_ref().map(|store| EventLog {
+        store: store.clone(),
+        alerts: config.alerts.clone(),
+        outbox_wake: Arc::new(Notify::new()),
+    });
+    if let Some(log) = &events {
+        background.spawn(alerts::outbox::run(
+            log.store.clone(),
+            log.alerts.clone(),
+            log.outbox_wake.clone(),
+            shutdown.clone(),
+        ));
+    }
     let challenges = Arc::new(Challenges::default());
     let mut acme = None;
     let tls = match (&config.tls, &config.acme) {
@@ -111,6 +134,14 @@ pub async fn run(
         .iter()
         .map(|c| {
             let hub = CameraHub::new(&c.id, c.quality);
+            if let Some(log) = &events {
+                background.spawn(camera_watch::watch(
+                    hub.clone(),
+                    c.id.clone(),
+                    log.clone(),
+                    shutdown.clone(),
+                ));
+            }
             sources.spawn(supervise(
                 hub.clone(),
                 source_of(&c.source),
@@ -140,6 +171,7 @@ pub async fn run(
         challenges,
         acme,
         base: s.base_path.clone(),
+        events,
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

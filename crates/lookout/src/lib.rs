@@ -2,11 +2,13 @@
 //! wiring of cameras' sources to their hubs. `main.rs` only parses the command line.
 
 pub mod acme;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod deploy;
+pub mod events;
 pub mod listen;
 pub mod server;
 pub mod signals;

@@ -2,6 +2,7 @@
 //! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`. Each command returns an
 //! exit code; errors are printed as they are, since they already say what to do.
 
+mod alerts_cmd;
 mod cert_cmd;
 mod config_cmd;
 mod deploy_cmd;
@@ -53,6 +54,9 @@ pub enum Command {
     /// The HTTPS certificate: `lookout cert status`.
     #[command(subcommand)]
     Cert(cert_cmd::CertCommand),
+    /// Alerts: `lookout alerts test` sends one through every rule now.
+    #[command(subcommand)]
+    Alerts(alerts_cmd::AlertsCommand),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -71,6 +75,9 @@ pub fn run(cli: Cli) -> ExitCode {
             load(&cli.config, cli.data_dir).and_then(|c| deploy_cmd::systemd_unit(&args, &c))
         }
         Command::Cert(cmd) => load(&cli.config, cli.data_dir).and_then(|c| cert_cmd::run(cmd, &c)),
+        Command::Alerts(cmd) => {
+            load(&cli.config, cli.data_dir).and_then(|c| alerts_cmd::run(cmd, &c))
+        }
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,10 @@ pub struct ConfigFile {
     pub tls: TlsSection,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acme: Option<AcmeSection>,
+    #[serde(default)]
+    pub alerts: AlertsSection,
+    #[serde(default, rename = "alert", skip_serializing_if = "Vec::is_empty")]
+    pub alert_rules: Vec<AlertRuleSection>,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
 }
@@ -131,6 +135,66 @@ impl Default for TlsSection {
             acme_webroot: None,
         }
     }
+}
+
+/// How alerts are delivered.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// First retry of a failed delivery; each retry waits twice as long...
+    pub retry_initial_seconds: u64,
+    /// ...up to this.
+    pub retry_max_seconds: u64,
+    /// A delivery still failing after this long is given up (and logged).
+    pub give_up_after_hours: u64,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self {
+            retry_initial_seconds: 30,
+            retry_max_seconds: 3600,
+            give_up_after_hours: 72,
+        }
+    }
+}
+
+/// One `[[alert]]`: which events go where.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRuleSection {
+    pub name: String,
+    /// Event kinds: "motion", "camera_offline", "camera_online"; default all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<String>>,
+    /// Cameras; default all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cameras: Option<Vec<String>>,
+    /// No alerts in this local-time window, e.g. "22:00-07:00".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<String>,
+    /// At most this many alerts per hour from this rule; past it events are recorded only.
+    #[serde(default = "default_max_per_hour")]
+    pub max_per_hour: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSection>,
+}
+
+fn default_max_per_hour() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// http:// or https:// URL receiving a JSON POST.
+    pub url: String,
+    /// File holding the HMAC-SHA256 signing secret...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<PathBuf>,
+    /// ...or an environment variable holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
 }
 
 /// Certificates from an ACME CA (Let's Encrypt) for `https://` listeners.

@@ -35,6 +35,7 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Set when `[acme]` asks for certificates from a CA.
     pub acme: Option<AcmeConfig>,
+    pub alerts: std::sync::Arc<crate::alerts::AlertConfig>,
     pub cameras: Vec<CameraConfig>,
 }
 
@@ -285,6 +286,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     }
     let auth = auth(&cx, &file.auth)?;
     let tls = tls(&cx, &file.tls)?;
+    let alerts = std::sync::Arc::new(alerts(&cx, &file)?);
     let acme = match &file.acme {
         Some(a) => Some(acme(&cx, a)?),
         None => None,
@@ -321,7 +323,142 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         server,
         tls,
         acme,
+        alerts,
         cameras,
+    })
+}
+
+fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig, ConfigError> {
+    use crate::alerts::{AlertConfig, AlertRule, Channel, parse_quiet_hours};
+    use crate::events::EventKind;
+    let a = &file.alerts;
+    if a.retry_initial_seconds == 0 || a.retry_max_seconds < a.retry_initial_seconds {
+        return Err(cx.err(
+            cx.key_offset("retry_initial_seconds"),
+            "alerts.retry_initial_seconds must be at least 1 and at most retry_max_seconds",
+            "remove both keys to use the defaults (30 and 3600)",
+        ));
+    }
+    let mut rules = Vec::new();
+    let mut names = HashSet::new();
+    for r in &file.alert_rules {
+        let at = cx.key_offset("name");
+        if r.name.is_empty() || !names.insert(r.name.clone()) {
+            return Err(cx.err(
+                at,
+                format!("[[alert]] name {:?} is empty or used twice", r.name),
+                "give each [[alert]] its own name (it is how deliveries are recorded)",
+            ));
+        }
+        let kinds = match &r.kinds {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .map(|k| {
+                        EventKind::parse(k).ok_or_else(|| {
+                            cx.err(
+                                cx.key_offset("kinds"),
+                                format!("[[alert]] {:?}: unknown event kind {k:?}", r.name),
+                                "use \"motion\", \"camera_offline\" or \"camera_online\"",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        if let Some(cams) = &r.cameras {
+            if let Some(c) = cams
+                .iter()
+                .find(|c| !file.cameras.iter().any(|k| &k.get_ref().id == *c))
+            {
+                return Err(cx.err(
+                    cx.key_offset("cameras"),
+                    format!("[[alert]] {:?}: no camera {c:?}", r.name),
+                    "list ids of [[camera]] tables",
+                ));
+            }
+        }
+        let quiet_hours = match &r.quiet_hours {
+            None => None,
+            Some(q) => Some(parse_quiet_hours(q).ok_or_else(|| {
+                cx.err(
+                    cx.key_offset("quiet_hours"),
+                    format!("[[alert]] {:?}: quiet_hours {q:?} is not FROM-TO", r.name),
+                    "write local times like \"22:00-07:00\"",
+                )
+            })?),
+        };
+        let Some(w) = &r.webhook else {
+            return Err(cx.err(
+                at,
+                format!("[[alert]] {:?} says nowhere to send", r.name),
+                "add an [alert.webhook] table with a url",
+            ));
+        };
+        if !(w.url.starts_with("http://") || w.url.starts_with("https://"))
+            || w.url.parse::<http::Uri>().is_err()
+        {
+            return Err(cx.err(
+                cx.key_offset("url"),
+                format!(
+                    "[[alert]] {:?}: webhook url {:?} is not an http(s) URL",
+                    r.name, w.url
+                ),
+                "write e.g. \"https://hooks.example.org/lookout\"",
+            ));
+        }
+        let secret = match (&w.secret_file, &w.secret_env) {
+            (Some(f), None) => std::fs::read_to_string(f)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| {
+                    cx.err(
+                        cx.key_offset("secret_file"),
+                        format!("cannot read the webhook secret {}: {e}", f.display()),
+                        "check the path and that Lookout may read it",
+                    )
+                })?,
+            (None, Some(v)) => std::env::var(v).map_err(|_| {
+                cx.err(
+                    cx.key_offset("secret_env"),
+                    format!("the environment variable {v} (webhook secret) is not set"),
+                    "set it in the service's environment, or use secret_file",
+                )
+            })?,
+            _ => {
+                return Err(cx.err(
+                    cx.key_offset("url"),
+                    format!("[[alert]] {:?}: the webhook needs exactly one of secret_file or secret_env", r.name),
+                    "receivers check the HMAC-SHA256 signature made with this secret",
+                ));
+            }
+        };
+        if secret.len() < 16 {
+            return Err(cx.err(
+                cx.key_offset("url"),
+                format!(
+                    "[[alert]] {:?}: the webhook secret is shorter than 16 characters",
+                    r.name
+                ),
+                "make one with `openssl rand -hex 32`",
+            ));
+        }
+        rules.push(AlertRule {
+            name: r.name.clone(),
+            kinds,
+            cameras: r.cameras.clone(),
+            quiet_hours,
+            max_per_hour: r.max_per_hour,
+            channel: Channel::Webhook {
+                url: w.url.clone(),
+                secret,
+            },
+        });
+    }
+    Ok(AlertConfig {
+        retry_initial: Duration::from_secs(a.retry_initial_seconds),
+        retry_max: Duration::from_secs(a.retry_max_seconds),
+        give_up_after: Duration::from_secs(a.give_up_after_hours.saturating_mul(3600)),
+        rules,
     })
 }
 

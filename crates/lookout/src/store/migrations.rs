@@ -53,6 +53,34 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta (key, value) VALUES ('auth_epoch', 0);
     "#,
+    // 2: events and the alert outbox.
+    r#"
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        camera TEXT,
+        kind TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        peak_score REAL,
+        -- A JPEG in the data directory's events/ folder, relative to it.
+        snapshot TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_started ON events (started_at);
+    -- One row per event and alert rule: UNIQUE makes "never twice for one event and rule"
+    -- a property of the schema. Rows stay after delivery as the record of what was sent.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        rule TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        last_error TEXT,
+        UNIQUE (event_id, rule)
+    );
+    CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

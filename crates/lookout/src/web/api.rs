@@ -101,3 +101,28 @@ pub async fn certificate(
     };
     Ok(Json(serde_json::to_value(acme.state()).unwrap_or_default()))
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct EventsQuery {
+    limit: Option<u32>,
+}
+
+/// Recent events of the cameras `who` may watch, newest first (`?limit=`, default 100).
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    axum::extract::Query(q): axum::extract::Query<EventsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(log) = &state.events else {
+        return Ok(Json(serde_json::json!({ "events": [] })));
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let list = log
+        .store
+        .run(move |c| {
+            crate::events::list(c, limit, &|camera| camera.is_none_or(|id| who.may_view(id)))
+        })
+        .await
+        .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;
+    Ok(Json(serde_json::json!({ "events": list })))
+}

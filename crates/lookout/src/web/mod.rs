@@ -58,6 +58,8 @@ pub struct AppState {
     pub acme: Option<Arc<crate::acme::AcmeManager>>,
     /// Where the site lives: `""` at the root, `/cam` under `https://host/cam/`.
     pub base: String,
+    /// The event log, when there is a database.
+    pub events: Option<crate::events::EventLog>,
 }
 
 impl AppState {
@@ -137,6 +139,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
         ("/metrics", Access::Admin, get(metrics::metrics)),
         ("/api/cert", Access::Admin, get(api::certificate)),
+        ("/api/events", Access::Viewer, get(api::events)),
         ("/logout", Access::Viewer, post(auth::login::logout)),
         (
             "/login",

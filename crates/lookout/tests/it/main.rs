@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod acme;
+mod alerts;
 mod auth;
 mod auth_clients;
 mod cli;

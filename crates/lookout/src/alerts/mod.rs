@@ -1,0 +1,150 @@
+//! Alert rules and their durable delivery. An event queues one outbox row per matching rule
+//! (kinds, cameras, quiet hours, a rate limit) in the event's own transaction; the outbox
+//! worker delivers rows, retrying with backoff while the receiver is down, also across
+//! restarts and `kill -9` (the rows are in the database). The `(event, rule)` pair is unique,
+//! so nothing is queued twice; a crash between a delivery and its record could repeat it, so
+//! every delivery carries the same idempotency key (`X-Lookout-Delivery`) each time.
+
+pub mod outbox;
+pub mod webhook;
+
+use crate::events::{EventKind, NewEvent};
+use crate::store::StoreError;
+use rusqlite::{Connection, params};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertConfig {
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    pub give_up_after: Duration,
+    pub rules: Vec<AlertRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertRule {
+    pub name: String,
+    /// `None`: every kind.
+    pub kinds: Option<Vec<EventKind>>,
+    /// `None`: every camera.
+    pub cameras: Option<Vec<String>>,
+    /// Minutes after local midnight: from, to (may wrap past midnight).
+    pub quiet_hours: Option<(u32, u32)>,
+    pub max_per_hour: u32,
+    pub channel: Channel,
+}
+
+#[derive(Clone)]
+pub enum Channel {
+    Webhook { url: String, secret: String },
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Channel::Webhook { url, .. } => write!(f, "Webhook({url})"),
+        }
+    }
+}
+
+impl AlertRule {
+    fn matches(&self, event: &NewEvent) -> bool {
+        // A test goes to every rule: that is what it tests.
+        if event.kind == EventKind::Test {
+            return true;
+        }
+        let kind_ok = self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind));
+        let camera_ok = match (&self.cameras, &event.camera) {
+            (None, _) => true,
+            (Some(list), Some(c)) => list.contains(c),
+            (Some(_), None) => false,
+        };
+        kind_ok && camera_ok
+    }
+
+    fn quiet_now(&self) -> bool {
+        let Some((from, to)) = self.quiet_hours else {
+            return false;
+        };
+        let now = local_minutes();
+        if from <= to {
+            (from..to).contains(&now)
+        } else {
+            now >= from || now < to
+        }
+    }
+}
+
+/// Minutes since local midnight.
+fn local_minutes() -> u32 {
+    // SAFETY: localtime_r writes into the struct we own; time() has no preconditions.
+    unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        (tm.tm_hour * 60 + tm.tm_min) as u32
+    }
+}
+
+/// "22:00-07:00" → minutes after midnight.
+pub fn parse_quiet_hours(s: &str) -> Option<(u32, u32)> {
+    let minutes = |t: &str| {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    Some((minutes(a)?, minutes(b)?))
+}
+
+/// Queues the event for every matching rule that is not in quiet hours or over its rate.
+pub fn enqueue(
+    tx: &Connection,
+    event_id: i64,
+    event: &NewEvent,
+    now: i64,
+    config: &AlertConfig,
+) -> Result<(), StoreError> {
+    for rule in config.rules.iter().filter(|r| r.matches(event)) {
+        if event.kind != EventKind::Test && rule.quiet_now() {
+            tracing::info!(
+                rule = rule.name,
+                "quiet hours: event {event_id} recorded, not sent"
+            );
+            continue;
+        }
+        let last_hour: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.rule = ?1 AND e.started_at > ?2",
+            params![rule.name, now - 3600],
+            |r| r.get(0),
+        )?;
+        if event.kind != EventKind::Test && last_hour >= i64::from(rule.max_per_hour) {
+            tracing::info!(
+                rule = rule.name,
+                "{last_hour} alerts in the last hour (max_per_hour): event {event_id} recorded, not sent"
+            );
+            continue;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (event_id, rule, next_attempt_at) VALUES (?1, ?2, ?3)",
+            params![event_id, rule.name, now],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_parse_and_wrap() {
+        assert_eq!(parse_quiet_hours("22:00-07:30"), Some((1320, 450)));
+        assert_eq!(parse_quiet_hours("7:00-9:00"), Some((420, 540)));
+        for bad in ["", "22-7", "25:00-01:00", "10:60-11:00", "10:00"] {
+            assert_eq!(parse_quiet_hours(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The outbox worker: delivers queued alerts, oldest first, retrying failures with
+//! exponential backoff (`[alerts] retry_initial_seconds` doubling to `retry_max_seconds`)
+//! and giving up after `give_up_after_hours`. Woken at once when an event is recorded.
+
+use super::webhook::{self, HttpsClient};
+use super::{AlertConfig, Channel};
+use crate::store::{Store, StoreError, now_secs};
+use rusqlite::{OptionalExtension, params};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// A queued delivery with its event.
+#[derive(Debug)]
+struct Due {
+    id: i64,
+    rule: String,
+    attempts: i64,
+    event: serde_json::Value,
+    queued_at: i64,
+}
+
+pub async fn run(
+    store: Store,
+    config: Arc<AlertConfig>,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let client = match webhook::client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("alerts cannot be delivered: {e}");
+            return;
+        }
+    };
+    loop {
+        let next = match deliver_due(&store, &config, &client).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!("alert outbox: {e}");
+                Some(now_secs() + 5)
+            }
+        };
+        let wait = next.map_or(Duration::from_secs(3600), |at| {
+            Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0))
+        });
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = wake.notified() => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Delivers every row that is due; returns when the next one will be.
+pub async fn deliver_due(
+    store: &Store,
+    config: &AlertConfig,
+    client: &HttpsClient,
+) -> Result<Option<i64>, StoreError> {
+    loop {
+        let now = now_secs();
+        let Some(due) = store.run(move |c| next_due(c, now)).await? else {
+            return store
+                .run(|c| {
+                    Ok(c.query_row(
+                        "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+                        [],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )?)
+                })
+                .await;
+        };
+        let result = match config.rules.iter().find(|r| r.name == due.rule) {
+            None => Err(format!(
+                "no [[alert]] named {:?} in the config any more",
+                due.rule
+            )),
+            Some(rule) => deliver(client, &rule.channel, &due).await,
+        };
+        let attempts = due.attempts + 1;
+        let id = due.id;
+        match result {
+            Ok(()) => {
+                tracing::info!(rule = due.rule, event = %due.event["id"], "alert delivered");
+                store
+                    .run(move |c| {
+                        c.execute(
+                            "UPDATE outbox SET delivered_at = ?1, attempts = ?2, last_error = NULL WHERE id = ?3",
+                            params![now_secs(), attempts, id],
+                        )?;
+                        Ok(())
+                    })
+                    .await?;
+            }
+            Err(e) => {
+                let shift = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(20);
+                let backoff = config
+                    .retry_initial
+                    .saturating_mul(1 << shift)
+                    .min(config.retry_max);
+                let give_up = now - due.queued_at > config.give_up_after.as_secs() as i64;
+                if give_up {
+                    tracing::error!(rule = due.rule, event = %due.event["id"], "alert given up after {attempts} attempts: {e}");
+                } else {
+                    tracing::warn!(rule = due.rule, event = %due.event["id"], "alert not delivered (attempt {attempts}, next in {backoff:?}): {e}");
+                }
+                let next = if give_up {
+                    i64::MAX
+                } else {
+                    now + backoff.as_secs() as i64
+                };
+                store
+                    .run(move |c| {
+                        c.execute(
+                            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
+                            params![attempts, next, e, id],
+                        )?;
+                        Ok(())
+                    })
+                    .await?;
+            }
+        }
+    }
+}
+
+/// How long a delivery in progress is leased: another process (the server and `lookout
+/// alerts test`) will not take the same row meanwhile.
+const LEASE_SECS: i64 = 60;
+
+/// The oldest due row, leased to us.
+fn next_due(c: &mut rusqlite::Connection, now: i64) -> Result<Option<Due>, StoreError> {
+    loop {
+        let Some((due, at)) = candidate(c, now)? else {
+            return Ok(None);
+        };
+        let taken = c.execute(
+            "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND next_attempt_at = ?3 AND delivered_at IS NULL",
+            params![now + LEASE_SECS, due.id, at],
+        )?;
+        if taken == 1 {
+            return Ok(Some(due));
+        }
+    }
+}
+
+fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, StoreError> {
+    Ok(c.query_row(
+        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at \
+         FROM outbox o JOIN events e ON e.id = o.event_id \
+         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT 1",
+        [now],
+        |r| {
+            let details: String = r.get(7)?;
+            let started_at: i64 = r.get(6)?;
+            let at: i64 = r.get(8)?;
+            Ok((Due {
+                id: r.get(0)?,
+                rule: r.get(1)?,
+                attempts: r.get(2)?,
+                queued_at: started_at,
+                event: serde_json::json!({
+                    "id": r.get::<_, i64>(3)?,
+                    "camera": r.get::<_, Option<String>>(4)?,
+                    "kind": r.get::<_, String>(5)?,
+                    "started_at": started_at,
+                    "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or_default(),
+                }),
+            }, at))
+        },
+    )
+    .optional()?)
+}
+
+async fn deliver(client: &HttpsClient, channel: &Channel, due: &Due) -> Result<(), String> {
+    match channel {
+        Channel::Webhook { url, secret } => {
+            let body = serde_json::json!({
+                "event": due.event,
+                "rule": due.rule,
+                "sent_by": concat!("Lookout ", env!("CARGO_PKG_VERSION")),
+            });
+            let delivery = format!("{}-{}", due.event["id"], due.rule);
+            webhook::post(
+                client,
+                url,
+                secret,
+                &delivery,
+                body.to_string().into_bytes(),
+            )
+            .await
+        }
+    }
+}

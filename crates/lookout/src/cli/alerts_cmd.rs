@@ -1,0 +1,69 @@
+//! `lookout alerts test`: records a test event, which every `[[alert]]` rule queues, and
+//! delivers it at once from this process, printing what each rule's receiver answered.
+
+use crate::alerts::outbox;
+use crate::config::Config;
+use crate::events::{self, EventKind, NewEvent};
+use crate::store::{Store, StoreError};
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test alert through every [[alert]] rule now; exit 1 if one fails.
+    Test,
+}
+
+pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
+    let AlertsCommand::Test = cmd;
+    if config.alerts.rules.is_empty() {
+        return Err("no [[alert]] rules in the config; `lookout config example` shows one".into());
+    }
+    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let alerts = config.alerts.clone();
+    let event = NewEvent {
+        camera: None,
+        kind: EventKind::Test,
+        details: serde_json::json!({ "message": "a test alert from `lookout alerts test`" }),
+    };
+    let id = store
+        .blocking(|c| events::record(c, &event, &alerts))
+        .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let client = crate::alerts::webhook::client()?;
+    runtime
+        .block_on(outbox::deliver_due(&store, &alerts, &client))
+        .map_err(|e| e.to_string())?;
+    let results: Vec<(String, Option<i64>, Option<String>)> = store
+        .blocking(|c| {
+            let mut stmt = c.prepare(
+                "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .map_err(|e| e.to_string())?;
+    let mut all_ok = true;
+    for (rule, delivered, error) in results {
+        match (delivered, error) {
+            (Some(_), _) => println!("{rule}: delivered"),
+            (None, e) => {
+                all_ok = false;
+                println!(
+                    "{rule}: NOT delivered ({}); the server retries it",
+                    e.unwrap_or_else(|| "not tried".into())
+                );
+            }
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

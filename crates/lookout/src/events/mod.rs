@@ -1,0 +1,139 @@
+//! Events: what happened to a camera (motion, offline, back online), stored in the database
+//! with their times and, for motion, the peak score and a snapshot. Recording an event also
+//! queues its alerts in the same transaction, so an event is never stored without them.
+
+pub mod camera_watch;
+
+use crate::alerts::{self, AlertConfig};
+use crate::store::{Store, StoreError, now_secs};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Motion,
+    CameraOffline,
+    CameraOnline,
+    /// `lookout alerts test`.
+    Test,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Motion,
+        EventKind::CameraOffline,
+        EventKind::CameraOnline,
+        EventKind::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Motion => "motion",
+            EventKind::CameraOffline => "camera_offline",
+            EventKind::CameraOnline => "camera_online",
+            EventKind::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub camera: Option<String>,
+    pub kind: EventKind,
+    pub details: serde_json::Value,
+}
+
+/// A stored event, as `/api/events` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub camera: Option<String>,
+    pub kind: String,
+    /// Seconds since the Unix epoch.
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub peak_score: Option<f64>,
+    pub details: serde_json::Value,
+}
+
+/// Stores events and wakes the alert outbox.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    pub store: Store,
+    pub alerts: Arc<AlertConfig>,
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl EventLog {
+    /// Records `event` and queues an alert for each matching rule; returns its id.
+    pub async fn record(&self, event: NewEvent) -> Result<i64, StoreError> {
+        let alerts = self.alerts.clone();
+        let id = self.store.run(move |c| record(c, &event, &alerts)).await?;
+        self.outbox_wake.notify_one();
+        Ok(id)
+    }
+}
+
+pub fn record(
+    conn: &mut Connection,
+    event: &NewEvent,
+    alerts: &AlertConfig,
+) -> Result<i64, StoreError> {
+    let now = now_secs();
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO events (camera, kind, started_at, details) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            event.camera,
+            event.kind.as_str(),
+            now,
+            event.details.to_string()
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    alerts::enqueue(&tx, id, event, now, alerts)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// The newest events first, at most `limit`, for cameras `visible` allows.
+pub fn list(
+    conn: &Connection,
+    limit: u32,
+    visible: &dyn Fn(Option<&str>) -> bool,
+) -> Result<Vec<Event>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, camera, kind, started_at, ended_at, peak_score, details FROM events ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([i64::from(limit) * 4], |r| {
+        let details: String = r.get(6)?;
+        Ok(Event {
+            id: r.get(0)?,
+            camera: r.get(1)?,
+            kind: r.get(2)?,
+            started_at: r.get(3)?,
+            ended_at: r.get(4)?,
+            peak_score: r.get(5)?,
+            details: serde_json::from_str(&details).unwrap_or_default(),
+        })
+    })?;
+    let mut out = Vec::new();
+    for e in rows {
+        let e = e?;
+        if visible(e.camera.as_deref()) {
+            out.push(e);
+            if out.len() >= limit as usize {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,217 @@
+//! Events and webhook alerts with a receiver we did not write against our code (Python's
+//! standard library checking the documented HMAC signature): a camera going offline is an
+//! event; its alert waits while the receiver is down, survives `kill -9` of Lookout, and is
+//! delivered exactly once afterwards; `lookout alerts test` reports each rule's answer.
+
+use crate::support::BIN;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn receiver(port: u16, secret: &Path, out: &Path) -> Running {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/alerts/webhook_receiver.py");
+    let child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(secret)
+        .arg(out)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run the Python receiver");
+    // Ready when the port accepts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the receiver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Running(child)
+}
+
+/// `lookout serve` on `port`, returning once it answers.
+fn lookout(config: &Path, data: &Path, port: u16, log: &Path) -> Running {
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+        .spawn()
+        .expect("run lookout");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "lookout did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Running(child)
+}
+
+fn deliveries(out: &Path) -> Vec<serde_json::Value> {
+    let Ok(f) = std::fs::File::open(out) else {
+        return Vec::new();
+    };
+    BufReader::new(f)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect()
+}
+
+fn events(port: u16) -> Vec<serde_json::Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let r = rt
+        .block_on(lookout_bench::get(addr, "/api/events", &[]))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["events"].as_array().cloned().unwrap_or_default()
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    data: PathBuf,
+    secret: PathBuf,
+    out: PathBuf,
+    hook_port: u16,
+    dir: PathBuf,
+}
+
+fn setup(extra_rule: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let hook_port = free_port();
+    // A camera whose upstream never answers: it goes offline at once (keep_warm captures
+    // with nobody watching).
+    let dead = free_port();
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nmode = \"none\"\n[alerts]\nretry_initial_seconds = 1\nretry_max_seconds = 2\n\
+             [[alert]]\nname = \"hook\"\nkinds = [\"camera_offline\", \"camera_online\"]\n\
+             [alert.webhook]\nurl = \"http://127.0.0.1:{hook_port}/lookout\"\nsecret_file = {secret:?}\n\
+             {extra_rule}\n\
+             [[camera]]\nid = \"door\"\nkeep_warm = true\n[camera.source]\nkind = \"http\"\n\
+             url = \"http://127.0.0.1:{dead}/video\"\n"
+        ),
+    )
+    .unwrap();
+    Setup {
+        config,
+        data: dir.path().join("data"),
+        secret,
+        out: dir.path().join("received.jsonl"),
+        hook_port,
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn an_offline_alert_waits_for_the_receiver_survives_kill_9_and_arrives_once() {
+    let s = setup("");
+    let port = free_port();
+    let first = lookout(&s.config, &s.data, port, &s.dir.join("first.log"));
+    // The event is recorded while the receiver is down...
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let event_id = loop {
+        if let Some(e) = events(port).iter().find(|e| e["kind"] == "camera_offline") {
+            assert_eq!(e["camera"], "door");
+            break e["id"].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no camera_offline event");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // ...its delivery fails at least once, then Lookout dies without any cleanup.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut first = first;
+    unsafe {
+        libc::kill(first.0.id() as i32, libc::SIGKILL);
+    }
+    let _ = first.0.wait();
+    let log = std::fs::read_to_string(s.dir.join("first.log")).unwrap();
+    assert!(
+        log.contains("alert not delivered"),
+        "a failed attempt first: {log}"
+    );
+
+    let _hook = receiver(s.hook_port, &s.secret, &s.out);
+    let _second = lookout(&s.config, &s.data, port, &s.dir.join("second.log"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let of_event = |d: &serde_json::Value| d["payload"]["event"]["id"].as_i64() == Some(event_id);
+    while !deliveries(&s.out).iter().any(of_event) {
+        assert!(
+            Instant::now() < deadline,
+            "not delivered after the restart: {}",
+            std::fs::read_to_string(s.dir.join("second.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Give a duplicate every chance to show up: several retry periods.
+    std::thread::sleep(Duration::from_secs(3));
+    let got: Vec<_> = deliveries(&s.out).into_iter().filter(of_event).collect();
+    assert_eq!(got.len(), 1, "delivered exactly once: {got:?}");
+    assert_eq!(got[0]["payload"]["event"]["kind"], "camera_offline");
+    assert_eq!(got[0]["payload"]["rule"], "hook");
+    assert_eq!(got[0]["delivery"], format!("{event_id}-hook"));
+}
+
+#[test]
+fn alerts_test_reports_each_rule_and_a_bad_signature_is_refused() {
+    let wrong = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(wrong.path(), "a-different-secret-of-enough-length").unwrap();
+    let s = setup("");
+    // A second rule signing with another secret: the receiver must refuse it.
+    let config = std::fs::read_to_string(&s.config).unwrap().replacen(
+        "[[camera]]",
+        &format!(
+            "[[alert]]\nname = \"forged\"\n[alert.webhook]\nurl = \"http://127.0.0.1:{}/lookout\"\nsecret_file = {:?}\n[[camera]]",
+            s.hook_port,
+            wrong.path()
+        ),
+        1,
+    );
+    std::fs::write(&s.config, config).unwrap();
+    let _hook = receiver(s.hook_port, &s.secret, &s.out);
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--data-dir")
+        .arg(&s.data)
+        .args(["alerts", "test"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("hook: delivered"), "{text}");
+    assert!(
+        text.contains("forged: NOT delivered (the receiver answered 401"),
+        "{text}"
+    );
+    let got = deliveries(&s.out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["payload"]["event"]["kind"], "test");
+}
