@@ -89,6 +89,9 @@ pub enum Bound {
     Unix {
         listener: UnixListener,
         path: PathBuf,
+        /// Bound by us, so removed at shutdown; a socket systemd passed is systemd's and stays
+        /// for the next start.
+        owned: bool,
     },
 }
 
@@ -191,6 +194,7 @@ fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, Stri
     Ok(Bound::Unix {
         listener,
         path: path.to_owned(),
+        owned: true,
     })
 }
 
@@ -275,6 +279,7 @@ fn adopt_fd(fd: RawFd) -> Result<Bound, String> {
             Bound::Unix {
                 listener: UnixListener::from_std(std).map_err(|e| e.to_string())?,
                 path,
+                owned: false,
             }
         }
         other => {

@@ -198,7 +198,10 @@ async fn accept_loop(
             }
         }
     }
-    if let Bound::Unix { path, .. } = &listener {
+    if let Bound::Unix {
+        path, owned: true, ..
+    } = &listener
+    {
         // Ours: remove it so the next start finds no stale socket.
         let _ = std::fs::remove_file(path);
     }

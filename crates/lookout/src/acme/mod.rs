@@ -37,6 +37,8 @@ pub struct CertState {
     pub directory: String,
     /// The certificate being served, if any.
     pub certificate: Option<CertInfo>,
+    /// The directory that issued it.
+    pub issued_by: Option<String>,
     pub last_error: Option<String>,
     /// Seconds since the Unix epoch.
     pub next_attempt: Option<u64>,
@@ -48,6 +50,9 @@ pub struct AcmeManager {
     certs: Arc<CertStore>,
     challenges: Arc<Challenges>,
     state: Mutex<CertState>,
+    /// The stored certificate came from another directory (staging, before production):
+    /// replace it even though it is valid.
+    other_directory: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AcmeManager {
@@ -72,6 +77,13 @@ impl AcmeManager {
             directory: config.directory_url.clone(),
             ..CertState::default()
         };
+        let issued_by = storage
+            .load_state()
+            .and_then(|s| s["issued_by"].as_str().map(str::to_owned));
+        let other_directory = issued_by
+            .as_ref()
+            .is_some_and(|d| *d != config.directory_url);
+        state.issued_by = issued_by;
         match storage.load_certificate() {
             Ok(Some((key, info))) => {
                 certs.set(key);
@@ -86,6 +98,7 @@ impl AcmeManager {
             certs,
             challenges,
             state: Mutex::new(state),
+            other_directory: other_directory.into(),
         }
     }
 
@@ -103,6 +116,12 @@ impl AcmeManager {
     /// cover every configured domain.
     fn renew_at(&self) -> SystemTime {
         let state = self.state();
+        if self
+            .other_directory
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return SystemTime::UNIX_EPOCH;
+        }
         match &state.certificate {
             Some(c) if self.config.domains.iter().all(|d| c.domains.contains(d)) => {
                 c.not_after_time() - self.config.renew_before
@@ -123,8 +142,11 @@ impl AcmeManager {
                         tracing::info!(domains = ?info.domains, not_after = info.not_after, "certificate obtained");
                         backoff = FIRST_BACKOFF;
                         nonce_retries = 0;
+                        self.other_directory
+                            .store(false, std::sync::atomic::Ordering::Relaxed);
                         self.update(|s| {
                             s.certificate = Some(info);
+                            s.issued_by = Some(self.config.directory_url.clone());
                             s.last_error = None;
                         });
                         continue;

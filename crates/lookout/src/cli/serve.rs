@@ -28,6 +28,16 @@ pub fn run(
     if let Some(d) = data_dir {
         config.data_dir = d;
     }
+    let https_listener = config
+        .server
+        .listen
+        .iter()
+        .find(|l| matches!(l, ListenSpec::Tcp { tls: true, .. }));
+    if let (Some(l), None, None) = (https_listener, &config.tls, &config.acme) {
+        return Err(format!(
+            "{l} needs a certificate: add an [acme] table (automatic certificates) or set tls.cert and tls.key"
+        ));
+    }
     if config.server.listen.is_empty() {
         return Err(
             "nothing to listen on: set server.listen in the config or pass --listen 127.0.0.1:8080"

@@ -266,6 +266,17 @@ pub async fn identify(
             tls: false,
             redirect_to_https: None,
         });
+    // HTTP/2 names the host in `:authority`, not in a Host header: give the rest of the
+    // program (the Origin check, redirects) one place to look.
+    if !req.headers().contains_key(http::header::HOST) {
+        let authority = req
+            .uri()
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok());
+        if let Some(a) = authority {
+            req.headers_mut().insert(http::header::HOST, a);
+        }
+    }
     let client = Client::of(conn, req.headers(), &trust);
     req.extensions_mut().insert(client);
     next.run(req).await

@@ -267,3 +267,76 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
     s.stop().await;
     assert!(!path.exists(), "the socket file is removed at shutdown");
 }
+
+/// Browsers speak HTTP/2 to an HTTPS listener, where the host comes in `:authority`, not in
+/// a Host header: signing in must work there too (the Origin check needs the host).
+#[tokio::test]
+async fn signing_in_over_http2_works() {
+    if !require("curl", "curl") || !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "h2");
+    let (listener, port) = tls_listener().await;
+    let toml = format!(
+        "{}{}",
+        crate::support::login_config(""),
+        tls_config(&cert, &key, "")
+    );
+    let s = TestServer::start_on(&toml, vec![listener]).await;
+    s.add_user("alice", "correct horse", &[]);
+    let jar = dir.path().join("cookies.txt");
+    let jar_arg = jar.to_str().unwrap();
+    let base = format!("https://127.0.0.1:{port}");
+    let (code, page) = curl(&cert, &["--http2", "-c", jar_arg, &format!("{base}/login")]).await;
+    assert_eq!(code, 0);
+    let token = crate::support::hidden_field(&page, "csrf").expect("csrf field");
+    let form = format!("csrf={token}&user=alice&password=correct+horse&next=/");
+    let origin = format!("Origin: {base}");
+    let (code, status) = curl(
+        &cert,
+        &[
+            "--http2",
+            "-b",
+            jar_arg,
+            "-c",
+            jar_arg,
+            "-H",
+            &origin,
+            "--data",
+            &form,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            &format!("{base}/login"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, status.as_str()),
+        (0, "2 303"),
+        "signed in over HTTP/2"
+    );
+    let cookies = std::fs::read_to_string(&jar).unwrap();
+    assert!(
+        cookies.contains("__Host-lookout_session"),
+        "over HTTPS the session cookie is __Host-: {cookies}"
+    );
+    let (code, status) = curl(
+        &cert,
+        &[
+            "--http2",
+            "-b",
+            jar_arg,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{base}/api/cameras"),
+        ],
+    )
+    .await;
+    assert_eq!((code, status.as_str()), (0, "200"));
+    s.stop().await;
+}

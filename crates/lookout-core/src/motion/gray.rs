@@ -1,0 +1,271 @@
+//! Small grayscale pictures, what the motion detector analyses, and the reductions that make
+//! them from a camera frame: a JPEG (its 8x8 block means, or a full luma decode) or RGB pixels.
+
+use super::jpeg_dc::{self, DcLuma};
+use crate::{Error, RgbImage, jpeg};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+
+/// Tightly packed 8-bit luma, rows top to bottom, at least 1x1 (so a detector never divides by
+/// an empty area).
+#[derive(Clone, PartialEq, Eq)]
+pub struct GrayImage {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for GrayImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GrayImage({}x{})", self.width, self.height)
+    }
+}
+
+impl GrayImage {
+    /// A black image; sides of 0 become 1.
+    pub fn new(width: u32, height: u32) -> Self {
+        let (width, height) = (width.max(1), height.max(1));
+        Self {
+            width,
+            height,
+            data: vec![0; width as usize * height as usize],
+        }
+    }
+
+    /// Wraps pixels; `None` when a side is 0 or `data` is not exactly `width * height` bytes.
+    pub fn from_raw(width: u32, height: u32, data: Vec<u8>) -> Option<Self> {
+        (width > 0 && height > 0 && data.len() == width as usize * height as usize).then_some(
+            Self {
+                width,
+                height,
+                data,
+            },
+        )
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The pixels, `width` to a row.
+    pub fn pixels(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn pixels_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    pub fn into_pixels(self) -> Vec<u8> {
+        self.data
+    }
+
+    /// The pixel at (`x`, `y`); 0 outside the image.
+    pub fn pixel(&self, x: u32, y: u32) -> u8 {
+        if x >= self.width || y >= self.height {
+            return 0;
+        }
+        self.data[y as usize * self.width as usize + x as usize]
+    }
+
+    /// Fills a rectangle, clipped to the image.
+    pub fn fill_rect(&mut self, x: i64, y: i64, w: u32, h: u32, value: u8) {
+        let x0 = x.clamp(0, i64::from(self.width)) as usize;
+        let y0 = y.clamp(0, i64::from(self.height)) as usize;
+        let x1 = (x + i64::from(w)).clamp(0, i64::from(self.width)) as usize;
+        let y1 = (y + i64::from(h)).clamp(0, i64::from(self.height)) as usize;
+        let stride = self.width as usize;
+        for row in y0..y1 {
+            self.data[row * stride + x0..row * stride + x1].fill(value);
+        }
+    }
+}
+
+/// The reduction factor for a `width`x`height` frame: the largest power of two (1 to 64) that
+/// keeps the longer side at least `reduce_to` pixels. 1280x720 with 160 gives 8 (160x90),
+/// 1920x1080 gives 8 (240x135), 640x480 gives 4 (160x120), 3840x2160 gives 16 (240x135).
+pub fn reduction_factor(width: u32, height: u32, reduce_to: u32) -> u32 {
+    let ratio = width.max(height) / reduce_to.max(1);
+    let mut factor = 1;
+    while factor < 64 && factor * 2 <= ratio {
+        factor *= 2;
+    }
+    factor
+}
+
+/// Box-averages `factor`x`factor` blocks of `src` (sides rounded up: a partial block at the
+/// right or bottom edge averages the pixels it has).
+pub fn box_reduce(src: &GrayImage, factor: u32) -> GrayImage {
+    let factor = factor.max(1);
+    if factor == 1 {
+        return src.clone();
+    }
+    let (w, h) = (src.width as usize, src.height as usize);
+    let f = factor as usize;
+    let (dw, dh) = (w.div_ceil(f), h.div_ceil(f));
+    let mut out = Vec::with_capacity(dw * dh);
+    let mut acc = vec![0u32; dw];
+    for by in 0..dh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        let rows = (by * f..((by + 1) * f).min(h)).len();
+        for y in by * f..by * f + rows {
+            let row = &src.data[y * w..(y + 1) * w];
+            for (a, chunk) in acc.iter_mut().zip(row.chunks(f)) {
+                *a += chunk.iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+        }
+        for (bx, &a) in acc.iter().enumerate() {
+            let cols = (bx * f..((bx + 1) * f).min(w)).len();
+            let n = (rows * cols) as u32;
+            out.push(((a + n / 2) / n) as u8);
+        }
+    }
+    GrayImage {
+        width: dw as u32,
+        height: dh as u32,
+        data: out,
+    }
+}
+
+/// Luma (ITU-R BT.601, as JPEG's YCbCr uses) of RGB pixels, reduced by
+/// [`reduction_factor`]`(.., reduce_to)`.
+pub fn reduce_rgb(img: &RgbImage, reduce_to: u32) -> Result<GrayImage, Error> {
+    let (w, h) = (img.width as usize, img.height as usize);
+    if w == 0 || h == 0 || img.data.len() != w * h * 3 {
+        return Err(Error::invalid(format!(
+            "an RGB image of {}x{} with {} bytes of pixels",
+            img.width,
+            img.height,
+            img.data.len()
+        )));
+    }
+    // Luma first, then the box: converting 3 bytes to 1 early halves the memory the box reads.
+    let luma: Vec<u8> = img
+        .data
+        .chunks_exact(3)
+        .map(|p| {
+            ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
+                as u8
+        })
+        .collect();
+    let full = GrayImage {
+        width: img.width,
+        height: img.height,
+        data: luma,
+    };
+    Ok(box_reduce(
+        &full,
+        reduction_factor(img.width, img.height, reduce_to),
+    ))
+}
+
+/// Luma of a JPEG, reduced by [`reduction_factor`]`(.., reduce_to)`, as cheaply as the JPEG
+/// allows: at a factor of 8 or more a baseline JPEG is read for its 8x8 block means only (no
+/// IDCT, no chroma, no colour conversion); otherwise, or for progressive and other rarer JPEGs,
+/// the luma is fully decoded and box-averaged. Damaged data is an error of kind `Corrupt`.
+pub fn reduce_jpeg(data: &[u8], reduce_to: u32) -> Result<GrayImage, Error> {
+    let (width, height) = match jpeg_dc::decode(data)? {
+        DcLuma::Decoded { image, width, height } => {
+            let factor = reduction_factor(width, height, reduce_to);
+            if factor >= 8 {
+                return Ok(box_reduce(&image, factor / 8));
+            }
+            (width, height)
+        }
+        DcLuma::Unsupported { width, height, .. } => (width, height),
+    };
+    let full = decode_luma(data, width, height)?;
+    Ok(box_reduce(&full, reduction_factor(width, height, reduce_to)))
+}
+
+/// Full-size luma through zune-jpeg (grayscale output skips chroma upsampling and colour
+/// conversion); RGB decode and conversion when zune-jpeg cannot give luma for this JPEG.
+fn decode_luma(data: &[u8], width: u32, height: u32) -> Result<GrayImage, Error> {
+    let side = jpeg::MAX_SIDE as usize;
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .set_max_width(side)
+        .set_max_height(side)
+        // A truncated frame would decode with a grey bottom: that is damage, not motion.
+        .set_strict_mode(true);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(data), options);
+    let pixels = dec
+        .decode()
+        .map_err(|e| Error::corrupt(format!("JPEG decode failed: {e}")))?;
+    match GrayImage::from_raw(width, height, pixels) {
+        Some(img) => Ok(img),
+        // E.g. an Adobe RGB or CMYK JPEG: let the general decoder convert it.
+        None => {
+            let rgb = jpeg::decode_rgb(data)?;
+            reduce_rgb(&rgb, u32::MAX).and_then(|g| {
+                if (g.width, g.height) == (width, height) {
+                    Ok(g)
+                } else {
+                    Err(Error::corrupt("decoded size differs from the JPEG header"))
+                }
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduction_factor_keeps_the_longer_side_at_least_the_target() {
+        assert_eq!(reduction_factor(1280, 720, 160), 8);
+        assert_eq!(reduction_factor(720, 1280, 160), 8);
+        assert_eq!(reduction_factor(1920, 1080, 160), 8);
+        assert_eq!(reduction_factor(3840, 2160, 160), 16);
+        assert_eq!(reduction_factor(640, 480, 160), 4);
+        assert_eq!(reduction_factor(320, 240, 160), 2);
+        assert_eq!(reduction_factor(100, 50, 160), 1);
+        assert_eq!(reduction_factor(1280, 720, 0), 64);
+        assert_eq!(reduction_factor(0, 0, 160), 1);
+    }
+
+    #[test]
+    fn box_reduce_averages_and_keeps_partial_edge_blocks() {
+        let mut img = GrayImage::new(10, 5);
+        img.fill_rect(0, 0, 4, 4, 100);
+        img.fill_rect(8, 0, 2, 5, 200);
+        let r = box_reduce(&img, 4);
+        assert_eq!((r.width(), r.height()), (3, 2));
+        assert_eq!(r.pixel(0, 0), 100);
+        assert_eq!(r.pixel(1, 0), 0);
+        assert_eq!(r.pixel(2, 0), 200, "the 2-wide edge block averages its own pixels");
+        assert_eq!(r.pixel(2, 1), 200, "the 2x1 corner block too");
+    }
+
+    #[test]
+    fn rgb_luma_matches_bt601() {
+        let mut img = RgbImage::new(16, 8);
+        img.fill_rect(0, 0, 8, 8, [255, 255, 255]);
+        img.fill_rect(8, 0, 8, 8, [255, 0, 0]);
+        let g = reduce_rgb(&img, 2).expect("valid image");
+        assert_eq!((g.width(), g.height()), (2, 1));
+        assert_eq!(g.pixel(0, 0), 255);
+        assert_eq!(g.pixel(1, 0), 77); // 0.299 * 255
+        let bad = RgbImage {
+            width: 4,
+            height: 4,
+            data: vec![0; 5],
+        };
+        assert!(reduce_rgb(&bad, 2).is_err());
+    }
+
+    #[test]
+    fn gray_image_rejects_wrong_sizes_and_never_reads_outside() {
+        assert!(GrayImage::from_raw(2, 2, vec![0; 3]).is_none());
+        assert!(GrayImage::from_raw(0, 2, vec![]).is_none());
+        let g = GrayImage::new(0, 0);
+        assert_eq!((g.width(), g.height()), (1, 1));
+        assert_eq!(g.pixel(5, 5), 0);
+    }
+}
