@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # nginx runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`.
 declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
     [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl
-    [pebble]=pebble [nginx]=nginx [systemd-analyze]=systemd)
+    [pebble]=pebble [nginx]=nginx [systemd-analyze]=systemd [aiosmtpd]=python3-aiosmtpd)
 missing=()
 for program in "${!packages[@]}"; do
     command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")

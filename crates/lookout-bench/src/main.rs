@@ -1,5 +1,6 @@
 //! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
+//! `motion` times motion detection per frame;
 //! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
 
 mod tool;
@@ -26,6 +27,9 @@ enum Command {
     /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend, on
     /// noisy and smooth synthetic images and optionally a picture from a file.
     Jpeg(tool::jpeg::JpegArgs),
+    /// Time motion detection per frame at 720p and 1080p: reducing the JPEG (block means or a
+    /// luma decode), the detector alone, and both together.
+    Motion(tool::motion::MotionArgs),
     /// Read an MJPEG stream and print frames per second, sizes and latency.
     Watch(tool::watch::WatchArgs),
 }
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fanout(args) => tool::fanout::run(&args),
         Command::Jpeg(args) => tool::jpeg::run(&args),
+        Command::Motion(args) => tool::motion::run(&args),
         Command::Watch(args) => tool::watch::run(&args),
     };
     match result {

@@ -10,6 +10,7 @@ pub mod hub;
 pub mod image;
 pub mod jpeg;
 pub mod log_limiter;
+pub mod motion;
 pub mod rate;
 pub mod scale;
 pub mod text;

@@ -84,6 +84,7 @@ pub async fn run(
     let background = TaskTracker::new();
     let events = store.as_ref().map(|store| EventLog {
         store: store.clone(),
+        snapshots: config.data_dir.join("events"),
         alerts: config.alerts.clone(),
         outbox_wake: Arc::new(Notify::new()),
     });
@@ -91,6 +92,7 @@ pub async fn run(
         background.spawn(alerts::outbox::run(
             log.store.clone(),
             log.alerts.clone(),
+            log.snapshots.clone(),
             log.outbox_wake.clone(),
             shutdown.clone(),
         ));

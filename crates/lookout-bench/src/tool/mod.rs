@@ -3,6 +3,7 @@
 
 pub mod fanout;
 pub mod jpeg;
+pub mod motion;
 pub mod watch;
 
 mod procfs;

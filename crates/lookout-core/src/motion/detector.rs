@@ -290,8 +290,7 @@ impl MotionDetector {
             return self.update(FrameVerdict::Quiet, 0.0, at);
         }
         let watched = self.watched as f32;
-        let mean_jump =
-            (sum_frame as f32 - sum_background as f32 / ONE as f32).abs() / watched;
+        let mean_jump = (sum_frame as f32 - sum_background as f32 / ONE as f32).abs() / watched;
         if changed_count as f32 / watched > self.config.light_switch_fraction
             || mean_jump > f32::from(self.config.light_switch_levels)
         {
@@ -475,7 +474,11 @@ mod tests {
         let img = scene();
         assert_eq!(det.feed(&img, t0).verdict, FrameVerdict::Learning);
         let u = frames(&mut det, t0, 10, &img);
-        assert_eq!(u.verdict, FrameVerdict::Learning, "10 learning frames follow the first");
+        assert_eq!(
+            u.verdict,
+            FrameVerdict::Learning,
+            "10 learning frames follow the first"
+        );
         let u = det.feed(&img, t0 + Duration::from_secs(2));
         assert_eq!((u.verdict, u.score), (FrameVerdict::Quiet, 0.0));
         assert_eq!(u.pixel_threshold, 12.0);

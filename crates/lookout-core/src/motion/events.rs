@@ -187,7 +187,10 @@ mod tests {
         let s = ev.step(true, 0.2, at(t0, 200));
         assert_eq!(s.edge, Some(EventEdge::Start { started_at: t0 }));
         assert!(!s.peak, "0.2 is below the run's 0.3");
-        assert!(ev.step(false, 0.0, at(t0, 5100)).edge.is_none(), "4.9 s after");
+        assert!(
+            ev.step(false, 0.0, at(t0, 5100)).edge.is_none(),
+            "4.9 s after"
+        );
         assert_eq!(
             ev.step(false, 0.0, at(t0, 5200)).edge,
             Some(EventEdge::End {

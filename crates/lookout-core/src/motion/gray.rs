@@ -144,24 +144,36 @@ pub fn reduce_rgb(img: &RgbImage, reduce_to: u32) -> Result<GrayImage, Error> {
             img.data.len()
         )));
     }
-    // Luma first, then the box: converting 3 bytes to 1 early halves the memory the box reads.
-    let luma: Vec<u8> = img
-        .data
-        .chunks_exact(3)
-        .map(|p| {
-            ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
-                as u8
-        })
-        .collect();
-    let full = GrayImage {
-        width: img.width,
-        height: img.height,
-        data: luma,
-    };
-    Ok(box_reduce(
-        &full,
-        reduction_factor(img.width, img.height, reduce_to),
-    ))
+    let factor = reduction_factor(img.width, img.height, reduce_to) as usize;
+    let (dw, dh) = (w.div_ceil(factor), h.div_ceil(factor));
+    // Luma and box in one pass: sums of 256 x luma per block (at most 64 x 64 pixels of
+    // 65280 each, so they fit in u32), divided once at the end of each block row.
+    let mut out = Vec::with_capacity(dw * dh);
+    let mut acc = vec![0u32; dw];
+    for by in 0..dh {
+        acc.iter_mut().for_each(|a| *a = 0);
+        let rows = by * factor..((by + 1) * factor).min(h);
+        let row_count = rows.len();
+        for y in rows {
+            let row = &img.data[y * w * 3..(y + 1) * w * 3];
+            for (a, chunk) in acc.iter_mut().zip(row.chunks(factor * 3)) {
+                *a += chunk
+                    .chunks_exact(3)
+                    .map(|p| 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]))
+                    .sum::<u32>();
+            }
+        }
+        for (bx, &a) in acc.iter().enumerate() {
+            let cols = (bx * factor..((bx + 1) * factor).min(w)).len();
+            let n = (row_count * cols) as u32 * 256;
+            out.push(((a + n / 2) / n) as u8);
+        }
+    }
+    Ok(GrayImage {
+        width: dw as u32,
+        height: dh as u32,
+        data: out,
+    })
 }
 
 /// Luma of a JPEG, reduced by [`reduction_factor`]`(.., reduce_to)`, as cheaply as the JPEG
@@ -169,23 +181,26 @@ pub fn reduce_rgb(img: &RgbImage, reduce_to: u32) -> Result<GrayImage, Error> {
 /// IDCT, no chroma, no colour conversion); otherwise, or for progressive and other rarer JPEGs,
 /// the luma is fully decoded and box-averaged. Damaged data is an error of kind `Corrupt`.
 pub fn reduce_jpeg(data: &[u8], reduce_to: u32) -> Result<GrayImage, Error> {
-    let (width, height) = match jpeg_dc::decode(data)? {
-        DcLuma::Decoded { image, width, height } => {
-            let factor = reduction_factor(width, height, reduce_to);
-            if factor >= 8 {
-                return Ok(box_reduce(&image, factor / 8));
-            }
-            (width, height)
+    if let DcLuma::Decoded {
+        image,
+        width,
+        height,
+    } = jpeg_dc::decode(data)?
+    {
+        let factor = reduction_factor(width, height, reduce_to);
+        if factor >= 8 {
+            return Ok(box_reduce(&image, factor / 8));
         }
-        DcLuma::Unsupported { width, height, .. } => (width, height),
-    };
-    let full = decode_luma(data, width, height)?;
-    Ok(box_reduce(&full, reduction_factor(width, height, reduce_to)))
+    }
+    let full = decode_luma(data)?;
+    let factor = reduction_factor(full.width, full.height, reduce_to);
+    Ok(box_reduce(&full, factor))
 }
 
-/// Full-size luma through zune-jpeg (grayscale output skips chroma upsampling and colour
-/// conversion); RGB decode and conversion when zune-jpeg cannot give luma for this JPEG.
-fn decode_luma(data: &[u8], width: u32, height: u32) -> Result<GrayImage, Error> {
+/// The full-size luma of a JPEG through zune-jpeg, whose grayscale output skips chroma
+/// upsampling and colour conversion (and the IDCT of chroma); through an RGB decode for the
+/// rare JPEGs that are not YCbCr or grayscale.
+pub fn decode_luma(data: &[u8]) -> Result<GrayImage, Error> {
     let side = jpeg::MAX_SIDE as usize;
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::Luma)
@@ -197,19 +212,13 @@ fn decode_luma(data: &[u8], width: u32, height: u32) -> Result<GrayImage, Error>
     let pixels = dec
         .decode()
         .map_err(|e| Error::corrupt(format!("JPEG decode failed: {e}")))?;
-    match GrayImage::from_raw(width, height, pixels) {
+    let (w, h) = dec
+        .dimensions()
+        .ok_or_else(|| Error::corrupt("JPEG decode gave no dimensions"))?;
+    match GrayImage::from_raw(w as u32, h as u32, pixels) {
         Some(img) => Ok(img),
         // E.g. an Adobe RGB or CMYK JPEG: let the general decoder convert it.
-        None => {
-            let rgb = jpeg::decode_rgb(data)?;
-            reduce_rgb(&rgb, u32::MAX).and_then(|g| {
-                if (g.width, g.height) == (width, height) {
-                    Ok(g)
-                } else {
-                    Err(Error::corrupt("decoded size differs from the JPEG header"))
-                }
-            })
-        }
+        None => reduce_rgb(&jpeg::decode_rgb(data)?, u32::MAX),
     }
 }
 
@@ -239,7 +248,11 @@ mod tests {
         assert_eq!((r.width(), r.height()), (3, 2));
         assert_eq!(r.pixel(0, 0), 100);
         assert_eq!(r.pixel(1, 0), 0);
-        assert_eq!(r.pixel(2, 0), 200, "the 2-wide edge block averages its own pixels");
+        assert_eq!(
+            r.pixel(2, 0),
+            200,
+            "the 2-wide edge block averages its own pixels"
+        );
         assert_eq!(r.pixel(2, 1), 200, "the 2x1 corner block too");
     }
 

@@ -26,12 +26,8 @@ pub enum DcLuma {
         width: u32,
         height: u32,
     },
-    /// A valid-looking JPEG this reader does not handle; the frame's size, and why.
-    Unsupported {
-        width: u32,
-        height: u32,
-        why: &'static str,
-    },
+    /// A valid-looking JPEG this reader does not handle, and why.
+    Unsupported(&'static str),
 }
 
 /// Bits of a code looked up in one step; longer codes (rare: they are the rare symbols) take
@@ -118,28 +114,42 @@ impl<'a> BitReader<'a> {
     /// Fills `buf` to at least 57 bits.
     #[inline]
     fn refill(&mut self) {
+        // Fast path: the next 8 bytes hold no FF (no stuffing, no marker), so whole bytes go
+        // in at once. In entropy data FF is about 1 byte in 256, so this is the common case.
+        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let v = u64::from_be_bytes(word);
+            // A zero byte in !v is an FF in v (the classic "has zero byte" bit trick).
+            let inverted = !v;
+            let has_ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+            if has_ff == 0 {
+                let bytes = (64 - self.bits) / 8; // 1 to 8, as bits <= 56 here
+                let taken = v >> (64 - 8 * bytes);
+                self.buf |= taken << (64 - 8 * bytes - self.bits);
+                self.bits += 8 * bytes;
+                self.pos += bytes as usize;
+                return;
+            }
+        }
         while self.bits <= 56 {
             let mut byte = 0u8;
             if self.at_marker {
                 self.fake += 8;
             } else {
                 match self.data.get(self.pos) {
-                    Some(&0xFF) => {
-                        if self.data.get(self.pos + 1) == Some(&0x00) {
-                            byte = 0xFF;
-                            self.pos += 2;
-                        } else {
-                            self.at_marker = true;
-                            self.fake += 8;
-                        }
+                    Some(&0xFF) if self.data.get(self.pos + 1) == Some(&0x00) => {
+                        byte = 0xFF;
+                        self.pos += 2;
+                    }
+                    Some(&0xFF) | None => {
+                        self.at_marker = true;
+                        self.fake += 8;
                     }
                     Some(&b) => {
                         byte = b;
                         self.pos += 1;
-                    }
-                    None => {
-                        self.at_marker = true;
-                        self.fake += 8;
                     }
                 }
             }
@@ -192,7 +202,11 @@ impl<'a> BitReader<'a> {
         }
         let v = (self.buf >> (64 - n)) as i32;
         self.consume(n);
-        if v < 1 << (n - 1) { v - (1 << n) + 1 } else { v }
+        if v < 1 << (n - 1) {
+            v - (1 << n) + 1
+        } else {
+            v
+        }
     }
 
     /// Skips the rest of the data up to and past a restart marker, and empties `buf`.
@@ -234,7 +248,10 @@ struct Component {
 }
 
 fn be16(d: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?])))
+    Some(usize::from(u16::from_be_bytes([
+        *d.get(at)?,
+        *d.get(at + 1)?,
+    ])))
 }
 
 /// One component of a scan: its blocks per MCU, its tables, its DC prediction.
@@ -300,8 +317,7 @@ pub fn decode(data: &[u8]) -> Result<DcLuma, Error> {
     let mut quant: [Option<u16>; 4] = [None; 4];
     let mut dc_tables: [Option<Huffman>; 4] = [None, None, None, None];
     let mut ac_tables: [Option<Huffman>; 4] = [None, None, None, None];
-    // Width, height, components, and why this reader cannot decode it.
-    let mut frame: Option<(u32, u32, Vec<Component>, Option<&'static str>)> = None;
+    let mut frame: Option<FrameHeader> = None;
     let mut adobe_rgb = false;
     let mut arithmetic = false;
     let mut restart_interval = 0usize;
@@ -321,7 +337,9 @@ pub fn decode(data: &[u8]) -> Result<DcLuma, Error> {
                 continue;
             }
             0xD8 | 0xD9 | 0x00 => {
-                return Err(Error::corrupt("unexpected marker before the JPEG image data"));
+                return Err(Error::corrupt(
+                    "unexpected marker before the JPEG image data",
+                ));
             }
             _ => {}
         }
@@ -365,11 +383,17 @@ pub fn decode(data: &[u8]) -> Result<DcLuma, Error> {
             // APP14 "Adobe" with transform 0: three components that are RGB, not YCbCr.
             0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => adobe_rgb = seg[11] == 0,
             0xDA => {
-                let Some((width, height, comps, why)) = frame.as_ref() else {
+                let Some(FrameHeader {
+                    width,
+                    height,
+                    comps,
+                    unsupported,
+                }) = frame.as_ref()
+                else {
                     return Err(Error::corrupt("JPEG scan before its frame header"));
                 };
                 let (width, height) = (*width, *height);
-                let why = why.or(if arithmetic {
+                let why = unsupported.or(if arithmetic {
                     Some("arithmetic-coded")
                 } else if comps.len() == 3 && (adobe_rgb || comps[0].id == b'R') {
                     Some("RGB, not YCbCr")
@@ -377,7 +401,7 @@ pub fn decode(data: &[u8]) -> Result<DcLuma, Error> {
                     None
                 });
                 if let Some(why) = why {
-                    return Ok(DcLuma::Unsupported { width, height, why });
+                    return Ok(DcLuma::Unsupported(why));
                 }
                 let headers = Headers {
                     width,
@@ -396,11 +420,16 @@ pub fn decode(data: &[u8]) -> Result<DcLuma, Error> {
     }
 }
 
-/// A SOFn segment: size, components, and why it cannot be read here, if it cannot.
-fn read_frame(
-    marker: u8,
-    seg: &[u8],
-) -> Result<(u32, u32, Vec<Component>, Option<&'static str>), Error> {
+/// A SOFn segment.
+struct FrameHeader {
+    width: u32,
+    height: u32,
+    comps: Vec<Component>,
+    /// Why this reader cannot decode the frame, if it cannot.
+    unsupported: Option<&'static str>,
+}
+
+fn read_frame(marker: u8, seg: &[u8]) -> Result<FrameHeader, Error> {
     let truncated = || Error::corrupt("JPEG frame header cut short");
     let height = be16(seg, 1).ok_or_else(truncated)? as u32;
     let width = be16(seg, 3).ok_or_else(truncated)? as u32;
@@ -426,7 +455,7 @@ fn read_frame(
     let (hmax, vmax) = comps
         .iter()
         .fold((1, 1), |(h, v), c| (c.h.max(h), c.v.max(v)));
-    let why = if !matches!(marker, 0xC0 | 0xC1) {
+    let unsupported = if !matches!(marker, 0xC0 | 0xC1) {
         Some("progressive, lossless or arithmetic-coded")
     } else if seg[0] != 8 {
         Some("not 8-bit samples")
@@ -440,7 +469,12 @@ fn read_frame(
     } else {
         None
     };
-    Ok((width, height, comps, why))
+    Ok(FrameHeader {
+        width,
+        height,
+        comps,
+        unsupported,
+    })
 }
 
 fn read_huffman_tables(
@@ -475,7 +509,10 @@ fn read_huffman_tables(
 
 fn decode_scan(data: &[u8], start: usize, sos: &[u8], f: &Headers<'_>) -> Result<DcLuma, Error> {
     let (width, height) = (f.width, f.height);
-    let count = usize::from(*sos.first().ok_or_else(|| Error::corrupt("empty JPEG scan"))?);
+    let count = usize::from(
+        *sos.first()
+            .ok_or_else(|| Error::corrupt("empty JPEG scan"))?,
+    );
     let spec = sos
         .get(1..1 + 2 * count + 3)
         .ok_or_else(|| Error::corrupt("JPEG scan header cut short"))?;
@@ -483,11 +520,7 @@ fn decode_scan(data: &[u8], start: usize, sos: &[u8], f: &Headers<'_>) -> Result
         return Err(Error::corrupt("JPEG scan with a bad component count"));
     }
     if spec[2 * count..] != [0, 63, 0] {
-        return Ok(DcLuma::Unsupported {
-            width,
-            height,
-            why: "not a sequential scan",
-        });
+        return Ok(DcLuma::Unsupported("not a sequential scan"));
     }
     let mut scan = Vec::with_capacity(count);
     for c in spec[..2 * count].chunks(2) {
@@ -519,11 +552,7 @@ fn decode_scan(data: &[u8], start: usize, sos: &[u8], f: &Headers<'_>) -> Result
         });
     }
     if !scan.iter().any(|c| c.index == 0) {
-        return Ok(DcLuma::Unsupported {
-            width,
-            height,
-            why: "luma not in the first scan",
-        });
+        return Ok(DcLuma::Unsupported("luma not in the first scan"));
     }
     let q = f.quant[usize::from(f.comps[0].quant)]
         .ok_or_else(|| Error::corrupt("JPEG luma quantisation table missing"))?;
@@ -628,43 +657,50 @@ mod tests {
     }
 
     /// The block means of the fully decoded luma: what the DC image must match.
-    fn reference(jpeg: &[u8]) -> GrayImage {
-        let options = zune_core::options::DecoderOptions::default()
-            .jpeg_set_out_colorspace(zune_core::colorspace::ColorSpace::Luma);
-        let mut dec = zune_jpeg::JpegDecoder::new_with_options(
-            zune_core::bytestream::ZCursor::new(jpeg),
-            options,
-        );
-        let pixels = dec.decode().expect("reference decode");
-        let (w, h) = dec.dimensions().expect("dimensions");
-        let full = GrayImage::from_raw(w as u32, h as u32, pixels).expect("luma size");
-        super::super::gray::box_reduce(&full, 8)
+    /// The 8x8 block means of the source picture's luma: what the DC image must match.
+    fn reference(img: &RgbImage) -> GrayImage {
+        super::super::gray::box_reduce(&to_gray(img), 8)
     }
 
-    fn assert_close(jpeg: &[u8], what: &str) {
+    fn to_gray(img: &RgbImage) -> GrayImage {
+        let luma = img
+            .data
+            .chunks(3)
+            .map(|p| {
+                ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
+                    as u8
+            })
+            .collect();
+        GrayImage::from_raw(img.width, img.height, luma).expect("size")
+    }
+
+    /// Decodes `jpeg` (made from `img`) and compares the whole blocks with `img`'s means. Not
+    /// with a full decode: zune-jpeg 0.5.15 decodes non-interleaved 4:2:0 scans wrong
+    /// (zune-image issue 422), and this reader gets them right.
+    fn assert_close(jpeg: &[u8], img: &RgbImage, what: &str) {
         let DcLuma::Decoded { image, .. } = decode(jpeg).expect(what) else {
             panic!("{what}: unsupported");
         };
-        let want = reference(jpeg);
+        let want = reference(img);
         assert_eq!(
             (image.width(), image.height()),
             (want.width(), want.height()),
             "{what}"
         );
-        let worst = image
-            .pixels()
-            .iter()
-            .zip(want.pixels())
-            .map(|(a, b)| a.abs_diff(*b))
-            .max()
-            .unwrap_or(0);
-        // A full decode rounds and clamps each pixel, and a partial edge block averages only
-        // the visible part of the block: a few levels.
-        assert!(worst <= 4, "{what}: worst block differs by {worst}");
+        // Partial blocks at the right and bottom edges hold the encoder's padding: skip them.
+        let (full_w, full_h) = (img.width / 8, img.height / 8);
+        let mut worst = 0;
+        for y in 0..full_h {
+            for x in 0..full_w {
+                worst = worst.max(image.pixel(x, y).abs_diff(want.pixel(x, y)));
+            }
+        }
+        // Quantisation of the DC at quality 90 and the encoder's own RGB to YCbCr: 2 levels.
+        assert!(worst <= 2, "{what}: worst block differs by {worst}");
     }
 
     #[test]
-    fn dc_means_match_a_full_decode_for_every_subsampling() {
+    fn dc_means_match_the_source_for_every_subsampling() {
         let img = scene(131, 77); // not a multiple of 8 or 16
         for (name, sampling) in [
             ("4:2:0", SamplingFactor::R_4_2_0),
@@ -672,7 +708,7 @@ mod tests {
             ("4:4:4", SamplingFactor::R_4_4_4),
             ("4:4:0", SamplingFactor::R_4_4_0),
         ] {
-            assert_close(&encode(&img, ColorType::Rgb, sampling, |_| {}), name);
+            assert_close(&encode(&img, ColorType::Rgb, sampling, |_| {}), &img, name);
         }
     }
 
@@ -680,25 +716,29 @@ mod tests {
     fn grayscale_restarts_and_optimised_tables_decode() {
         let img = scene(200, 120);
         let gray = encode(&img, ColorType::Luma, SamplingFactor::R_4_4_4, |_| {});
-        assert_close(&gray, "grayscale");
+        assert_close(&gray, &img, "grayscale");
         let rst = encode(&img, ColorType::Rgb, SamplingFactor::R_4_2_0, |e| {
             e.set_restart_interval(3)
         });
-        assert_close(&rst, "restart interval 3");
+        assert_close(&rst, &img, "restart interval 3");
         let opt = encode(&img, ColorType::Rgb, SamplingFactor::R_4_2_0, |e| {
             e.set_optimized_huffman_tables(true)
         });
-        assert_close(&opt, "optimised Huffman tables");
+        assert_close(
+            &opt,
+            &img,
+            "optimised Huffman tables: one scan per component",
+        );
     }
 
     #[test]
-    fn progressive_is_unsupported_with_its_size() {
+    fn progressive_is_unsupported_and_says_so() {
         let img = scene(64, 48);
         let prog = encode(&img, ColorType::Rgb, SamplingFactor::R_4_2_0, |e| {
             e.set_progressive(true)
         });
         match decode(&prog).expect("valid JPEG") {
-            DcLuma::Unsupported { width, height, .. } => assert_eq!((width, height), (64, 48)),
+            DcLuma::Unsupported(why) => assert!(why.contains("progressive"), "{why}"),
             DcLuma::Decoded { .. } => panic!("progressive decoded as baseline"),
         }
     }
@@ -719,7 +759,10 @@ mod tests {
         counts[0] = 3; // three 1-bit codes
         assert!(Huffman::new(&counts, &[1, 2, 3]).is_err());
         counts[0] = 2;
-        assert!(Huffman::new(&counts, &[1]).is_err(), "fewer symbols than codes");
+        assert!(
+            Huffman::new(&counts, &[1]).is_err(),
+            "fewer symbols than codes"
+        );
         assert!(Huffman::new(&counts, &[1, 2]).is_ok());
     }
 }

@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(mask[15], 1);
 
         let corner = MaskZone::rect(ZoneKind::Include, 0.75, 0.5, 1.0, 1.0);
-        let mask = rasterize(&[corner.clone()], 16, 10);
+        let mask = rasterize(std::slice::from_ref(&corner), 16, 10);
         assert_eq!(count(&mask), 4 * 5);
         assert_eq!(mask[9 * 16 + 15], 1);
         // An exclude inside an include wins.
@@ -153,7 +153,11 @@ mod tests {
 
     #[test]
     fn validation_names_the_problem() {
-        assert!(MaskZone::include(vec![(0.0, 0.0), (1.0, 1.0)]).validate().is_err());
+        assert!(
+            MaskZone::include(vec![(0.0, 0.0), (1.0, 1.0)])
+                .validate()
+                .is_err()
+        );
         let out = MaskZone::include(vec![(0.0, 0.0), (1.5, 0.0), (0.0, 1.0)]);
         assert!(out.validate().unwrap_err().message().contains("(1.5, 0)"));
         let nan = MaskZone::include(vec![(f32::NAN, 0.0), (1.0, 0.0), (0.0, 1.0)]);

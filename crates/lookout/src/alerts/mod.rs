@@ -5,6 +5,7 @@
 //! so nothing is queued twice; a crash between a delivery and its record could repeat it, so
 //! every delivery carries the same idempotency key (`X-Lookout-Delivery`) each time.
 
+pub mod email;
 pub mod outbox;
 pub mod webhook;
 
@@ -19,6 +20,8 @@ pub struct AlertConfig {
     pub retry_max: Duration,
     pub give_up_after: Duration,
     pub rules: Vec<AlertRule>,
+    /// The mail server for email rules.
+    pub smtp: Option<email::SmtpConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,12 +40,14 @@ pub struct AlertRule {
 #[derive(Clone)]
 pub enum Channel {
     Webhook { url: String, secret: String },
+    Email { to: Vec<lettre::message::Mailbox> },
 }
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Channel::Webhook { url, .. } => write!(f, "Webhook({url})"),
+            Channel::Email { to } => write!(f, "Email({to:?})"),
         }
     }
 }

@@ -2,10 +2,12 @@
 //! exponential backoff (`[alerts] retry_initial_seconds` doubling to `retry_max_seconds`)
 //! and giving up after `give_up_after_hours`. Woken at once when an event is recorded.
 
+use super::email::{self, Mail, SmtpConfig};
 use super::webhook::{self, HttpsClient};
 use super::{AlertConfig, Channel};
 use crate::store::{Store, StoreError, now_secs};
 use rusqlite::{OptionalExtension, params};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -24,6 +26,7 @@ struct Due {
 pub async fn run(
     store: Store,
     config: Arc<AlertConfig>,
+    snapshots: PathBuf,
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
@@ -35,7 +38,7 @@ pub async fn run(
         }
     };
     loop {
-        let next = match deliver_due(&store, &config, &client).await {
+        let next = match deliver_due(&store, &config, &client, &snapshots).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!("alert outbox: {e}");
@@ -58,6 +61,7 @@ pub async fn deliver_due(
     store: &Store,
     config: &AlertConfig,
     client: &HttpsClient,
+    snapshots: &Path,
 ) -> Result<Option<i64>, StoreError> {
     loop {
         let now = now_secs();
@@ -77,7 +81,7 @@ pub async fn deliver_due(
                 "no [[alert]] named {:?} in the config any more",
                 due.rule
             )),
-            Some(rule) => deliver(client, &rule.channel, &due).await,
+            Some(rule) => deliver(client, config, &rule.channel, &due, snapshots).await,
         };
         let attempts = due.attempts + 1;
         let id = due.id;
@@ -173,8 +177,21 @@ fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, S
     .optional()?)
 }
 
-async fn deliver(client: &HttpsClient, channel: &Channel, due: &Due) -> Result<(), String> {
+async fn deliver(
+    client: &HttpsClient,
+    config: &AlertConfig,
+    channel: &Channel,
+    due: &Due,
+    snapshots: &Path,
+) -> Result<(), String> {
     match channel {
+        Channel::Email { to } => {
+            let smtp = config
+                .smtp
+                .as_ref()
+                .ok_or("an email rule without an [smtp] table")?;
+            email::send(smtp, mail(smtp, to, due, snapshots)).await
+        }
         Channel::Webhook { url, secret } => {
             let body = serde_json::json!({
                 "event": due.event,
@@ -191,5 +208,49 @@ async fn deliver(client: &HttpsClient, channel: &Channel, due: &Due) -> Result<(
             )
             .await
         }
+    }
+}
+
+/// The mail for an event: what, where, when, a link, and the picture.
+fn mail<'a>(
+    smtp: &SmtpConfig,
+    to: &'a [lettre::message::Mailbox],
+    due: &Due,
+    snapshots: &Path,
+) -> Mail<'a> {
+    let e = &due.event;
+    let id = e["id"].as_i64().unwrap_or(0);
+    let camera = e["camera"].as_str().unwrap_or("Lookout");
+    let what = match e["kind"].as_str().unwrap_or("") {
+        "motion" => format!("motion on {camera}"),
+        "camera_offline" => format!("camera {camera} is offline"),
+        "camera_online" => format!("camera {camera} is back online"),
+        "test" => "test alert".to_owned(),
+        other => format!("{other} on {camera}"),
+    };
+    let when = u64::try_from(e["started_at"].as_i64().unwrap_or(0))
+        .map(|s| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
+            )
+            .to_string()
+        })
+        .unwrap_or_default();
+    let mut text = format!("Lookout: {what} at {when} (UTC).\n");
+    if let Some(err) = e["details"]["error"].as_str() {
+        text.push_str(&format!("Reason: {err}\n"));
+    }
+    if let Some(base) = &smtp.link_base {
+        text.push_str(&format!("\nEvents: {base}/api/events\n"));
+    }
+    text.push_str(&format!("\nAlert rule: {}. Event {id}.\n", due.rule));
+    let attachment = std::fs::read(crate::events::snapshot_path(snapshots, id))
+        .ok()
+        .map(|jpeg| (format!("{camera}-event-{id}.jpg"), jpeg));
+    Mail {
+        to,
+        subject: format!("Lookout: {what}"),
+        text,
+        attachment,
     }
 }

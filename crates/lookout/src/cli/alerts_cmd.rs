@@ -25,9 +25,11 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
         camera: None,
         kind: EventKind::Test,
         details: serde_json::json!({ "message": "a test alert from `lookout alerts test`" }),
+        snapshot: None,
     };
+    let snapshots = config.data_dir.join("events");
     let id = store
-        .blocking(|c| events::record(c, &event, &alerts))
+        .blocking(|c| events::record(c, &event, &alerts, &snapshots))
         .map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -35,7 +37,7 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let client = crate::alerts::webhook::client()?;
     runtime
-        .block_on(outbox::deliver_due(&store, &alerts, &client))
+        .block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))
         .map_err(|e| e.to_string())?;
     let results: Vec<(String, Option<i64>, Option<String>)> = store
         .blocking(|c| {

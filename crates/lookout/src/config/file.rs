@@ -20,6 +20,8 @@ pub struct ConfigFile {
     pub alerts: AlertsSection,
     #[serde(default, rename = "alert", skip_serializing_if = "Vec::is_empty")]
     pub alert_rules: Vec<AlertRuleSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSection>,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
 }
@@ -178,6 +180,48 @@ pub struct AlertRuleSection {
     pub max_per_hour: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailSection>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSection {
+    /// Recipients, e.g. ["Me <me@example.org>"].
+    pub to: Vec<String>,
+}
+
+/// The mail server email alerts go through.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: String,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// "starttls" (default), "tls" (implicit, port 465) or "none" (a local relay only).
+    #[serde(default = "default_security")]
+    pub security: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// File holding the password...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// ...or an environment variable holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// The sender, e.g. "Lookout <cam@example.org>".
+    pub from: String,
+    /// A PEM CA certificate to trust for the server (a private relay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The site's public URL for links in mails, e.g. "https://cam.example.org".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_base: Option<String>,
+}
+
+fn default_security() -> String {
+    "starttls".into()
 }
 
 fn default_max_per_hour() -> u32 {

@@ -388,12 +388,59 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 )
             })?),
         };
-        let Some(w) = &r.webhook else {
-            return Err(cx.err(
-                at,
-                format!("[[alert]] {:?} says nowhere to send", r.name),
-                "add an [alert.webhook] table with a url",
-            ));
+        let w = match (&r.webhook, &r.email) {
+            (Some(w), None) => w,
+            (None, Some(mail)) => {
+                if file.smtp.is_none() {
+                    return Err(cx.err(
+                        cx.key_offset("to"),
+                        format!(
+                            "[[alert]] {:?} sends email but there is no [smtp] table",
+                            r.name
+                        ),
+                        "add [smtp] with host, from and credentials (docs/ref/config.md)",
+                    ));
+                }
+                let mut to = Vec::new();
+                for addr in &mail.to {
+                    to.push(addr.parse::<lettre::message::Mailbox>().map_err(|e| {
+                        cx.err(
+                            cx.key_offset("to"),
+                            format!(
+                                "[[alert]] {:?}: {addr:?} is not an email address: {e}",
+                                r.name
+                            ),
+                            "write \"me@example.org\" or \"Me <me@example.org>\"",
+                        )
+                    })?);
+                }
+                if to.is_empty() {
+                    return Err(cx.err(
+                        cx.key_offset("to"),
+                        format!("[[alert]] {:?}: email.to is empty", r.name),
+                        "list at least one recipient",
+                    ));
+                }
+                rules.push(AlertRule {
+                    name: r.name.clone(),
+                    kinds,
+                    cameras: r.cameras.clone(),
+                    quiet_hours,
+                    max_per_hour: r.max_per_hour,
+                    channel: Channel::Email { to },
+                });
+                continue;
+            }
+            _ => {
+                return Err(cx.err(
+                    at,
+                    format!(
+                        "[[alert]] {:?} needs exactly one of [alert.webhook] or [alert.email]",
+                        r.name
+                    ),
+                    "write one destination per rule; add another [[alert]] for a second one",
+                ));
+            }
         };
         if !(w.url.starts_with("http://") || w.url.starts_with("https://"))
             || w.url.parse::<http::Uri>().is_err()
@@ -459,6 +506,86 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
         retry_max: Duration::from_secs(a.retry_max_seconds),
         give_up_after: Duration::from_secs(a.give_up_after_hours.saturating_mul(3600)),
         rules,
+        smtp: match &file.smtp {
+            Some(s) => Some(smtp(cx, s)?),
+            None => None,
+        },
+    })
+}
+
+fn smtp(
+    cx: &Ctx<'_>,
+    s: &super::file::SmtpSection,
+) -> Result<crate::alerts::email::SmtpConfig, ConfigError> {
+    use crate::alerts::email::{Security, SmtpConfig};
+    let security = match s.security.as_str() {
+        "starttls" => Security::StartTls,
+        "tls" => Security::Tls,
+        "none" => Security::None,
+        other => {
+            return Err(cx.err(
+                cx.key_offset("security"),
+                format!("smtp.security {other:?} is not known"),
+                "write \"starttls\" (port 587), \"tls\" (port 465) or \"none\" (a local relay)",
+            ));
+        }
+    };
+    let port = s.port.unwrap_or(match security {
+        Security::StartTls => 587,
+        Security::Tls => 465,
+        Security::None => 25,
+    });
+    let password = match (&s.password_file, &s.password_env) {
+        (Some(f), None) => Some(
+            std::fs::read_to_string(f)
+                .map(|p| p.trim_end_matches(['\n', '\r']).to_owned())
+                .map_err(|e| {
+                    cx.err(
+                        cx.key_offset("password_file"),
+                        format!("cannot read the SMTP password {}: {e}", f.display()),
+                        "check the path and that Lookout may read it",
+                    )
+                })?,
+        ),
+        (None, Some(v)) => Some(std::env::var(v).map_err(|_| {
+            cx.err(
+                cx.key_offset("password_env"),
+                format!("the environment variable {v} (SMTP password) is not set"),
+                "set it in the service's environment, or use password_file",
+            )
+        })?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(cx.err(
+                cx.key_offset("password_env"),
+                "smtp.password_file and smtp.password_env are both set",
+                "keep one",
+            ));
+        }
+    };
+    if password.is_some() != s.username.is_some() {
+        return Err(cx.err(
+            cx.key_offset("host"),
+            "smtp.username and a password go together",
+            "set both (AUTH) or neither (a relay that needs no login)",
+        ));
+    }
+    let from = s.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+        cx.err(
+            cx.key_offset("from"),
+            format!("smtp.from {:?} is not an email address: {e}", s.from),
+            "write \"Lookout <cam@example.org>\"",
+        )
+    })?;
+    Ok(SmtpConfig {
+        host: s.host.clone(),
+        port,
+        security,
+        username: s.username.clone(),
+        password,
+        from,
+        ca_file: s.ca_file.clone(),
+        link_base: s.link_base.clone(),
     })
 }
 

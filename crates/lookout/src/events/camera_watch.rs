@@ -34,11 +34,14 @@ pub async fn watch(
         };
         if let Some((kind, error)) = event {
             let details = serde_json::json!({ "error": error });
+            // Offline: the last picture it sent; online: the first new one.
+            let snapshot = hub.latest_live().map(|f| f.jpeg.clone());
             if let Err(e) = log
                 .record(NewEvent {
                     camera: Some(camera.clone()),
                     kind,
                     details,
+                    snapshot,
                 })
                 .await
             {

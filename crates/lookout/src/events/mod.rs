@@ -49,6 +49,8 @@ pub struct NewEvent {
     pub camera: Option<String>,
     pub kind: EventKind,
     pub details: serde_json::Value,
+    /// A JPEG of the moment (motion), or the last picture before a camera went offline.
+    pub snapshot: Option<bytes::Bytes>,
 }
 
 /// A stored event, as `/api/events` shows it.
@@ -61,13 +63,22 @@ pub struct Event {
     pub started_at: i64,
     pub ended_at: Option<i64>,
     pub peak_score: Option<f64>,
+    /// `/api/events/{id}/snapshot.jpg` when the event has a picture.
+    pub snapshot_url: Option<String>,
     pub details: serde_json::Value,
+}
+
+/// Where event pictures are kept: `DATA_DIR/events/{id}.jpg`.
+pub fn snapshot_path(dir: &std::path::Path, id: i64) -> std::path::PathBuf {
+    dir.join(format!("{id}.jpg"))
 }
 
 /// Stores events and wakes the alert outbox.
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub store: Store,
+    /// `DATA_DIR/events`.
+    pub snapshots: std::path::PathBuf,
     pub alerts: Arc<AlertConfig>,
     pub outbox_wake: Arc<Notify>,
 }
@@ -76,7 +87,11 @@ impl EventLog {
     /// Records `event` and queues an alert for each matching rule; returns its id.
     pub async fn record(&self, event: NewEvent) -> Result<i64, StoreError> {
         let alerts = self.alerts.clone();
-        let id = self.store.run(move |c| record(c, &event, &alerts)).await?;
+        let dir = self.snapshots.clone();
+        let id = self
+            .store
+            .run(move |c| record(c, &event, &alerts, &dir))
+            .await?;
         self.outbox_wake.notify_one();
         Ok(id)
     }
@@ -86,6 +101,7 @@ pub fn record(
     conn: &mut Connection,
     event: &NewEvent,
     alerts: &AlertConfig,
+    snapshots: &std::path::Path,
 ) -> Result<i64, StoreError> {
     let now = now_secs();
     let tx = conn.transaction()?;
@@ -99,6 +115,23 @@ pub fn record(
         ],
     )?;
     let id = tx.last_insert_rowid();
+    // The picture is on disk before the alert can be queued (mails attach it).
+    if let Some(jpeg) = &event.snapshot {
+        let path = snapshot_path(snapshots, id);
+        let written = std::fs::create_dir_all(snapshots).and_then(|()| std::fs::write(&path, jpeg));
+        match written {
+            Ok(()) => {
+                tx.execute(
+                    "UPDATE events SET snapshot = ?1 WHERE id = ?2",
+                    params![format!("{id}.jpg"), id],
+                )?;
+            }
+            Err(e) => tracing::warn!(
+                "cannot keep the picture of event {id} in {}: {e}",
+                path.display()
+            ),
+        }
+    }
     alerts::enqueue(&tx, id, event, now, alerts)?;
     tx.commit()?;
     Ok(id)
@@ -111,12 +144,15 @@ pub fn list(
     visible: &dyn Fn(Option<&str>) -> bool,
 ) -> Result<Vec<Event>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT id, camera, kind, started_at, ended_at, peak_score, details FROM events ORDER BY id DESC LIMIT ?1",
+        "SELECT id, camera, kind, started_at, ended_at, peak_score, details, snapshot FROM events ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([i64::from(limit) * 4], |r| {
         let details: String = r.get(6)?;
+        let id: i64 = r.get(0)?;
+        let snapshot: Option<String> = r.get(7)?;
         Ok(Event {
-            id: r.get(0)?,
+            snapshot_url: snapshot.map(|_| format!("/api/events/{id}/snapshot.jpg")),
+            id,
             camera: r.get(1)?,
             kind: r.get(2)?,
             started_at: r.get(3)?,

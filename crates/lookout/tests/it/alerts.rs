@@ -215,3 +215,197 @@ fn alerts_test_reports_each_rule_and_a_bad_signature_is_refused() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["payload"]["event"]["kind"], "test");
 }
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made by openssl:
+/// (ca, server cert, server key). rustls wants a CA as the trust anchor, not the leaf itself.
+fn smtp_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mail test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "smtp.key",
+            "-out",
+            "smtp.csr",
+        ],
+    ]
+    .concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "smtp.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "smtp.crt",
+    ]);
+    (
+        dir.join("ca.crt"),
+        dir.join("smtp.crt"),
+        dir.join("smtp.key"),
+    )
+}
+
+fn smtp_server(port: u16, mode: &str, cert: &Path, key: &Path, out: &Path) -> Running {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/alerts/smtp_server.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(mode)
+        .arg(cert)
+        .arg(key)
+        .args(["lookout-mailer", "mail pass 123"])
+        .arg(out)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run aiosmtpd");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "aiosmtpd did not start");
+    Running(child)
+}
+
+/// A camera that sends a second of frames (ffmpeg) and then stops: an offline event with
+/// the last picture; mailed through `mode` to aiosmtpd with AUTH, which is down at first
+/// when `start_late`.
+fn mail_an_offline_camera(mode: &str, start_late: bool) {
+    if !crate::support::require("ffmpeg", "ffmpeg")
+        || !crate::support::require("openssl", "openssl")
+        || !crate::support::require("aiosmtpd", "python3-aiosmtpd")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = smtp_cert(dir.path());
+    // The camera's program sends a second of frames once, then fails at every restart: one
+    // offline event, never back online.
+    let once = dir.path().join("ran-once");
+    let smtp_port = free_port();
+    let password = dir.path().join("smtp-password");
+    std::fs::write(&password, "mail pass 123\n").unwrap();
+    let mails = dir.path().join("mails.jsonl");
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nmode = \"none\"\n[alerts]\nretry_initial_seconds = 1\nretry_max_seconds = 1\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"{mode}\"\n\
+             username = \"lookout-mailer\"\npassword_file = {password:?}\nfrom = \"Lookout <cam@lookout.test>\"\n\
+             ca_file = {ca:?}\n\
+             [[alert]]\nname = \"mail\"\nkinds = [\"camera_offline\"]\n[alert.email]\nto = [\"Owner <owner@lookout.test>\"]\n\
+             [[camera]]\nid = \"porch\"\nkeep_warm = true\n[camera.source]\nkind = \"command\"\n\
+             command = [\"sh\", \"-c\", \"test -e {once} && exit 1; touch {once}; exec ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=10 -t 1 -f mjpeg -\"]\n",
+            once = once.display()
+        ),
+    )
+    .unwrap();
+    let server = (!start_late).then(|| smtp_server(smtp_port, mode, &cert, &key, &mails));
+    let port = free_port();
+    let _lookout = lookout(
+        &config,
+        &dir.path().join("data"),
+        port,
+        &dir.path().join("lookout.log"),
+    );
+    let server = server.unwrap_or_else(|| {
+        // Let the first delivery fail against the closed port.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(dir.path().join("lookout.log"))
+            .unwrap_or_default()
+            .contains("alert not delivered")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no failed delivery while the mail server was down"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        smtp_server(smtp_port, mode, &cert, &key, &mails)
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while deliveries(&mails).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no mail: {}",
+            std::fs::read_to_string(dir.path().join("lookout.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let got = deliveries(&mails);
+    drop(server);
+    let offline: Vec<_> = got
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains("porch is offline")
+        })
+        .collect();
+    assert_eq!(offline.len(), 1, "exactly one mail for the event: {got:?}");
+    let m = offline[0];
+    assert_eq!(m["rcpt"], serde_json::json!(["owner@lookout.test"]));
+    assert_eq!(m["tls"], true, "{m}");
+    assert_eq!(m["authenticated"], true, "{m}");
+    let att = &m["attachments"][0];
+    assert_eq!(att["content_type"], "image/jpeg", "{m}");
+    assert_eq!(att["jpeg"], true, "the last picture, whole: {m}");
+}
+
+#[test]
+fn email_through_starttls_with_auth_arrives_once_after_the_server_comes_up() {
+    mail_an_offline_camera("starttls", true);
+}
+
+#[test]
+fn email_through_implicit_tls_with_auth_carries_the_picture() {
+    mail_an_offline_camera("tls", false);
+}
