@@ -8,7 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
-use crate::events::{EventLog, camera_watch};
+use crate::events::{EventLog, camera_watch, retention};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
@@ -89,6 +89,16 @@ pub async fn run(
         outbox_wake: Arc::new(Notify::new()),
     });
     if let Some(log) = &events {
+        let keep = &config.file.events;
+        background.spawn(retention::run(
+            log.store.clone(),
+            log.snapshots.clone(),
+            retention::Retention {
+                keep: Duration::from_secs(keep.keep_days.saturating_mul(86_400)),
+                max_snapshot_bytes: keep.max_snapshot_mib.saturating_mul(1 << 20),
+            },
+            shutdown.clone(),
+        ));
         background.spawn(alerts::outbox::run(
             log.store.clone(),
             log.alerts.clone(),

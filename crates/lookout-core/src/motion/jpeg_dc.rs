@@ -34,10 +34,17 @@ pub enum DcLuma {
 /// the slow path. 9 bits is libjpeg's choice too, and the 1 KB table stays in L1.
 const LOOKAHEAD: u32 = 9;
 
+/// Bits looked up at once to skip an AC coefficient: its code and its value bits together.
+const SKIP_LOOKAHEAD: u32 = 10;
+
 /// A Huffman table (T.81 C and F.2.2.3), decoding MSB-first codes of 1 to 16 bits.
 struct Huffman {
     /// Indexed by the next `LOOKAHEAD` bits: `length << 8 | symbol`, or 0 for a longer code.
     fast: [u16; 1 << LOOKAHEAD],
+    /// For AC tables, indexed by the next `SKIP_LOOKAHEAD` bits: the bits to skip for the next
+    /// coefficient, code and value (1 to 10) `| positions to advance << 8` (run + 1, 16 for
+    /// sixteen zeros, 0 for the end of the block); 0 when code and value are longer.
+    skip: [u16; 1 << SKIP_LOOKAHEAD],
     /// Largest code of each length (index 1..=16), -1 when there is none.
     max_code: [i32; 17],
     /// Index in `symbols` of a code of each length, minus that code.
@@ -50,6 +57,7 @@ impl Huffman {
     fn new(counts: &[u8; 16], symbols: &[u8]) -> Result<Self, Error> {
         let mut table = Self {
             fast: [0; 1 << LOOKAHEAD],
+            skip: [0; 1 << SKIP_LOOKAHEAD],
             max_code: [-1; 17],
             offset: [0; 17],
             symbols: symbols.to_vec(),
@@ -72,6 +80,19 @@ impl Huffman {
                     let first = (code << shift) as usize;
                     let last = ((code + 1) << shift) as usize;
                     table.fast[first..last].fill((len as u16) << 8 | symbol);
+                }
+                // Read as an AC symbol: run of zeros (high nibble), value bits (low nibble).
+                let (run, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
+                let advance = match (run, size) {
+                    (15, 0) => 16,
+                    (_, 0) => 0,
+                    _ => run + 1,
+                };
+                if len + size <= SKIP_LOOKAHEAD {
+                    let shift = SKIP_LOOKAHEAD - len;
+                    let first = (code << shift) as usize;
+                    let last = ((code + 1) << shift) as usize;
+                    table.skip[first..last].fill((advance << 8 | (len + size)) as u16);
                 }
                 code += 1;
                 k += 1;
@@ -281,6 +302,15 @@ fn decode_block(bits: &mut BitReader<'_>, comp: &mut ScanComponent<'_>) -> Resul
         // An AC symbol (<= 16 bits) and its value (<= 15 bits).
         if bits.bits < 32 {
             bits.refill();
+        }
+        let skip = comp.ac.skip[(bits.buf >> (64 - SKIP_LOOKAHEAD)) as usize];
+        if skip != 0 {
+            bits.consume(u32::from(skip & 0xFF));
+            match skip >> 8 {
+                0 => break, // end of block
+                advance => k += usize::from(advance),
+            }
+            continue;
         }
         let rs = bits.symbol(comp.ac)?;
         let (run, size) = (rs >> 4, u32::from(rs & 15));

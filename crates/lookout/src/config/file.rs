@@ -17,6 +17,8 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acme: Option<AcmeSection>,
     #[serde(default)]
+    pub events: EventsSection,
+    #[serde(default)]
     pub alerts: AlertsSection,
     #[serde(default, rename = "alert", skip_serializing_if = "Vec::is_empty")]
     pub alert_rules: Vec<AlertRuleSection>,
@@ -135,6 +137,25 @@ impl Default for TlsSection {
             reload_check_seconds: 10,
             redirect_http: RedirectHttp::Public,
             acme_webroot: None,
+        }
+    }
+}
+
+/// How long events and their pictures are kept.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSection {
+    /// Events older than this are deleted with their pictures.
+    pub keep_days: u64,
+    /// Past this many MiB of pictures, the oldest pictures go (their events stay).
+    pub max_snapshot_mib: u64,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        Self {
+            keep_days: 30,
+            max_snapshot_mib: 500,
         }
     }
 }

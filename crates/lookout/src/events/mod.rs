@@ -3,6 +3,7 @@
 //! queues its alerts in the same transaction, so an event is never stored without them.
 
 pub mod camera_watch;
+pub mod retention;
 
 use crate::alerts::{self, AlertConfig};
 use crate::store::{Store, StoreError, now_secs};

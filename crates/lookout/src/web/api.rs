@@ -117,12 +117,63 @@ pub async fn events(
         return Ok(Json(serde_json::json!({ "events": [] })));
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let list = log
+    let mut list = log
         .store
         .run(move |c| {
             crate::events::list(c, limit, &|camera| camera.is_none_or(|id| who.may_view(id)))
         })
         .await
         .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;
+    for e in &mut list {
+        if let Some(u) = &mut e.snapshot_url {
+            *u = format!("{}{u}", state.base);
+        }
+    }
     Ok(Json(serde_json::json!({ "events": list })))
+}
+
+/// An event's picture, if `who` may watch its camera.
+pub async fn event_snapshot(
+    State(state): State<Arc<AppState>>,
+    Path(event): Path<i64>,
+    who: Principal,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Some(log) = &state.events else {
+        return Err(ApiError::not_found("no events are kept here"));
+    };
+    let found = log
+        .store
+        .run(move |c| {
+            use rusqlite::OptionalExtension;
+            Ok(c.query_row(
+                "SELECT camera, snapshot FROM events WHERE id = ?1",
+                [event],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+        .await
+        .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;
+    let Some((camera, Some(_))) = found else {
+        return Err(ApiError::not_found(format!("event {event} has no picture")));
+    };
+    if let Some(c) = &camera {
+        state.camera_for(c, &who)?;
+    }
+    let path = crate::events::snapshot_path(&log.snapshots, event);
+    let jpeg = tokio::fs::read(&path).await.map_err(|_| {
+        ApiError::not_found(format!("the picture of event {event} is gone (retention)"))
+    })?;
+    let mut resp = jpeg.into_response();
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("image/jpeg"),
+    );
+    Ok(resp)
 }

@@ -140,6 +140,12 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/metrics", Access::Admin, get(metrics::metrics)),
         ("/api/cert", Access::Admin, get(api::certificate)),
         ("/api/events", Access::Viewer, get(api::events)),
+        (
+            "/api/events/{event}/snapshot.jpg",
+            Access::Viewer,
+            get(api::event_snapshot),
+        ),
+        ("/events", Access::Page, get(pages::events_page)),
         ("/logout", Access::Viewer, post(auth::login::logout)),
         (
             "/login",

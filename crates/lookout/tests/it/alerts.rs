@@ -75,15 +75,17 @@ fn deliveries(out: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn events(port: u16) -> Vec<serde_json::Value> {
+fn get(port: u16, path: &str) -> lookout_bench::Response {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let r = rt
-        .block_on(lookout_bench::get(addr, "/api/events", &[]))
-        .unwrap();
+    rt.block_on(lookout_bench::get(addr, path, &[])).unwrap()
+}
+
+fn events(port: u16) -> Vec<serde_json::Value> {
+    let r = get(port, "/api/events");
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     v["events"].as_array().cloned().unwrap_or_default()
 }
@@ -398,6 +400,21 @@ fn mail_an_offline_camera(mode: &str, start_late: bool) {
     let att = &m["attachments"][0];
     assert_eq!(att["content_type"], "image/jpeg", "{m}");
     assert_eq!(att["jpeg"], true, "the last picture, whole: {m}");
+    // The event keeps its picture, in the API and on the events page.
+    let event = events(port)
+        .into_iter()
+        .find(|e| e["kind"] == "camera_offline")
+        .expect("the event");
+    let url = event["snapshot_url"].as_str().expect("a snapshot_url");
+    let pic = get(port, url);
+    assert_eq!(pic.status, 200);
+    let (w, h) = crate::support::jpeg_size(&pic.body);
+    assert_eq!((w, h), (320, 240));
+    let page = String::from_utf8_lossy(&get(port, "/events").body).into_owned();
+    assert!(
+        page.contains("camera offline") && page.contains(url),
+        "{page}"
+    );
 }
 
 #[test]
