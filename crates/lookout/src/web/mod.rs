@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 pub mod client;
 mod error;
+mod events_page;
 mod metrics;
 pub(crate) mod pages;
 mod query;
@@ -145,7 +146,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             Access::Viewer,
             get(api::event_snapshot),
         ),
-        ("/events", Access::Page, get(pages::events_page)),
+        ("/events", Access::Page, get(events_page::events_page)),
         ("/logout", Access::Viewer, post(auth::login::logout)),
         (
             "/login",
