@@ -143,6 +143,82 @@ pub fn enqueue(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    fn rule(name: &str, kinds: Option<Vec<EventKind>>, cameras: Option<Vec<&str>>) -> AlertRule {
+        AlertRule {
+            name: name.into(),
+            kinds,
+            cameras: cameras.map(|c| c.into_iter().map(String::from).collect()),
+            quiet_hours: None,
+            max_per_hour: 3,
+            channel: Channel::Webhook {
+                url: "http://127.0.0.1:9/".into(),
+                secret: "0123456789abcdef".into(),
+            },
+        }
+    }
+
+    fn event(kind: EventKind, camera: &str) -> NewEvent {
+        NewEvent {
+            camera: Some(camera.into()),
+            kind,
+            details: serde_json::json!({}),
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn rules_filter_by_kind_and_camera_and_stop_at_their_hourly_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let config = AlertConfig {
+            rules: vec![
+                rule(
+                    "offline-front",
+                    Some(vec![EventKind::CameraOffline]),
+                    Some(vec!["front"]),
+                ),
+                rule("all", None, None),
+            ],
+            ..AlertConfig::default()
+        };
+        let queued = |rule: &str| -> i64 {
+            store
+                .blocking(|c| {
+                    Ok::<_, StoreError>(c.query_row(
+                        "SELECT COUNT(*) FROM outbox WHERE rule = ?1",
+                        [rule],
+                        |r| r.get(0),
+                    )?)
+                })
+                .unwrap()
+        };
+        let events = dir.path().join("events");
+        let mut record = |e: NewEvent| {
+            store
+                .blocking(|c| crate::events::record(c, &e, &config, &events))
+                .unwrap()
+        };
+        record(event(EventKind::CameraOffline, "front"));
+        record(event(EventKind::CameraOffline, "back"));
+        record(event(EventKind::Motion, "front"));
+        assert_eq!(queued("offline-front"), 1, "only front's offline events");
+        assert_eq!(queued("all"), 3);
+        // A windy tree: past max_per_hour (3) events are recorded but not sent...
+        for _ in 0..5 {
+            record(event(EventKind::Motion, "front"));
+        }
+        assert_eq!(queued("all"), 3);
+        // ...while a test still goes through.
+        record(NewEvent {
+            camera: None,
+            kind: EventKind::Test,
+            details: serde_json::json!({}),
+            snapshot: None,
+        });
+        assert_eq!((queued("all"), queued("offline-front")), (4, 2));
+    }
 
     #[test]
     fn quiet_hours_parse_and_wrap() {
