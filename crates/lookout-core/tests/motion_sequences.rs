@@ -7,7 +7,8 @@
 use lookout_core::RgbImage;
 use lookout_core::jpeg::encode_rgb;
 use lookout_core::motion::{
-    EventEdge, FrameVerdict, MaskZone, MotionConfig, MotionDetector, MotionUpdate, ZoneKind,
+    EventEdge, FrameVerdict, GrayImage, MaskZone, MotionConfig, MotionDetector, MotionUpdate,
+    ZoneKind,
 };
 use std::time::{Duration, Instant};
 
@@ -132,9 +133,10 @@ fn moving_square_sequence(
 }
 
 /// The square walks left to right through the middle of the picture, 40 px a frame. It covers
-/// 25 600 of 921 600 pixels (2.8 %), plus the background it has just uncovered.
+/// 25 600 of 921 600 pixels (2.8 %); measured: 2.92 % every frame (the 8x8 blocks it touches),
+/// nothing left behind where it was.
 #[test]
-fn moving_square_scores_2_to_8_percent_starts_an_event_on_its_3rd_frame_and_ends_5_s_after() {
+fn moving_square_scores_2_5_to_3_5_percent_starts_an_event_on_its_3rd_frame_and_ends_5_s_later() {
     let mut rng = Rng(1);
     let t0 = Instant::now();
     let mut det = detector(MotionConfig::default());
@@ -152,7 +154,7 @@ fn moving_square_scores_2_to_8_percent_starts_an_event_on_its_3rd_frame_and_ends
     for (i, u) in during.iter().enumerate() {
         println!("moving frame {i}: score {:.4}", u.score);
         assert!(u.motion, "frame {i}: {u:?}");
-        assert!((0.02..=0.08).contains(&u.score), "frame {i}: {}", u.score);
+        assert!((0.025..=0.035).contains(&u.score), "frame {i}: {}", u.score);
     }
     let first_motion = t0 + Duration::from_millis(FRAME_MS * SETTLE as u64);
     let last_motion = first_motion + Duration::from_millis(FRAME_MS * (moving as u64 - 1));
@@ -178,7 +180,7 @@ fn moving_square_scores_2_to_8_percent_starts_an_event_on_its_3rd_frame_and_ends
     };
     assert_eq!((started_at, last_motion_at), (first_motion, last_motion));
     assert_eq!(motion_frames, moving as u32);
-    assert!((0.02..=0.08).contains(&peak_score), "{peak_score}");
+    assert!((0.025..=0.035).contains(&peak_score), "{peak_score}");
     assert_eq!(events(&updates).len(), 2, "one start, one end");
     println!(
         "moving square: scores {:.4}..{:.4}, peak {peak_score:.4}",
@@ -189,7 +191,7 @@ fn moving_square_scores_2_to_8_percent_starts_an_event_on_its_3rd_frame_and_ends
 
 /// Strong sensor noise, every frame afresh: sigma 10 levels on every channel (a dim webcam at
 /// high gain), and sigma 20 (worse than any camera one would watch). Averaging 8x8 blocks
-/// leaves about 1.3 and 2.5 levels, far under the 12-level floor.
+/// leaves about 1.3 and 2.5 levels, far under the 12-level floor: measured 0 for both.
 #[test]
 fn sensor_noise_sigma_10_and_20_scores_below_0_1_percent_and_makes_no_event() {
     for (sigma, seed) in [(10.0, 2), (20.0, 3)] {
@@ -214,11 +216,69 @@ fn sensor_noise_sigma_10_and_20_scores_below_0_1_percent_and_makes_no_event() {
     }
 }
 
+/// The automatic noise level at work: noise of sigma 6 levels directly on the analysed 160x90
+/// picture (fed as grayscale, no averaging to hide it) with the fixed floor lowered to 1
+/// level. The threshold rises to about 5 x the median difference (measured: noise level
+/// about 4.1, threshold about 20), so noise scores below 0.1 %, while a 12x12 block of 60
+/// levels moving across still scores about 1 %.
+#[test]
+fn analysed_scale_noise_raises_the_threshold_scoring_below_0_1_percent_and_a_block_still_1_percent()
+{
+    let config = MotionConfig {
+        min_pixel_threshold: 1,
+        ..MotionConfig::default()
+    };
+    let mut det = detector(config);
+    let mut rng = Rng(10);
+    let t0 = Instant::now();
+    let mut base = GrayImage::new(160, 90);
+    for (i, p) in base.pixels_mut().iter_mut().enumerate() {
+        *p = (70 + (i % 160) / 2 + (i / 160) % 30) as u8;
+    }
+    let noisy = |img: &GrayImage, rng: &mut Rng| {
+        let mut out = img.clone();
+        for v in out.pixels_mut() {
+            let r = rng.next();
+            let sum = (r & 0xFF) + (r >> 8 & 0xFF) + (r >> 16 & 0xFF) + (r >> 24 & 0xFF);
+            let n = (sum as f32 - 510.0) * 6.0 / 147.8;
+            *v = (f32::from(*v) + n).round().clamp(0.0, 255.0) as u8;
+        }
+        out
+    };
+    let at = |i: usize| t0 + Duration::from_millis(FRAME_MS * i as u64);
+    let mut quiet = Vec::new();
+    for i in 0..60 {
+        quiet.push(det.feed(&noisy(&base, &mut rng), at(i)));
+    }
+    let measured = &quiet[30..];
+    let last = measured[measured.len() - 1];
+    println!(
+        "analysed-scale noise: worst {:.5}, noise level {:.2}, threshold {:.1}",
+        max_score(measured),
+        last.noise_level,
+        last.pixel_threshold
+    );
+    assert!(max_score(measured) < 0.001, "{}", max_score(measured));
+    assert!((15.0..=30.0).contains(&last.pixel_threshold), "{last:?}");
+    assert!(events(&quiet).is_empty());
+    for i in 0..5 {
+        let mut img = base.clone();
+        let x = 20 + 20 * i as i64;
+        let under = img.pixel(x as u32, 40);
+        img.fill_rect(x, 40, 12, 12, under.saturating_add(60));
+        let u = det.feed(&noisy(&img, &mut rng), at(60 + i));
+        println!("block on noise: {:.4}", u.score);
+        assert!((0.008..=0.012).contains(&u.score), "{u:?}");
+        assert!(u.motion);
+    }
+}
+
 /// The lights go on: the whole picture jumps from 45 % to full brightness in one frame, then,
 /// as a camera's auto-exposure does, overshoots and settles over three more. The jump is a
-/// global change (score 0), learning follows, and no frame is motion.
+/// global change (score 0), and so is the overshoot; learning follows, and no frame is motion
+/// (measured: every score 0).
 #[test]
-fn lights_on_scores_0_as_a_global_change_and_makes_no_event() {
+fn lights_on_is_a_global_change_scoring_0_and_makes_no_event() {
     let mut rng = Rng(4);
     let t0 = Instant::now();
     let mut det = detector(MotionConfig::default());
@@ -236,7 +296,8 @@ fn lights_on_scores_0_as_a_global_change_and_makes_no_event() {
     let updates = feed(&mut det, t0, frames);
     let switch = SETTLE + 5;
     assert_eq!(updates[switch].verdict, FrameVerdict::GlobalChange);
-    assert!(updates.iter().all(|u| u.score == 0.0 || u.score < 0.001));
+    assert_eq!(updates[switch].score, 0.0);
+    assert!(max_score(&updates) < 0.001, "{}", max_score(&updates));
     assert!(updates.iter().all(|u| !u.motion));
     assert!(events(&updates).is_empty());
     assert_eq!(updates[updates.len() - 1].verdict, FrameVerdict::Quiet);
@@ -250,9 +311,9 @@ fn lights_on_scores_0_as_a_global_change_and_makes_no_event() {
     );
 }
 
-/// The lights go off: full brightness to 35 %, a global change by the mean alone.
+/// The lights go off: full brightness to 35 %.
 #[test]
-fn lights_off_scores_0_as_a_global_change_and_makes_no_event() {
+fn lights_off_is_a_global_change_scoring_0_and_makes_no_event() {
     let mut rng = Rng(5);
     let t0 = Instant::now();
     let mut det = detector(MotionConfig::default());
@@ -290,10 +351,11 @@ fn motion_inside_an_exclude_zone_scores_0() {
 }
 
 /// A polygon include zone over the right half (a door), as the web page would draw it: the
-/// square crossing it scores 4 to 16 % of the zone (the zone is half the picture) and makes an
-/// event; the same walk in the left half scores 0.
+/// square crossing it scores as a share of the zone, which is half the picture (measured:
+/// 6.13 %, twice the 2.92 % it scores in the whole picture), and makes an event; the same walk
+/// in the left half scores 0.
 #[test]
-fn motion_inside_an_include_zone_scores_4_to_16_percent_and_outside_it_0() {
+fn motion_inside_an_include_zone_scores_5_to_7_percent_of_it_and_outside_it_0() {
     let door = MaskZone::include(vec![(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)]);
     let config = MotionConfig {
         zones: vec![door],
@@ -307,7 +369,7 @@ fn motion_inside_an_include_zone_scores_4_to_16_percent_and_outside_it_0() {
     let scores: Vec<f32> = updates[SETTLE..].iter().map(|u| u.score).collect();
     println!("inside the include zone: {scores:.4?}");
     assert!(
-        scores.iter().all(|s| (0.04..=0.16).contains(s)),
+        scores.iter().all(|s| (0.05..=0.07).contains(s)),
         "{scores:?}"
     );
     assert!(matches!(events(&updates)[..], [EventEdge::Start { .. }]));
@@ -316,6 +378,33 @@ fn motion_inside_an_include_zone_scores_4_to_16_percent_and_outside_it_0() {
     let outside = moving_square_sequence(&mut rng, 10, 0, |i| (40 + 30 * i as i64, 300));
     let updates = feed(&mut det, Instant::now(), outside);
     assert_eq!(max_score(&updates), 0.0);
+    assert!(events(&updates).is_empty());
+}
+
+/// A cat: a 48x40 square (0.2 % of the picture) running across. It changes about 0.2 % of
+/// the picture, under the 0.5 % threshold: seen, scored, not motion.
+#[test]
+fn small_object_scores_0_1_to_0_4_percent_below_the_0_5_percent_threshold() {
+    let mut rng = Rng(9);
+    let t0 = Instant::now();
+    let mut det = detector(MotionConfig::default());
+    let base = scene();
+    let mut frames: Vec<RgbImage> = (0..SETTLE)
+        .map(|_| with_noise(&base, &mut rng, 2.0))
+        .collect();
+    for i in 0..10 {
+        let mut img = base.clone();
+        img.fill_rect(200 + 60 * i, 600, 48, 40, [20, 20, 20]);
+        frames.push(with_noise(&img, &mut rng, 2.0));
+    }
+    let updates = feed(&mut det, t0, frames);
+    let scores: Vec<f32> = updates[SETTLE..].iter().map(|u| u.score).collect();
+    println!("small object: {scores:.4?}");
+    assert!(
+        scores.iter().all(|s| (0.001..=0.004).contains(s)),
+        "{scores:?}"
+    );
+    assert!(updates.iter().all(|u| !u.motion));
     assert!(events(&updates).is_empty());
 }
 

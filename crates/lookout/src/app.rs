@@ -8,7 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
-use crate::events::{EventLog, camera_watch, retention};
+use crate::events::{EventLog, camera_watch, public_address, retention};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
@@ -75,7 +75,10 @@ pub async fn run(
     check_auth_mode(&config, &listeners)?;
     // The database holds accounts, events and the alert outbox: opened when logins or
     // alerts need it (the loopback demo runs without one).
-    let store = if config.auth.mode == AuthMode::Login || !config.alerts.rules.is_empty() {
+    let store = if config.auth.mode == AuthMode::Login
+        || !config.alerts.rules.is_empty()
+        || config.file.public_address.is_some()
+    {
         Some(Store::open(&config.data_dir).map_err(|e| e.to_string())?)
     } else {
         None
@@ -99,6 +102,22 @@ pub async fn run(
             },
             shutdown.clone(),
         ));
+        if let Some(p) = &config.file.public_address {
+            match alerts::webhook::client() {
+                Ok(client) => {
+                    background.spawn(public_address::watch(
+                        public_address::PublicAddressConfig {
+                            url: p.url.clone(),
+                            every: Duration::from_secs(p.check_every_seconds.max(1)),
+                        },
+                        log.clone(),
+                        client,
+                        shutdown.clone(),
+                    ));
+                }
+                Err(e) => tracing::error!("the public address watcher cannot start: {e}"),
+            }
+        }
         background.spawn(alerts::outbox::run(
             log.store.clone(),
             log.alerts.clone(),

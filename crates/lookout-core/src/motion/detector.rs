@@ -290,8 +290,13 @@ impl MotionDetector {
             return self.update(FrameVerdict::Quiet, 0.0, at);
         }
         let watched = self.watched as f32;
+        let learning = self.learning_left > 0;
         let mean_jump = (sum_frame as f32 - sum_background as f32 / ONE as f32).abs() / watched;
-        if changed_count as f32 / watched > self.config.light_switch_fraction
+        // The changed-area rule waits for learning to end: until the noise level is known, a
+        // noisy picture would look all changed, be taken for a light switch, and the noise level
+        // (not learnt from global changes) would never be learnt. Learning follows the picture
+        // fast anyway.
+        if (!learning && changed_count as f32 / watched > self.config.light_switch_fraction)
             || mean_jump > f32::from(self.config.light_switch_levels)
         {
             self.seed(image);
@@ -300,7 +305,6 @@ impl MotionDetector {
         let kept = self.despeckle(w as usize, h as usize);
         let score = kept as f32 / watched;
         self.update_noise(&hist);
-        let learning = self.learning_left > 0;
         self.update_background(image, learning);
         if learning {
             self.learning_left -= 1;

@@ -225,6 +225,10 @@ fn mail<'a>(
         "motion" => format!("motion on {camera}"),
         "camera_offline" => format!("camera {camera} is offline"),
         "camera_online" => format!("camera {camera} is back online"),
+        "public_address_changed" => format!(
+            "the public address is now {}",
+            e["details"]["address"].as_str().unwrap_or("?")
+        ),
         "test" => "test alert".to_owned(),
         other => format!("{other} on {camera}"),
     };

@@ -18,6 +18,8 @@ pub struct ConfigFile {
     pub acme: Option<AcmeSection>,
     #[serde(default)]
     pub events: EventsSection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_address: Option<PublicAddressSection>,
     #[serde(default)]
     pub alerts: AlertsSection,
     #[serde(default, rename = "alert", skip_serializing_if = "Vec::is_empty")]
@@ -139,6 +141,21 @@ impl Default for TlsSection {
             acme_webroot: None,
         }
     }
+}
+
+/// The public address watcher.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicAddressSection {
+    /// A URL answering with the caller's address as plain text, e.g. "https://api.ipify.org".
+    pub url: String,
+    /// How often to ask.
+    #[serde(default = "default_public_address_seconds")]
+    pub check_every_seconds: u64,
+}
+
+fn default_public_address_seconds() -> u64 {
+    900
 }
 
 /// How long events and their pictures are kept.

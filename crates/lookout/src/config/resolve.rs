@@ -287,6 +287,17 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     let auth = auth(&cx, &file.auth)?;
     let tls = tls(&cx, &file.tls)?;
     let alerts = std::sync::Arc::new(alerts(&cx, &file)?);
+    if let Some(p) = &file.public_address {
+        if !(p.url.starts_with("http://") || p.url.starts_with("https://"))
+            || p.url.parse::<http::Uri>().is_err()
+        {
+            return Err(cx.err(
+                cx.key_offset("url"),
+                format!("public_address.url {:?} is not an http(s) URL", p.url),
+                "use a service that answers with your address, e.g. \"https://api.ipify.org\"",
+            ));
+        }
+    }
     let acme = match &file.acme {
         Some(a) => Some(acme(&cx, a)?),
         None => None,
@@ -359,7 +370,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                             cx.err(
                                 cx.key_offset("kinds"),
                                 format!("[[alert]] {:?}: unknown event kind {k:?}", r.name),
-                                "use \"motion\", \"camera_offline\" or \"camera_online\"",
+                                "use \"motion\", \"camera_offline\", \"camera_online\" or \"public_address_changed\"",
                             )
                         })
                     })

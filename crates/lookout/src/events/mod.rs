@@ -3,6 +3,7 @@
 //! queues its alerts in the same transaction, so an event is never stored without them.
 
 pub mod camera_watch;
+pub mod public_address;
 pub mod retention;
 
 use crate::alerts::{self, AlertConfig};
@@ -18,15 +19,18 @@ pub enum EventKind {
     Motion,
     CameraOffline,
     CameraOnline,
+    /// The public address watcher saw a new address.
+    PublicAddressChanged,
     /// `lookout alerts test`.
     Test,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 5] = [
         EventKind::Motion,
         EventKind::CameraOffline,
         EventKind::CameraOnline,
+        EventKind::PublicAddressChanged,
         EventKind::Test,
     ];
 
@@ -35,6 +39,7 @@ impl EventKind {
             EventKind::Motion => "motion",
             EventKind::CameraOffline => "camera_offline",
             EventKind::CameraOnline => "camera_online",
+            EventKind::PublicAddressChanged => "public_address_changed",
             EventKind::Test => "test",
         }
     }

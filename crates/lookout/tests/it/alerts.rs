@@ -426,3 +426,67 @@ fn email_through_starttls_with_auth_arrives_once_after_the_server_comes_up() {
 fn email_through_implicit_tls_with_auth_carries_the_picture() {
     mail_an_offline_camera("tls", false);
 }
+
+/// The public address watcher against a plain HTTP service (Python's http.server serving a
+/// file): the first answer and every change are events; an unchanged answer is not.
+#[tokio::test]
+async fn a_new_public_address_is_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ip"), "203.0.113.7\n").unwrap();
+    let port = free_port();
+    let _service = Running(
+        Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let s = crate::support::TestServer::start(&format!(
+        "[public_address]\nurl = \"http://127.0.0.1:{port}/ip\"\ncheck_every_seconds = 1\n{}",
+        crate::support::testpattern("cam", 64, 48, 1)
+    ))
+    .await;
+    let changes = |s: &crate::support::TestServer| {
+        let s = s.clone_addr();
+        async move {
+            let r = lookout_bench::get(s, "/api/events", &[]).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            v["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "public_address_changed")
+                .map(|e| e["details"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while changes(&s).await.is_empty() {
+        assert!(Instant::now() < deadline, "no public address event");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Several more checks with the same answer: still one event.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(changes(&s).await.len(), 1);
+    std::fs::write(dir.path().join("ip"), "2001:db8::42\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = changes(&s).await;
+        if got.len() == 2 {
+            assert_eq!(got[0]["address"], "2001:db8::42");
+            assert_eq!(got[0]["previous"], "203.0.113.7");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the change was missed: {got:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.stop().await;
+}

@@ -178,6 +178,11 @@ impl TestServer {
         .await
     }
 
+    /// The server's address, for helpers that outlive a borrow.
+    pub fn clone_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         lookout_bench::get(self.addr, path, &[])
             .await

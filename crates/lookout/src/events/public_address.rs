@@ -1,0 +1,100 @@
+//! The public address watcher (flask-cam's one alert): asks a URL that answers with the
+//! caller's address (e.g. https://api.ipify.org) at an interval, and records a
+//! `public_address_changed` event when the answer differs from the last one recorded, so a
+//! home server's owner learns the new address to reach it by.
+
+use super::{EventKind, EventLog, NewEvent};
+use crate::alerts::webhook::HttpsClient;
+use http_body_util::{BodyExt, Full};
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct PublicAddressConfig {
+    pub url: String,
+    pub every: Duration,
+}
+
+pub async fn watch(
+    config: PublicAddressConfig,
+    log: EventLog,
+    client: HttpsClient,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match fetch(&client, &config.url).await {
+            Ok(address) => {
+                if let Err(e) = note(&log, address).await {
+                    tracing::warn!("public address: {e}");
+                }
+            }
+            Err(e) => tracing::warn!(url = config.url, "public address not known: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(config.every) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn fetch(client: &HttpsClient, url: &str) -> Result<IpAddr, String> {
+    let req = http::Request::get(url)
+        .header(
+            http::header::USER_AGENT,
+            concat!("Lookout/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Full::new(bytes::Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
+        .await
+        .map_err(|_| "no answer within 15 s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("the service answered {}", resp.status()));
+    }
+    let body = tokio::time::timeout(Duration::from_secs(15), resp.into_body().collect())
+        .await
+        .map_err(|_| "no answer within 15 s".to_owned())?
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body[..body.len().min(256)])
+        .trim()
+        .to_owned();
+    text.parse().map_err(|_| {
+        format!("the answer {text:?} is not an address; use a URL that returns only the address")
+    })
+}
+
+/// Records an event if `address` differs from the last one recorded.
+async fn note(log: &EventLog, address: IpAddr) -> Result<(), String> {
+    let last: Option<String> = log
+        .store
+        .run(|c| {
+            use rusqlite::OptionalExtension;
+            Ok(c.query_row(
+                "SELECT details FROM events WHERE kind = 'public_address_changed' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let previous = last
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .and_then(|d| d["address"].as_str().map(str::to_owned));
+    if previous.as_deref() == Some(address.to_string().as_str()) {
+        return Ok(());
+    }
+    tracing::info!(%address, ?previous, "public address changed");
+    log.record(NewEvent {
+        camera: None,
+        kind: EventKind::PublicAddressChanged,
+        details: serde_json::json!({ "address": address.to_string(), "previous": previous }),
+        snapshot: None,
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
