@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-/// An event begins or ends with this frame (or this call, for [`EventTracker::poll`] and
-/// [`EventTracker::finish`]).
+/// An event begins or ends with this frame (or with this call, for
+/// [`MotionDetector::poll`](super::MotionDetector::poll) and
+/// [`MotionDetector::finish`](super::MotionDetector::finish)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventEdge {
     /// Motion went on for the configured number of consecutive frames.

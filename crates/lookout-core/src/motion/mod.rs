@@ -32,7 +32,9 @@
 //! 6. **Light switch**: if more than `light_switch_fraction` (60 %) of the watched pixels
 //!    changed, or their mean brightness moved by more than `light_switch_levels` (30) from the
 //!    background's, the whole picture changed (lights, auto-exposure, the camera moved): that
-//!    frame scores 0, the background restarts from it, and learning begins.
+//!    frame scores 0, the background restarts from it, and learning begins. (While learning,
+//!    only the brightness rule applies: until the noise level is known a noisy picture would
+//!    look all changed.)
 //! 7. **Learning**: for `learning_frames` (10) frames after the first one, a size change or a
 //!    light switch, the background follows at weight 1/2 and no motion is reported, so it
 //!    settles (auto-exposure takes a few frames after the lights change).

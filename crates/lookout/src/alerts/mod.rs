@@ -195,7 +195,7 @@ mod tests {
                 .unwrap()
         };
         let events = dir.path().join("events");
-        let mut record = |e: NewEvent| {
+        let record = |e: NewEvent| {
             store
                 .blocking(|c| crate::events::record(c, &e, &config, &events))
                 .unwrap()
