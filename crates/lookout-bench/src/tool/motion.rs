@@ -106,7 +106,9 @@ fn rows_for(
             || worst.is_none_or(|w| w > 8)
         {
             return Err(io::Error::other(format!(
-                "{name}: block means differ from the decoded luma by {worst:?} levels"
+                "{name}: block means differ from the decoded luma by {worst:?} levels (if the \
+                 JPEG has one scan per component: zune-jpeg 0.5.15 decodes those wrong, \
+                 zune-image issue 422)"
             )));
         }
     }

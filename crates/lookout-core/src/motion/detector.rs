@@ -25,7 +25,8 @@ pub struct MotionConfig {
     pub reduce_to: u32,
     /// How fast the background follows the picture, per analysed frame (an exponential moving
     /// average); changed pixels follow at a quarter of it, so something that stops moving
-    /// fades into the background in about 20 / alpha frames. Default 0.05.
+    /// fades into the background after 4 to 10 / alpha frames (80 to 200 at the default, 3 to
+    /// 7 s at 30 fps), the more contrast the longer. Default 0.05.
     pub background_alpha: f32,
     /// A pixel changed when it differs from the background by more than this many times the
     /// noise level (a running median of the differences), and at least `min_pixel_threshold`.
@@ -154,7 +155,7 @@ const NOISE_RATE: f32 = 0.05;
 /// Detects motion in one camera's frames. Feed it every frame (or every n-th: its settings are
 /// per analysed frame) on a blocking thread: about 0.05 ms a 720p frame once reduced; see
 /// [`reduce_jpeg`](super::reduce_jpeg) for the reduction's cost.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MotionDetector {
     config: MotionConfig,
     alpha: i32,
@@ -170,6 +171,20 @@ pub struct MotionDetector {
     noise_samples: u32,
     learning_left: u32,
     events: EventTracker,
+}
+
+/// Compact: the per-pixel buffers are left out, a log line would be 40 KB of numbers.
+impl std::fmt::Debug for MotionDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MotionDetector")
+            .field("size", &self.size)
+            .field("watched", &self.watched)
+            .field("noise", &self.noise)
+            .field("learning_left", &self.learning_left)
+            .field("event_active", &self.events.active())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MotionDetector {
@@ -258,7 +273,8 @@ impl MotionDetector {
         if self.size != Some((w, h)) {
             self.start_size(w, h);
             self.seed(image);
-            return self.update(FrameVerdict::Learning, 0.0, at);
+            let threshold = self.pixel_threshold();
+            return self.update(FrameVerdict::Learning, 0.0, threshold, at);
         }
         let threshold = self.pixel_threshold();
         // Fixed point, and strictly above: a flat scene with no noise never "changes" by 0.
@@ -287,7 +303,7 @@ impl MotionDetector {
         if self.watched == 0 {
             // Everything is masked out: nothing can move.
             self.update_background(image, false);
-            return self.update(FrameVerdict::Quiet, 0.0, at);
+            return self.update(FrameVerdict::Quiet, 0.0, threshold, at);
         }
         let watched = self.watched as f32;
         let learning = self.learning_left > 0;
@@ -300,7 +316,7 @@ impl MotionDetector {
             || mean_jump > f32::from(self.config.light_switch_levels)
         {
             self.seed(image);
-            return self.update(FrameVerdict::GlobalChange, 0.0, at);
+            return self.update(FrameVerdict::GlobalChange, 0.0, threshold, at);
         }
         let kept = self.despeckle(w as usize, h as usize);
         let score = kept as f32 / watched;
@@ -308,21 +324,27 @@ impl MotionDetector {
         self.update_background(image, learning);
         if learning {
             self.learning_left -= 1;
-            return self.update(FrameVerdict::Learning, 0.0, at);
+            return self.update(FrameVerdict::Learning, 0.0, threshold, at);
         }
         let verdict = if score >= self.config.threshold_fraction {
             FrameVerdict::Motion
         } else {
             FrameVerdict::Quiet
         };
-        self.update(verdict, score, at)
+        self.update(verdict, score, threshold, at)
     }
 
     fn pixel_threshold(&self) -> f32 {
         (self.config.noise_multiplier * self.noise).max(f32::from(self.config.min_pixel_threshold))
     }
 
-    fn update(&mut self, verdict: FrameVerdict, score: f32, at: Instant) -> MotionUpdate {
+    fn update(
+        &mut self,
+        verdict: FrameVerdict,
+        score: f32,
+        pixel_threshold: f32,
+        at: Instant,
+    ) -> MotionUpdate {
         let motion = verdict == FrameVerdict::Motion;
         let step = self.events.step(motion, score, at);
         MotionUpdate {
@@ -331,7 +353,7 @@ impl MotionDetector {
             verdict,
             event: step.edge,
             peak: step.peak,
-            pixel_threshold: self.pixel_threshold(),
+            pixel_threshold,
             noise_level: self.noise,
         }
     }

@@ -283,4 +283,38 @@ mod tests {
         assert_eq!((g.width(), g.height()), (1, 1));
         assert_eq!(g.pixel(5, 5), 0);
     }
+
+    #[test]
+    fn progressive_jpeg_takes_the_full_decode_and_gives_the_same_picture() {
+        let mut img = RgbImage::new(320, 184);
+        for (i, px) in img.data.chunks_mut(3).enumerate() {
+            let (x, y) = (i % 320, i / 320);
+            px.copy_from_slice(&[(x / 2) as u8, (y + 40) as u8, ((x + y) % 200) as u8]);
+        }
+        img.fill_rect(100, 60, 50, 40, [250, 250, 250]);
+        let encode = |progressive: bool| {
+            let mut out = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+            enc.set_progressive(progressive);
+            enc.encode(&img.data, 320, 184, jpeg_encoder::ColorType::Rgb)
+                .expect("encode");
+            out
+        };
+        // 320 / 160 = 2: a baseline JPEG at factor 2 is fully decoded too; use 40 for factor 8.
+        let fast = reduce_jpeg(&encode(false), 40).expect("baseline");
+        let slow = reduce_jpeg(&encode(true), 40).expect("progressive");
+        assert_eq!((fast.width(), fast.height()), (40, 23));
+        assert_eq!((slow.width(), slow.height()), (40, 23));
+        let worst = fast
+            .pixels()
+            .iter()
+            .zip(slow.pixels())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(worst <= Some(3), "{worst:?}");
+        assert_eq!(
+            reduce_jpeg(&encode(false), 160).expect("factor 2").width(),
+            160
+        );
+    }
 }

@@ -16,7 +16,8 @@
 //! 1. **Background**: an exponential moving average of past frames, per pixel, in fixed point
 //!    (levels x 256). It follows the picture with weight `background_alpha` (0.05) a frame, and
 //!    a quarter of that where a pixel changed, so a moving object does not smear into it but
-//!    one that stops fades in after about 20 / alpha frames.
+//!    one that stops fades in: after 4 x ln(contrast / threshold) / alpha frames, 80 to 200
+//!    at the default alpha.
 //! 2. **Difference**: `|frame - background|` per pixel.
 //! 3. **Noise level**: the median difference over the watched pixels (from a histogram in
 //!    1/16 levels), averaged over the first 16 frames, then followed with a time constant of
