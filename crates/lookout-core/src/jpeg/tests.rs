@@ -74,12 +74,10 @@ fn damaged_jpegs_are_errors_not_panics() {
 #[test]
 fn every_backend_round_trips() {
     let img = gradient(96, 64);
+    type Encode = fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>;
+    type Decode = fn(&[u8]) -> Result<RgbImage, crate::Error>;
     #[cfg_attr(not(feature = "turbojpeg"), allow(unused_mut))]
-    let mut backends: Vec<(
-        &str,
-        fn(&RgbImage, u8) -> Result<Vec<u8>, crate::Error>,
-        fn(&[u8]) -> Result<RgbImage, crate::Error>,
-    )> = vec![(
+    let mut backends: Vec<(&str, Encode, Decode)> = vec![(
         "rust",
         super::rust_backend::encode_rgb,
         super::rust_backend::decode_rgb,
