@@ -8,7 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
-use crate::events::{EventLog, camera_watch, public_address, retention};
+use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
@@ -78,6 +78,7 @@ pub async fn run(
     let store = if config.auth.mode == AuthMode::Login
         || !config.alerts.rules.is_empty()
         || config.file.public_address.is_some()
+        || config.cameras.iter().any(|c| c.motion.is_some())
     {
         Some(Store::open(&config.data_dir).map_err(|e| e.to_string())?)
     } else {
@@ -165,6 +166,15 @@ pub async fn run(
         .iter()
         .map(|c| {
             let hub = CameraHub::new(&c.id, c.quality);
+            if let (Some(log), Some(m)) = (&events, &c.motion) {
+                background.spawn(motion_watch::watch(
+                    hub.clone(),
+                    c.id.clone(),
+                    m.clone(),
+                    log.clone(),
+                    shutdown.clone(),
+                ));
+            }
             if let Some(log) = &events {
                 background.spawn(camera_watch::watch(
                     hub.clone(),

@@ -379,7 +379,47 @@ pub struct CameraSection {
     /// JPEG quality for frames Lookout encodes (test pattern, scaled variants).
     #[serde(default = "default_quality")]
     pub quality: u8,
+    /// Motion detection (off unless the table is there); the camera then captures always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<MotionSection>,
     pub source: SourceSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MotionSection {
+    /// Percent of the (unmasked) picture that must change.
+    pub threshold_percent: f32,
+    /// Consecutive analysed frames above the threshold before an event starts.
+    pub min_frames: u32,
+    /// Seconds without motion before the event ends.
+    pub cooldown_seconds: f64,
+    /// Frames analysed per second at most.
+    pub analyse_fps: f64,
+    /// Mask zones: polygons in 0..1 picture coordinates.
+    #[serde(rename = "zone", skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneSection>,
+}
+
+impl Default for MotionSection {
+    fn default() -> Self {
+        Self {
+            threshold_percent: 0.5,
+            min_frames: 3,
+            cooldown_seconds: 5.0,
+            analyse_fps: 5.0,
+            zones: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSection {
+    /// "include" (only motion inside counts) or "exclude" (motion inside is ignored).
+    pub kind: String,
+    /// Corners, e.g. [[0.0, 0.0], [0.5, 0.0], [0.5, 0.3]].
+    pub points: Vec<[f32; 2]>,
 }
 
 fn default_idle_linger_ms() -> u64 {

@@ -4,7 +4,7 @@
 
 mod error;
 pub mod file;
-mod resolve;
+pub mod resolve;
 
 pub use error::ConfigError;
 pub use file::AuthMode;

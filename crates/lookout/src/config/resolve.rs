@@ -88,6 +88,14 @@ pub struct CameraConfig {
     pub quality: u8,
     pub supervisor: SupervisorConfig,
     pub source: SourceConfig,
+    pub motion: Option<MotionSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MotionSettings {
+    pub detector: lookout_core::motion::MotionConfig,
+    /// Frames closer together than this are not analysed.
+    pub min_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -903,12 +911,18 @@ fn camera(
             SourceConfig::Http(Box::new(src))
         }
     };
+    let motion = match &cam.motion {
+        None => None,
+        Some(m) => Some(motion(cx, m)?),
+    };
     Ok(CameraConfig {
         id: id.clone(),
         name: cam.name.clone().unwrap_or_else(|| id.clone()),
         quality: cam.quality,
+        motion,
         supervisor: SupervisorConfig {
-            keep_warm: cam.keep_warm,
+            // Motion detection watches when nobody else does.
+            keep_warm: cam.keep_warm || cam.motion.is_some(),
             idle_linger: Duration::from_millis(cam.idle_linger_ms),
             ..SupervisorConfig::default()
         },
@@ -928,4 +942,62 @@ fn check_frame_limit(
             "remove it to use the default (16 MiB)",
         ))
     }
+}
+
+fn motion(cx: &Ctx<'_>, m: &super::file::MotionSection) -> Result<MotionSettings, ConfigError> {
+    use lookout_core::motion::{MaskZone, MotionConfig};
+    let bad = |key: &str, msg: String, fix: &str| cx.err(cx.key_offset(key), msg, fix);
+    if !(m.analyse_fps > 0.0 && m.analyse_fps <= 60.0) {
+        return Err(bad(
+            "analyse_fps",
+            format!(
+                "motion.analyse_fps is {}; it must be above 0 and at most 60",
+                m.analyse_fps
+            ),
+            "remove it to use the default (5)",
+        ));
+    }
+    if !(m.cooldown_seconds >= 0.0 && m.cooldown_seconds <= 3600.0) {
+        return Err(bad(
+            "cooldown_seconds",
+            format!(
+                "motion.cooldown_seconds is {}; it must be 0..=3600",
+                m.cooldown_seconds
+            ),
+            "remove it to use the default (5)",
+        ));
+    }
+    let mut zones = Vec::new();
+    for z in &m.zones {
+        let points = z.points.iter().map(|[x, y]| (*x, *y)).collect();
+        zones.push(match z.kind.as_str() {
+            "include" => MaskZone::include(points),
+            "exclude" => MaskZone::exclude(points),
+            other => {
+                return Err(bad(
+                    "kind",
+                    format!("motion zone kind {other:?} is not known"),
+                    "write \"include\" or \"exclude\"",
+                ));
+            }
+        });
+    }
+    let detector = MotionConfig {
+        threshold_fraction: m.threshold_percent / 100.0,
+        min_frames: m.min_frames,
+        cooldown: Duration::from_secs_f64(m.cooldown_seconds),
+        zones,
+        ..MotionConfig::default()
+    };
+    detector.validate().map_err(|e| {
+        bad(
+            "threshold_percent",
+            format!("[camera.motion]: {e}"),
+            "zone points are 0..1 pairs, at least 3 per zone; threshold_percent is 0..100",
+        )
+    })?;
+    Ok(MotionSettings {
+        detector,
+        min_interval: Duration::from_secs_f64(1.0 / m.analyse_fps),
+    })
 }

@@ -3,6 +3,7 @@
 //! queues its alerts in the same transaction, so an event is never stored without them.
 
 pub mod camera_watch;
+pub mod motion_watch;
 pub mod public_address;
 pub mod retention;
 

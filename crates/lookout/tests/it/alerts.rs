@@ -490,3 +490,54 @@ async fn a_new_public_address_is_an_event() {
     }
     s.stop().await;
 }
+
+/// Motion detection on live cameras: the test pattern's moving block starts a motion event
+/// with a picture; a camera whose picture never changes has none.
+#[tokio::test]
+async fn the_moving_test_pattern_is_motion_and_a_still_picture_is_not() {
+    let still = tempfile::tempdir().unwrap();
+    let jpeg = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(320, 240), 80).unwrap();
+    std::fs::write(still.path().join("a.jpg"), &jpeg).unwrap();
+    let motion = "[camera.motion]\nanalyse_fps = 10\n";
+    let s = crate::support::TestServer::start(&format!(
+        "[[camera]]\nid = \"moving\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 10\n{motion}\
+         [[camera]]\nid = \"still\"\n[camera.source]\nkind = \"files\"\ndir = {:?}\nfps = 10\n{motion}",
+        still.path()
+    ))
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let r = lookout_bench::get(s.clone_addr(), "/api/events", &[])
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        if let Some(e) = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "motion")
+        {
+            break e.clone();
+        }
+        assert!(Instant::now() < deadline, "no motion event: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(event["camera"], "moving", "{event}");
+    assert!(
+        event["details"]["score"].as_f64().unwrap() > 0.005,
+        "{event}"
+    );
+    let pic = s.get(event["snapshot_url"].as_str().unwrap()).await;
+    assert_eq!(crate::support::jpeg_size(&pic.body), (320, 240));
+    // Both cameras were analysed for as long: the still one never moved.
+    let v = s.json("/api/events").await;
+    assert!(
+        !v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["camera"] == "still"),
+        "{v}"
+    );
+    s.stop().await;
+}

@@ -1,0 +1,127 @@
+//! Motion detection on a camera: frames from the hub (at most `analyse_fps`) go through the
+//! detector on a blocking thread; an event is recorded when motion starts (so alerts leave
+//! at once, with that moment's picture) and completed when it ends, with its peak score and
+//! the picture of the peak.
+
+use super::{EventKind, EventLog, NewEvent};
+use crate::config::resolve::MotionSettings;
+use crate::store::StoreError;
+use bytes::Bytes;
+use lookout_core::CameraHub;
+use lookout_core::motion::{EventEdge, MotionDetector};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub async fn watch(
+    hub: Arc<CameraHub>,
+    camera: String,
+    settings: MotionSettings,
+    log: EventLog,
+    shutdown: CancellationToken,
+) {
+    let detector = match MotionDetector::new(settings.detector.clone()) {
+        Ok(d) => Arc::new(Mutex::new(d)),
+        Err(e) => {
+            tracing::error!(camera, "motion detection is off: {e}");
+            return;
+        }
+    };
+    let mut frames = hub.subscribe();
+    let mut last_analysed: Option<std::time::Instant> = None;
+    // The open event: its id and the best picture so far.
+    let mut open: Option<(i64, Option<Bytes>)> = None;
+    loop {
+        let edge = tokio::select! {
+            changed = frames.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let Some(frame) = frames.borrow_and_update().clone() else { continue };
+                if last_analysed.is_some_and(|t| frame.published.duration_since(t) < settings.min_interval) {
+                    continue;
+                }
+                last_analysed = Some(frame.published);
+                let det = detector.clone();
+                let f = frame.clone();
+                let update = tokio::task::spawn_blocking(move || {
+                    det.lock().unwrap_or_else(|e| e.into_inner()).feed_frame(&f, f.published)
+                })
+                .await;
+                // No-signal cards and damaged frames are not pictures to judge.
+                let Ok(Ok(update)) = update else { continue };
+                if update.peak {
+                    if let Some((_, best)) = &mut open {
+                        *best = Some(frame.jpeg.clone());
+                    }
+                }
+                match update.event {
+                    Some(EventEdge::Start { .. }) => {
+                        let event = NewEvent {
+                            camera: Some(camera.clone()),
+                            kind: EventKind::Motion,
+                            details: serde_json::json!({ "score": update.score }),
+                            snapshot: Some(frame.jpeg.clone()),
+                        };
+                        match log.record(event).await {
+                            Ok(id) => open = Some((id, None)),
+                            Err(e) => tracing::warn!(camera, "cannot record a motion event: {e}"),
+                        }
+                        None
+                    }
+                    other => other,
+                }
+            }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                // Frames may have stopped (camera offline): the cooldown still ends events.
+                detector.lock().unwrap_or_else(|e| e.into_inner()).poll(Instant::now().into_std())
+            }
+            () = shutdown.cancelled() => detector.lock().unwrap_or_else(|e| e.into_inner()).finish(),
+        };
+        if let Some(EventEdge::End {
+            peak_score,
+            last_motion_at,
+            ..
+        }) = edge
+        {
+            if let Some((id, best)) = open.take() {
+                let ended = SystemTime::now() - last_motion_at.elapsed();
+                if let Err(e) = finish(&log, id, ended, peak_score, best).await {
+                    tracing::warn!(camera, "cannot complete motion event {id}: {e}");
+                }
+            }
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Completes a motion event: when it ended, its peak, and the peak's picture.
+async fn finish(
+    log: &EventLog,
+    id: i64,
+    ended: SystemTime,
+    peak_score: f32,
+    best: Option<Bytes>,
+) -> Result<(), StoreError> {
+    if let Some(jpeg) = best {
+        let path = super::snapshot_path(&log.snapshots, id);
+        if let Err(e) = tokio::fs::write(&path, &jpeg).await {
+            tracing::warn!("cannot keep the peak picture of event {id}: {e}");
+        }
+    }
+    let ended = ended
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    log.store
+        .run(move |c| {
+            c.execute(
+                "UPDATE events SET ended_at = ?1, peak_score = ?2 WHERE id = ?3",
+                rusqlite::params![ended, f64::from(peak_score), id],
+            )?;
+            Ok(())
+        })
+        .await
+}
