@@ -541,3 +541,44 @@ async fn the_moving_test_pattern_is_motion_and_a_still_picture_is_not() {
     );
     s.stop().await;
 }
+
+/// docs/guide/alerts.md's AWS SES example is a whole config that `lookout config check`
+/// accepts, so the documented setup cannot rot.
+#[test]
+fn the_aws_ses_example_in_the_guide_passes_config_check() {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/guide/alerts.md"),
+    )
+    .unwrap();
+    let example = guide
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.starts_with("# AWS SES (SMTP interface)"))
+        .expect("an AWS SES example in docs/guide/alerts.md");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ses.toml");
+    std::fs::write(&path, example).unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check"])
+        .arg(&path)
+        .env("LOOKOUT_SMTP_PASSWORD", "the SES SMTP password")
+        .output()
+        .unwrap();
+    let resolved = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(resolved.contains("amazonaws.com"), "{resolved}");
+    // Without the password in the environment the same file is refused, naming the variable.
+    let out = Command::new(BIN)
+        .args(["config", "check"])
+        .arg(&path)
+        .env_remove("LOOKOUT_SMTP_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LOOKOUT_SMTP_PASSWORD"));
+}
