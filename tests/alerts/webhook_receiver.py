@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A webhook receiver for Lookout's alert tests, written against the documented format only
-(docs/ref/alerts.md): it checks `X-Lookout-Signature: t=TS,v1=HEX` where
+(docs/guide/alerts.md): it checks `X-Lookout-Signature: t=TS,v1=HEX` where
 HEX = hex(HMAC-SHA256(secret, f"{TS}.{body}")), refuses bad or stale signatures with 401,
 and appends each accepted delivery to OUT as one JSON line.
 

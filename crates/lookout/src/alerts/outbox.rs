@@ -13,6 +13,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+const IDLE_LOOK: Duration = Duration::from_secs(30);
+
 /// A queued delivery with its event.
 #[derive(Debug)]
 struct Due {
@@ -45,9 +47,13 @@ pub async fn run(
                 Some(now_secs() + 5)
             }
         };
-        let wait = next.map_or(Duration::from_secs(3600), |at| {
-            Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0))
-        });
+        // At most half a minute between looks: `lookout alerts test` and other processes
+        // queue rows this one is not woken for.
+        let wait = next
+            .map_or(IDLE_LOOK, |at| {
+                Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0))
+            })
+            .min(IDLE_LOOK);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = wake.notified() => {}
@@ -245,7 +251,7 @@ fn mail<'a>(
         text.push_str(&format!("Reason: {err}\n"));
     }
     if let Some(base) = &smtp.link_base {
-        text.push_str(&format!("\nEvents: {base}/api/events\n"));
+        text.push_str(&format!("\nEvents: {base}/events\n"));
     }
     text.push_str(&format!("\nAlert rule: {}. Event {id}.\n", due.rule));
     let attachment = std::fs::read(crate::events::snapshot_path(snapshots, id))

@@ -17,7 +17,9 @@ pub enum AlertsCommand {
 pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
     let AlertsCommand::Test = cmd;
     if config.alerts.rules.is_empty() {
-        return Err("no [[alert]] rules in the config; `lookout config example` shows one".into());
+        return Err(
+            "no [[alert]] rules in the config; docs/guide/alerts.md shows how to write one".into(),
+        );
     }
     let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
     let alerts = config.alerts.clone();

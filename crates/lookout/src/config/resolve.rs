@@ -134,8 +134,29 @@ impl Ctx<'_> {
 
     /// Offset of the line that sets `key` (first match), for errors in `[server]`.
     fn key_offset(&self, key: &str) -> Option<usize> {
+        self.key_offset_from(0, key)
+    }
+
+    /// Offset of the first line setting `key` after the `n`-th (0-based) line that is
+    /// exactly `header` (`[smtp]`, `[[alert]]`): errors point into the right table.
+    fn key_in(&self, header: &str, n: usize, key: &str) -> Option<usize> {
         let mut offset = 0;
+        let mut seen = 0;
         for line in self.text.split_inclusive('\n') {
+            if line.trim() == header {
+                if seen == n {
+                    return self.key_offset_from(offset, key).or(Some(offset));
+                }
+                seen += 1;
+            }
+            offset += line.len();
+        }
+        self.key_offset(key)
+    }
+
+    fn key_offset_from(&self, from: usize, key: &str) -> Option<usize> {
+        let mut offset = from;
+        for line in self.text.get(from..).unwrap_or("").split_inclusive('\n') {
             let t = line.trim_start();
             if t.strip_prefix(key)
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
@@ -300,7 +321,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             || p.url.parse::<http::Uri>().is_err()
         {
             return Err(cx.err(
-                cx.key_offset("url"),
+                cx.key_in("[public_address]", 0, "url"),
                 format!("public_address.url {:?} is not an http(s) URL", p.url),
                 "use a service that answers with your address, e.g. \"https://api.ipify.org\"",
             ));
@@ -358,15 +379,48 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
             "remove both keys to use the defaults (30 and 3600)",
         ));
     }
+    if a.give_up_after_hours == 0 {
+        return Err(cx.err(
+            cx.key_offset("give_up_after_hours"),
+            "alerts.give_up_after_hours must be at least 1",
+            "remove it to use the default (72)",
+        ));
+    }
+    let ev = &file.events;
+    if ev.keep_days == 0 || ev.keep_days.saturating_mul(24) < a.give_up_after_hours {
+        return Err(cx.err(
+            cx.key_offset("keep_days"),
+            format!(
+                "events.keep_days ({}) must be at least 1 and cover alerts.give_up_after_hours ({} h): deleting an event drops its undelivered alerts",
+                ev.keep_days, a.give_up_after_hours
+            ),
+            "raise keep_days or lower give_up_after_hours",
+        ));
+    }
+    if ev.max_snapshot_mib == 0 {
+        return Err(cx.err(
+            cx.key_offset("max_snapshot_mib"),
+            "events.max_snapshot_mib must be at least 1",
+            "remove it to use the default (500)",
+        ));
+    }
     let mut rules = Vec::new();
     let mut names = HashSet::new();
-    for r in &file.alert_rules {
-        let at = cx.key_offset("name");
+    for (n, r) in file.alert_rules.iter().enumerate() {
+        let key = |k: &str| cx.key_in("[[alert]]", n, k);
+        let at = key("name");
         if r.name.is_empty() || !names.insert(r.name.clone()) {
             return Err(cx.err(
                 at,
                 format!("[[alert]] name {:?} is empty or used twice", r.name),
                 "give each [[alert]] its own name (it is how deliveries are recorded)",
+            ));
+        }
+        if r.max_per_hour == 0 {
+            return Err(cx.err(
+                key("max_per_hour"),
+                format!("[[alert]] {:?}: max_per_hour must be at least 1", r.name),
+                "remove it to use the default (20), or delete the rule to send nothing",
             ));
         }
         let kinds = match &r.kinds {
@@ -376,7 +430,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                     .map(|k| {
                         EventKind::parse(k).ok_or_else(|| {
                             cx.err(
-                                cx.key_offset("kinds"),
+                                key("kinds"),
                                 format!("[[alert]] {:?}: unknown event kind {k:?}", r.name),
                                 "use \"motion\", \"camera_offline\", \"camera_online\" or \"public_address_changed\"",
                             )
@@ -391,7 +445,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 .find(|c| !file.cameras.iter().any(|k| &k.get_ref().id == *c))
             {
                 return Err(cx.err(
-                    cx.key_offset("cameras"),
+                    key("cameras"),
                     format!("[[alert]] {:?}: no camera {c:?}", r.name),
                     "list ids of [[camera]] tables",
                 ));
@@ -401,7 +455,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
             None => None,
             Some(q) => Some(parse_quiet_hours(q).ok_or_else(|| {
                 cx.err(
-                    cx.key_offset("quiet_hours"),
+                    key("quiet_hours"),
                     format!("[[alert]] {:?}: quiet_hours {q:?} is not FROM-TO", r.name),
                     "write local times like \"22:00-07:00\"",
                 )
@@ -412,7 +466,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
             (None, Some(mail)) => {
                 if file.smtp.is_none() {
                     return Err(cx.err(
-                        cx.key_offset("to"),
+                        key("to"),
                         format!(
                             "[[alert]] {:?} sends email but there is no [smtp] table",
                             r.name
@@ -424,7 +478,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 for addr in &mail.to {
                     to.push(addr.parse::<lettre::message::Mailbox>().map_err(|e| {
                         cx.err(
-                            cx.key_offset("to"),
+                            key("to"),
                             format!(
                                 "[[alert]] {:?}: {addr:?} is not an email address: {e}",
                                 r.name
@@ -435,7 +489,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 }
                 if to.is_empty() {
                     return Err(cx.err(
-                        cx.key_offset("to"),
+                        key("to"),
                         format!("[[alert]] {:?}: email.to is empty", r.name),
                         "list at least one recipient",
                     ));
@@ -465,7 +519,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
             || w.url.parse::<http::Uri>().is_err()
         {
             return Err(cx.err(
-                cx.key_offset("url"),
+                key("url"),
                 format!(
                     "[[alert]] {:?}: webhook url {:?} is not an http(s) URL",
                     r.name, w.url
@@ -478,21 +532,21 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 .map(|s| s.trim().to_owned())
                 .map_err(|e| {
                     cx.err(
-                        cx.key_offset("secret_file"),
+                        key("secret_file"),
                         format!("cannot read the webhook secret {}: {e}", f.display()),
                         "check the path and that Lookout may read it",
                     )
                 })?,
             (None, Some(v)) => std::env::var(v).map_err(|_| {
                 cx.err(
-                    cx.key_offset("secret_env"),
+                    key("secret_env"),
                     format!("the environment variable {v} (webhook secret) is not set"),
                     "set it in the service's environment, or use secret_file",
                 )
             })?,
             _ => {
                 return Err(cx.err(
-                    cx.key_offset("url"),
+                    key("url"),
                     format!("[[alert]] {:?}: the webhook needs exactly one of secret_file or secret_env", r.name),
                     "receivers check the HMAC-SHA256 signature made with this secret",
                 ));
@@ -500,7 +554,7 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
         };
         if secret.len() < 16 {
             return Err(cx.err(
-                cx.key_offset("url"),
+                key("url"),
                 format!(
                     "[[alert]] {:?}: the webhook secret is shorter than 16 characters",
                     r.name
@@ -543,12 +597,19 @@ fn smtp(
         "none" => Security::None,
         other => {
             return Err(cx.err(
-                cx.key_offset("security"),
+                cx.key_in("[smtp]", 0, "security"),
                 format!("smtp.security {other:?} is not known"),
                 "write \"starttls\" (port 587), \"tls\" (port 465) or \"none\" (a local relay)",
             ));
         }
     };
+    if s.port == Some(0) {
+        return Err(cx.err(
+            cx.key_in("[smtp]", 0, "port"),
+            "smtp.port 0 is not a port",
+            "remove it to use the default of the security mode (587, 465 or 25)",
+        ));
+    }
     let port = s.port.unwrap_or(match security {
         Security::StartTls => 587,
         Security::Tls => 465,
@@ -560,7 +621,7 @@ fn smtp(
                 .map(|p| p.trim_end_matches(['\n', '\r']).to_owned())
                 .map_err(|e| {
                     cx.err(
-                        cx.key_offset("password_file"),
+                        cx.key_in("[smtp]", 0, "password_file"),
                         format!("cannot read the SMTP password {}: {e}", f.display()),
                         "check the path and that Lookout may read it",
                     )
@@ -568,7 +629,7 @@ fn smtp(
         ),
         (None, Some(v)) => Some(std::env::var(v).map_err(|_| {
             cx.err(
-                cx.key_offset("password_env"),
+                cx.key_in("[smtp]", 0, "password_env"),
                 format!("the environment variable {v} (SMTP password) is not set"),
                 "set it in the service's environment, or use password_file",
             )
@@ -576,7 +637,7 @@ fn smtp(
         (None, None) => None,
         (Some(_), Some(_)) => {
             return Err(cx.err(
-                cx.key_offset("password_env"),
+                cx.key_in("[smtp]", 0, "password_env"),
                 "smtp.password_file and smtp.password_env are both set",
                 "keep one",
             ));
@@ -584,14 +645,14 @@ fn smtp(
     };
     if password.is_some() != s.username.is_some() {
         return Err(cx.err(
-            cx.key_offset("host"),
+            cx.key_in("[smtp]", 0, "host"),
             "smtp.username and a password go together",
             "set both (AUTH) or neither (a relay that needs no login)",
         ));
     }
     let from = s.from.parse::<lettre::message::Mailbox>().map_err(|e| {
         cx.err(
-            cx.key_offset("from"),
+            cx.key_in("[smtp]", 0, "from"),
             format!("smtp.from {:?} is not an email address: {e}", s.from),
             "write \"Lookout <cam@example.org>\"",
         )
@@ -611,7 +672,7 @@ fn smtp(
 fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, ConfigError> {
     if a.domains.is_empty() {
         return Err(cx.err(
-            cx.key_offset("domains"),
+            cx.key_in("[acme]", 0, "domains"),
             "acme.domains is empty",
             "list the names the certificate is for, e.g. domains = [\"cam.example.org\"]",
         ));
@@ -629,7 +690,7 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
             });
         if !ok {
             return Err(cx.err(
-                cx.key_offset("domains"),
+                cx.key_in("[acme]", 0, "domains"),
                 format!("acme.domains: {d:?} is not a DNS name HTTP-01 can validate"),
                 "write full names like \"cam.example.org\" (no wildcards, no addresses)",
             ));
@@ -641,7 +702,7 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
         url if url.starts_with("https://") => url.to_owned(),
         other => {
             return Err(cx.err(
-                cx.key_offset("directory"),
+                cx.key_in("[acme]", 0, "directory"),
                 format!("acme.directory {other:?} is not known"),
                 "write \"letsencrypt\", \"letsencrypt-staging\" or the https:// URL of an ACME directory",
             ));
@@ -649,7 +710,7 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
     };
     if !(1..=89).contains(&a.renew_before_days) {
         return Err(cx.err(
-            cx.key_offset("renew_before_days"),
+            cx.key_in("[acme]", 0, "renew_before_days"),
             format!(
                 "acme.renew_before_days is {}; it must be 1..=89",
                 a.renew_before_days
@@ -660,7 +721,7 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
     if let Some(ca) = &a.directory_ca {
         if !ca.is_file() {
             return Err(cx.err(
-                cx.key_offset("directory_ca"),
+                cx.key_in("[acme]", 0, "directory_ca"),
                 format!("acme.directory_ca {} is not a readable file", ca.display()),
                 "point it at the PEM certificate of the CA that signed the directory's HTTPS",
             ));
@@ -681,7 +742,8 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Result<Option<TlsConfig>, ConfigError> {
         (Some(c), Some(k)) => (c.clone(), k.clone()),
         _ => {
             return Err(cx.err(
-                cx.key_offset("cert").or(cx.key_offset("key")),
+                cx.key_in("[tls]", 0, "cert")
+                    .or(cx.key_in("[tls]", 0, "key")),
                 "tls.cert and tls.key go together",
                 "set both: the certificate chain (fullchain.pem) and its private key (privkey.pem)",
             ));
@@ -689,14 +751,14 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Result<Option<TlsConfig>, ConfigError> {
     };
     let initial = crate::tls::load(&cert, &key).map_err(|e| {
         cx.err(
-            cx.key_offset("cert"),
+            cx.key_in("[tls]", 0, "cert"),
             e,
             "check the paths and that Lookout may read both files",
         )
     })?;
     if t.reload_check_seconds == 0 {
         return Err(cx.err(
-            cx.key_offset("reload_check_seconds"),
+            cx.key_in("[tls]", 0, "reload_check_seconds"),
             "tls.reload_check_seconds must be at least 1",
             "remove the key to use the default (10)",
         ));

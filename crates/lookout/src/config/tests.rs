@@ -127,3 +127,29 @@ fn conflicting_or_empty_values_are_refused() {
     let e = err("[[camera]]\nid = \"a\"\nquality = 300\n[camera.source]\nkind = \"testpattern\"\n");
     assert!(e.fix.as_deref().unwrap_or("").contains("range"), "{e}");
 }
+
+#[test]
+fn alert_errors_point_into_their_own_table() {
+    let secret = std::env::temp_dir().join(format!("lookout-test-secret-{}", std::process::id()));
+    std::fs::write(&secret, "0123456789abcdef0123456789").unwrap();
+    let text = format!(
+        "[[camera]]\nid = \"a\"\nname = \"A\"\n[camera.source]\nkind = \"testpattern\"\n\
+         [[alert]]\nname = \"one\"\n[alert.webhook]\nurl = \"http://127.0.0.1:9/\"\nsecret_file = {secret:?}\n\
+         [[alert]]\nname = \"two\"\n[alert.webhook]\nurl = \"ftp://nope\"\nsecret_file = {secret:?}\n"
+    );
+    let e = err(&text);
+    assert!(
+        e.msg.contains("\"two\"") && e.msg.contains("not an http(s) URL"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(14), "the second rule's url line: {e}");
+    let cut = text.rfind("[alert.webhook]").unwrap();
+    let e = err(&text[..cut]);
+    assert!(e.msg.contains("exactly one of"), "{e}");
+    assert_eq!(
+        e.line,
+        Some(12),
+        "the second rule's name line, not the camera's: {e}"
+    );
+    let _ = std::fs::remove_file(&secret);
+}

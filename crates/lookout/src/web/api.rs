@@ -111,8 +111,14 @@ pub struct EventsQuery {
 pub async fn events(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    axum::extract::Query(q): axum::extract::Query<EventsQuery>,
+    q: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let axum::extract::Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; limit is a number of events (1 to 1000)",
+            e.body_text()
+        ))
+    })?;
     let Some(log) = &state.events else {
         return Ok(Json(serde_json::json!({ "events": [] })));
     };
@@ -135,9 +141,11 @@ pub async fn events(
 /// An event's picture, if `who` may watch its camera.
 pub async fn event_snapshot(
     State(state): State<Arc<AppState>>,
-    Path(event): Path<i64>,
+    event: Result<Path<i64>, axum::extract::rejection::PathRejection>,
     who: Principal,
 ) -> Result<axum::response::Response, ApiError> {
+    let Path(event) = event
+        .map_err(|_| ApiError::not_found("event ids are numbers, as /api/events lists them"))?;
     use axum::response::IntoResponse;
     let Some(log) = &state.events else {
         return Err(ApiError::not_found("no events are kept here"));

@@ -171,23 +171,25 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     // Under a base path, requests are matched without it (`/cam/api/cameras` is
     // `/api/cameras`); ACME challenges stay at the root, where the CA asks; the rest is 404.
-    Router::new().fallback(move |req: Request| {
-        let inner = inner.clone();
-        let base = base.clone();
-        async move {
-            match strip_base(req, &base) {
-                Ok(req) => inner
-                    .oneshot(req)
-                    .await
-                    .unwrap_or_else(|never| match never {}),
-                Err(uri) => ApiError::not_found(format!(
-                    "no such page: {}; this Lookout lives under {base}/",
-                    uri.path()
-                ))
-                .into_response(),
+    Router::new()
+        .fallback(move |req: Request| {
+            let inner = inner.clone();
+            let base = base.clone();
+            async move {
+                match strip_base(req, &base) {
+                    Ok(req) => inner
+                        .oneshot(req)
+                        .await
+                        .unwrap_or_else(|never| match never {}),
+                    Err(uri) => ApiError::not_found(format!(
+                        "no such page: {}; this Lookout lives under {base}/",
+                        uri.path()
+                    ))
+                    .into_response(),
+                }
             }
-        }
-    })
+        })
+        .layer(axum::middleware::from_fn(security_headers::add))
 }
 
 /// The request with `base` taken off its path (and the original kept as `OriginalUri`), or
