@@ -75,3 +75,80 @@ if (document.querySelector("[data-camera]")) {
   refresh();
   setInterval(refresh, 2000);
 }
+
+// The motion-zone editor on a camera page (admins, cameras with motion detection): corners
+// in 0..1 picture coordinates, drawn over the live picture, saved with the page's CSRF token.
+const zoneSection = document.querySelector("section.zones");
+const overlay = document.querySelector("[data-zone-overlay]");
+if (zoneSection && overlay) {
+  const url = zoneSection.dataset.zonesUrl;
+  const status = zoneSection.querySelector("[data-zone-status]");
+  const SVG = "http://www.w3.org/2000/svg";
+  let zones = [];
+  let draft = [];
+
+  const draw = () => {
+    overlay.replaceChildren();
+    for (const z of zones) {
+      const p = document.createElementNS(SVG, "polygon");
+      p.setAttribute("points", z.points.map(([x, y]) => `${x},${y}`).join(" "));
+      p.setAttribute("class", z.kind);
+      overlay.append(p);
+    }
+    if (draft.length) {
+      const line = document.createElementNS(SVG, "polyline");
+      line.setAttribute("points", draft.map(([x, y]) => `${x},${y}`).join(" "));
+      line.setAttribute("class", "draft");
+      overlay.append(line);
+      for (const [x, y] of draft) {
+        const c = document.createElementNS(SVG, "circle");
+        c.setAttribute("cx", x);
+        c.setAttribute("cy", y);
+        c.setAttribute("r", 0.006);
+        overlay.append(c);
+      }
+    }
+  };
+  const say = (text) => { status.textContent = text; };
+
+  overlay.addEventListener("click", (e) => {
+    const box = overlay.getBoundingClientRect();
+    const x = Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
+    const y = Math.min(1, Math.max(0, (e.clientY - box.top) / box.height));
+    draft.push([Number(x.toFixed(4)), Number(y.toFixed(4))]);
+    draw();
+  });
+  for (const b of zoneSection.querySelectorAll("[data-close]")) {
+    b.addEventListener("click", () => {
+      if (draft.length < 3) { say("place at least 3 corners first"); return; }
+      zones.push({ kind: b.dataset.close, points: draft });
+      draft = [];
+      draw();
+      say("not saved yet");
+    });
+  }
+  zoneSection.querySelector("[data-undo]").addEventListener("click", () => { draft.pop(); draw(); });
+  zoneSection.querySelector("[data-clear]").addEventListener("click", () => {
+    zones = [];
+    draft = [];
+    draw();
+    say("not saved yet");
+  });
+  zoneSection.querySelector("[data-save]").addEventListener("click", async () => {
+    const resp = await fetch(url, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": zoneSection.dataset.csrf },
+      body: JSON.stringify({ zones }),
+    });
+    if (resp.ok) {
+      say("saved");
+    } else {
+      const why = await resp.json().catch(() => ({}));
+      say(`not saved: ${why.error || resp.status}`);
+    }
+  });
+  fetch(url, { cache: "no-store" })
+    .then((r) => r.json())
+    .then((j) => { zones = j.zones || []; draw(); })
+    .catch(() => say("cannot load the zones"));
+}

@@ -8,6 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
 use crate::config::{AuthMode, Config, SourceConfig};
+use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
 use crate::server::{self, ConnectionStats, Limits};
@@ -161,16 +162,19 @@ pub async fn run(
     }
     background.close();
     let sources = TaskTracker::new();
+    let mut motion_zones = MotionZones::default();
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
         .map(|c| {
             let hub = CameraHub::new(&c.id, c.quality);
             if let (Some(log), Some(m)) = (&events, &c.motion) {
+                let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(
                     hub.clone(),
                     c.id.clone(),
                     m.clone(),
+                    zones,
                     log.clone(),
                     shutdown.clone(),
                 ));
@@ -213,6 +217,7 @@ pub async fn run(
         acme,
         base: s.base_path.clone(),
         events,
+        motion_zones: Arc::new(motion_zones),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

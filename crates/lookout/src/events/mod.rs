@@ -6,6 +6,7 @@ pub mod camera_watch;
 pub mod motion_watch;
 pub mod public_address;
 pub mod retention;
+pub mod zones;
 
 use crate::alerts::{self, AlertConfig};
 use crate::store::{Store, StoreError, now_secs};

@@ -8,9 +8,10 @@ use crate::config::resolve::MotionSettings;
 use crate::store::StoreError;
 use bytes::Bytes;
 use lookout_core::CameraHub;
-use lookout_core::motion::{EventEdge, MotionDetector};
+use lookout_core::motion::{EventEdge, MaskZone, MotionConfig, MotionDetector};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -18,10 +19,17 @@ pub async fn watch(
     hub: Arc<CameraHub>,
     camera: String,
     settings: MotionSettings,
+    mut zones: watch::Receiver<Vec<MaskZone>>,
     log: EventLog,
     shutdown: CancellationToken,
 ) {
-    let detector = match MotionDetector::new(settings.detector.clone()) {
+    let make = |zones: Vec<MaskZone>| {
+        MotionDetector::new(MotionConfig {
+            zones,
+            ..settings.detector.clone()
+        })
+    };
+    let detector = match make(zones.borrow_and_update().clone()) {
         Ok(d) => Arc::new(Mutex::new(d)),
         Err(e) => {
             tracing::error!(camera, "motion detection is off: {e}");
@@ -71,6 +79,26 @@ pub async fn watch(
                         None
                     }
                     other => other,
+                }
+            }
+            changed = zones.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                // New zones from the camera page: the event going on ends, learning restarts.
+                let new = zones.borrow_and_update().clone();
+                match make(new) {
+                    Ok(d) => {
+                        let mut current = detector.lock().unwrap_or_else(|e| e.into_inner());
+                        let edge = current.finish();
+                        *current = d;
+                        tracing::info!(camera, "motion zones changed");
+                        edge
+                    }
+                    Err(e) => {
+                        tracing::warn!(camera, "motion zones not applied: {e}");
+                        None
+                    }
                 }
             }
             () = tokio::time::sleep(Duration::from_secs(1)) => {

@@ -81,6 +81,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at);
     "#,
+    // 3: motion mask zones drawn on the camera pages (they replace the config's zones).
+    r#"
+    CREATE TABLE motion_zones (
+        camera TEXT PRIMARY KEY,
+        -- JSON: [{"kind": "include" | "exclude", "points": [[x, y], ...]}]
+        zones TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ mod query;
 mod security_headers;
 mod snapshot;
 mod stream;
+mod zones_api;
 
 pub use auth::{Access, AuthState, Principal};
 pub use client::{Client, ConnInfo, ProxyTrust, TrustedProxy};
@@ -61,6 +62,8 @@ pub struct AppState {
     pub base: String,
     /// The event log, when there is a database.
     pub events: Option<crate::events::EventLog>,
+    /// Motion mask zones of the cameras with motion detection.
+    pub motion_zones: Arc<crate::events::zones::MotionZones>,
 }
 
 impl AppState {
@@ -138,6 +141,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/snapshot", Access::Viewer, get(snapshot::compat_snapshot)),
         ("/api/cameras", Access::Viewer, get(api::list_cameras)),
         ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
+        (
+            "/api/cameras/{id}/motion/zones",
+            Access::Admin,
+            get(zones_api::get_zones).put(zones_api::put_zones),
+        ),
         ("/metrics", Access::Admin, get(metrics::metrics)),
         ("/api/cert", Access::Admin, get(api::certificate)),
         ("/api/events", Access::Viewer, get(api::events)),

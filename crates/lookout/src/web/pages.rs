@@ -55,18 +55,19 @@ pub async fn camera_page(
     let name = escape(&cam.name);
     let bar = user_bar(&who, &state.base);
     let b = escape(&state.base);
+    let (overlay, zones) = zone_editor(&state, &who, &cam.id);
     let mut body = String::new();
     let _ = write!(
         body,
         r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
 <main class="single" data-camera="{id}">
 <h1>{name}</h1>
-<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live"></figure>
+<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">{overlay}</figure>
 <p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
 <a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
 <a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
 <dl class="details" data-details></dl>
-</main>"#
+{zones}</main>"#
     );
     Ok(page(&state.base, &cam.name, &body))
 }
@@ -105,6 +106,34 @@ fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
 <figcaption><a href="{b}/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
 "#
     );
+}
+
+/// The motion-zone editor of the camera page, for admins of cameras with motion detection:
+/// an SVG over the picture and its buttons (assets/app.js makes them work).
+fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, String) {
+    use super::auth::Credential;
+    if !who.is_admin() || state.motion_zones.get(camera).is_none() {
+        return (String::new(), String::new());
+    }
+    let csrf = match who {
+        Principal::User {
+            via: Credential::Session { csrf, .. },
+            ..
+        } => csrf.as_str(),
+        _ => "",
+    };
+    let b = escape(&state.base);
+    let id = escape(camera);
+    let overlay = r#"<svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay></svg>"#.to_owned();
+    let zones = format!(
+        r#"<section class="zones" data-zones-url="{b}/api/cameras/{id}/motion/zones" data-csrf="{csrf}">
+<h2>Motion zones</h2>
+<p class="hint">Click the picture to place corners, then close the zone. Motion in an exclude zone is ignored (a tree, a road); with include zones, only motion inside them counts.</p>
+<p class="actions"><button type="button" data-close="exclude">Close as exclude zone</button><button type="button" data-close="include">Close as include zone</button><button type="button" data-undo>Undo corner</button><button type="button" data-clear>Remove all zones</button><button type="button" class="primary" data-save>Save</button> <span class="state" data-zone-status></span></p>
+</section>
+"#
+    );
+    (overlay, zones)
 }
 
 /// A whole page; `base` is the site's base path (`""` or `/cam`), which every link carries

@@ -20,3 +20,4 @@ mod remote;
 mod sources;
 mod streaming;
 mod support;
+mod zones;

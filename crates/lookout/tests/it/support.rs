@@ -11,8 +11,10 @@ use tokio_util::sync::CancellationToken;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub shutdown: CancellationToken,
-    /// The data directory (database) of this server.
+    /// A temporary directory: the server's data directory unless its config names one.
     pub data_dir: tempfile::TempDir,
+    /// Where the server keeps its database (for `lookout` commands run against it).
+    pub state_dir: std::path::PathBuf,
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
@@ -61,10 +63,12 @@ impl TestServer {
             })
             .unwrap_or_else(|| "127.0.0.1:9".parse().expect("address"));
         let shutdown = CancellationToken::new();
+        let state_dir = config.data_dir.clone();
         let task = tokio::spawn(lookout::app::run(listeners, config, shutdown.clone()));
         Self {
             addr,
             shutdown,
+            state_dir,
             data_dir,
             task: Some(task),
         }
@@ -90,7 +94,7 @@ impl TestServer {
             .arg("--config")
             .arg(dir.join(CONFIG_FILE))
             .arg("--data-dir")
-            .arg(dir)
+            .arg(&self.state_dir)
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

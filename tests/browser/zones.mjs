@@ -1,0 +1,38 @@
+// Draws a motion exclude zone on a camera page in headless Chromium as an admin would:
+// sign in, click three corners on the live picture, close the zone, save. Prints one JSON
+// line with what the page said, for crates/lookout/tests/it/zones.rs to check.
+//
+//   node zones.mjs BASE_URL CAMERA USER PASSWORD SCREENSHOT.png
+import { chromium } from 'playwright-core';
+
+const [base, camera, user, password, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+const report = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  await page.goto(`${base}/cameras/${camera}`);
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${base}/cameras/${camera}`), page.click('button[type=submit]')]);
+  // The picture must be showing so the overlay has its size.
+  await page.waitForFunction(() => document.querySelector('figure.cam img')?.naturalWidth > 0);
+  const box = await page.locator('[data-zone-overlay]').boundingBox();
+  for (const [x, y] of [[0.1, 0.1], [0.6, 0.1], [0.6, 0.5]]) {
+    await page.mouse.click(box.x + x * box.width, box.y + y * box.height);
+  }
+  await page.click('[data-close=exclude]');
+  await page.click('[data-save]');
+  await page.waitForFunction(() => document.querySelector('[data-zone-status]').textContent !== 'not saved yet');
+  report.status = await page.textContent('[data-zone-status]');
+  report.polygons = await page.locator('[data-zone-overlay] polygon.exclude').count();
+  await page.screenshot({ path: screenshot });
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
