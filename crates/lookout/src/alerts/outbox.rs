@@ -251,7 +251,7 @@ fn mail<'a>(
         text.push_str(&format!("Reason: {err}\n"));
     }
     if let Some(base) = &smtp.link_base {
-        text.push_str(&format!("\nEvents: {base}/events\n"));
+        text.push_str(&format!("\nSee it: {base}/events#event-{id}\n"));
     }
     text.push_str(&format!("\nAlert rule: {}. Event {id}.\n", due.rule));
     let attachment = std::fs::read(crate::events::snapshot_path(snapshots, id))

@@ -60,7 +60,8 @@ pub async fn events_page(
             .unwrap_or_default();
         let _ = writeln!(
             body,
-            r#"<figure class="event">{picture}<figcaption><strong>{}</strong> {camera} · {when}{score}</figcaption></figure>"#,
+            r#"<figure class="event" id="event-{}">{picture}<figcaption><strong>{}</strong> {camera} · {when}{score}</figcaption></figure>"#,
+            e.id,
             escape(&e.kind.replace('_', " "))
         );
     }
