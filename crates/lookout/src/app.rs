@@ -41,9 +41,17 @@ pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Strin
     if config.auth.mode != AuthMode::None {
         return Ok(());
     }
-    if let Some(l) = listeners.iter().find(|l| !l.is_local()) {
+    // A unix socket whose clients are trusted proxies is how nginx publishes Lookout.
+    let proxied = config
+        .server
+        .trusted_proxies
+        .contains(&crate::web::TrustedProxy::Unix);
+    if let Some(l) = listeners
+        .iter()
+        .find(|l| !l.is_local() || (proxied && matches!(l, Bound::Unix { .. })))
+    {
         return Err(format!(
-            "auth.mode = \"none\" is only allowed on loopback addresses and unix sockets, and {} is not; remove it (logins are the default) or listen on 127.0.0.1",
+            "auth.mode = \"none\" is only allowed on this machine's own addresses, and {} is not (a unix socket counts as public while server.trusted_proxies has \"unix\": a proxy publishes it); remove it (logins are the default) or listen on 127.0.0.1",
             l.describe()
         ));
     }

@@ -171,6 +171,13 @@ fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, Stri
                     "cannot listen on unix:{shown}: another process is serving on it; stop it or choose another path"
                 ));
             }
+            // Only a refusal proves nobody serves there; a full backlog or a permission
+            // problem may hide a live server, whose socket must not be removed.
+            Err(e) if e.kind() != std::io::ErrorKind::ConnectionRefused => {
+                return Err(format!(
+                    "cannot listen on unix:{shown}: the socket there may be in use ({e}); remove it if no process serves on it"
+                ));
+            }
             Err(_) => {
                 std::fs::remove_file(path)
                     .map_err(|e| format!("cannot remove the stale socket {shown}: {e}"))?;

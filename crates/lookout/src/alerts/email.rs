@@ -100,9 +100,10 @@ pub async fn send(smtp: &SmtpConfig, mail: Mail<'_>) -> Result<(), String> {
         None => builder.singlepart(text),
     }
     .map_err(|e| format!("cannot build the mail: {e}"))?;
-    transport(smtp)?
-        .send(message)
+    // Bounded as a whole (each step has its own timeout too), well inside the outbox lease.
+    tokio::time::timeout(Duration::from_secs(45), transport(smtp)?.send(message))
         .await
+        .map_err(|_| format!("SMTP {}:{}: no answer within 45 s", smtp.host, smtp.port))?
         .map(|_| ())
         .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
 }

@@ -53,7 +53,7 @@ pub async fn run(
             .map_or(IDLE_LOOK, |at| {
                 Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0))
             })
-            .min(IDLE_LOOK);
+            .clamp(Duration::from_secs(1), IDLE_LOOK);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = wake.notified() => {}
@@ -75,7 +75,7 @@ pub async fn deliver_due(
             return store
                 .run(|c| {
                     Ok(c.query_row(
-                        "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+                        "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL",
                         [],
                         |r| r.get::<_, Option<i64>>(0),
                     )?)
@@ -91,6 +91,8 @@ pub async fn deliver_due(
         };
         let attempts = due.attempts + 1;
         let id = due.id;
+        // After the attempt, which may have taken a while.
+        let now = now_secs();
         match result {
             Ok(()) => {
                 tracing::info!(rule = due.rule, event = %due.event["id"], "alert delivered");

@@ -372,10 +372,13 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
     use crate::alerts::{AlertConfig, AlertRule, Channel, parse_quiet_hours};
     use crate::events::EventKind;
     let a = &file.alerts;
-    if a.retry_initial_seconds == 0 || a.retry_max_seconds < a.retry_initial_seconds {
+    if a.retry_initial_seconds == 0
+        || a.retry_max_seconds < a.retry_initial_seconds
+        || a.retry_max_seconds > 7 * 86_400
+    {
         return Err(cx.err(
             cx.key_offset("retry_initial_seconds"),
-            "alerts.retry_initial_seconds must be at least 1 and at most retry_max_seconds",
+            "alerts.retry_initial_seconds must be at least 1 and at most retry_max_seconds, which is at most 604800 (a week)",
             "remove both keys to use the defaults (30 and 3600)",
         ));
     }
@@ -643,6 +646,17 @@ fn smtp(
             ));
         }
     };
+    let local = ["localhost", "127.0.0.1", "::1"].contains(&s.host.as_str());
+    if security == Security::None && s.username.is_some() && !local {
+        return Err(cx.err(
+            cx.key_in("[smtp]", 0, "security"),
+            format!(
+                "smtp.security = \"none\" would send the password to {} unencrypted",
+                s.host
+            ),
+            "use \"starttls\" (port 587) or \"tls\" (port 465); \"none\" with a login is only for a relay on this machine",
+        ));
+    }
     if password.is_some() != s.username.is_some() {
         return Err(cx.err(
             cx.key_in("[smtp]", 0, "host"),

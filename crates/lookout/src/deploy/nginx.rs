@@ -114,6 +114,11 @@ pub fn nginx_site(
     webroot: &Path,
     upstream_given: Option<&ListenSpec>,
 ) -> Result<Generated, String> {
+    if config.auth.mode == crate::config::AuthMode::None {
+        return Err(
+            "auth.mode = \"none\" in the config: published through nginx, everyone could watch and change everything; remove it (logins are the default) and create users with `lookout user add`".into(),
+        );
+    }
     if !valid_server_name(server_name) {
         return Err(format!(
             "--server-name {server_name:?} is not a host name; give the name clients use, e.g. --server-name cam.example.org"

@@ -56,7 +56,8 @@ const MIGRATIONS: &[&str] = &[
     // 2: events and the alert outbox.
     r#"
     CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: ids are never reused, so `{id}-{rule}` stays a unique delivery key.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         camera TEXT,
         kind TEXT NOT NULL,
         started_at INTEGER NOT NULL,

@@ -126,7 +126,9 @@ pub async fn events(
     let mut list = log
         .store
         .run(move |c| {
-            crate::events::list(c, limit, &|camera| camera.is_none_or(|id| who.may_view(id)))
+            crate::events::list(c, limit, &|camera| {
+                camera.map_or(who.is_admin(), |id| who.may_view(id))
+            })
         })
         .await
         .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;

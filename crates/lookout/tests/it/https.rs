@@ -208,6 +208,32 @@ async fn plain_http_redirects_to_https_but_answers_acme_challenges() {
     s.stop().await;
 }
 
+#[test]
+fn auth_none_is_refused_on_a_socket_a_proxy_publishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[auth]\nmode = \"none\"\n[server]\nlisten = [\"unix:{}/s.sock\"]\n{}",
+        dir.path().display(),
+        testpattern("cam", 64, 48, 1)
+    );
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(&config, toml).unwrap();
+    let out = Command::new(crate::support::BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a proxy publishes it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +251,18 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut all = listeners;
     all.push(tcp.into());
-    let s = TestServer::start_on(&testpattern("cam", 160, 120, 10), all).await;
+    // A proxied socket publishes Lookout: logins are required (auth "none" is refused).
+    let s = TestServer::start_on(
+        &format!(
+            "{}{}",
+            crate::support::login_config(""),
+            testpattern("cam", 160, 120, 10)
+        ),
+        all,
+    )
+    .await;
+    s.add_user("root", "admin password", &["--role", "admin"]);
+    let auth = crate::support::basic("root", "admin password");
 
     // Through the socket, as nginx would connect, saying who the client is.
     let io = tokio::net::UnixStream::connect(&path).await.unwrap();
@@ -236,6 +273,7 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
         &[
             ("X-Forwarded-For", "198.51.100.7"),
             ("X-Forwarded-Proto", "https"),
+            ("Authorization", &auth),
         ],
     )
     .await
@@ -246,11 +284,17 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
     let mut direct = s
         .stream_with(
             "/cameras/cam/stream.mjpeg",
-            &[("X-Forwarded-For", "203.0.113.66")],
+            &[
+                ("X-Forwarded-For", "203.0.113.66"),
+                ("Authorization", &auth),
+            ],
         )
         .await;
     read_parts(&mut direct, 1, Duration::from_secs(5)).await;
-    let cam = s.json("/api/cameras/cam").await;
+    let cam = s
+        .get_with("/api/cameras/cam", &[("Authorization", &auth)])
+        .await;
+    let cam: serde_json::Value = serde_json::from_slice(&cam.body).unwrap();
     let remotes: Vec<&str> = cam["viewers"]
         .as_array()
         .unwrap()
