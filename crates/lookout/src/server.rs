@@ -63,6 +63,7 @@ pub async fn serve(
         tls: tls.map(TlsAcceptor::from),
         redirect,
         slots: Arc::new(Semaphore::new(limits.max_connections)),
+        handshakes: Arc::new(Semaphore::new(limits.max_connections)),
         limits,
         stats,
     });
@@ -119,6 +120,7 @@ struct Shared {
     tls: Option<TlsAcceptor>,
     redirect: HttpsRedirect,
     slots: Arc<Semaphore>,
+    handshakes: Arc<Semaphore>,
     limits: Limits,
     stats: Arc<ConnectionStats>,
 }
@@ -133,8 +135,12 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         // replaced by a newer one) rather than queueing inside hyper.
         .max_buf_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
+    // Pings find HTTP/2 connections whose client vanished, so they do not hold a
+    // connection slot forever.
     b.http2()
         .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20))
         .max_header_list_size(limits.max_header_bytes as u32);
     b
 }
@@ -178,8 +184,15 @@ async fn accept_loop(
                     tracing::error!("an HTTPS listener without a certificate: closing");
                     continue;
                 };
+                // Handshakes in progress are bounded like connections: a flood of clients
+                // that connect and never speak TLS cannot spawn without limit.
+                let Ok(handshake) = shared.handshakes.clone().try_acquire_owned() else {
+                    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
                 // The handshake runs in its own task so a slow client holds up nobody.
                 tokio::spawn(async move {
+                    let _handshake = handshake;
                     let io = WriteTimeout::new(s, shared.limits.write_timeout);
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
                         Ok(Ok(tls)) => serve_connection(tls, conn, &shared, watcher),

@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 /// First retry after a failed order; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// The longest one order may take, from account to certificate.
+const ORDER_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often a valid certificate is looked at again.
 const CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
 /// A CA that keeps refusing nonces (the client already retried each request three times)
@@ -124,7 +126,15 @@ impl AcmeManager {
         }
         match &state.certificate {
             Some(c) if self.config.domains.iter().all(|d| c.domains.contains(d)) => {
-                c.not_after_time() - self.config.renew_before
+                // `renew_before` ahead of expiry, or two thirds into the lifetime for a
+                // certificate shorter-lived than that (a private CA's day-long ones), and
+                // never sooner than an hour after issuance: no order loop.
+                let lifetime = c.not_after.saturating_sub(c.not_before);
+                let by_days = c.not_after_time() - self.config.renew_before;
+                let by_life =
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(c.not_before + lifetime * 2 / 3);
+                let floor = SystemTime::UNIX_EPOCH + Duration::from_secs(c.not_before + 3600);
+                by_days.min(by_life).max(floor.min(c.not_after_time()))
             }
             _ => SystemTime::UNIX_EPOCH,
         }
@@ -137,7 +147,12 @@ impl AcmeManager {
         loop {
             let wait = match self.renew_at().duration_since(SystemTime::now()) {
                 Ok(until) => until.min(CHECK_EVERY),
-                Err(_) => match self.obtain().await {
+                // A CA that takes a connection and never answers must not stall renewal.
+                Err(_) => match tokio::time::timeout(ORDER_TIMEOUT, self.obtain())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!("no answer from the CA within {ORDER_TIMEOUT:?}"))
+                    }) {
                     Ok(info) => {
                         tracing::info!(domains = ?info.domains, not_after = info.not_after, "certificate obtained");
                         backoff = FIRST_BACKOFF;

@@ -20,6 +20,9 @@ pub const STATE_FILE: &str = "state.json";
 pub struct CertInfo {
     pub domains: Vec<String>,
     /// Seconds since the Unix epoch.
+    #[serde(default)]
+    pub not_before: u64,
+    /// Seconds since the Unix epoch.
     pub not_after: u64,
     pub issuer: String,
     pub serial: String,
@@ -50,6 +53,7 @@ impl CertInfo {
         }
         Ok(CertInfo {
             domains,
+            not_before: u64::try_from(cert.validity().not_before.timestamp()).unwrap_or(0),
             not_after: u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0),
             issuer: cert.issuer().to_string(),
             serial: cert.raw_serial_as_string(),

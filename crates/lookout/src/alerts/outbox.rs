@@ -159,7 +159,7 @@ fn next_due(c: &mut rusqlite::Connection, now: i64) -> Result<Option<Due>, Store
 
 fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, StoreError> {
     Ok(c.query_row(
-        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at \
+        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at, e.snapshot \
          FROM outbox o JOIN events e ON e.id = o.event_id \
          WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT 1",
         [now],
@@ -167,6 +167,7 @@ fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, S
             let details: String = r.get(7)?;
             let started_at: i64 = r.get(6)?;
             let at: i64 = r.get(8)?;
+            let has_picture = r.get::<_, Option<String>>(9)?.is_some();
             Ok((Due {
                 id: r.get(0)?,
                 rule: r.get(1)?,
@@ -178,6 +179,7 @@ fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, S
                     "kind": r.get::<_, String>(5)?,
                     "started_at": started_at,
                     "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or_default(),
+                    "has_picture": has_picture,
                 }),
             }, at))
         },
@@ -256,8 +258,12 @@ fn mail<'a>(
         text.push_str(&format!("\nSee it: {base}/events#event-{id}\n"));
     }
     text.push_str(&format!("\nAlert rule: {}. Event {id}.\n", due.rule));
-    let attachment = std::fs::read(crate::events::snapshot_path(snapshots, id))
-        .ok()
+    // Only the event's own picture (the column says it has one), never a leftover file.
+    let attachment = e["has_picture"]
+        .as_bool()
+        .unwrap_or(false)
+        .then(|| std::fs::read(crate::events::snapshot_path(snapshots, id)).ok())
+        .flatten()
         .map(|jpeg| (format!("{camera}-event-{id}.jpg"), jpeg));
     Mail {
         to,

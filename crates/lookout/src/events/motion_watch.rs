@@ -40,6 +40,10 @@ pub async fn watch(
     let mut last_analysed: Option<std::time::Instant> = None;
     // The open event: its id and the best picture so far.
     let mut open: Option<(i64, Option<Bytes>)> = None;
+    // One ticker for the whole loop: frames arriving all the time (skipped or undecodable)
+    // must not keep putting off the check that ends events by cooldown.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let edge = tokio::select! {
             changed = frames.changed() => {
@@ -101,7 +105,7 @@ pub async fn watch(
                     }
                 }
             }
-            () = tokio::time::sleep(Duration::from_secs(1)) => {
+            _ = tick.tick() => {
                 // Frames may have stopped (camera offline): the cooldown still ends events.
                 detector.lock().unwrap_or_else(|e| e.into_inner()).poll(Instant::now().into_std())
             }
@@ -136,7 +140,13 @@ async fn finish(
 ) -> Result<(), StoreError> {
     if let Some(jpeg) = best {
         let path = super::snapshot_path(&log.snapshots, id);
-        if let Err(e) = tokio::fs::write(&path, &jpeg).await {
+        // A new file renamed over the old: readers never see half a picture.
+        let tmp = path.with_extension("jpg.tmp");
+        let written = async {
+            tokio::fs::write(&tmp, &jpeg).await?;
+            tokio::fs::rename(&tmp, &path).await
+        };
+        if let Err(e) = written.await {
             tracing::warn!("cannot keep the peak picture of event {id}: {e}");
         }
     }

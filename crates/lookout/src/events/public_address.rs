@@ -53,7 +53,9 @@ async fn fetch(client: &HttpsClient, url: &str) -> Result<IpAddr, String> {
     if !resp.status().is_success() {
         return Err(format!("the service answered {}", resp.status()));
     }
-    let body = tokio::time::timeout(Duration::from_secs(15), resp.into_body().collect())
+    // An address is a few bytes: a service sending more is not one to believe.
+    let limited = http_body_util::Limited::new(resp.into_body(), 1024);
+    let body = tokio::time::timeout(Duration::from_secs(15), limited.collect())
         .await
         .map_err(|_| "no answer within 15 s".to_owned())?
         .map_err(|e| e.to_string())?

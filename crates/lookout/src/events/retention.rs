@@ -1,6 +1,7 @@
 //! Retention: events older than `events.keep_days` go with their pictures; past
 //! `events.max_snapshot_mib` of pictures the oldest pictures go first (the events stay, as
-//! a record). Runs at start and then hourly.
+//! a record). The newest public address event always stays: it is what the watcher compares
+//! with. Runs at start and then hourly.
 
 use super::snapshot_path;
 use crate::store::{Store, StoreError, now_secs};
@@ -35,11 +36,11 @@ pub async fn run(store: Store, dir: PathBuf, policy: Retention, shutdown: Cancel
 pub fn sweep(store: &Store, dir: &Path, policy: Retention) -> Result<(usize, usize), StoreError> {
     let cutoff = now_secs() - i64::try_from(policy.keep.as_secs()).unwrap_or(i64::MAX / 2);
     let old: Vec<i64> = store.blocking(|c| {
-        let mut stmt = c.prepare("SELECT id FROM events WHERE started_at < ?1")?;
+        let mut stmt = c.prepare("SELECT id FROM events WHERE started_at < ?1 AND id IS NOT (SELECT MAX(id) FROM events WHERE kind = 'public_address_changed')")?;
         let ids = stmt
             .query_map([cutoff], |r| r.get(0))?
             .collect::<Result<Vec<i64>, _>>()?;
-        c.execute("DELETE FROM events WHERE started_at < ?1", [cutoff])?;
+        c.execute("DELETE FROM events WHERE started_at < ?1 AND id IS NOT (SELECT MAX(id) FROM events WHERE kind = 'public_address_changed')", [cutoff])?;
         Ok::<_, StoreError>(ids)
     })?;
     for id in &old {

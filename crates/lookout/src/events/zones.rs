@@ -100,6 +100,10 @@ impl MotionZones {
         let Some(tx) = self.cameras.get(camera) else {
             return Ok(false);
         };
+        // The same zones again: nothing to store, and no reason to restart learning.
+        if *tx.borrow() == zones {
+            return Ok(true);
+        }
         let json = serde_json::to_string(&zones.iter().map(ZoneJson::of).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into());
         store.blocking(|c| {
