@@ -59,28 +59,7 @@ fn upstream(listen: &[ListenSpec]) -> Option<Upstream> {
 
 /// Whether `server.trusted_proxies` covers `ip` (the address nginx connects from).
 fn trusts_ip(trusted: &[TrustedProxy], ip: IpAddr) -> bool {
-    let ip = canonical(ip);
-    trusted.iter().any(|t| match *t {
-        TrustedProxy::Unix => false,
-        TrustedProxy::Net { addr, prefix } => match (canonical(addr), ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        },
-    })
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
+    trusted.iter().any(|t| t.contains(ip))
 }
 
 /// A host name nginx and certbot accept as `server_name` / `-d`.

@@ -57,7 +57,8 @@ impl FromStr for TrustedProxy {
 }
 
 impl TrustedProxy {
-    fn contains(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is in this network (never true for `unix`).
+    pub fn contains(&self, ip: IpAddr) -> bool {
         let TrustedProxy::Net { addr, prefix } = *self else {
             return false;
         };
