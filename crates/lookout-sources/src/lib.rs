@@ -14,6 +14,7 @@ mod source;
 pub mod splitter;
 pub mod supervisor;
 pub mod testpattern;
+pub mod v4l2;
 
 pub use backoff::Backoff;
 pub use sink::FrameSink;

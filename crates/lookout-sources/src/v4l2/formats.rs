@@ -1,0 +1,455 @@
+//! Pixel formats and format negotiation: given what a camera offers, which format, size and
+//! frame rate to capture.
+//!
+//! # Rules of [`choose`]
+//!
+//! 1. Only formats Lookout can use count: MJPEG/JPEG (passed through as they come, never
+//!    decoded and re-encoded) and YUYV, UYVY, NV12, RGB24, BGR24 and GREY (converted to RGB
+//!    and encoded). Anything else ([`PixelFormat::Other`], e.g. H.264) is ignored. When
+//!    nothing usable is offered, the error lists everything the device offers.
+//! 2. The size is chosen first, over all usable offers: the wanted size if any usable format
+//!    offers it exactly; else the offered size nearest to it by area (ties go to the larger
+//!    size); with no wanted size, the largest offered (by area, then width).
+//! 3. At that size the format is chosen by preference: MJPEG, JPEG, YUYV, UYVY, NV12, RGB24,
+//!    BGR24, GREY. So a camera's own MJPEG wins whenever it is offered at the chosen size,
+//!    and a size offered only uncompressed is still honoured.
+//! 4. The frame rate comes from that offer: the wanted rate if offered (within 0.01 fps),
+//!    else the highest offered rate not above the wanted one, else the highest offered. With
+//!    no wanted rate, the highest. An offer reporting no rates gives `fps: None` (the driver's
+//!    default).
+
+use std::fmt;
+
+/// A V4L2 pixel format, by its fourcc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PixelFormat {
+    /// Motion-JPEG (`MJPG`): each buffer is a JPEG image, possibly without Huffman tables.
+    Mjpeg,
+    /// JPEG (`JPEG`).
+    Jpeg,
+    /// Packed 4:2:2 `Y0 U Y1 V` (`YUYV`).
+    Yuyv,
+    /// Packed 4:2:2 `U Y0 V Y1` (`UYVY`).
+    Uyvy,
+    /// Planar 4:2:0: a Y plane, then interleaved `U V` at half resolution (`NV12`).
+    Nv12,
+    /// Packed `R G B` (`RGB3`).
+    Rgb24,
+    /// Packed `B G R` (`BGR3`).
+    Bgr24,
+    /// 8-bit greyscale (`GREY`).
+    Grey,
+    /// Any other fourcc, kept so it can be listed.
+    Other(u32),
+}
+
+/// The little-endian fourcc code of four ASCII characters, as V4L2 defines them.
+pub const fn fourcc(code: &[u8; 4]) -> u32 {
+    u32::from_le_bytes(*code)
+}
+
+const KNOWN: [(PixelFormat, &[u8; 4]); 8] = [
+    (PixelFormat::Mjpeg, b"MJPG"),
+    (PixelFormat::Jpeg, b"JPEG"),
+    (PixelFormat::Yuyv, b"YUYV"),
+    (PixelFormat::Uyvy, b"UYVY"),
+    (PixelFormat::Nv12, b"NV12"),
+    (PixelFormat::Rgb24, b"RGB3"),
+    (PixelFormat::Bgr24, b"BGR3"),
+    (PixelFormat::Grey, b"GREY"),
+];
+
+impl PixelFormat {
+    /// The format of a fourcc code; unknown codes become [`PixelFormat::Other`].
+    pub fn from_fourcc(code: u32) -> Self {
+        KNOWN
+            .iter()
+            .find(|(_, cc)| fourcc(cc) == code)
+            .map_or(Self::Other(code), |(f, _)| *f)
+    }
+
+    /// The V4L2 fourcc code.
+    pub fn fourcc(self) -> u32 {
+        match self {
+            Self::Other(code) => code,
+            known => KNOWN
+                .iter()
+                .find(|(f, _)| *f == known)
+                .map_or(0, |(_, cc)| fourcc(cc)),
+        }
+    }
+
+    /// The fourcc as text, e.g. `"MJPG"`; non-printable bytes become `.`.
+    pub fn fourcc_str(self) -> String {
+        self.fourcc()
+            .to_le_bytes()
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    }
+
+    /// Compressed formats passed through as JPEG, never re-encoded.
+    pub fn is_jpeg(self) -> bool {
+        matches!(self, Self::Mjpeg | Self::Jpeg)
+    }
+
+    /// Whether Lookout can capture this format (pass-through or conversion).
+    pub fn is_usable(self) -> bool {
+        self.preference().is_some()
+    }
+
+    /// Rank in the preference order (0 best); `None` for unusable formats.
+    fn preference(self) -> Option<u8> {
+        match self {
+            Self::Mjpeg => Some(0),
+            Self::Jpeg => Some(1),
+            Self::Yuyv => Some(2),
+            Self::Uyvy => Some(3),
+            Self::Nv12 => Some(4),
+            Self::Rgb24 => Some(5),
+            Self::Bgr24 => Some(6),
+            Self::Grey => Some(7),
+            Self::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.fourcc_str())
+    }
+}
+
+/// One format at one frame size, with the frame rates the device offers for it — one line
+/// of `v4l2-ctl --list-formats-ext`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormatOffer {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second; empty when the device does not enumerate intervals.
+    pub fps: Vec<f64>,
+}
+
+impl fmt::Display for FormatOffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}x{}", self.format, self.width, self.height)?;
+        if !self.fps.is_empty() {
+            let rates: Vec<String> = self.fps.iter().map(|r| format_fps(*r)).collect();
+            write!(f, " @ {} fps", rates.join("/"))?;
+        }
+        Ok(())
+    }
+}
+
+/// What to ask the device for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Choice {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    /// `None` when the offer lists no rates: leave the driver's default.
+    pub fps: Option<f64>,
+}
+
+impl Choice {
+    /// Frames are JPEG already and are passed through untouched.
+    pub fn passthrough(&self) -> bool {
+        self.format.is_jpeg()
+    }
+}
+
+/// Rates without needless decimals: `30`, `29.97`, `7.5`.
+fn format_fps(fps: f64) -> String {
+    let rounded = (fps * 100.0).round() / 100.0;
+    format!("{rounded}")
+}
+
+/// All offers, one per line, for error messages and `lookout devices`.
+pub fn describe_offers(offers: &[FormatOffer]) -> String {
+    if offers.is_empty() {
+        return "nothing".to_string();
+    }
+    offers
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn area(w: u32, h: u32) -> u64 {
+    u64::from(w) * u64::from(h)
+}
+
+/// Chooses format, size and frame rate from a device's offers; see the module docs for the
+/// rules. `wanted` and `wanted_fps` come from the config.
+pub fn choose(
+    offers: &[FormatOffer],
+    wanted: Option<(u32, u32)>,
+    wanted_fps: Option<f64>,
+) -> Result<Choice, String> {
+    let usable: Vec<&FormatOffer> = offers
+        .iter()
+        .filter(|o| o.format.is_usable() && o.width > 0 && o.height > 0)
+        .collect();
+    if usable.is_empty() {
+        return Err(format!(
+            "the camera offers no format Lookout can use (MJPG, JPEG, YUYV, UYVY, NV12, RGB3, \
+             BGR3, GREY); it offers: {}",
+            describe_offers(offers)
+        ));
+    }
+
+    let (width, height) = choose_size(&usable, wanted);
+    let offer = usable
+        .iter()
+        .filter(|o| o.width == width && o.height == height)
+        .min_by_key(|o| o.format.preference())
+        .ok_or_else(|| format!("internal: no offer at the chosen size {width}x{height}"))?;
+
+    Ok(Choice {
+        format: offer.format,
+        width,
+        height,
+        fps: choose_fps(&offer.fps, wanted_fps),
+    })
+}
+
+fn choose_size(usable: &[&FormatOffer], wanted: Option<(u32, u32)>) -> (u32, u32) {
+    let sizes = usable.iter().map(|o| (o.width, o.height));
+    // Larger wins ties: by area, then width.
+    let largest = |a: &(u32, u32)| (area(a.0, a.1), a.0);
+    match wanted {
+        Some((w, h)) => {
+            let target = area(w, h);
+            sizes
+                .min_by(|a, b| {
+                    let exact = |s: &(u32, u32)| *s != (w, h);
+                    let dist = |s: &(u32, u32)| area(s.0, s.1).abs_diff(target);
+                    (exact(a), dist(a))
+                        .cmp(&(exact(b), dist(b)))
+                        .then_with(|| largest(b).cmp(&largest(a)))
+                })
+                .unwrap_or((w, h))
+        }
+        None => sizes.max_by_key(largest).unwrap_or((0, 0)),
+    }
+}
+
+fn choose_fps(offered: &[f64], wanted: Option<f64>) -> Option<f64> {
+    let valid = || {
+        offered
+            .iter()
+            .copied()
+            .filter(|r| r.is_finite() && *r > 0.0)
+    };
+    let highest = valid().reduce(f64::max)?;
+    let Some(wanted) = wanted else {
+        return Some(highest);
+    };
+    if let Some(exact) = valid().find(|r| (r - wanted).abs() < 0.01) {
+        return Some(exact);
+    }
+    Some(
+        valid()
+            .filter(|r| *r <= wanted)
+            .reduce(f64::max)
+            .unwrap_or(highest),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn offer(format: PixelFormat, width: u32, height: u32, fps: &[f64]) -> FormatOffer {
+        FormatOffer {
+            format,
+            width,
+            height,
+            fps: fps.to_vec(),
+        }
+    }
+
+    /// A typical UVC webcam: MJPEG up to 1080p at 30, YUYV up to 720p and slow.
+    fn webcam() -> Vec<FormatOffer> {
+        use PixelFormat::*;
+        vec![
+            offer(Yuyv, 640, 480, &[30.0, 15.0]),
+            offer(Yuyv, 1280, 720, &[10.0, 5.0]),
+            offer(Yuyv, 1920, 1080, &[5.0]),
+            offer(Mjpeg, 640, 480, &[30.0, 15.0]),
+            offer(Mjpeg, 1280, 720, &[30.0, 15.0]),
+            offer(Mjpeg, 1920, 1080, &[30.0, 15.0]),
+            offer(Yuyv, 800, 600, &[20.0, 10.0]),
+        ]
+    }
+
+    #[test]
+    fn fourccs_round_trip() {
+        use PixelFormat::*;
+        let cases = [
+            (Mjpeg, "MJPG"),
+            (Jpeg, "JPEG"),
+            (Yuyv, "YUYV"),
+            (Uyvy, "UYVY"),
+            (Nv12, "NV12"),
+            (Rgb24, "RGB3"),
+            (Bgr24, "BGR3"),
+            (Grey, "GREY"),
+        ];
+        for (f, s) in cases {
+            let code = u32::from_le_bytes(s.as_bytes().try_into().unwrap());
+            assert_eq!(f.fourcc(), code, "{s}");
+            assert_eq!(PixelFormat::from_fourcc(code), f);
+            assert_eq!(f.fourcc_str(), s);
+            assert_eq!(f.to_string(), s);
+        }
+        // V4L2_PIX_FMT_MJPEG is 0x47504a4d.
+        assert_eq!(Mjpeg.fourcc(), 0x4750_4a4d);
+        let h264 = fourcc(b"H264");
+        assert_eq!(PixelFormat::from_fourcc(h264), Other(h264));
+        assert_eq!(Other(h264).fourcc(), h264);
+        assert_eq!(Other(h264).to_string(), "H264");
+        assert_eq!(Other(0x0102_0304).fourcc_str(), "....");
+        assert!(!Other(h264).is_usable());
+        assert!(Mjpeg.is_jpeg() && Jpeg.is_jpeg() && !Yuyv.is_jpeg());
+    }
+
+    #[test]
+    fn prefers_mjpeg_at_the_wanted_size() {
+        let c = choose(&webcam(), Some((1280, 720)), Some(30.0)).unwrap();
+        assert_eq!(
+            c,
+            Choice {
+                format: PixelFormat::Mjpeg,
+                width: 1280,
+                height: 720,
+                fps: Some(30.0)
+            }
+        );
+        assert!(c.passthrough());
+    }
+
+    #[test]
+    fn jpeg_before_yuyv() {
+        use PixelFormat::*;
+        let offers = vec![
+            offer(Yuyv, 640, 480, &[30.0]),
+            offer(Jpeg, 640, 480, &[30.0]),
+        ];
+        assert_eq!(choose(&offers, None, None).unwrap().format, Jpeg);
+    }
+
+    #[test]
+    fn a_size_only_offered_uncompressed_is_converted() {
+        let c = choose(&webcam(), Some((800, 600)), None).unwrap();
+        assert_eq!(c.format, PixelFormat::Yuyv);
+        assert_eq!((c.width, c.height), (800, 600));
+        assert_eq!(c.fps, Some(20.0));
+        assert!(!c.passthrough());
+    }
+
+    #[test]
+    fn without_a_wanted_size_the_largest() {
+        let c = choose(&webcam(), None, None).unwrap();
+        assert_eq!(
+            (c.format, c.width, c.height, c.fps),
+            (PixelFormat::Mjpeg, 1920, 1080, Some(30.0))
+        );
+    }
+
+    #[test]
+    fn nearest_size_by_area() {
+        // 1024x768 = 786432: 800x600 (480000) is 306432 away, 1280x720 (921600) 135168.
+        let c = choose(&webcam(), Some((1024, 768)), None).unwrap();
+        assert_eq!((c.width, c.height), (1280, 720));
+        assert_eq!(c.format, PixelFormat::Mjpeg);
+        // Tiny asks get the smallest; huge asks the largest.
+        let c = choose(&webcam(), Some((160, 120)), None).unwrap();
+        assert_eq!((c.width, c.height), (640, 480));
+        let c = choose(&webcam(), Some((4096, 2160)), None).unwrap();
+        assert_eq!((c.width, c.height), (1920, 1080));
+    }
+
+    #[test]
+    fn nearest_size_ties_go_to_the_larger() {
+        use PixelFormat::*;
+        // 200x100 = 20000: 100x100 and 300x100 are both 10000 away.
+        let offers = vec![
+            offer(Yuyv, 100, 100, &[30.0]),
+            offer(Yuyv, 300, 100, &[30.0]),
+        ];
+        let c = choose(&offers, Some((200, 100)), None).unwrap();
+        assert_eq!((c.width, c.height), (300, 100));
+    }
+
+    #[test]
+    fn exact_size_beats_same_area() {
+        use PixelFormat::*;
+        let offers = vec![
+            offer(Mjpeg, 480, 640, &[30.0]),
+            offer(Grey, 640, 480, &[30.0]),
+        ];
+        let c = choose(&offers, Some((640, 480)), None).unwrap();
+        assert_eq!((c.format, c.width, c.height), (Grey, 640, 480));
+    }
+
+    #[test]
+    fn frame_rate_rules() {
+        use PixelFormat::*;
+        let offers = vec![offer(Mjpeg, 640, 480, &[5.0, 30.0, 15.0, 29.97])];
+        let fps = |w: Option<f64>| choose(&offers, None, w).unwrap().fps;
+        assert_eq!(fps(Some(15.0)), Some(15.0));
+        assert_eq!(fps(Some(29.97)), Some(29.97));
+        assert_eq!(fps(Some(29.975)), Some(29.97));
+        assert_eq!(fps(Some(20.0)), Some(15.0), "highest not above");
+        assert_eq!(fps(Some(60.0)), Some(30.0));
+        assert_eq!(fps(Some(2.0)), Some(30.0), "none below: the highest");
+        assert_eq!(fps(None), Some(30.0));
+
+        let silent = vec![offer(Yuyv, 640, 480, &[])];
+        assert_eq!(choose(&silent, None, Some(10.0)).unwrap().fps, None);
+    }
+
+    #[test]
+    fn fps_comes_from_the_chosen_offer() {
+        // At 1280x720 MJPEG offers 30 while YUYV offers only 10: MJPEG's rates apply.
+        let c = choose(&webcam(), Some((1280, 720)), Some(25.0)).unwrap();
+        assert_eq!(c.fps, Some(15.0));
+    }
+
+    #[test]
+    fn unusable_formats_are_ignored() {
+        use PixelFormat::*;
+        let offers = vec![
+            offer(Other(fourcc(b"H264")), 1920, 1080, &[30.0]),
+            offer(Yuyv, 640, 480, &[30.0]),
+        ];
+        let c = choose(&offers, None, None).unwrap();
+        assert_eq!((c.format, c.width), (Yuyv, 640));
+    }
+
+    #[test]
+    fn nothing_usable_lists_the_offers() {
+        use PixelFormat::*;
+        let offers = vec![
+            offer(Other(fourcc(b"H264")), 1920, 1080, &[30.0, 7.5]),
+            offer(Other(fourcc(b"YU12")), 640, 480, &[]),
+        ];
+        let err = choose(&offers, Some((640, 480)), None).unwrap_err();
+        assert!(err.contains("H264 1920x1080 @ 30/7.5 fps"), "{err}");
+        assert!(err.contains("YU12 640x480"), "{err}");
+        assert!(err.contains("MJPG"), "{err}");
+
+        let err = choose(&[], None, None).unwrap_err();
+        assert!(err.contains("offers: nothing"), "{err}");
+    }
+}
