@@ -5,45 +5,15 @@
 //! 25 signed requests, so without `badNonce` retries the test would pass 0.8^25 ≈ 0.4% of
 //! the time; passing, it shows them retried.
 
-use crate::support::{TestServer, require, testpattern};
+use crate::support::{Running, TestServer, ca_signed_cert, free_port, require, testpattern};
 use lookout::listen::Bound;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 const NAME: &str = "cam.lookout.test";
 const SECOND_NAME: &str = "www.lookout.test";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn openssl(args: &[&str], dir: &Path) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Kills the child on drop, so a failing test leaves no pebble behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Pebble {
     _dns: Running,
@@ -57,74 +27,13 @@ struct Pebble {
 /// Starts pebble-challtestsrv (DNS: every name is 127.0.0.1) and pebble, validating HTTP-01
 /// on `http_port`.
 async fn start_pebble(dir: &Path, http_port: u16) -> Pebble {
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=pebble test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-        ],
-        dir,
-    );
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "pebble.key",
-            "-out",
-            "pebble.csr",
-        ],
-        dir,
-    );
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "pebble.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-            "-out",
-            "pebble.crt",
-        ],
-        dir,
-    );
+    let (ca, cert, key) = ca_signed_cert(dir, "pebble");
     let (api, management, dns, dns_mgmt) = (free_port(), free_port(), free_port(), free_port());
     let config = serde_json::json!({"pebble": {
         "listenAddress": format!("127.0.0.1:{api}"),
         "managementListenAddress": format!("127.0.0.1:{management}"),
-        "certificate": dir.join("pebble.crt"),
-        "privateKey": dir.join("pebble.key"),
+        "certificate": cert,
+        "privateKey": key,
         "httpPort": http_port,
         "tlsPort": free_port(),
         "ocspResponderURL": "",
@@ -157,7 +66,6 @@ async fn start_pebble(dir: &Path, http_port: u16) -> Pebble {
             .expect("run pebble"),
     );
     let directory = format!("https://127.0.0.1:{api}/dir");
-    let ca = dir.join("ca.crt");
     for _ in 0..100 {
         if curl_ok(&ca, &directory, &[]).await {
             return Pebble {

@@ -3,27 +3,11 @@
 //! event; its alert waits while the receiver is down, survives `kill -9` of Lookout, and is
 //! delivered exactly once afterwards; `lookout alerts test` reports each rule's answer.
 
-use crate::support::BIN;
+use crate::support::{BIN, Running, ca_signed_cert, free_port};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn receiver(port: u16, secret: &Path, out: &Path) -> Running {
     let script =
@@ -218,81 +202,6 @@ fn alerts_test_reports_each_rule_and_a_bad_signature_is_refused() {
     assert_eq!(got[0]["payload"]["event"]["kind"], "test");
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it, made by openssl:
-/// (ca, server cert, server key). rustls wants a CA as the trust anchor, not the leaf itself.
-fn smtp_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &[
-            "-days",
-            "2",
-            "-subj",
-            "/CN=mail test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-        ],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &[
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "smtp.key",
-            "-out",
-            "smtp.csr",
-        ],
-    ]
-    .concat());
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "smtp.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "smtp.crt",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("smtp.crt"),
-        dir.join("smtp.key"),
-    )
-}
-
 fn smtp_server(port: u16, mode: &str, cert: &Path, key: &Path, out: &Path) -> Running {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/alerts/smtp_server.py");
     let mut child = Command::new("/usr/bin/python3")
@@ -325,7 +234,7 @@ fn mail_an_offline_camera(mode: &str, start_late: bool) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = smtp_cert(dir.path());
+    let (ca, cert, key) = ca_signed_cert(dir.path(), "smtp");
     // The camera's program sends a second of frames once, then fails at every restart: one
     // offline event, never back online.
     let once = dir.path().join("ran-once");

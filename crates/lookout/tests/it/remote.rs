@@ -4,7 +4,8 @@
 //! to the binary the way systemd speaks them.
 
 use crate::support::{
-    BIN, CHEAP_AUTH, cookie_pair, hidden_field, jpeg_size, read_parts, require, set_cookies,
+    BIN, CHEAP_AUTH, cookie_pair, free_port, hidden_field, jpeg_size, read_parts, require,
+    set_cookies,
 };
 use lookout_bench::Response;
 use std::io::{BufRead, BufReader, Read as _, Write as _};
@@ -69,15 +70,6 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
-}
-
-/// A port nobody listens on right now (nginx and Lookout's config need numbers up front).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `lookout --config CONFIG --data-dir DATA ARGS`.
