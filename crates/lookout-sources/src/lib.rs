@@ -9,6 +9,7 @@ pub mod command;
 pub mod files;
 pub mod http;
 mod no_signal;
+pub mod ros;
 mod sink;
 mod source;
 pub mod splitter;
