@@ -7,16 +7,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# program -> Debian package. ffmpeg and chromium are real clients and sources in the tests;
-# cmake and nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright;
-# curl and openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA;
-# nginx runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`.
-declare -A packages=([ffmpeg]=ffmpeg [chromium]=chromium [cmake]=cmake [nasm]=nasm
-    [node]=nodejs [npm]=npm [curl]=curl [openssl]=openssl
-    [pebble]=pebble [nginx]=nginx [systemd-analyze]=systemd [aiosmtpd]=python3-aiosmtpd)
+# Debian packages the tests run. ffmpeg and chromium are real clients and sources; cmake and
+# nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright; curl and
+# openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA; nginx
+# runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`;
+# aiosmtpd is the mail server. The V4L2 tier boots Debian's kernel in qemu (vivid, v4l2loopback);
+# ROS 1 tests run a real roscore and rospy publisher; the RTSP camera is GStreamer's server;
+# iproute2 brings loopback up in the network namespaces the ROS 2 tests run in.
+packages=(ffmpeg chromium cmake nasm nodejs npm curl openssl pebble nginx systemd python3-aiosmtpd
+    qemu-system-x86 busybox-static kmod v4l-utils cpio dkms v4l2loopback-dkms linux-headers-amd64
+    python3-rospy python3-rosmaster python3-roslaunch python3-sensor-msgs python3-rostopic rosout
+    ros-sensor-msgs ros-std-msgs iproute2
+    gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-ugly gstreamer1.0-tools)
 missing=()
-for program in "${!packages[@]}"; do
-    command -v "$program" >/dev/null 2>&1 || missing+=("${packages[$program]}")
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
 done
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
@@ -35,6 +41,13 @@ if ! "$venv/bin/python" -c 'import bcrypt' 2>/dev/null; then
     echo "test.sh: preparing $venv (bcrypt)" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'bcrypt==5.0.0'
+fi
+# rclpy (PyPI wheels of ROS 2 Jazzy with Fast DDS; cp311 builds suit Debian 12's Python 3.11)
+# is the real ROS 2 publisher of the `ros2` tests (~250 MB, ~60 s).
+if ! "$venv/bin/python" -c 'import rclpy, sensor_msgs.msg' 2>/dev/null; then
+    echo "test.sh: adding ROS 2 rclpy to $venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+        'ros-jazzy-rclpy[fastrtps]==7.1.6' 'ros-jazzy-sensor-msgs==5.3.6'
 fi
 export LOOKOUT_TEST_PYTHON="$PWD/$venv/bin/python"
 

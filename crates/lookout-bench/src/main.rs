@@ -1,6 +1,6 @@
 //! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
-//! `motion` times motion detection per frame;
+//! `motion` times motion detection per frame; `ros` times ROS image messages to JPEG;
 //! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
 
 mod tool;
@@ -30,6 +30,9 @@ enum Command {
     /// Time motion detection per frame at 720p and 1080p: reducing the JPEG (block means or a
     /// luma decode), the detector alone, and both together.
     Motion(tool::motion::MotionArgs),
+    /// Time a 1280x720 ROS image message to JPEG per frame, and the latency through a ROS
+    /// topic source at 30 Hz.
+    Ros(tool::ros::RosArgs),
     /// Read an MJPEG stream and print frames per second, sizes and latency.
     Watch(tool::watch::WatchArgs),
 }
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Fanout(args) => tool::fanout::run(&args),
         Command::Jpeg(args) => tool::jpeg::run(&args),
         Command::Motion(args) => tool::motion::run(&args),
+        Command::Ros(args) => tool::ros::run(&args),
         Command::Watch(args) => tool::watch::run(&args),
     };
     match result {

@@ -122,13 +122,15 @@ impl Frame {
                 &decoded
             }
         };
-        let scaled;
-        let img = if (src.width, src.height) == (v.width, v.height) {
-            src
-        } else {
-            scaled = scale::resize(src, v.width, v.height);
-            &scaled
-        };
-        jpeg::encode_rgb(img, v.quality).map(Bytes::from)
+        let mut scaled = None;
+        if (src.width, src.height) != (v.width, v.height) {
+            scaled = Some(scale::resize(src, v.width, v.height));
+        }
+        if v.invert {
+            let mut turned = scaled.unwrap_or_else(|| src.clone());
+            turned.rotate_180();
+            scaled = Some(turned);
+        }
+        jpeg::encode_rgb(scaled.as_ref().unwrap_or(src), v.quality).map(Bytes::from)
     }
 }

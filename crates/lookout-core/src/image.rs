@@ -33,6 +33,17 @@ impl RgbImage {
         })
     }
 
+    /// Turns the picture 180° in place: the pixel order reversed.
+    pub fn rotate_180(&mut self) {
+        let pixels = self.data.len() / 3;
+        for i in 0..pixels / 2 {
+            let j = pixels - 1 - i;
+            for c in 0..3 {
+                self.data.swap(i * 3 + c, j * 3 + c);
+            }
+        }
+    }
+
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
         let i = (y as usize * self.width as usize + x as usize) * 3;
         [self.data[i], self.data[i + 1], self.data[i + 2]]
@@ -51,5 +62,23 @@ impl RgbImage {
                 px.copy_from_slice(&rgb);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotate_180_reverses_pixels_and_twice_is_identity() {
+        let mut img = RgbImage::from_raw(3, 1, vec![1, 1, 1, 2, 2, 2, 3, 3, 3]).unwrap();
+        img.rotate_180();
+        assert_eq!(img.data, vec![3, 3, 3, 2, 2, 2, 1, 1, 1]);
+        let original = RgbImage::from_raw(2, 2, (0..12).collect()).unwrap();
+        let mut twice = original.clone();
+        twice.rotate_180();
+        assert_eq!(twice.pixel(0, 0), original.pixel(1, 1));
+        twice.rotate_180();
+        assert_eq!(twice, original);
     }
 }

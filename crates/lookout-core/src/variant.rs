@@ -2,12 +2,14 @@
 
 use crate::jpeg::MAX_SIDE;
 
-/// What a viewer asked for (`?width=&height=&quality=`), before knowing the frame's size.
+/// What a viewer asked for (`?width=&height=&quality=&invert`), before knowing the frame's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VariantRequest {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub quality: Option<u8>,
+    /// Turned 180°, web_video_server's `invert` (a camera mounted upside down).
+    pub invert: bool,
 }
 
 /// A concrete variant of one frame size.
@@ -16,6 +18,7 @@ pub struct Variant {
     pub width: u32,
     pub height: u32,
     pub quality: u8,
+    pub invert: bool,
 }
 
 impl VariantRequest {
@@ -35,13 +38,14 @@ impl VariantRequest {
         // Keeping the aspect ratio can give a side past the encoder's limit (`?height=8000` on a
         // wide camera): cap it rather than fail every frame.
         let (w, h) = (w.min(MAX_SIDE), h.min(MAX_SIDE));
-        if (w, h) == (src_w, src_h) && self.quality.is_none() {
+        if (w, h) == (src_w, src_h) && self.quality.is_none() && !self.invert {
             return None;
         }
         Some(Variant {
             width: w,
             height: h,
             quality: self.quality.unwrap_or(default_quality),
+            invert: self.invert,
         })
     }
 }
@@ -67,7 +71,8 @@ mod tests {
             Some(Variant {
                 width: 640,
                 height: 360,
-                quality: 80
+                quality: 80,
+                invert: false,
             })
         );
         let r = VariantRequest {
@@ -79,13 +84,15 @@ mod tests {
             width: Some(100),
             height: Some(100),
             quality: Some(50),
+            invert: false,
         };
         assert_eq!(
             r.resolve(1280, 720, 80),
             Some(Variant {
                 width: 100,
                 height: 100,
-                quality: 50
+                quality: 50,
+                invert: false,
             })
         );
     }
@@ -107,7 +114,8 @@ mod tests {
             Some(Variant {
                 width: 10,
                 height: 10,
-                quality: 30
+                quality: 30,
+                invert: false,
             })
         );
     }

@@ -152,3 +152,81 @@ if (zoneSection && overlay) {
     .then((j) => { zones = j.zones || []; draw(); })
     .catch(() => say("cannot load the zones"));
 }
+
+// Camera controls on a V4L2 camera's page (admins): a slider per integer control, a switch
+// per boolean, a menu per menu control; each change is sent at once and the answer (the
+// values read back from the device) redraws the list.
+const controlSection = document.querySelector("section.controls");
+if (controlSection) {
+  const url = controlSection.dataset.controlsUrl;
+  const list = controlSection.querySelector("[data-control-list]");
+  const status = controlSection.querySelector("[data-control-status]");
+  const say = (text) => { status.textContent = text; };
+
+  const send = async (name, value) => {
+    say(`setting ${name}…`);
+    const resp = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": controlSection.dataset.csrf },
+      body: JSON.stringify({ [name]: value }),
+    });
+    const answer = await resp.json().catch(() => ({}));
+    if (resp.ok) {
+      render(answer.controls || []);
+      say(`${name} set`);
+    } else {
+      say(`${name} not set: ${answer.error || resp.status}`);
+      load();
+    }
+  };
+
+  const row = (c) => {
+    const label = document.createElement("label");
+    label.dataset.control = c.name;
+    const title = document.createElement("span");
+    title.textContent = c.label;
+    title.title = `${c.name}: ${c.range}`;
+    label.append(title);
+    let input;
+    if (c.type === "boolean") {
+      input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = c.value !== 0;
+      input.addEventListener("change", () => send(c.name, input.checked));
+    } else if (c.type === "menu") {
+      input = document.createElement("select");
+      for (const item of c.menu) {
+        const o = document.createElement("option");
+        o.value = item.value;
+        o.textContent = item.name;
+        o.selected = item.value === c.value;
+        input.append(o);
+      }
+      input.addEventListener("change", () => send(c.name, Number(input.value)));
+    } else {
+      input = document.createElement("input");
+      input.type = "range";
+      input.min = c.min;
+      input.max = c.max;
+      input.step = c.step || 1;
+      input.value = c.value;
+      const shown = document.createElement("output");
+      shown.textContent = c.value;
+      input.addEventListener("input", () => { shown.textContent = input.value; });
+      input.addEventListener("change", () => send(c.name, Number(input.value)));
+      label.append(input, shown);
+      return label;
+    }
+    label.append(input);
+    return label;
+  };
+
+  const render = (controls) => { list.replaceChildren(...controls.map(row)); };
+  const load = () => fetch(url, { cache: "no-store" })
+    .then((r) => r.json())
+    .then((j) => {
+      if (j.controls) { render(j.controls); } else { say(j.error || "cannot read the controls"); }
+    })
+    .catch(() => say("cannot read the controls"));
+  load();
+}

@@ -7,7 +7,11 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
 use crate::config::file::RedirectHttp;
+use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
+use crate::controls::CameraControls;
+use crate::ros::RosNodes;
+use crate::ros::topics::TopicCameras;
 use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
@@ -19,6 +23,7 @@ use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
 use lookout_core::CameraHub;
 use lookout_sources::http::HttpSource;
+use lookout_sources::ros::RosTopicSource;
 use lookout_sources::{Source, supervise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,13 +31,42 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-fn source_of(cfg: &SourceConfig) -> Arc<dyn Source> {
-    match cfg {
-        SourceConfig::TestPattern(s) => Arc::new(s.clone()),
-        SourceConfig::Files(s) => Arc::new(s.clone()),
-        SourceConfig::Command(s) => Arc::new(s.clone()),
-        SourceConfig::Http(s) => Arc::new(HttpSource::clone(s)),
-    }
+type Controls = Option<Arc<CameraControls>>;
+
+/// A camera's source, and its controls when it has some.
+fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Controls), String> {
+    Ok(match cfg {
+        SourceConfig::TestPattern(s) => (Arc::new(s.clone()), None),
+        SourceConfig::Files(s) => (Arc::new(s.clone()), None),
+        SourceConfig::Command(s) => (Arc::new(s.clone()), None),
+        SourceConfig::Http(s) => (Arc::new(HttpSource::clone(s)), None),
+        SourceConfig::V4l2(v) => v4l2_source(v)?,
+        SourceConfig::Ros(r) => {
+            let node = ros.get(r.transport).map_err(|e| e.to_string())?;
+            let source = RosTopicSource::new(node, r.topic.clone(), r.reliability);
+            (Arc::new(source), None)
+        }
+    })
+}
+
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+fn v4l2_source(v: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
+    use lookout_sources::v4l2::{V4l2Config, V4l2Source};
+    let source = Arc::new(V4l2Source::new(V4l2Config {
+        device: v.device.clone(),
+        size: v.size,
+        fps: v.fps,
+        format: v.format,
+        buffers: v.buffers,
+        controls: v.controls.clone(),
+    }));
+    let controls = CameraControls::new(v.device.clone(), Some(source.clone()));
+    Ok((source, Some(Arc::new(controls))))
+}
+
+#[cfg(not(all(feature = "v4l2", target_os = "linux")))]
+fn v4l2_source(_: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
+    Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
 }
 
 /// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback
@@ -171,10 +205,13 @@ pub async fn run(
     background.close();
     let sources = TaskTracker::new();
     let mut motion_zones = MotionZones::default();
+    let ros = RosNodes::new(&config.ros);
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
         .map(|c| {
+            let (source, controls) = source_of(&c.source, &ros)
+                .map_err(|e| format!("camera {:?}: {e}", c.id))?;
             let hub = CameraHub::new(&c.id, c.quality);
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
@@ -197,18 +234,29 @@ pub async fn run(
             }
             sources.spawn(supervise(
                 hub.clone(),
-                source_of(&c.source),
+                source,
                 c.supervisor.clone(),
                 shutdown.clone(),
             ));
-            CameraEntry {
+            Ok(CameraEntry {
                 id: c.id.clone(),
                 name: c.name.clone(),
                 kind: c.source.kind(),
                 hub,
-            }
+                controls,
+            })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
+    let topics = config.ros.topics.as_ref().and_then(|t| {
+        let node = ros.get(t.transport).ok()?;
+        Some(Arc::new(TopicCameras::new(
+            node,
+            t.clone(),
+            // As cameras default to; viewers may ask for another with `quality=`.
+            80,
+            shutdown.clone(),
+        )))
+    });
     sources.close();
     let connections = Arc::new(ConnectionStats::default());
     let s = &config.server;
@@ -226,6 +274,7 @@ pub async fn run(
         base: s.base_path.clone(),
         events,
         motion_zones: Arc::new(motion_zones),
+        topics,
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

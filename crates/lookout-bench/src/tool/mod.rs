@@ -4,6 +4,7 @@
 pub mod fanout;
 pub mod jpeg;
 pub mod motion;
+pub mod ros;
 pub mod watch;
 
 mod procfs;

@@ -6,6 +6,15 @@
 //! One node per transport serves every configured camera and every on-demand topic
 //! (web_video_server's `/stream?topic=`); a subscription lives as long as its receiver.
 
+pub mod image;
+#[cfg(feature = "ros1")]
+pub mod ros1;
+#[cfg(feature = "ros2")]
+pub mod ros2;
+pub mod source;
+
+pub use source::RosTopicSource;
+
 use crate::BoxFuture;
 use lookout_core::Error;
 use std::time::SystemTime;

@@ -49,6 +49,11 @@ pub struct ControlInfo {
     pub name: String,
     pub kind: ControlKind,
     pub current: i64,
+    /// The device refuses to set it (`V4L2_CTRL_FLAG_READ_ONLY`).
+    pub read_only: bool,
+    /// Settable but without effect for now, usually because an automatic mode is on (the
+    /// exposure time while auto exposure is on): `V4L2_CTRL_FLAG_INACTIVE`.
+    pub inactive: bool,
 }
 
 impl ControlInfo {
@@ -115,7 +120,14 @@ impl fmt::Display for ControlInfo {
             self.key(),
             self.describe_range(),
             self.describe_value(self.current)
-        )
+        )?;
+        if self.read_only {
+            f.write_str(" (read-only)")?;
+        }
+        if self.inactive {
+            f.write_str(" (inactive: an automatic mode is in charge)")?;
+        }
+        Ok(())
     }
 }
 
@@ -263,6 +275,7 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// The value to set for `value` typed by a user, or an error naming what is valid.
+/// Read-only controls take no value.
 ///
 /// Integers take a number within min..=max on the step grid (counted from min). Booleans take
 /// `true/false`, `on/off`, `yes/no` or `1/0`. Menus take an item's index or its name,
@@ -271,6 +284,9 @@ fn parse_bool(value: &str) -> Option<bool> {
 pub fn validate(info: &ControlInfo, value: &str) -> Result<i64, String> {
     let value = value.trim();
     let bad = |why: &str| format!("{}: {why}; valid: {}", info.key(), info.describe_range());
+    if info.read_only {
+        return Err(format!("{}: read-only, it cannot be set", info.key()));
+    }
     match &info.kind {
         ControlKind::Integer { min, max, step, .. } => {
             let v: i64 = value
@@ -360,6 +376,8 @@ mod tests {
                 default,
             },
             current: default,
+            read_only: false,
+            inactive: false,
         }
     }
 
@@ -369,6 +387,8 @@ mod tests {
             name: name.into(),
             kind: ControlKind::Boolean { default },
             current: i64::from(default),
+            read_only: false,
+            inactive: false,
         }
     }
 
@@ -383,6 +403,8 @@ mod tests {
                 items: items.iter().map(|(i, n)| (*i, n.to_string())).collect(),
             },
             current: default,
+            read_only: false,
+            inactive: false,
         }
     }
 
@@ -690,6 +712,25 @@ mod tests {
             find(&c, "zoom").unwrap().to_string(),
             "zoom_absolute (int): 100 to 500 (default 100); current 100"
         );
+        let mut exposure = find(&c, "exposure").unwrap().clone();
+        exposure.inactive = true;
+        assert!(
+            exposure
+                .to_string()
+                .ends_with("current 157 (inactive: an automatic mode is in charge)")
+        );
+    }
+
+    #[test]
+    fn read_only_controls_take_no_value() {
+        let mut c = old_kernel();
+        c[0].read_only = true;
+        let err = validate(&c[0], "0").unwrap_err();
+        assert_eq!(err, "brightness: read-only, it cannot be set");
+        assert!(c[0].to_string().ends_with("current 0 (read-only)"));
+        // Inactive ones can be set: the automatic mode may be switched off in the same set.
+        c[1].inactive = true;
+        assert_eq!(validate(&c[1], "10"), Ok(10));
     }
 
     #[test]

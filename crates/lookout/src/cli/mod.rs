@@ -1,11 +1,13 @@
 //! The command line: `lookout [serve]`, `lookout config check|example`, `lookout user ...`,
-//! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`. Each command returns an
+//! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`, `lookout devices`,
+//! `lookout controls`. Each command returns an
 //! exit code; errors are printed as they are, since they already say what to do.
 
 mod alerts_cmd;
 mod cert_cmd;
 mod config_cmd;
 mod deploy_cmd;
+mod devices_cmd;
 mod password_input;
 mod serve;
 mod tokens;
@@ -57,6 +59,10 @@ pub enum Command {
     /// Alerts: `lookout alerts test` sends one through every rule now.
     #[command(subcommand)]
     Alerts(alerts_cmd::AlertsCommand),
+    /// List the V4L2 cameras (webcams) with their formats, sizes and frame rates.
+    Devices(devices_cmd::DevicesArgs),
+    /// List a V4L2 camera's controls, or set some: `lookout controls front brightness=140`.
+    Controls(devices_cmd::ControlsArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -78,6 +84,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Alerts(cmd) => {
             load(&cli.config, cli.data_dir).and_then(|c| alerts_cmd::run(cmd, &c))
         }
+        Command::Devices(args) => devices_cmd::devices(&args),
+        Command::Controls(args) => load(&cli.config, cli.data_dir)
+            .and_then(|c| devices_cmd::controls(&args, &c)),
     };
     match result {
         Ok(code) => code,

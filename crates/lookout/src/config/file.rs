@@ -26,8 +26,66 @@ pub struct ConfigFile {
     pub alert_rules: Vec<AlertRuleSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSection>,
+    /// ROS 1: the master to use (cameras `kind = "ros1"`, on-demand topics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ros1: Option<Ros1Section>,
+    /// ROS 2: the DDS domain (cameras `kind = "ros2"`, on-demand topics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ros2: Option<Ros2Section>,
+    /// web_video_server's URLs (`/stream?topic=`…): which transport and which topics.
+    #[serde(default)]
+    pub ros_topics: RosTopicsSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Spanned<CameraSection>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ros1Section {
+    /// Default: `ROS_MASTER_URI`, else `http://localhost:11311`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_uri: Option<String>,
+    /// The address publishers connect back to; default `ROS_IP`, `ROS_HOSTNAME`, else
+    /// 127.0.0.1 when the master is on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The node's name as `rosnode list` shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ros2Section {
+    /// Default: `ROS_DOMAIN_ID`, else 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<u16>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RosTopicsSection {
+    /// Serve `/stream?topic=`, `/snapshot?topic=`, `/stream_viewer` and `/ros/topics`.
+    pub enabled: bool,
+    /// "ros1" or "ros2"; needed only when both are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Topics that may be opened, as names or patterns with `*`; empty: every image topic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// How many topics may be open at once.
+    pub max_open: usize,
+}
+
+impl Default for RosTopicsSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            transport: None,
+            allow: Vec::new(),
+            max_open: 16,
+        }
+    }
 }
 
 impl ConfigFile {
@@ -383,6 +441,29 @@ pub struct CameraSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motion: Option<MotionSection>,
     pub source: SourceSection,
+    /// Camera controls set at every open (V4L2 cameras): `brightness = 140`,
+    /// `auto_exposure = "manual"`, `focus_automatic_continuous = false`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub controls: std::collections::BTreeMap<String, ControlValue>,
+}
+
+/// A control's value as written in TOML.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ControlValue {
+    Integer(i64),
+    Boolean(bool),
+    Text(String),
+}
+
+impl std::fmt::Display for ControlValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Integer(n) => write!(f, "{n}"),
+            Self::Boolean(b) => write!(f, "{b}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -436,6 +517,47 @@ pub enum SourceSection {
     Files(FilesSection),
     Command(CommandSection),
     Http(HttpSection),
+    V4l2(V4l2Section),
+    Ros1(RosTopicSection),
+    Ros2(RosTopicSection),
+}
+
+/// A V4L2 camera (USB webcam, capture card, v4l2loopback).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4l2Section {
+    /// `/dev/video0`, or better a stable name: `/dev/v4l/by-id/usb-…-video-index0`.
+    pub device: PathBuf,
+    /// Wanted size; default the largest the camera offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Wanted frame rate; default the highest offered at that size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
+    /// A FourCC such as "MJPG" or "YUYV"; default the camera's MJPEG, else a raw format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Capture buffers shared with the driver.
+    #[serde(default = "default_v4l2_buffers")]
+    pub buffers: u32,
+}
+
+fn default_v4l2_buffers() -> u32 {
+    4
+}
+
+/// A ROS image topic as a camera.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosTopicSection {
+    /// e.g. "/camera/image_raw" or "/camera/image_raw/compressed"; its published type decides
+    /// how it is read.
+    pub topic: String,
+    /// ROS 2: reliable delivery instead of sensor-data QoS (best effort).
+    #[serde(default)]
+    pub reliable: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -5,11 +5,13 @@
 mod error;
 pub mod file;
 pub mod resolve;
+pub mod sources;
 
 pub use error::ConfigError;
 pub use file::AuthMode;
 pub use file::ConfigFile;
-pub use resolve::{AcmeConfig, AuthConfig, CameraConfig, Config, ServerConfig, SourceConfig};
+pub use resolve::{AcmeConfig, AuthConfig, CameraConfig, Config, ServerConfig};
+pub use sources::{RosConfig, RosTransport, SourceConfig};
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
 
 use super::file::{
-    AuthMode, AuthSection, CameraSection, CommandLine, RedirectHttp, SourceSection, TlsSection,
+    AuthMode, AuthSection, CameraSection, RedirectHttp, TlsSection,
 };
 use super::{ConfigError, ConfigFile};
 use crate::auth::limiter::LimiterPolicy;
@@ -10,12 +10,8 @@ use crate::auth::sessions::SessionPolicy;
 use crate::listen::{ListenSpec, SocketPermissions};
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
-use lookout_core::jpeg::MAX_SIDE;
+use super::sources::{RosConfig, SourceConfig};
 use lookout_sources::SupervisorConfig;
-use lookout_sources::command::CommandSource;
-use lookout_sources::files::FilesSource;
-use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
-use lookout_sources::testpattern::TestPattern;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +32,8 @@ pub struct Config {
     /// Set when `[acme]` asks for certificates from a CA.
     pub acme: Option<AcmeConfig>,
     pub alerts: std::sync::Arc<crate::alerts::AlertConfig>,
+    /// ROS transports and web_video_server's on-demand topics.
+    pub ros: RosConfig,
     pub cameras: Vec<CameraConfig>,
 }
 
@@ -98,32 +96,13 @@ pub struct MotionSettings {
     pub min_interval: Duration,
 }
 
-#[derive(Debug, Clone)]
-pub enum SourceConfig {
-    TestPattern(TestPattern),
-    Files(FilesSource),
-    Command(CommandSource),
-    Http(Box<HttpSource>),
-}
-
-impl SourceConfig {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::TestPattern(_) => "testpattern",
-            Self::Files(_) => "files",
-            Self::Command(_) => "command",
-            Self::Http(_) => "http",
-        }
-    }
-}
-
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     path: &'a str,
     text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &self,
         offset: Option<usize>,
         msg: impl Into<String>,
@@ -133,13 +112,13 @@ impl Ctx<'_> {
     }
 
     /// Offset of the line that sets `key` (first match), for errors in `[server]`.
-    fn key_offset(&self, key: &str) -> Option<usize> {
+    pub(super) fn key_offset(&self, key: &str) -> Option<usize> {
         self.key_offset_from(0, key)
     }
 
     /// Offset of the first line setting `key` after the `n`-th (0-based) line that is
     /// exactly `header` (`[smtp]`, `[[alert]]`): errors point into the right table.
-    fn key_in(&self, header: &str, n: usize, key: &str) -> Option<usize> {
+    pub(super) fn key_in(&self, header: &str, n: usize, key: &str) -> Option<usize> {
         let mut offset = 0;
         let mut seen = 0;
         for line in self.text.split_inclusive('\n') {
@@ -313,6 +292,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         }
         cameras.push(camera(&cx, offset, cam)?);
     }
+    let ros = super::sources::ros(&cx, &file)?;
     let auth = auth(&cx, &file.auth)?;
     let tls = tls(&cx, &file.tls)?;
     let alerts = std::sync::Arc::new(alerts(&cx, &file)?);
@@ -364,6 +344,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         tls,
         acme,
         alerts,
+        ros,
         cameras,
     })
 }
@@ -853,140 +834,7 @@ fn camera(
             "80 is a good default",
         ));
     }
-    let fps_ok = |fps: f64, max: f64| fps.is_finite() && fps > 0.0 && fps <= max;
-    let source = match &cam.source {
-        SourceSection::Testpattern(t) => {
-            if !(16..=MAX_SIDE).contains(&t.width) || !(16..=MAX_SIDE).contains(&t.height) {
-                return Err(bad(
-                    format!("test pattern size {}x{} is out of range", t.width, t.height),
-                    "use sides of 16 to 8192 pixels, e.g. 1280x720",
-                ));
-            }
-            if !fps_ok(t.fps, 120.0) {
-                return Err(bad(
-                    format!("fps is {}; it must be above 0 and at most 120", t.fps),
-                    "e.g. fps = 15",
-                ));
-            }
-            SourceConfig::TestPattern(TestPattern {
-                width: t.width,
-                height: t.height,
-                fps: t.fps,
-            })
-        }
-        SourceSection::Files(f) => {
-            if !f.dir.is_dir() {
-                return Err(bad(
-                    format!("folder {} does not exist", f.dir.display()),
-                    "set dir to a folder of .jpg files (a relative path is from the current directory)",
-                ));
-            }
-            if !fps_ok(f.fps, 120.0) {
-                return Err(bad(
-                    format!("fps is {}; it must be above 0 and at most 120", f.fps),
-                    "e.g. fps = 1",
-                ));
-            }
-            SourceConfig::Files(FilesSource {
-                dir: f.dir.clone(),
-                fps: f.fps,
-            })
-        }
-        SourceSection::Command(c) => {
-            let argv = match &c.command {
-                CommandLine::Argv(v) => v.clone(),
-                CommandLine::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
-            };
-            let empty_shell = matches!(&c.command, CommandLine::Shell(s) if s.trim().is_empty());
-            if empty_shell || argv.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(bad(
-                    "command is empty".into(),
-                    "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]",
-                ));
-            }
-            check_frame_limit(&bad, c.max_frame_bytes)?;
-            SourceConfig::Command(CommandSource {
-                argv,
-                max_frame_bytes: c.max_frame_bytes,
-            })
-        }
-        SourceSection::Http(h) => {
-            let (url, from_url) = split_userinfo(&h.url).map_err(|e| {
-                bad(
-                    format!("url: {e}"),
-                    "e.g. url = \"http://192.168.1.20/video.mjpg\"",
-                )
-            })?;
-            let password = match (&h.password_file, &h.password_env) {
-                (Some(_), Some(_)) => {
-                    return Err(bad(
-                        "both password_file and password_env are set".into(),
-                        "keep one of them",
-                    ));
-                }
-                (Some(file), None) => Some(
-                    std::fs::read_to_string(file)
-                        .map_err(|e| {
-                            bad(
-                                format!("cannot read password_file {}: {e}", file.display()),
-                                "check the path and that Lookout may read it",
-                            )
-                        })?
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
-                (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
-                    bad(
-                        format!("environment variable {var} is not set"),
-                        "set it in the service's environment, or use password_file",
-                    )
-                })?),
-                (None, None) => None,
-            };
-            if from_url.is_some() && (h.username.is_some() || password.is_some()) {
-                return Err(bad(
-                    "credentials are both in the url and in username/password keys".into(),
-                    "keep one: remove user:password@ from the url, or the username/password_file/password_env keys",
-                ));
-            }
-            let creds = match (&h.username, password, from_url) {
-                (Some(u), p, _) => Some(Credentials {
-                    username: u.clone(),
-                    password: p.unwrap_or_default(),
-                }),
-                (None, Some(_), _) => {
-                    return Err(bad(
-                        "a password is set but no username".into(),
-                        "add username = \"...\"",
-                    ));
-                }
-                (None, None, c) => c,
-            };
-            if !fps_ok(h.poll_fps, 30.0) {
-                return Err(bad(
-                    format!(
-                        "poll_fps is {}; it must be above 0 and at most 30",
-                        h.poll_fps
-                    ),
-                    "e.g. poll_fps = 2",
-                ));
-            }
-            if h.stall_timeout_ms == 0 {
-                return Err(bad(
-                    "stall_timeout_ms must be above 0".into(),
-                    "remove it to use the default (10000)",
-                ));
-            }
-            check_frame_limit(&bad, h.max_frame_bytes)?;
-            let mut src = HttpSource::new(url, creds);
-            src.poll_fps = h.poll_fps;
-            src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
-            src.max_frame_bytes = h.max_frame_bytes;
-            SourceConfig::Http(Box::new(src))
-        }
-    };
+    let source = super::sources::source(cx, at, cam)?;
     let motion = match &cam.motion {
         None => None,
         Some(m) => Some(motion(cx, m)?),
@@ -1004,20 +852,6 @@ fn camera(
         },
         source,
     })
-}
-
-fn check_frame_limit(
-    bad: &impl Fn(String, &str) -> ConfigError,
-    n: usize,
-) -> Result<(), ConfigError> {
-    if (1024..=64 << 20).contains(&n) {
-        Ok(())
-    } else {
-        Err(bad(
-            format!("max_frame_bytes is {n}; it must be 1024..=67108864"),
-            "remove it to use the default (16 MiB)",
-        ))
-    }
 }
 
 fn motion(cx: &Ctx<'_>, m: &super::file::MotionSection) -> Result<MotionSettings, ConfigError> {

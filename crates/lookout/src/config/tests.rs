@@ -153,3 +153,107 @@ fn alert_errors_point_into_their_own_table() {
     );
     let _ = std::fs::remove_file(&secret);
 }
+
+const V4L2_CAM: &str = "[[camera]]\nid = \"desk\"\n[camera.source]\nkind = \"v4l2\"\ndevice = \"/dev/video0\"\n";
+
+#[cfg(feature = "v4l2")]
+#[test]
+fn v4l2_cameras_and_their_controls() {
+    use crate::config::sources::SourceConfig;
+    let c = parse(
+        &format!(
+            "{V4L2_CAM}width = 640\nheight = 480\nfps = 15\nformat = \"YUYV\"\n[camera.controls]\nexposure_time_absolute = 250\nauto_exposure = \"manual\"\nbrightness = 140\nfocus_automatic_continuous = false\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let SourceConfig::V4l2(v) = &c.cameras[0].source else {
+        panic!("not a v4l2 source")
+    };
+    assert_eq!(v.size, Some((640, 480)));
+    assert_eq!(v.fps, Some(15.0));
+    assert_eq!(
+        v.format,
+        Some(lookout_sources::v4l2::PixelFormat::Yuyv)
+    );
+    let order: Vec<(&str, &str)> = v
+        .controls
+        .iter()
+        .map(|a| (a.name.as_str(), a.value.as_str()))
+        .collect();
+    // Automatic-mode switches first, so the manual values after them are accepted.
+    assert_eq!(
+        order,
+        [
+            ("auto_exposure", "manual"),
+            ("focus_automatic_continuous", "false"),
+            ("brightness", "140"),
+            ("exposure_time_absolute", "250"),
+        ]
+    );
+    for (extra, needle) in [
+        ("width = 640\n", "set both width and height"),
+        ("width = 8\nheight = 8\n", "16 to 8192"),
+        ("fps = 0\n", "fps is 0"),
+        ("format = \"MJPEG\"\n", "not a FourCC"),
+        ("format = \"H264\"\n", "cannot be captured"),
+        ("buffers = 1\n", "buffers is 1"),
+    ] {
+        let e = err(&format!("{V4L2_CAM}{extra}"));
+        assert!(e.msg.contains(needle), "{extra}: {e}");
+        assert!(e.msg.starts_with("camera \"desk\""), "{e}");
+    }
+}
+
+#[test]
+fn controls_belong_to_v4l2_cameras_only() {
+    let e = err(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n[camera.controls]\nbrightness = 1\n",
+    );
+    assert!(e.msg.contains("only for kind = \"v4l2\""), "{e}");
+}
+
+#[test]
+fn ros_sections_are_checked() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let ros2_cam =
+        "[[camera]]\nid = \"r\"\n[camera.source]\nkind = \"ros2\"\ntopic = \"/camera/image_raw\"\n";
+    if cfg!(feature = "ros2") {
+        let c = parse(&format!("[ros2]\ndomain_id = 7\n{ros2_cam}"), "t.toml").unwrap();
+        assert_eq!(c.ros.ros2.as_ref().map(|r| r.domain_id), Some(7));
+        let topics = c.ros.topics.as_ref().expect("topics on by default");
+        assert_eq!(topics.transport, RosTransport::Ros2);
+        assert!(topics.allows("/anything"));
+        let e = err(&format!("[ros2]\ndomain_id = 300\n{cam}"));
+        assert!(e.msg.contains("above 232"), "{e}");
+        let e = err(&format!(
+            "[ros2]\n[ros_topics]\nallow = [\"camera/*\"]\n{cam}"
+        ));
+        assert!(e.msg.contains("does not start with '/'"), "{e}");
+        let e = err(
+            "[[camera]]\nid = \"r\"\n[camera.source]\nkind = \"ros2\"\ntopic = \"camera\"\n",
+        );
+        assert!(e.msg.contains("not a valid ROS topic name"), "{e}");
+        let off = parse(&format!("[ros2]\n[ros_topics]\nenabled = false\n{cam}"), "t.toml");
+        assert!(off.unwrap().ros.topics.is_none());
+    } else {
+        let e = err(&format!("[ros2]\n{cam}"));
+        assert!(e.msg.contains("built without ros2"), "{e}");
+        let e = err(ros2_cam);
+        assert!(e.msg.contains("built without ros2"), "{e}");
+    }
+    if cfg!(all(feature = "ros1", feature = "ros2")) {
+        let e = err(&format!("[ros1]\n[ros2]\n{cam}"));
+        assert!(e.msg.contains("which one serves"), "{e}");
+        let c = parse(
+            &format!("[ros1]\nmaster_uri = \"http://127.0.0.1:1\"\n[ros2]\n[ros_topics]\ntransport = \"ros1\"\n{cam}"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.ros.topics.map(|t| t.transport), Some(RosTransport::Ros1));
+        let e = err(&format!("[ros1]\nmaster_uri = \"127.0.0.1:11311\"\n{cam}"));
+        assert!(e.msg.contains("not an http:// URL"), "{e}");
+    }
+    // No ROS at all: no topics served.
+    assert!(parse(cam, "t.toml").unwrap().ros.topics.is_none());
+}

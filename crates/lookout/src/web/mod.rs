@@ -4,11 +4,13 @@ mod acme_challenge;
 mod api;
 pub mod auth;
 pub mod client;
+mod controls_api;
 mod error;
 mod events_page;
 mod metrics;
 pub(crate) mod pages;
 mod query;
+mod ros_pages;
 mod security_headers;
 mod snapshot;
 mod stream;
@@ -38,6 +40,8 @@ pub struct CameraEntry {
     pub name: String,
     pub kind: &'static str,
     pub hub: Arc<CameraHub>,
+    /// A V4L2 camera's controls; `None` for other sources.
+    pub controls: Option<Arc<crate::controls::CameraControls>>,
 }
 
 #[derive(Debug)]
@@ -64,6 +68,8 @@ pub struct AppState {
     pub events: Option<crate::events::EventLog>,
     /// Motion mask zones of the cameras with motion detection.
     pub motion_zones: Arc<crate::events::zones::MotionZones>,
+    /// web_video_server's on-demand topics, when a ROS transport serves them.
+    pub topics: Option<Arc<crate::ros::topics::TopicCameras>>,
 }
 
 impl AppState {
@@ -136,11 +142,20 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             Access::Viewer,
             get(snapshot::camera_snapshot),
         ),
-        // µStreamer's URLs.
+        // µStreamer's URLs, and web_video_server's with `?topic=`.
         ("/stream", Access::Viewer, get(stream::compat_stream)),
         ("/snapshot", Access::Viewer, get(snapshot::compat_snapshot)),
         ("/api/cameras", Access::Viewer, get(api::list_cameras)),
         ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
+        (
+            "/api/cameras/{id}/controls",
+            Access::Admin,
+            get(controls_api::get_controls).post(controls_api::set_controls),
+        ),
+        // web_video_server's pages; its `/stream?topic=` and `/snapshot?topic=` are above.
+        ("/ros/topics", Access::Page, get(ros_pages::topics_page)),
+        ("/api/ros/topics", Access::Viewer, get(ros_pages::topics_json)),
+        ("/stream_viewer", Access::Page, get(ros_pages::stream_viewer)),
         (
             "/api/cameras/{id}/motion/zones",
             Access::Admin,

@@ -56,6 +56,7 @@ pub async fn camera_page(
     let bar = user_bar(&who, &state.base);
     let b = escape(&state.base);
     let (overlay, zones) = zone_editor(&state, &who, &cam.id);
+    let controls = control_panel(&state, &who, cam);
     let mut body = String::new();
     let _ = write!(
         body,
@@ -67,7 +68,7 @@ pub async fn camera_page(
 <a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
 <a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
 <dl class="details" data-details></dl>
-{zones}</main>"#
+{zones}{controls}</main>"#
     );
     Ok(page(&state.base, &cam.name, &body))
 }
@@ -108,20 +109,44 @@ fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
     );
 }
 
-/// The motion-zone editor of the camera page, for admins of cameras with motion detection:
-/// an SVG over the picture and its buttons (assets/app.js makes them work).
-fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, String) {
+/// The CSRF token of a browser session, for the page's script; empty for other credentials.
+fn session_csrf(who: &Principal) -> &str {
     use super::auth::Credential;
-    if !who.is_admin() || state.motion_zones.get(camera).is_none() {
-        return (String::new(), String::new());
-    }
-    let csrf = match who {
+    match who {
         Principal::User {
             via: Credential::Session { csrf, .. },
             ..
         } => csrf.as_str(),
         _ => "",
-    };
+    }
+}
+
+/// Sliders, switches and menus for a V4L2 camera's controls, for admins; assets/app.js
+/// fills them from the controls API.
+fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> String {
+    if !who.is_admin() || cam.controls.is_none() {
+        return String::new();
+    }
+    let b = escape(&state.base);
+    let id = escape(&cam.id);
+    let csrf = session_csrf(who);
+    format!(
+        r#"<section class="controls" data-controls-url="{b}/api/cameras/{id}/controls" data-csrf="{csrf}">
+<h2>Camera controls</h2>
+<div data-control-list></div>
+<p class="state" data-control-status></p>
+</section>
+"#
+    )
+}
+
+/// The motion-zone editor of the camera page, for admins of cameras with motion detection:
+/// an SVG over the picture and its buttons (assets/app.js makes them work).
+fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, String) {
+    if !who.is_admin() || state.motion_zones.get(camera).is_none() {
+        return (String::new(), String::new());
+    }
+    let csrf = session_csrf(who);
     let b = escape(&state.base);
     let id = escape(camera);
     let overlay = r#"<svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay></svg>"#.to_owned();

@@ -14,6 +14,13 @@ pub struct ViewQuery {
     pub action: Option<String>,
     /// Which camera, for URLs without one in the path (`/?action=`, `/stream`).
     pub camera: Option<String>,
+    /// A ROS image topic, web_video_server's `/stream?topic=`.
+    pub topic: Option<String>,
+    /// web_video_server's `type`: `mjpeg` (the default) or `ros_compressed`.
+    pub stream_type: Option<String>,
+    /// web_video_server's `qos_profile`: `sensor_data` (best effort, the default) or
+    /// `default`/`system_default`/`reliable`.
+    pub qos_profile: Option<String>,
 }
 
 pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
@@ -42,6 +49,13 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
                 })?);
             }
             "action" => q.action = Some(v.into_owned()),
+            // web_video_server's flag: present (`&invert`, `&invert=`) or true-ish.
+            "invert" => {
+                q.variant.invert = !matches!(v.as_ref(), "0" | "false" | "no" | "off");
+            }
+            "topic" => q.topic = Some(v.into_owned()),
+            "type" => q.stream_type = Some(v.into_owned()),
+            "qos_profile" => q.qos_profile = Some(v.into_owned()),
             "camera" => q.camera = Some(v.into_owned()),
             _ => {}
         }
@@ -80,6 +94,20 @@ mod tests {
             (Some("stream"), Some("a"))
         );
         assert_eq!(parse(None).unwrap(), ViewQuery::default());
+    }
+
+    #[test]
+    fn web_video_server_parameters() {
+        let q = parse(Some(
+            "topic=/camera/image_raw&type=ros_compressed&quality=95&invert&qos_profile=default",
+        ))
+        .unwrap();
+        assert_eq!(q.topic.as_deref(), Some("/camera/image_raw"));
+        assert_eq!(q.stream_type.as_deref(), Some("ros_compressed"));
+        assert_eq!(q.qos_profile.as_deref(), Some("default"));
+        assert!(q.variant.invert);
+        assert!(!parse(Some("invert=false")).unwrap().variant.invert);
+        assert!(!parse(None).unwrap().variant.invert);
     }
 
     #[test]

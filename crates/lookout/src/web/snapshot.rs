@@ -21,13 +21,17 @@ pub async fn camera_snapshot(
     snapshot(state.camera_for(&id, &who)?, &q, state.snapshot_timeout).await
 }
 
-/// µStreamer's `/snapshot` (first camera, or `?camera=ID`).
+/// µStreamer's `/snapshot` (first camera, or `?camera=ID`), web_video_server's with `?topic=`.
 pub async fn compat_snapshot(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
+    if q.topic.is_some() {
+        let cam = super::ros_pages::topic_camera(&state, &q, &who)?;
+        return snapshot(&cam, &q, state.snapshot_timeout).await;
+    }
     snapshot(
         state.camera_or_first_for(q.camera.as_deref(), &who)?,
         &q,

@@ -37,7 +37,7 @@ pub async fn camera_stream(
     start(&state, cam, q, peer, &who)
 }
 
-/// µStreamer's `/stream` (first camera, or `?camera=ID`).
+/// µStreamer's `/stream` (first camera, or `?camera=ID`), web_video_server's with `?topic=`.
 pub async fn compat_stream(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
@@ -45,6 +45,10 @@ pub async fn compat_stream(
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
+    if q.topic.is_some() {
+        let cam = super::ros_pages::topic_camera(&state, &q, &who)?;
+        return start(&state, &cam, q, peer, &who);
+    }
     let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
     start(&state, cam, q, peer, &who)
 }
@@ -130,6 +134,9 @@ fn describe(q: &ViewQuery) -> String {
     }
     if let Some(q) = v.quality {
         parts.push(format!("quality={q}"));
+    }
+    if v.invert {
+        parts.push("invert".into());
     }
     parts.join("&")
 }

@@ -2,13 +2,13 @@
 //! admins (the camera page draws them). A browser session must send the page's CSRF token
 //! in `X-CSRF-Token` and come from our origin; API tokens and Basic credentials need not.
 
-use super::auth::{Credential, csrf};
+use super::auth::csrf;
 use super::{ApiError, AppState, Client, Principal};
 use crate::events::zones::{self, ZoneJson};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -46,22 +46,7 @@ pub async fn put_zones(
     headers: HeaderMap,
     body: Result<Json<ZoneList>, JsonRejection>,
 ) -> Result<Json<ZoneList>, ApiError> {
-    if let Principal::User {
-        via: Credential::Session { csrf: expected, .. },
-        ..
-    } = &who
-    {
-        let sent = headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !csrf::same_origin(&headers, &client) || !csrf::token_matches(sent, expected) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "cross-site request refused: send the page's X-CSRF-Token from Lookout's own page",
-            ));
-        }
-    }
+    csrf::check_api_write(&who, &headers, &client)?;
     let Json(list) = body.map_err(|e| {
         ApiError::bad_request(format!(
             "send JSON like {{\"zones\": [{{\"kind\": \"exclude\", \"points\": [[0.1, 0.1], [0.5, 0.1], [0.5, 0.4]]}}]}}: {}",

@@ -12,12 +12,18 @@ mod acme;
 mod alerts;
 mod auth;
 mod auth_clients;
+mod cameras_guide;
 mod cli;
 mod clients;
 mod errors;
 mod https;
 mod remote;
+#[cfg(feature = "ros1")]
+mod ros1;
+#[cfg(feature = "ros2")]
+mod ros2;
 mod sources;
 mod streaming;
 mod support;
+mod v4l2;
 mod zones;

@@ -240,3 +240,41 @@ async fn an_idle_camera_stops_capturing_and_restarts_on_demand() {
     assert_eq!(r.status, 200);
     srv.stop().await;
 }
+
+/// web_video_server's `invert`: the picture turned 180°, on snapshots and streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invert_turns_the_picture_upside_down() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left half black, right half white, in blocks of 16 so JPEG keeps the edge sharp.
+    let mut img = lookout_core::RgbImage::new(64, 32);
+    for y in 0..32 {
+        for x in 32..64 {
+            let i = (y * 64 + x) * 3;
+            img.data[i..i + 3].copy_from_slice(&[255, 255, 255]);
+        }
+    }
+    std::fs::write(
+        dir.path().join("a.jpg"),
+        lookout_core::jpeg::encode_rgb(&img, 95).unwrap(),
+    )
+    .unwrap();
+    let source = format!("kind = \"files\"\ndir = \"{}\"\nfps = 10\n", dir.path().display());
+    let srv = TestServer::start(&crate::support::camera("f", "", &source)).await;
+    let left_and_right = |jpeg: &[u8]| {
+        let rgb = lookout_core::jpeg::decode_rgb(jpeg).unwrap();
+        (rgb.pixel(4, 16)[0], rgb.pixel(60, 16)[0])
+    };
+    let plain = srv.get("/cameras/f/snapshot.jpg").await;
+    let (l, r) = left_and_right(&plain.body);
+    assert!(l < 30 && r > 225, "original: left {l}, right {r}");
+    let turned = srv.get("/snapshot?camera=f&invert").await;
+    assert_eq!(turned.status, 200);
+    let (l, r) = left_and_right(&turned.body);
+    assert!(l > 225 && r < 30, "inverted: left {l}, right {r}");
+    let mut s = srv.stream("/cameras/f/stream.mjpeg?invert=1&width=32").await;
+    let parts = read_parts(&mut s, 1, Duration::from_secs(10)).await;
+    let rgb = lookout_core::jpeg::decode_rgb(&parts[0].body).unwrap();
+    assert_eq!((rgb.width, rgb.height), (32, 16));
+    assert!(rgb.pixel(2, 8)[0] > 225 && rgb.pixel(30, 8)[0] < 30);
+    srv.stop().await;
+}

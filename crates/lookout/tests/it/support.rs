@@ -284,7 +284,7 @@ fn strict() -> bool {
 }
 
 /// Reports a missing test dependency: panics when [`strict`], else says the test is skipped.
-fn missing(what: &str) -> bool {
+pub fn missing(what: &str) -> bool {
     if strict() {
         panic!("{what} is missing; scripts/test.sh installs it");
     }

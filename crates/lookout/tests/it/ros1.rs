@@ -1,0 +1,254 @@
+//! ROS 1 end to end: a real roscore and rospy publishers from Debian, and the whole server
+//! with its `kind = "ros1"` camera and web_video_server's URLs, all on 127.0.0.1.
+
+use super::support::{self, TestServer};
+use lookout_core::image::RgbImage;
+use std::io::BufRead;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PYTHON: &str = "/usr/bin/python3";
+/// roscore is up in 1–5 s here; generous for 2 busy cores.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Four flat quadrants: survive JPEG with small errors, and a swap or flip shows.
+const QUADRANTS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 40], [40, 50, 210], [230, 230, 60]];
+const WIDTH: u32 = 64;
+const HEIGHT: u32 = 48;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rospy_topics_reach_camera_stream_snapshot_and_topic_list() {
+    if !ros_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = support::free_port();
+    let master = format!("http://127.0.0.1:{port}");
+    let _roscore = Group::spawn(
+        Command::new("roscore")
+            .args(["-p", &port.to_string()])
+            .stdout(Stdio::null()),
+        &master,
+        dir.path(),
+    );
+    let raw = quadrants();
+    let raw_file = dir.path().join("raw.bin");
+    std::fs::write(&raw_file, &raw.data).expect("write raw pixels");
+    let jpeg = lookout_core::jpeg::encode_rgb(&quadrants(), 90).expect("encode a JPEG");
+    let jpeg_file = dir.path().join("image.jpg");
+    std::fs::write(&jpeg_file, &jpeg).expect("write JPEG");
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    // rospy waits for the master itself, so the publishers can start with roscore.
+    let _raw_pub = rospy_publisher(
+        &master,
+        dir.path(),
+        &[
+            "/camera/image_raw",
+            "rawfile",
+            "rgb8",
+            &w,
+            &h,
+            path_str(&raw_file),
+        ],
+    );
+    let _jpeg_pub = rospy_publisher(
+        &master,
+        dir.path(),
+        &[
+            "/camera/image_raw/compressed",
+            "compressed",
+            path_str(&jpeg_file),
+        ],
+    );
+    let server = TestServer::start(&format!(
+        "[ros1]\nmaster_uri = \"{master}\"\n{}",
+        support::camera(
+            "robot",
+            "",
+            "kind = \"ros1\"\ntopic = \"/camera/image_raw\"\n"
+        )
+    ))
+    .await;
+
+    // The topic list, as JSON.
+    let deadline = Instant::now() + PATIENCE;
+    let topics = loop {
+        let list = server.json("/api/ros/topics").await;
+        let names: Vec<_> = list["topics"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        if names.contains(&"/camera/image_raw") && names.contains(&"/camera/image_raw/compressed") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "topics never listed: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(topics["transport"], "ros1", "{topics}");
+    let type_of = |name: &str| {
+        topics["topics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["name"] == name))
+            .map(|t| t["type"].clone())
+    };
+    assert_eq!(
+        type_of("/camera/image_raw"),
+        Some("sensor_msgs/Image".into())
+    );
+    assert_eq!(
+        type_of("/camera/image_raw/compressed"),
+        Some("sensor_msgs/CompressedImage".into())
+    );
+
+    // The configured camera: the published pixels, through our JPEG encoder.
+    let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg").await;
+    assert_close(&snapshot, &raw, "/cameras/robot/snapshot.jpg");
+
+    // web_video_server's stream of the raw topic: MJPEG frames of the same picture.
+    let mut stream = server.stream("/stream?topic=/camera/image_raw").await;
+    let parts = support::read_parts(&mut stream, 3, PATIENCE).await;
+    for p in &parts {
+        assert_close(&p.body, &raw, "/stream?topic=/camera/image_raw");
+    }
+    drop(stream);
+
+    // A CompressedImage's JPEG goes out as published.
+    let body = get_ok(&server, "/snapshot?topic=/camera/image_raw/compressed").await;
+    assert!(
+        body == jpeg,
+        "/snapshot?topic=/camera/image_raw/compressed: {} bytes, not the {} published",
+        body.len(),
+        jpeg.len()
+    );
+    server.stop().await;
+}
+
+/// GETs `path` until it answers 200 (a topic's first frame takes a moment), returns the body.
+async fn get_ok(server: &TestServer, path: &str) -> Vec<u8> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let r = server.get(path).await;
+        if r.status == 200 {
+            return r.body.to_vec();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn quadrants() -> RgbImage {
+    let mut img = RgbImage::new(WIDTH, HEIGHT);
+    let (w, h) = (WIDTH / 2, HEIGHT / 2);
+    for (i, rgb) in QUADRANTS.iter().enumerate() {
+        let (x, y) = ((i as u32 % 2) * w, (i as u32 / 2) * h);
+        img.fill_rect(i64::from(x), i64::from(y), w, h, *rgb);
+    }
+    img
+}
+
+/// `jpeg` decodes to `expected`'s size with every quadrant's centre within JPEG's error.
+fn assert_close(jpeg: &[u8], expected: &RgbImage, what: &str) {
+    let got =
+        lookout_core::jpeg::decode_rgb(jpeg).unwrap_or_else(|e| panic!("{what}: not a JPEG ({e})"));
+    assert_eq!((got.width, got.height), (WIDTH, HEIGHT), "{what}");
+    for (x, y) in [(16, 12), (48, 12), (16, 36), (48, 36)] {
+        let (a, b) = (got.pixel(x, y), expected.pixel(x, y));
+        let off = a.iter().zip(b).map(|(p, q)| p.abs_diff(q)).max();
+        assert!(
+            off.is_some_and(|d| d <= 12),
+            "{what}: pixel ({x}, {y}) is {a:?}, published {b:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// roscore and the publisher (as in lookout-sources/tests/ros1.rs)
+
+/// roscore and rospy from Debian's packages (scripts/test.sh installs them).
+fn ros_installed() -> bool {
+    let rospy = Command::new(PYTHON)
+        .args(["-c", "import rospy, rosmaster, sensor_msgs.msg"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !rospy {
+        return support::missing(
+            "rospy (Debian python3-rospy python3-rosmaster python3-sensor-msgs)",
+        );
+    }
+    support::require("roscore", "python3-roslaunch, rosout")
+}
+
+/// A process group with the ROS environment for `master`, stopped with SIGINT on drop
+/// (roscore then stops its master and rosout; rospy unregisters), killed after 10 s.
+struct Group(Child);
+
+impl Group {
+    fn spawn(cmd: &mut Command, master: &str, home: &Path) -> Self {
+        let child = cmd
+            .env("ROS_MASTER_URI", master)
+            .env("ROS_IP", "127.0.0.1")
+            .env_remove("ROS_HOSTNAME")
+            .env("ROS_HOME", home)
+            .env("ROS_LOG_DIR", home.join("log"))
+            .process_group(0)
+            .spawn()
+            .expect("spawn");
+        Group(child)
+    }
+
+    fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal("-INT");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.signal("-KILL");
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts lookout-sources' tests/ros/ros1_publisher.py and waits for its "ready".
+fn rospy_publisher(master: &str, home: &Path, args: &[&str]) -> Group {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lookout-sources/tests/ros/ros1_publisher.py");
+    let mut child = Group::spawn(
+        Command::new(PYTHON)
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::piped()),
+        master,
+        home,
+    );
+    let stdout = child.0.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the rospy publisher {args:?} did not start; its error is above"
+    );
+    child
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}

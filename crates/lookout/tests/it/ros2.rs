@@ -1,0 +1,258 @@
+//! ROS 2 end to end: real rclpy publishers (PyPI wheels, Fast DDS) and the whole server, its
+//! `kind = "ros2"` camera and web_video_server's URLs. DDS discovers by multicast, so the test
+//! re-runs itself inside a fresh network namespace with only loopback, where the publishers
+//! and the server both live: nothing leaves the machine.
+
+use super::support::{self, Running, TestServer};
+use lookout_core::image::RgbImage;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set in the inner run, inside the namespace.
+const INSIDE: &str = "LOOKOUT_TEST_ROS2_NETNS";
+/// Not 0, so the config's domain id is what connects us to the publishers.
+const DOMAIN: u16 = 7;
+/// Discovery takes about a second; generous for 2 busy cores.
+const PATIENCE: Duration = Duration::from_secs(30);
+/// Four flat quadrants: survive JPEG with small errors, and a swap or flip shows.
+const QUADRANTS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 40], [40, 50, 210], [230, 230, 60]];
+const WIDTH: u32 = 64;
+const HEIGHT: u32 = 48;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
+    const NAME: &str = "ros2::rclpy_topics_reach_camera_stream_snapshot_and_topic_list";
+    let Some(python) = ros_python() else { return };
+    if !inside_netns(NAME) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = quadrants();
+    let raw_file = dir.path().join("raw.bin");
+    std::fs::write(&raw_file, &raw.data).expect("write raw pixels");
+    let jpeg = lookout_core::jpeg::encode_rgb(&quadrants(), 90).expect("encode a JPEG");
+    let jpeg_file = dir.path().join("image.jpg");
+    std::fs::write(&jpeg_file, &jpeg).expect("write JPEG");
+    let size = format!("{WIDTH}x{HEIGHT}");
+    let _raw_pub = rclpy_publisher(
+        &python,
+        &[
+            "/camera/image_raw",
+            "raw",
+            path_str(&raw_file),
+            "--size",
+            &size,
+            "--encoding",
+            "rgb8",
+        ],
+    );
+    let _jpeg_pub = rclpy_publisher(
+        &python,
+        &[
+            "/camera/compressed",
+            "compressed",
+            path_str(&jpeg_file),
+            "--encoding",
+            "jpeg",
+            "--qos",
+            "sensor",
+        ],
+    );
+    let server = TestServer::start(&format!(
+        "[ros2]\ndomain_id = {DOMAIN}\n{}",
+        support::camera(
+            "robot",
+            "",
+            "kind = \"ros2\"\ntopic = \"/camera/image_raw\"\n"
+        )
+    ))
+    .await;
+
+    // The topic list, as JSON.
+    let deadline = Instant::now() + PATIENCE;
+    let topics = loop {
+        let list = server.json("/api/ros/topics").await;
+        let names: Vec<_> = list["topics"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        if names.contains(&"/camera/image_raw") && names.contains(&"/camera/compressed") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "topics never listed: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(topics["transport"], "ros2", "{topics}");
+    let type_of = |name: &str| {
+        topics["topics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["name"] == name))
+            .map(|t| t["type"].clone())
+    };
+    assert_eq!(
+        type_of("/camera/image_raw"),
+        Some("sensor_msgs/Image".into())
+    );
+    assert_eq!(
+        type_of("/camera/compressed"),
+        Some("sensor_msgs/CompressedImage".into())
+    );
+
+    // The configured camera: the published pixels, through our JPEG encoder.
+    let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg").await;
+    assert_close(&snapshot, &raw, "/cameras/robot/snapshot.jpg");
+
+    // web_video_server's stream of the raw topic: MJPEG frames of the same picture.
+    let mut stream = server.stream("/stream?topic=/camera/image_raw").await;
+    let parts = support::read_parts(&mut stream, 3, PATIENCE).await;
+    for p in &parts {
+        assert_close(&p.body, &raw, "/stream?topic=/camera/image_raw");
+    }
+    drop(stream);
+
+    // A CompressedImage's JPEG goes out as published.
+    let body = get_ok(&server, "/snapshot?topic=/camera/compressed").await;
+    assert!(
+        body == jpeg,
+        "/snapshot?topic=/camera/compressed: {} bytes, not the {} published",
+        body.len(),
+        jpeg.len()
+    );
+    server.stop().await;
+}
+
+/// GETs `path` until it answers 200 (a topic's first frame takes a moment), returns the body.
+async fn get_ok(server: &TestServer, path: &str) -> Vec<u8> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let r = server.get(path).await;
+        if r.status == 200 {
+            return r.body.to_vec();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn quadrants() -> RgbImage {
+    let mut img = RgbImage::new(WIDTH, HEIGHT);
+    let (w, h) = (WIDTH / 2, HEIGHT / 2);
+    for (i, rgb) in QUADRANTS.iter().enumerate() {
+        let (x, y) = ((i as u32 % 2) * w, (i as u32 / 2) * h);
+        img.fill_rect(i64::from(x), i64::from(y), w, h, *rgb);
+    }
+    img
+}
+
+/// `jpeg` decodes to `expected`'s size with every quadrant's centre within JPEG's error.
+fn assert_close(jpeg: &[u8], expected: &RgbImage, what: &str) {
+    let got =
+        lookout_core::jpeg::decode_rgb(jpeg).unwrap_or_else(|e| panic!("{what}: not a JPEG ({e})"));
+    assert_eq!((got.width, got.height), (WIDTH, HEIGHT), "{what}");
+    for (x, y) in [(16, 12), (48, 12), (16, 36), (48, 36)] {
+        let (a, b) = (got.pixel(x, y), expected.pixel(x, y));
+        let off = a.iter().zip(b).map(|(p, q)| p.abs_diff(q)).max();
+        assert!(
+            off.is_some_and(|d| d <= 12),
+            "{what}: pixel ({x}, {y}) is {a:?}, published {b:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The namespace and the publisher (as in lookout-sources/tests/ros2.rs)
+
+/// In the outer run: runs test `name` of this binary again inside `unshare -n` with loopback
+/// up, checks that it ran and passed, and returns false. In the inner run: returns true.
+fn inside_netns(name: &str) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    if !support::require("unshare", "util-linux") || !support::require("ip", "iproute2") {
+        return false;
+    }
+    let can = Command::new("unshare")
+        .args(["-n", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can {
+        support::missing("permission to create a network namespace (`unshare -n`; run as root)");
+        return false;
+    }
+    let exe = std::env::current_exe().expect("own test binary");
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh"])
+        .arg(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        .env("ROS_DOMAIN_ID", DOMAIN.to_string())
+        .output()
+        .expect("run unshare");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "--- inside the network namespace ---\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{name} failed inside its network namespace"
+    );
+    // A misspelt name would run nothing and pass.
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run inside the namespace"
+    );
+    false
+}
+
+/// The test venv's Python when it has rclpy and sensor_msgs (scripts/test.sh installs them).
+fn ros_python() -> Option<PathBuf> {
+    let python = support::test_python()?;
+    let ok = Command::new(&python)
+        .args(["-c", "import rclpy, sensor_msgs.msg"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Some(python)
+    } else {
+        support::missing(
+            "rclpy in the test Python venv (PyPI ros-jazzy-rclpy[fastrtps] ros-jazzy-sensor-msgs)",
+        );
+        None
+    }
+}
+
+/// Starts lookout-sources' tests/ros/ros2_publisher.py and waits for its "ready".
+fn rclpy_publisher(python: &Path, args: &[&str]) -> Running {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lookout-sources/tests/ros/ros2_publisher.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the rclpy publisher");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut child = Running(child);
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+    if line.trim() != "ready" {
+        let status = child.0.wait();
+        panic!("the rclpy publisher {args:?} did not start ({status:?}); its error is above");
+    }
+    child
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
