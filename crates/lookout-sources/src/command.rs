@@ -52,6 +52,8 @@ impl Source for CommandSource {
                 tokio::spawn(async move {
                     let mut lines = BufReader::new(stderr).lines();
                     while let Ok(Some(line)) = lines.next_line().await {
+                        // ffmpeg repeats its input URL in errors, password included.
+                        let line = redact_passwords(&line);
                         tracing::info!(camera, program, "{line}");
                     }
                 });
@@ -86,5 +88,51 @@ impl Source for CommandSource {
                 format!("`{program}` exited ({status})"),
             ))
         })
+    }
+}
+
+/// `rtsp://user:secret@host/…` → `rtsp://user:***@host/…`, wherever URLs appear in a line.
+fn redact_passwords(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_passwords;
+
+    #[test]
+    fn passwords_in_logged_urls_are_hidden() {
+        assert_eq!(
+            redact_passwords(
+                "[rtsp @ 0x1] rtsp://viewer:s3cret@10.0.0.9:554/live: Connection timed out"
+            ),
+            "[rtsp @ 0x1] rtsp://viewer:***@10.0.0.9:554/live: Connection timed out"
+        );
+        assert_eq!(
+            redact_passwords("a http://h/x and rtsp://u:p@ss@h2 end"),
+            "a http://h/x and rtsp://u:***@h2 end"
+        );
+        assert_eq!(redact_passwords("no urls: a@b:c"), "no urls: a@b:c");
+        assert_eq!(redact_passwords("rtsp://host:554/x"), "rtsp://host:554/x");
     }
 }

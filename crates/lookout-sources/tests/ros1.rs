@@ -94,12 +94,13 @@ impl Drop for Group {
     }
 }
 
-/// A running roscore on a free port with its own ROS_HOME, and our node on it.
+/// A running roscore on a free port with its own ROS_HOME, and our node on it. Fields drop
+/// in order: the node, roscore, then its home.
 struct Ros {
     node: std::sync::Arc<Ros1Node>,
     uri: String,
-    home: tempfile::TempDir,
     _roscore: Group,
+    home: tempfile::TempDir,
 }
 
 impl Ros {
@@ -130,8 +131,8 @@ impl Ros {
         Some(Ros {
             node,
             uri,
-            home,
             _roscore: roscore,
+            home,
         })
     }
 
@@ -185,8 +186,11 @@ fn ros_env(cmd: &mut Command, uri: &str, home: &Path) {
         .env("ROS_LOG_DIR", home.join("log"));
 }
 
+/// A new file in `dir` for a child's stderr, kept with the test's ROS_HOME.
 fn log_file(dir: &Path, name: &str) -> Stdio {
-    let path: PathBuf = dir.join(format!("{name}-{}.log", free_port()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path: PathBuf = dir.join(format!("{name}-{n}.log"));
     std::fs::File::create(path).map_or(Stdio::null(), Stdio::from)
 }
 

@@ -10,11 +10,11 @@ use crate::config::file::RedirectHttp;
 use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
-use crate::ros::RosNodes;
-use crate::ros::topics::TopicCameras;
 use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
+use crate::ros::RosNodes;
+use crate::ros::topics::TopicCameras;
 use crate::server::{self, ConnectionStats, Limits};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, CertStore};
@@ -210,8 +210,8 @@ pub async fn run(
         .cameras
         .iter()
         .map(|c| {
-            let (source, controls) = source_of(&c.source, &ros)
-                .map_err(|e| format!("camera {:?}: {e}", c.id))?;
+            let (source, controls) =
+                source_of(&c.source, &ros).map_err(|e| format!("camera {:?}: {e}", c.id))?;
             let hub = CameraHub::new(&c.id, c.quality);
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());

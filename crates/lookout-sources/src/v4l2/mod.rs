@@ -1,11 +1,15 @@
-//! Device-independent groundwork of the `v4l2` source: which pixel format, size and frame
-//! rate to ask a camera for ([`formats`]), turning raw YUV/RGB/grey buffers into RGB
-//! ([`convert`]) and matching and validating camera controls the way users type them
-//! ([`controls`]).
+//! The `v4l2` source: webcams and other V4L2 capture devices.
 //!
-//! Nothing here opens a device: the functions take what a device reports (format offers,
-//! control descriptions, filled buffers) as plain values, so they are unit-tested without a
-//! camera.
+//! The device-independent part is always compiled: which pixel format, size and frame rate to
+//! ask a camera for ([`formats`]), turning raw YUV/RGB/grey buffers into RGB ([`convert`]) and
+//! matching and validating camera controls the way users type them ([`controls`]). It takes
+//! what a device reports as plain values, so it is unit-tested without a camera.
+//!
+//! With feature `v4l2` (Linux): our own ioctl definitions (`sys`), the device (`device`), the
+//! capture thread behind the [`CaptureDevice`] trait (`capture`), the [`V4l2Source`] that
+//! opens, configures, applies controls and reopens after an unplug (`source`), and device
+//! listing and control access by path (`list`). The capture logic is tested against a scripted
+//! fake device, the device code against a real kernel (vivid, v4l2loopback) in a qemu VM.
 
 pub mod controls;
 pub mod convert;

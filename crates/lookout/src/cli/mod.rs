@@ -1,7 +1,7 @@
 //! The command line: `lookout [serve]`, `lookout config check|example`, `lookout user ...`,
 //! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`, `lookout devices`,
-//! `lookout controls`. Each command returns an
-//! exit code; errors are printed as they are, since they already say what to do.
+//! `lookout controls`. Each command returns an exit code; errors are printed as they are,
+//! since they already say what to do.
 
 mod alerts_cmd;
 mod cert_cmd;
@@ -85,8 +85,9 @@ pub fn run(cli: Cli) -> ExitCode {
             load(&cli.config, cli.data_dir).and_then(|c| alerts_cmd::run(cmd, &c))
         }
         Command::Devices(args) => devices_cmd::devices(&args),
-        Command::Controls(args) => load(&cli.config, cli.data_dir)
-            .and_then(|c| devices_cmd::controls(&args, &c)),
+        Command::Controls(args) => {
+            load(&cli.config, cli.data_dir).and_then(|c| devices_cmd::controls(&args, &c))
+        }
     };
     match result {
         Ok(code) => code,

@@ -45,8 +45,9 @@ pub struct Ros1Section {
     /// Default: `ROS_MASTER_URI`, else `http://localhost:11311`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_uri: Option<String>,
-    /// The address publishers connect back to; default `ROS_IP`, `ROS_HOSTNAME`, else
-    /// 127.0.0.1 when the master is on this machine.
+    /// The address this node announces (the master and publishers call its node API there);
+    /// default `ROS_HOSTNAME`, `ROS_IP`, else 127.0.0.1 when the master is on this machine,
+    /// else the local address that routes to the master.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The node's name as `rosnode list` shows it.

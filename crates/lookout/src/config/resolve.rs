@@ -1,8 +1,7 @@
 //! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
 
-use super::file::{
-    AuthMode, AuthSection, CameraSection, RedirectHttp, TlsSection,
-};
+use super::file::{AuthMode, AuthSection, CameraSection, RedirectHttp, TlsSection};
+use super::sources::{RosConfig, SourceConfig};
 use super::{ConfigError, ConfigFile};
 use crate::auth::limiter::LimiterPolicy;
 use crate::auth::password::HashCost;
@@ -10,7 +9,6 @@ use crate::auth::sessions::SessionPolicy;
 use crate::listen::{ListenSpec, SocketPermissions};
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
-use super::sources::{RosConfig, SourceConfig};
 use lookout_sources::SupervisorConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;

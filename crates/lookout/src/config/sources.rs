@@ -3,7 +3,9 @@
 //! rules (and the features they need) in one place.
 
 use super::ConfigError;
-use super::file::{CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section};
+use super::file::{
+    CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section,
+};
 use super::resolve::Ctx;
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_sources::command::CommandSource;
@@ -279,7 +281,7 @@ pub(super) fn source(
             src.max_frame_bytes = h.max_frame_bytes;
             SourceConfig::Http(Box::new(src))
         }
-            SourceSection::V4l2(v) => SourceConfig::V4l2(Box::new(v4l2(&bad, v, cam)?)),
+        SourceSection::V4l2(v) => SourceConfig::V4l2(Box::new(v4l2(&bad, v, cam)?)),
         SourceSection::Ros1(r) => SourceConfig::Ros(ros_source(&bad, RosTransport::Ros1, r)?),
         SourceSection::Ros2(r) => SourceConfig::Ros(ros_source(&bad, RosTransport::Ros2, r)?),
     })
@@ -430,10 +432,12 @@ pub fn check_topic(topic: &str) -> Result<(), String> {
 /// `[ros1]`, `[ros2]` and `[ros_topics]`.
 pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigError> {
     let uses = |t: RosTransport| {
-        file.cameras.iter().any(|c| match (&c.get_ref().source, t) {
-            (SourceSection::Ros1(_), RosTransport::Ros1) => true,
-            (SourceSection::Ros2(_), RosTransport::Ros2) => true,
-            _ => false,
+        file.cameras.iter().any(|c| {
+            matches!(
+                (&c.get_ref().source, t),
+                (SourceSection::Ros1(_), RosTransport::Ros1)
+                    | (SourceSection::Ros2(_), RosTransport::Ros2)
+            )
         })
     };
     let section_err = |t: RosTransport, header: &str| {
@@ -453,7 +457,11 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
             let s = section.clone().unwrap_or_default();
             let master_uri = s
                 .master_uri
-                .or_else(|| std::env::var("ROS_MASTER_URI").ok().filter(|v| !v.is_empty()))
+                .or_else(|| {
+                    std::env::var("ROS_MASTER_URI")
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                })
                 .unwrap_or_else(|| "http://localhost:11311".to_owned());
             if !master_uri.starts_with("http://") {
                 return Err(cx.err(
@@ -462,14 +470,10 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
                     "e.g. master_uri = \"http://127.0.0.1:11311\"",
                 ));
             }
-            let hostname = s.hostname.or_else(|| {
-                ["ROS_IP", "ROS_HOSTNAME"]
-                    .iter()
-                    .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
-            });
             Some(Ros1Settings {
                 master_uri,
-                hostname,
+                // Unset: the node applies ROS_HOSTNAME, then ROS_IP, as roscpp does.
+                hostname: s.hostname,
                 node_name: s.node_name.unwrap_or_else(|| "/lookout".to_owned()),
             })
         }
@@ -480,7 +484,9 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
             if section.is_some() && !RosTransport::Ros2.built_in() {
                 return Err(section_err(RosTransport::Ros2, "[ros2]"));
             }
-            let from_env = std::env::var("ROS_DOMAIN_ID").ok().filter(|v| !v.is_empty());
+            let from_env = std::env::var("ROS_DOMAIN_ID")
+                .ok()
+                .filter(|v| !v.is_empty());
             let domain_id = match (section.as_ref().and_then(|s| s.domain_id), from_env) {
                 (Some(d), _) => d,
                 (None, Some(v)) => v.trim().parse().map_err(|_| {
@@ -506,9 +512,8 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
     let topics = if !t.enabled {
         None
     } else {
-        let bad = |key: &str, msg: String, fix: &str| {
-            cx.err(cx.key_in("[ros_topics]", 0, key), msg, fix)
-        };
+        let bad =
+            |key: &str, msg: String, fix: &str| cx.err(cx.key_in("[ros_topics]", 0, key), msg, fix);
         let transport = match (t.transport.as_deref(), ros1.is_some(), ros2.is_some()) {
             (Some("ros1"), true, _) => Some(RosTransport::Ros1),
             (Some("ros2"), _, true) => Some(RosTransport::Ros2),
@@ -529,7 +534,8 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
             (None, true, true) => {
                 return Err(bad(
                     "transport",
-                    "both [ros1] and [ros2] are configured: which one serves /stream?topic=?".into(),
+                    "both [ros1] and [ros2] are configured: which one serves /stream?topic=?"
+                        .into(),
                     "set [ros_topics] transport = \"ros1\" or \"ros2\"",
                 ));
             }
@@ -558,6 +564,20 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
         })
     };
     Ok(RosConfig { ros1, ros2, topics })
+}
+
+fn check_frame_limit(
+    bad: &impl Fn(String, &str) -> ConfigError,
+    n: usize,
+) -> Result<(), ConfigError> {
+    if (1024..=64 << 20).contains(&n) {
+        Ok(())
+    } else {
+        Err(bad(
+            format!("max_frame_bytes is {n}; it must be 1024..=67108864"),
+            "remove it to use the default (16 MiB)",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -591,18 +611,3 @@ mod tests {
         assert_eq!(parse_fourcc("MJPEG"), None);
     }
 }
-
-fn check_frame_limit(
-    bad: &impl Fn(String, &str) -> ConfigError,
-    n: usize,
-) -> Result<(), ConfigError> {
-    if (1024..=64 << 20).contains(&n) {
-        Ok(())
-    } else {
-        Err(bad(
-            format!("max_frame_bytes is {n}; it must be 1024..=67108864"),
-            "remove it to use the default (16 MiB)",
-        ))
-    }
-}
-

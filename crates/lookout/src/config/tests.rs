@@ -154,7 +154,8 @@ fn alert_errors_point_into_their_own_table() {
     let _ = std::fs::remove_file(&secret);
 }
 
-const V4L2_CAM: &str = "[[camera]]\nid = \"desk\"\n[camera.source]\nkind = \"v4l2\"\ndevice = \"/dev/video0\"\n";
+const V4L2_CAM: &str =
+    "[[camera]]\nid = \"desk\"\n[camera.source]\nkind = \"v4l2\"\ndevice = \"/dev/video0\"\n";
 
 #[cfg(feature = "v4l2")]
 #[test]
@@ -172,10 +173,7 @@ fn v4l2_cameras_and_their_controls() {
     };
     assert_eq!(v.size, Some((640, 480)));
     assert_eq!(v.fps, Some(15.0));
-    assert_eq!(
-        v.format,
-        Some(lookout_sources::v4l2::PixelFormat::Yuyv)
-    );
+    assert_eq!(v.format, Some(lookout_sources::v4l2::PixelFormat::Yuyv));
     let order: Vec<(&str, &str)> = v
         .controls
         .iter()
@@ -230,11 +228,13 @@ fn ros_sections_are_checked() {
             "[ros2]\n[ros_topics]\nallow = [\"camera/*\"]\n{cam}"
         ));
         assert!(e.msg.contains("does not start with '/'"), "{e}");
-        let e = err(
-            "[[camera]]\nid = \"r\"\n[camera.source]\nkind = \"ros2\"\ntopic = \"camera\"\n",
-        );
+        let e =
+            err("[[camera]]\nid = \"r\"\n[camera.source]\nkind = \"ros2\"\ntopic = \"camera\"\n");
         assert!(e.msg.contains("not a valid ROS topic name"), "{e}");
-        let off = parse(&format!("[ros2]\n[ros_topics]\nenabled = false\n{cam}"), "t.toml");
+        let off = parse(
+            &format!("[ros2]\n[ros_topics]\nenabled = false\n{cam}"),
+            "t.toml",
+        );
         assert!(off.unwrap().ros.topics.is_none());
     } else {
         let e = err(&format!("[ros2]\n{cam}"));

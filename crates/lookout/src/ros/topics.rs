@@ -63,7 +63,11 @@ impl TopicCameras {
 
     /// The camera of `topic`, opened if needed. 400 for a malformed name, 403 for a topic
     /// outside `ros_topics.allow`, 503 when `max_open` busy topics are open.
-    pub fn open(&self, topic: &str, reliability: Reliability) -> Result<Arc<CameraEntry>, ApiError> {
+    pub fn open(
+        &self,
+        topic: &str,
+        reliability: Reliability,
+    ) -> Result<Arc<CameraEntry>, ApiError> {
         self.check(topic)?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = open

@@ -54,13 +54,17 @@ pub async fn set_controls(
     let controls = controls_of(cam)?;
     let set = assignments(&body)?;
     let list = controls.set(set.clone()).await?;
-    let changed: Vec<String> = set.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
+    let changed: Vec<String> = set
+        .iter()
+        .map(|a| format!("{}={}", a.name, a.value))
+        .collect();
     tracing::info!(camera = cam.id, by = %who_name(&who), "controls set: {}", changed.join(" "));
     Ok(Json(answer(cam, controls, &list)))
 }
 
 fn who_name(who: &Principal) -> String {
-    who.user().map_or_else(|| "local".to_owned(), |u| u.name.clone())
+    who.user()
+        .map_or_else(|| "local".to_owned(), |u| u.name.clone())
 }
 
 fn assignments(body: &Map<String, Value>) -> Result<Vec<Assignment>, ApiError> {

@@ -154,8 +154,16 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ),
         // web_video_server's pages; its `/stream?topic=` and `/snapshot?topic=` are above.
         ("/ros/topics", Access::Page, get(ros_pages::topics_page)),
-        ("/api/ros/topics", Access::Viewer, get(ros_pages::topics_json)),
-        ("/stream_viewer", Access::Page, get(ros_pages::stream_viewer)),
+        (
+            "/api/ros/topics",
+            Access::Viewer,
+            get(ros_pages::topics_json),
+        ),
+        (
+            "/stream_viewer",
+            Access::Page,
+            get(ros_pages::stream_viewer),
+        ),
         (
             "/api/cameras/{id}/motion/zones",
             Access::Admin,

@@ -29,7 +29,9 @@ pub fn topic_camera(
 ) -> Result<Arc<CameraEntry>, ApiError> {
     let topics = state.topics.as_ref().ok_or_else(no_topics)?;
     let Some(topic) = q.topic.as_deref() else {
-        return Err(ApiError::bad_request("topic is missing, e.g. ?topic=/camera/image_raw"));
+        return Err(ApiError::bad_request(
+            "topic is missing, e.g. ?topic=/camera/image_raw",
+        ));
     };
     let topic = match q.stream_type.as_deref() {
         None | Some("mjpeg") => topic.to_owned(),
@@ -146,5 +148,9 @@ pub async fn stream_viewer(
 <p class="actions"><a class="button" href="{b}/snapshot?{src}" download>Take snapshot</a></p>
 </main>"#
     );
-    Ok(page(&state.base, q.topic.as_deref().unwrap_or("topic"), &body))
+    Ok(page(
+        &state.base,
+        q.topic.as_deref().unwrap_or("topic"),
+        &body,
+    ))
 }

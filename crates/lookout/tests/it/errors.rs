@@ -36,11 +36,23 @@ async fn bad_requests_get_a_4xx_with_a_reason() {
         ("/?action=explode", 400, "unknown action"),
         ("/stream?camera=zzz", 404, "no camera"),
         // web_video_server's URLs on a server without ROS.
-        ("/stream?topic=/camera/image_raw", 404, "serves no ROS topics"),
-        ("/snapshot?topic=/camera/image_raw", 404, "serves no ROS topics"),
+        (
+            "/stream?topic=/camera/image_raw",
+            404,
+            "serves no ROS topics",
+        ),
+        (
+            "/snapshot?topic=/camera/image_raw",
+            404,
+            "serves no ROS topics",
+        ),
         ("/api/ros/topics", 404, "serves no ROS topics"),
         // Controls belong to V4L2 cameras.
-        ("/api/cameras/a/controls", 404, "only kind = \"v4l2\" cameras"),
+        (
+            "/api/cameras/a/controls",
+            404,
+            "only kind = \"v4l2\" cameras",
+        ),
         ("/no/such/page", 404, "no such page"),
         ("/assets/../../etc/passwd", 404, ""),
     ] {

@@ -226,7 +226,9 @@ impl Drop for Group {
     }
 }
 
-/// Starts lookout-sources' tests/ros/ros1_publisher.py and waits for its "ready".
+/// Starts lookout-sources' tests/ros/ros1_publisher.py and waits for its "ready". rospy
+/// prints to stdout too ("master may not be running yet"), so a thread reads it to the end:
+/// a closed pipe would kill the publisher at its next line.
 fn rospy_publisher(master: &str, home: &Path, args: &[&str]) -> Group {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../lookout-sources/tests/ros/ros1_publisher.py");
@@ -239,11 +241,17 @@ fn rospy_publisher(master: &str, home: &Path, args: &[&str]) -> Group {
         home,
     );
     let stdout = child.0.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-    assert_eq!(
-        line.trim(),
-        "ready",
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == "ready" {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    assert!(
+        ready.recv_timeout(PATIENCE).is_ok(),
         "the rospy publisher {args:?} did not start; its error is above"
     );
     child

@@ -258,7 +258,10 @@ async fn invert_turns_the_picture_upside_down() {
         lookout_core::jpeg::encode_rgb(&img, 95).unwrap(),
     )
     .unwrap();
-    let source = format!("kind = \"files\"\ndir = \"{}\"\nfps = 10\n", dir.path().display());
+    let source = format!(
+        "kind = \"files\"\ndir = \"{}\"\nfps = 10\n",
+        dir.path().display()
+    );
     let srv = TestServer::start(&crate::support::camera("f", "", &source)).await;
     let left_and_right = |jpeg: &[u8]| {
         let rgb = lookout_core::jpeg::decode_rgb(jpeg).unwrap();
@@ -271,7 +274,9 @@ async fn invert_turns_the_picture_upside_down() {
     assert_eq!(turned.status, 200);
     let (l, r) = left_and_right(&turned.body);
     assert!(l > 225 && r < 30, "inverted: left {l}, right {r}");
-    let mut s = srv.stream("/cameras/f/stream.mjpeg?invert=1&width=32").await;
+    let mut s = srv
+        .stream("/cameras/f/stream.mjpeg?invert=1&width=32")
+        .await;
     let parts = read_parts(&mut s, 1, Duration::from_secs(10)).await;
     let rgb = lookout_core::jpeg::decode_rgb(&parts[0].body).unwrap();
     assert_eq!((rgb.width, rgb.height), (32, 16));

@@ -166,8 +166,12 @@ pub type Handler = Arc<dyn Fn(&str, Vec<Value>) -> Result<Value, (i32, String)> 
 pub async fn serve(listener: TcpListener, handler: Handler, cancel: CancellationToken) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
+        let permit = tokio::select! {
+            () = cancel.cancelled() => return,
+            p = limit.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
         };
         let stream = tokio::select! {
             () = cancel.cancelled() => return,

@@ -47,6 +47,33 @@ pub fn login_token(headers: &HeaderMap) -> Option<&str> {
     cookies::get(headers, cookies::CSRF)
 }
 
+/// For JSON APIs that change something: a browser session must send the page's token in
+/// `X-CSRF-Token` and come from our origin; API tokens and Basic credentials, which a
+/// browser never sends on its own, need not.
+pub fn check_api_write(
+    who: &crate::web::Principal,
+    headers: &HeaderMap,
+    client: &Client,
+) -> Result<(), crate::web::ApiError> {
+    if let crate::web::Principal::User {
+        via: super::Credential::Session { csrf: expected, .. },
+        ..
+    } = who
+    {
+        let sent = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same_origin(headers, client) || !token_matches(sent, expected) {
+            return Err(crate::web::ApiError::new(
+                http::StatusCode::FORBIDDEN,
+                "cross-site request refused: send the page's X-CSRF-Token from Lookout's own page",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,31 +131,4 @@ mod tests {
         assert_ne!(a, b);
         assert!(token_matches(&a, &a) && !token_matches(&a, &b) && !token_matches("", ""));
     }
-}
-
-/// For JSON APIs that change something: a browser session must send the page's token in
-/// `X-CSRF-Token` and come from our origin; API tokens and Basic credentials, which a
-/// browser never sends on its own, need not.
-pub fn check_api_write(
-    who: &crate::web::Principal,
-    headers: &HeaderMap,
-    client: &Client,
-) -> Result<(), crate::web::ApiError> {
-    if let crate::web::Principal::User {
-        via: super::Credential::Session { csrf: expected, .. },
-        ..
-    } = who
-    {
-        let sent = headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !same_origin(headers, client) || !token_matches(sent, expected) {
-            return Err(crate::web::ApiError::new(
-                http::StatusCode::FORBIDDEN,
-                "cross-site request refused: send the page's X-CSRF-Token from Lookout's own page",
-            ));
-        }
-    }
-    Ok(())
 }
