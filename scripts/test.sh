@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # aiosmtpd is the mail server. The V4L2 tier boots Debian's kernel in qemu (vivid, v4l2loopback);
 # ROS 1 tests run a real roscore and rospy publisher; the RTSP camera is GStreamer's server;
 # iproute2 brings loopback up in the network namespaces the ROS 2 tests run in.
-packages=(ffmpeg chromium cmake nasm nodejs npm curl openssl pebble nginx systemd python3-aiosmtpd
+packages=(ffmpeg chromium cmake nasm curl openssl pebble nginx systemd python3-aiosmtpd
     qemu-system-x86 busybox-static kmod v4l-utils cpio dkms v4l2loopback-dkms linux-headers-amd64
     python3-rospy python3-rosmaster python3-roslaunch python3-sensor-msgs python3-rostopic rosout
     ros-sensor-msgs ros-std-msgs iproute2
@@ -24,6 +24,10 @@ missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
 done
+# Node.js and npm count wherever they come from (a machine's own Node.js conflicts with
+# Debian's npm package).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
     sudo=""

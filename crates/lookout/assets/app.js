@@ -187,6 +187,12 @@ if (controlSection) {
     title.textContent = c.label;
     title.title = `${c.name}: ${c.range}`;
     label.append(title);
+    if (c.read_only || c.inactive) {
+      const note = document.createElement("output");
+      note.textContent = c.read_only ? `${c.value} (read-only)` : `${c.value} (automatic mode is on)`;
+      label.append(note);
+      return label;
+    }
     let input;
     if (c.type === "boolean") {
       input = document.createElement("input");

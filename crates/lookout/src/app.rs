@@ -255,6 +255,7 @@ pub async fn run(
             // As cameras default to; viewers may ask for another with `quality=`.
             80,
             shutdown.clone(),
+            sources.clone(),
         )))
     });
     sources.close();

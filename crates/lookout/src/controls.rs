@@ -94,6 +94,9 @@ pub fn to_json(c: &ControlInfo) -> serde_json::Value {
         "label": c.name,
         "value": c.current,
         "range": c.describe_range(),
+        // The page shows these without an input: setting them would fail.
+        "read_only": c.read_only,
+        "inactive": c.inactive,
     });
     match &c.kind {
         ControlKind::Integer {

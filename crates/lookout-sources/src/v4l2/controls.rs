@@ -248,6 +248,15 @@ pub struct Assignment {
     pub value: String,
 }
 
+/// The assignments with automatic-mode switches (`auto_exposure`, `focus_automatic_continuous`,
+/// `white_balance_automatic`…) first and the rest in their order: a driver refuses a manual
+/// value (`exposure_time_absolute`) while its automatic mode is on.
+pub fn mode_switches_first(set: &[Assignment]) -> Vec<Assignment> {
+    let mut out = set.to_vec();
+    out.sort_by_key(|a| !normalize(&key(&a.name)).contains("auto"));
+    out
+}
+
 /// Parses `"brightness=128"` (spaces around either side are ignored).
 pub fn parse_assignment(text: &str) -> Result<Assignment, String> {
     let (name, value) = text

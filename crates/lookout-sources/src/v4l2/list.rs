@@ -104,7 +104,8 @@ pub fn read_controls(path: &Path) -> Result<Vec<ControlInfo>, Error> {
     V4l2Device::open_capture(path)?.read_controls()
 }
 
-/// Sets controls on the camera at `path`, in order. Every assignment is checked against the
+/// Sets controls on the camera at `path`, automatic-mode switches first, then in the given
+/// order. Every assignment is checked against the
 /// device's controls first: if any is unknown, out of range or read-only, the error names
 /// each bad one with its valid values and nothing is set. Should the device then refuse one
 /// (an inactive control, say), the error also names those already set. Returns the controls
@@ -112,7 +113,8 @@ pub fn read_controls(path: &Path) -> Result<Vec<ControlInfo>, Error> {
 pub fn set_controls(path: &Path, set: &[Assignment]) -> Result<Vec<ControlInfo>, Error> {
     let dev = V4l2Device::open_capture(path)?;
     let known = dev.read_controls()?;
-    let pairs = controls::validate_all(&known, set).map_err(Error::invalid)?;
+    let set = controls::mode_switches_first(set);
+    let pairs = controls::validate_all(&known, &set).map_err(Error::invalid)?;
     let mut done: Vec<String> = Vec::new();
     for (id, value) in pairs {
         let control = known.iter().find(|c| c.id == id);

@@ -25,10 +25,11 @@ pub struct ControlsArgs {
 }
 
 /// The device of `camera`: a configured V4L2 camera's, or the path itself.
-fn device_of(camera: &str, config: &Config) -> Result<PathBuf, String> {
-    if camera.starts_with('/') {
-        return Ok(PathBuf::from(camera));
-    }
+fn device_of(camera: &str, config: Option<&Config>) -> Result<PathBuf, String> {
+    let config = match config {
+        Some(c) if !camera.starts_with('/') => c,
+        _ => return Ok(PathBuf::from(camera)),
+    };
     let cam = config
         .cameras
         .iter()
@@ -107,7 +108,7 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub fn controls(args: &ControlsArgs, config: &Config) -> Result<ExitCode, String> {
+pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, String> {
     use lookout_sources::v4l2::{self, controls::parse_assignment};
     let device = device_of(&args.camera, config)?;
     let list = if args.set.is_empty() {
@@ -138,7 +139,7 @@ pub fn devices(_: &DevicesArgs) -> Result<ExitCode, String> {
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-pub fn controls(args: &ControlsArgs, config: &Config) -> Result<ExitCode, String> {
+pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, String> {
     device_of(&args.camera, config)?;
     Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
 }

@@ -85,8 +85,12 @@ pub fn run(cli: Cli) -> ExitCode {
             load(&cli.config, cli.data_dir).and_then(|c| alerts_cmd::run(cmd, &c))
         }
         Command::Devices(args) => devices_cmd::devices(&args),
+        // A device path needs no config (it may not load yet while a camera is set up).
+        Command::Controls(args) if args.camera.starts_with('/') => {
+            devices_cmd::controls(&args, None)
+        }
         Command::Controls(args) => {
-            load(&cli.config, cli.data_dir).and_then(|c| devices_cmd::controls(&args, &c))
+            load(&cli.config, cli.data_dir).and_then(|c| devices_cmd::controls(&args, Some(&c)))
         }
     };
     match result {

@@ -13,6 +13,7 @@ use lookout_sources::files::FilesSource;
 use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::ros::Reliability;
 use lookout_sources::testpattern::TestPattern;
+use lookout_sources::v4l2::controls::mode_switches_first;
 use lookout_sources::v4l2::{Assignment, PixelFormat};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -292,9 +293,9 @@ fn v4l2(
     v: &V4l2Section,
     cam: &CameraSection,
 ) -> Result<V4l2Settings, ConfigError> {
-    if !cfg!(feature = "v4l2") {
+    if !cfg!(all(feature = "v4l2", target_os = "linux")) {
         return Err(bad(
-            "this Lookout was built without V4L2 support".into(),
+            "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into(),
             "build it with the default features (`cargo build --release`), or use kind = \"command\" with ffmpeg",
         ));
     }
@@ -351,7 +352,7 @@ fn v4l2(
             "remove it to use the default (4)",
         ));
     }
-    let mut controls: Vec<Assignment> = cam
+    let controls: Vec<Assignment> = cam
         .controls
         .iter()
         .map(|(name, value)| Assignment {
@@ -359,8 +360,8 @@ fn v4l2(
             value: value.to_string(),
         })
         .collect();
-    // Stable: the automatic-mode switches first, the rest in file order (sorted by name).
-    controls.sort_by_key(|a| !is_mode_switch(&a.name));
+    // The automatic-mode switches first, the rest sorted by name (the table's order).
+    let controls = mode_switches_first(&controls);
     Ok(V4l2Settings {
         device: v.device.clone(),
         size,
@@ -369,13 +370,6 @@ fn v4l2(
         buffers: v.buffers,
         controls,
     })
-}
-
-/// Controls that turn an automatic mode on or off, which decides whether the manual value
-/// next to it may be set.
-fn is_mode_switch(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("auto") || n.contains("automatic")
 }
 
 fn parse_fourcc(text: &str) -> Option<PixelFormat> {
@@ -412,19 +406,20 @@ fn ros_source(
 
 /// A ROS graph name as users write it: absolute, no spaces or odd characters.
 pub fn check_topic(topic: &str) -> Result<(), String> {
-    let ok = topic.starts_with('/')
-        && topic.len() > 1
+    // ROS names: absolute, parts of letters, digits and '_' that do not start with a digit.
+    let ok = topic.len() > 1
         && topic.len() <= 256
-        && !topic.ends_with('/')
-        && !topic.contains("//")
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'~'));
+        && topic.strip_prefix('/').is_some_and(|rest| {
+            rest.split('/').all(|part| {
+                part.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+                    && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+        });
     if ok {
         Ok(())
     } else {
         Err(format!(
-            "topic {topic:?} is not a valid ROS topic name (absolute, letters, digits, '_' and '/')"
+            "topic {topic:?} is not a valid ROS topic name (absolute; parts of letters, digits and '_', not starting with a digit)"
         ))
     }
 }
@@ -599,7 +594,10 @@ mod tests {
     #[test]
     fn topic_names() {
         assert!(check_topic("/camera/image_raw").is_ok());
-        for bad in ["camera", "/", "/a//b", "/a b", "/a/", ""] {
+        assert!(check_topic("/cam_2/image").is_ok());
+        for bad in [
+            "camera", "/", "/a//b", "/a b", "/a/", "", "/~cam", "/1cam", "/a/2b",
+        ] {
             assert!(check_topic(bad).is_err(), "{bad:?}");
         }
     }

@@ -12,6 +12,7 @@ use lookout_sources::{SupervisorConfig, supervise};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a topic stays subscribed after its last viewer: a page reload must not
 /// resubscribe, an abandoned topic must not keep a robot's network busy.
@@ -24,6 +25,8 @@ pub struct TopicCameras {
     quality: u8,
     open: Mutex<Vec<OpenTopic>>,
     shutdown: CancellationToken,
+    /// Shutdown waits for the supervisors (a ROS 1 topic unregisters as it stops).
+    tasks: TaskTracker,
 }
 
 impl std::fmt::Debug for TopicCameras {
@@ -50,6 +53,7 @@ impl TopicCameras {
         settings: TopicsSettings,
         quality: u8,
         shutdown: CancellationToken,
+        tasks: TaskTracker,
     ) -> Self {
         Self {
             kind: node.kind(),
@@ -58,17 +62,20 @@ impl TopicCameras {
             quality,
             open: Mutex::new(Vec::new()),
             shutdown,
+            tasks,
         }
     }
 
-    /// The camera of `topic`, opened if needed. 400 for a malformed name, 403 for a topic
-    /// outside `ros_topics.allow`, 503 when `max_open` busy topics are open.
+    /// The camera of `topic`, opened if needed. 400 for a malformed name, 403 when neither
+    /// `topic` nor `asked` (the name in the URL, `T` for `T/compressed`) is in
+    /// `ros_topics.allow`, 503 when `max_open` busy topics are open.
     pub fn open(
         &self,
         topic: &str,
+        asked: &str,
         reliability: Reliability,
     ) -> Result<Arc<CameraEntry>, ApiError> {
-        self.check(topic)?;
+        self.check(topic, asked)?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = open
             .iter_mut()
@@ -81,7 +88,12 @@ impl TopicCameras {
             let idle = open
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| t.entry.hub.demand_count() == 0 && t.entry.hub.viewer_count() == 0)
+                // Recently opened ones are spared: their viewer may not have joined yet.
+                .filter(|(_, t)| {
+                    t.last_used.elapsed() >= LINGER
+                        && t.entry.hub.demand_count() == 0
+                        && t.entry.hub.viewer_count() == 0
+                })
                 .min_by_key(|(_, t)| t.last_used)
                 .map(|(i, _)| i);
             let Some(i) = idle else {
@@ -100,7 +112,7 @@ impl TopicCameras {
         let hub = CameraHub::new(topic, self.quality);
         let stop = self.shutdown.child_token();
         let source = RosTopicSource::new(self.node.clone(), topic.to_owned(), reliability);
-        tokio::spawn(supervise(
+        self.tasks.spawn(supervise(
             hub.clone(),
             Arc::new(source),
             SupervisorConfig {
@@ -140,9 +152,9 @@ impl TopicCameras {
         self.kind
     }
 
-    fn check(&self, topic: &str) -> Result<(), ApiError> {
+    fn check(&self, topic: &str, asked: &str) -> Result<(), ApiError> {
         check_topic(topic).map_err(ApiError::bad_request)?;
-        if !self.settings.allows(topic) {
+        if !self.settings.allows(topic) && !self.settings.allows(asked) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 format!("topic {topic:?} is not in this server's ros_topics.allow list"),

@@ -49,9 +49,17 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
                 })?);
             }
             "action" => q.action = Some(v.into_owned()),
-            // web_video_server's flag: present (`&invert`, `&invert=`) or true-ish.
+            // web_video_server's flag: present (`&invert`, `&invert=`) or a yes/no word.
             "invert" => {
-                q.variant.invert = !matches!(v.as_ref(), "0" | "false" | "no" | "off");
+                q.variant.invert = match v.to_ascii_lowercase().as_str() {
+                    "" | "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" => false,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "invert must be empty, 1/true/yes/on or 0/false/no/off (got {v:?})"
+                        )));
+                    }
+                };
             }
             "topic" => q.topic = Some(v.into_owned()),
             "type" => q.stream_type = Some(v.into_owned()),
@@ -107,6 +115,9 @@ mod tests {
         assert_eq!(q.qos_profile.as_deref(), Some("default"));
         assert!(q.variant.invert);
         assert!(!parse(Some("invert=false")).unwrap().variant.invert);
+        assert!(!parse(Some("invert=OFF")).unwrap().variant.invert);
+        assert!(parse(Some("invert=True")).unwrap().variant.invert);
+        assert!(parse(Some("invert=maybe")).is_err());
         assert!(!parse(None).unwrap().variant.invert);
     }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 fn no_topics() -> ApiError {
     ApiError::not_found(
-        "this server serves no ROS topics: add a [ros2] or [ros1] table to its config (Lookout built with --features ros2 or ros1)",
+        "this server serves no ROS topics: that needs a [ros2] or [ros1] table in its config (Lookout built with --features ros2 or ros1) and [ros_topics] enabled",
     )
 }
 
@@ -28,15 +28,15 @@ pub fn topic_camera(
     who: &Principal,
 ) -> Result<Arc<CameraEntry>, ApiError> {
     let topics = state.topics.as_ref().ok_or_else(no_topics)?;
-    let Some(topic) = q.topic.as_deref() else {
+    let Some(asked) = q.topic.as_deref() else {
         return Err(ApiError::bad_request(
             "topic is missing, e.g. ?topic=/camera/image_raw",
         ));
     };
     let topic = match q.stream_type.as_deref() {
-        None | Some("mjpeg") => topic.to_owned(),
-        Some("ros_compressed") if topic.ends_with("/compressed") => topic.to_owned(),
-        Some("ros_compressed") => format!("{topic}/compressed"),
+        None | Some("mjpeg") => asked.to_owned(),
+        Some("ros_compressed") if asked.ends_with("/compressed") => asked.to_owned(),
+        Some("ros_compressed") => format!("{asked}/compressed"),
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "type={other} is not served; use type=mjpeg or type=ros_compressed"
@@ -54,13 +54,14 @@ pub fn topic_camera(
             )));
         }
     };
-    if !who.may_view(&topic) {
+    // A user allowed a topic may watch its compressed transport too.
+    if !who.may_view(&topic) && !who.may_view(asked) {
         return Err(ApiError::new(
             http::StatusCode::FORBIDDEN,
             format!("you may not watch topic {topic:?}; an admin can add it to your cameras"),
         ));
     }
-    topics.open(&topic, reliability)
+    topics.open(&topic, asked, reliability)
 }
 
 async fn visible_topics(state: &AppState, who: &Principal) -> Result<Vec<TopicInfo>, ApiError> {
