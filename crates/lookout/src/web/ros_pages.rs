@@ -8,7 +8,8 @@ use super::query::{self, ViewQuery};
 use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
+use http::HeaderMap;
 use lookout_sources::ros::{ImageType, Reliability, TopicInfo};
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -101,10 +102,23 @@ pub async fn topics_json(
     })))
 }
 
+/// `/ros/topics`: the page, or the JSON of `/api/ros/topics` for a client that asks for
+/// JSON (`Accept: application/json`) or `?format=json`.
 pub async fn topics_page(
     State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     who: Principal,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let json_asked = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "format" && v == "json");
+    if json_asked || (accept.contains("application/json") && !accept.contains("text/html")) {
+        return Ok(topics_json(State(state), who).await?.into_response());
+    }
     let list = visible_topics(&state, &who).await?;
     let b = escape(&state.base);
     let mut body = format!(
@@ -126,7 +140,7 @@ pub async fn topics_page(
         body.push_str("</ul>\n");
     }
     body.push_str("</main>");
-    Ok(page(&state.base, "ROS image topics", &body))
+    Ok(page(&state.base, "ROS image topics", &body).into_response())
 }
 
 /// web_video_server's page with one stream; its parameters are passed on to `/stream`.

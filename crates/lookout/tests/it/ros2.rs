@@ -99,6 +99,23 @@ async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
         type_of("/camera/compressed"),
         Some("sensor_msgs/CompressedImage".into())
     );
+    // The same list as JSON on the page's URL, and as the page with links to the viewer.
+    let same = server.json("/ros/topics?format=json").await;
+    assert_eq!(same["transport"], "ros2", "{same}");
+    let page = server.get("/ros/topics").await;
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("/stream_viewer?topic=%2Fcamera%2Fimage_raw"),
+        "{html}"
+    );
+    let viewer = server
+        .get("/stream_viewer?topic=/camera/image_raw&width=320")
+        .await;
+    let html = String::from_utf8_lossy(&viewer.body);
+    assert!(
+        html.contains("src=\"/stream?topic=/camera/image_raw&amp;width=320\""),
+        "{html}"
+    );
 
     // The configured camera: the published pixels, through our JPEG encoder.
     let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg").await;
