@@ -22,6 +22,8 @@ mod remote;
 mod ros1;
 #[cfg(feature = "ros2")]
 mod ros2;
+#[cfg(any(feature = "ros1", feature = "ros2"))]
+mod ros_common;
 mod sources;
 mod streaming;
 mod support;

@@ -3,8 +3,8 @@
 //! re-runs itself inside a fresh network namespace with only loopback, where the publishers
 //! and the server both live: nothing leaves the machine.
 
+use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants};
 use super::support::{self, Running, TestServer};
-use lookout_core::image::RgbImage;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,10 +16,6 @@ const INSIDE: &str = "LOOKOUT_TEST_ROS2_NETNS";
 const DOMAIN: u16 = 7;
 /// Discovery takes about a second; generous for 2 busy cores.
 const PATIENCE: Duration = Duration::from_secs(30);
-/// Four flat quadrants: survive JPEG with small errors, and a swap or flip shows.
-const QUADRANTS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 40], [40, 50, 210], [230, 230, 60]];
-const WIDTH: u32 = 64;
-const HEIGHT: u32 = 48;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
@@ -118,7 +114,7 @@ async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
     );
 
     // The configured camera: the published pixels, through our JPEG encoder.
-    let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg").await;
+    let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg", PATIENCE).await;
     assert_close(&snapshot, &raw, "/cameras/robot/snapshot.jpg");
 
     // web_video_server's stream of the raw topic: MJPEG frames of the same picture.
@@ -130,7 +126,7 @@ async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
     drop(stream);
 
     // A CompressedImage's JPEG goes out as published.
-    let body = get_ok(&server, "/snapshot?topic=/camera/compressed").await;
+    let body = get_ok(&server, "/snapshot?topic=/camera/compressed", PATIENCE).await;
     assert!(
         body == jpeg,
         "/snapshot?topic=/camera/compressed: {} bytes, not the {} published",
@@ -138,49 +134,6 @@ async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
         jpeg.len()
     );
     server.stop().await;
-}
-
-/// GETs `path` until it answers 200 (a topic's first frame takes a moment), returns the body.
-async fn get_ok(server: &TestServer, path: &str) -> Vec<u8> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let r = server.get(path).await;
-        if r.status == 200 {
-            return r.body.to_vec();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GET {path}: {} {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn quadrants() -> RgbImage {
-    let mut img = RgbImage::new(WIDTH, HEIGHT);
-    let (w, h) = (WIDTH / 2, HEIGHT / 2);
-    for (i, rgb) in QUADRANTS.iter().enumerate() {
-        let (x, y) = ((i as u32 % 2) * w, (i as u32 / 2) * h);
-        img.fill_rect(i64::from(x), i64::from(y), w, h, *rgb);
-    }
-    img
-}
-
-/// `jpeg` decodes to `expected`'s size with every quadrant's centre within JPEG's error.
-fn assert_close(jpeg: &[u8], expected: &RgbImage, what: &str) {
-    let got =
-        lookout_core::jpeg::decode_rgb(jpeg).unwrap_or_else(|e| panic!("{what}: not a JPEG ({e})"));
-    assert_eq!((got.width, got.height), (WIDTH, HEIGHT), "{what}");
-    for (x, y) in [(16, 12), (48, 12), (16, 36), (48, 36)] {
-        let (a, b) = (got.pixel(x, y), expected.pixel(x, y));
-        let off = a.iter().zip(b).map(|(p, q)| p.abs_diff(q)).max();
-        assert!(
-            off.is_some_and(|d| d <= 12),
-            "{what}: pixel ({x}, {y}) is {a:?}, published {b:?}"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
