@@ -156,9 +156,20 @@ mkdir -p "$run/bin"
 cp "$here/guest.sh" "$run/guest.sh"
 cp "$here/v4l2-vm-replug" "$run/bin/v4l2-vm-replug"
 chmod +x "$run/bin/v4l2-vm-replug"
+# The chroot's /tmp is a fresh tmpfs; a caller working under the host's /tmp (a fresh clone in
+# /tmp, say) keeps that one directory visible there.
+keep_tmp=""
+case "$PWD" in
+/tmp/?*)
+    keep_tmp="${PWD#/tmp/}"
+    keep_tmp="${keep_tmp%%/*}"
+    ;;
+esac
+[[ "$keep_tmp" =~ ^[A-Za-z0-9._-]+$ ]] || keep_tmp=""
 cat >"$run/vm.env" <<EOF
 KVER='$kver'
 MODROOT='$kdir/root'
+KEEP_TMP='$keep_tmp'
 EOF
 
 # CMD's stderr comes out through a FIFO that `cat` copies to our own stderr: qemu opening
