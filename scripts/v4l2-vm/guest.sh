@@ -34,15 +34,17 @@ mount -t devpts devpts $H/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $H/dev/shm
 mount -t proc proc $H/proc
 mount -t sysfs sysfs $H/sys
-if [ -n "$KEEP_TMP" ]; then
-    mkdir -p /kept-tmp
-    mount -o bind "$H/tmp/$KEEP_TMP" /kept-tmp || fail "cannot keep /tmp/$KEEP_TMP visible"
-fi
+# Directories of the host's /tmp the caller uses (run.sh lists them) stay visible in the
+# chroot's own /tmp.
+for top in $KEEP_TMP; do
+    mkdir -p "/kept-tmp/$top"
+    mount -o bind "$H/tmp/$top" "/kept-tmp/$top" || fail "cannot keep /tmp/$top visible"
+done
 mount -t tmpfs -o mode=1777 tmpfs $H/tmp
-if [ -n "$KEEP_TMP" ]; then
-    mkdir -p "$H/tmp/$KEEP_TMP"
-    mount -o bind /kept-tmp "$H/tmp/$KEEP_TMP"
-fi
+for top in $KEEP_TMP; do
+    mkdir -p "$H/tmp/$top"
+    mount -o bind "/kept-tmp/$top" "$H/tmp/$top"
+done
 mount -t tmpfs -o mode=755 tmpfs $H/run
 mkdir -p $H/run/v4l2-vm
 mount -o bind /share $H/run/v4l2-vm

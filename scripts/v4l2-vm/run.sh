@@ -157,15 +157,19 @@ cp "$here/guest.sh" "$run/guest.sh"
 cp "$here/v4l2-vm-replug" "$run/bin/v4l2-vm-replug"
 chmod +x "$run/bin/v4l2-vm-replug"
 # The chroot's /tmp is a fresh tmpfs; a caller working under the host's /tmp (a fresh clone in
-# /tmp, say) keeps that one directory visible there.
+# /tmp, say), or naming a program or file there, keeps those top directories visible in it.
 keep_tmp=""
-case "$PWD" in
-/tmp/?*)
-    keep_tmp="${PWD#/tmp/}"
-    keep_tmp="${keep_tmp%%/*}"
-    ;;
-esac
-[[ "$keep_tmp" =~ ^[A-Za-z0-9._-]+$ ]] || keep_tmp=""
+for path in "$PWD" "$@"; do
+    case "$path" in
+    /tmp/?*)
+        top="${path#/tmp/}"
+        top="${top%%/*}"
+        if [[ "$top" =~ ^[A-Za-z0-9._-]+$ ]] && [[ " $keep_tmp " != *" $top "* ]]; then
+            keep_tmp="${keep_tmp:+$keep_tmp }$top"
+        fi
+        ;;
+    esac
+done
 cat >"$run/vm.env" <<EOF
 KVER='$kver'
 MODROOT='$kdir/root'

@@ -382,12 +382,8 @@ fn v4l2_device_tests_pass_in_a_vm() {
         missing("qemu-system-x86_64 (Debian package `qemu-system-x86`)");
         return;
     }
+    // Under /tmp works too: run.sh keeps the paths it is given visible in the VM.
     let exe = std::env::current_exe().unwrap();
-    assert!(
-        !exe.starts_with("/tmp"),
-        "{} is under /tmp, which the VM does not share; use a target directory elsewhere",
-        exe.display()
-    );
     let out = Command::new(&script)
         .arg("env")
         .arg(format!("{DEVICE_VAR}=/dev/video0"))
