@@ -121,7 +121,7 @@ pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode
             .collect::<Result<Vec<_>, _>>()?;
         v4l2::set_controls(&device, &set)
     }
-    .map_err(|e| format!("{}: {e}", device.display()))?;
+    .map_err(|e| e.to_string())?;
     if args.json {
         let json: Vec<serde_json::Value> = list.iter().map(crate::controls::to_json).collect();
         println!("{}", serde_json::Value::from(json));
