@@ -3,6 +3,9 @@
 //! re-runs itself inside a fresh network namespace with only loopback, where the publishers
 //! and the server both live: nothing leaves the machine.
 
+#[path = "../../../lookout-sources/tests/common/netns.rs"]
+mod netns;
+
 use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants};
 use super::support::{self, Running, TestServer};
 use std::io::BufRead;
@@ -148,39 +151,11 @@ fn inside_netns(name: &str) -> bool {
     if !support::require("unshare", "util-linux") || !support::require("ip", "iproute2") {
         return false;
     }
-    let can = Command::new("unshare")
-        .args(["-n", "true"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can {
+    if !netns::can_unshare() {
         support::missing("permission to create a network namespace (`unshare -n`; run as root)");
         return false;
     }
-    let exe = std::env::current_exe().expect("own test binary");
-    let out = Command::new("unshare")
-        .args(["-n", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh"])
-        .arg(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
-        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        .env("ROS_DOMAIN_ID", DOMAIN.to_string())
-        .output()
-        .expect("run unshare");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!(
-        "--- inside the network namespace ---\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{name} failed inside its network namespace"
-    );
-    // A misspelt name would run nothing and pass.
-    assert!(
-        stdout.contains("1 passed"),
-        "{name} did not run inside the namespace"
-    );
+    netns::run_test_inside(name, INSIDE, &[("ROS_DOMAIN_ID", DOMAIN.to_string())]);
     false
 }
 
