@@ -1,7 +1,7 @@
 //! ROS 1 end to end: a real roscore and rospy publishers from Debian, and the whole server
 //! with its `kind = "ros1"` camera and web_video_server's URLs, all on 127.0.0.1.
 
-use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants};
+use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants, wait_for_topics};
 use super::support::{self, TestServer};
 use std::io::BufRead;
 use std::os::unix::process::CommandExt;
@@ -68,34 +68,14 @@ async fn rospy_topics_reach_camera_stream_snapshot_and_topic_list() {
     .await;
 
     // The topic list, as JSON.
-    let deadline = Instant::now() + PATIENCE;
-    let topics = loop {
-        let list = server.json("/api/ros/topics").await;
-        let names: Vec<_> = list["topics"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
-            .unwrap_or_default();
-        if names.contains(&"/camera/image_raw") && names.contains(&"/camera/image_raw/compressed") {
-            break list;
-        }
-        assert!(Instant::now() < deadline, "topics never listed: {list}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(topics["transport"], "ros1", "{topics}");
-    let type_of = |name: &str| {
-        topics["topics"]
-            .as_array()
-            .and_then(|a| a.iter().find(|t| t["name"] == name))
-            .map(|t| t["type"].clone())
-    };
-    assert_eq!(
-        type_of("/camera/image_raw"),
-        Some("sensor_msgs/Image".into())
-    );
-    assert_eq!(
-        type_of("/camera/image_raw/compressed"),
-        Some("sensor_msgs/CompressedImage".into())
-    );
+    wait_for_topics(
+        &server,
+        "ros1",
+        "/camera/image_raw",
+        "/camera/image_raw/compressed",
+        PATIENCE,
+    )
+    .await;
 
     // The configured camera: the published pixels, through our JPEG encoder.
     let snapshot = get_ok(&server, "/cameras/robot/snapshot.jpg", PATIENCE).await;

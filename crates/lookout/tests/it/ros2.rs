@@ -6,12 +6,12 @@
 #[path = "../../../lookout-sources/tests/common/netns.rs"]
 mod netns;
 
-use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants};
+use super::ros_common::{HEIGHT, WIDTH, assert_close, get_ok, quadrants, wait_for_topics};
 use super::support::{self, Running, TestServer};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Set in the inner run, inside the namespace.
 const INSIDE: &str = "LOOKOUT_TEST_ROS2_NETNS";
@@ -70,34 +70,14 @@ async fn rclpy_topics_reach_camera_stream_snapshot_and_topic_list() {
     .await;
 
     // The topic list, as JSON.
-    let deadline = Instant::now() + PATIENCE;
-    let topics = loop {
-        let list = server.json("/api/ros/topics").await;
-        let names: Vec<_> = list["topics"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
-            .unwrap_or_default();
-        if names.contains(&"/camera/image_raw") && names.contains(&"/camera/compressed") {
-            break list;
-        }
-        assert!(Instant::now() < deadline, "topics never listed: {list}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(topics["transport"], "ros2", "{topics}");
-    let type_of = |name: &str| {
-        topics["topics"]
-            .as_array()
-            .and_then(|a| a.iter().find(|t| t["name"] == name))
-            .map(|t| t["type"].clone())
-    };
-    assert_eq!(
-        type_of("/camera/image_raw"),
-        Some("sensor_msgs/Image".into())
-    );
-    assert_eq!(
-        type_of("/camera/compressed"),
-        Some("sensor_msgs/CompressedImage".into())
-    );
+    wait_for_topics(
+        &server,
+        "ros2",
+        "/camera/image_raw",
+        "/camera/compressed",
+        PATIENCE,
+    )
+    .await;
     // The same list as JSON on the page's URL, and as the page with links to the viewer.
     let same = server.json("/ros/topics?format=json").await;
     assert_eq!(same["transport"], "ros2", "{same}");

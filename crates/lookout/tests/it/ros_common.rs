@@ -52,3 +52,40 @@ pub fn assert_close(jpeg: &[u8], expected: &RgbImage, what: &str) {
         );
     }
 }
+
+/// Waits until `/api/ros/topics` lists both topics, then checks the transport and their types;
+/// returns the list.
+pub async fn wait_for_topics(
+    server: &TestServer,
+    transport: &str,
+    raw: &str,
+    compressed: &str,
+    patience: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + patience;
+    let topics = loop {
+        let list = server.json("/api/ros/topics").await;
+        let names: Vec<_> = list["topics"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        if names.contains(&raw) && names.contains(&compressed) {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "topics never listed: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(topics["transport"], transport, "{topics}");
+    let type_of = |name: &str| {
+        topics["topics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["name"] == name))
+            .map(|t| t["type"].clone())
+    };
+    assert_eq!(type_of(raw), Some("sensor_msgs/Image".into()));
+    assert_eq!(
+        type_of(compressed),
+        Some("sensor_msgs/CompressedImage".into())
+    );
+    topics
+}
