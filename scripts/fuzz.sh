@@ -71,10 +71,11 @@ for t in "${targets[@]}"; do
         result="CRASH (see $log, input in $FUZZ_DIR/artifacts/$t/)"
         failed+=("$t")
     fi
+    # A crash on a seed stops libFuzzer before it prints any of these: "?".
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
     printf '%-12s %8s %12s %8s %6s %7s %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" \
         "${cov:-?}" "${ft:-?}" "$result"
 done
