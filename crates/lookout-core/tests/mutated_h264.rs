@@ -196,6 +196,29 @@ fn mutated_streams_give_errors_or_pictures_never_a_panic() {
     assert!(total_errors > 1_000, "{total_errors} errors");
 }
 
+/// Length-prefixed frames (an RTSP client's, an MP4 sample) mutated, split and made into
+/// access units: errors or units, never a panic.
+#[test]
+fn mutated_length_prefixed_frames_never_panic() {
+    let mut rng = Rng(0x1e4);
+    let whole = lookout_core::h264::annex_b_to_length_prefixed(STREAM, 1 << 20).unwrap();
+    let mut params = lookout_core::h264::ParamTracker::default();
+    let (mut ok, mut bad) = (0, 0);
+    for _ in 0..3000 {
+        let data = bytes::Bytes::from(mutate(&mut rng, &whole));
+        match lookout_core::h264::split_length_prefixed(&data, 4)
+            .and_then(|nals| AccessUnit::from_nals(nals, &mut params))
+        {
+            Ok(au) => {
+                ok += 1;
+                use_units(&[au]);
+            }
+            Err(_) => bad += 1,
+        }
+    }
+    assert!(ok > 100 && bad > 100, "ok {ok}, errors {bad}");
+}
+
 #[test]
 fn mutated_and_random_parameter_sets_never_panic() {
     let mut rng = Rng(7);

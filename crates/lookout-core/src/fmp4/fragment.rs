@@ -115,6 +115,37 @@ pub fn media_fragment(
     Ok(out)
 }
 
+/// Where `tfdt`'s 64-bit time sits in a `moof` written by [`media_fragment`]: after the
+/// moof header (8), mfhd (16), traf header (8), tfhd (16) and tfdt's own header and
+/// version/flags (12).
+const TFDT_TIME_AT: usize = 60;
+
+/// A copy of `moof` (the `moof` box at the start of a fragment from [`media_fragment`]) with
+/// its `tfdt` set to `decode_time_90k`. Lets each viewer of one shared fragment have its own
+/// timeline (starting at 0 when it joined, without gaps where it skipped frames) while the
+/// `mdat`, the bulk, stays shared.
+pub fn moof_with_decode_time(moof: &[u8], decode_time_90k: u64) -> Result<Vec<u8>, Error> {
+    let layout_ok = moof.len() >= TFDT_TIME_AT + 8
+        && &moof[4..8] == b"moof"
+        && &moof[12..16] == b"mfhd"
+        && &moof[28..32] == b"traf"
+        && &moof[36..40] == b"tfhd"
+        && &moof[52..56] == b"tfdt"
+        && moof[56] == 1;
+    if !layout_ok {
+        return Err(Error::invalid(
+            "not a moof written by lookout_core::fmp4::media_fragment",
+        ));
+    }
+    let moof_len = u32::from_be_bytes([moof[0], moof[1], moof[2], moof[3]]) as usize;
+    let mut out = moof
+        .get(..moof_len)
+        .ok_or_else(|| Error::invalid("moof box longer than the bytes given"))?
+        .to_vec();
+    out[TFDT_TIME_AT..TFDT_TIME_AT + 8].copy_from_slice(&decode_time_90k.to_be_bytes());
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::boxes::{find_box, parse_boxes};
@@ -183,6 +214,36 @@ mod tests {
         assert_eq!(
             [be32(trun, 24), be32(trun, 28), be32(trun, 32)],
             [3003, 6, NON_SYNC_SAMPLE_FLAGS]
+        );
+    }
+
+    #[test]
+    fn a_viewer_gets_its_own_decode_time() {
+        let key = au(true, &[0x65, 0x88, 0x84]);
+        let s = Sample {
+            access_unit: &key,
+            duration_90k: 3000,
+            composition_offset_90k: 0,
+        };
+        let frag = media_fragment(3, 900_000, &[s]).unwrap();
+        let moof = moof_with_decode_time(&frag, 6000).unwrap();
+        let moof_len = parse_boxes(&frag)[0].1.len() + 8;
+        assert_eq!(moof.len(), moof_len);
+        let mut rebased = moof.clone();
+        rebased.extend_from_slice(&frag[moof_len..]);
+        let tfdt = find_box(&rebased, &[(b"moof", 0), (b"traf", 0), (b"tfdt", 0)]).unwrap();
+        assert_eq!(u64::from_be_bytes(tfdt[4..12].try_into().unwrap()), 6000);
+        // Everything else is the same bytes.
+        let mut original = frag.clone();
+        original[TFDT_TIME_AT..TFDT_TIME_AT + 8].copy_from_slice(&6000u64.to_be_bytes());
+        assert_eq!(rebased, original);
+        assert!(moof_with_decode_time(&frag[..40], 0).is_err());
+        assert!(
+            moof_with_decode_time(
+                b"not a box at all, not a box at all, not a box at all, not a box",
+                0
+            )
+            .is_err()
         );
     }
 

@@ -8,7 +8,7 @@ pub mod fragment;
 pub mod init;
 pub mod muxer;
 
-pub use fragment::{Sample, media_fragment};
+pub use fragment::{Sample, media_fragment, moof_with_decode_time};
 pub use init::init_segment;
 pub use muxer::{Fmp4Muxer, Fragment};
 

@@ -18,6 +18,9 @@ const DEFAULT_FRAME_DURATION_90K: u32 = 3000;
 pub struct Fragment {
     /// `moof` + `mdat`.
     pub bytes: Vec<u8>,
+    /// Length of the `moof` at the start of `bytes` (see
+    /// [`moof_with_decode_time`](super::moof_with_decode_time)); the `mdat` follows.
+    pub moof_len: usize,
     /// The first sample is a key frame: a segment, or a late joiner, can start here.
     pub starts_with_key: bool,
     /// Decode time of the first sample and the sum of the durations, in 90 kHz units from the
@@ -128,6 +131,10 @@ impl Fmp4Muxer {
         }
         let decode_time = first_time - origin;
         let bytes = media_fragment(self.next_sequence, decode_time, &samples)?;
+        // media_fragment starts with its moof, whose size is its first 4 bytes.
+        let moof_len = bytes
+            .get(..4)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
         let duration_90k = samples.iter().map(|s| u64::from(s.duration_90k)).sum();
 
         self.origin_90k = Some(origin);
@@ -136,6 +143,7 @@ impl Fmp4Muxer {
         self.next_sequence = self.next_sequence.wrapping_add(1).max(1);
         Ok(Fragment {
             bytes,
+            moof_len,
             starts_with_key: first.is_key,
             decode_time_90k: decode_time,
             duration_90k,
@@ -192,6 +200,7 @@ mod tests {
         // The SPS says 30 fps: 3000 ticks for a lone first frame.
         assert_eq!((f1.decode_time_90k, f1.duration_90k), (0, 3000));
         assert_eq!(tfdt_and_seq(&f1.bytes), (0, 1));
+        assert_eq!(&f1.bytes[f1.moof_len + 4..f1.moof_len + 8], b"mdat");
         let f2 = m
             .fragment(&[(&d, 1_003_600), (&d, 1_007_200), (&d, 1_010_000)])
             .unwrap();

@@ -31,6 +31,42 @@ pub struct AccessUnit {
 }
 
 impl AccessUnit {
+    /// An access unit from NAL units that are known to form one (an RTSP client's frame, a
+    /// V4L2 `H264` buffer), noting its parameter sets in `params`. Errors: no NAL units, an
+    /// invalid NAL header, past [`MAX_NALS_PER_ACCESS_UNIT`] or [`MAX_ACCESS_UNIT_BYTES`], or
+    /// a broken parameter set (then nothing is kept).
+    pub fn from_nals(nals: Vec<Bytes>, params: &mut ParamTracker) -> Result<Self, Error> {
+        if nals.is_empty() {
+            return Err(Error::corrupt("an H.264 frame with no NAL units"));
+        }
+        if nals.len() > MAX_NALS_PER_ACCESS_UNIT {
+            return Err(Error::corrupt(format!(
+                "an H.264 frame of {} NAL units, more than {MAX_NALS_PER_ACCESS_UNIT}",
+                nals.len()
+            )));
+        }
+        let bytes: usize = nals.iter().map(Bytes::len).sum();
+        if bytes > MAX_ACCESS_UNIT_BYTES {
+            return Err(Error::corrupt(format!(
+                "an H.264 frame of {bytes} bytes, more than {MAX_ACCESS_UNIT_BYTES}"
+            )));
+        }
+        let mut is_key = false;
+        for nal in &nals {
+            let header = NalHeader::parse(nal)?;
+            match header.nal_type {
+                NalType::SPS | NalType::PPS => params.observe(nal)?,
+                NalType::IDR_SLICE => is_key = true,
+                _ => {}
+            }
+        }
+        Ok(Self {
+            nals,
+            is_key,
+            params: params.current().cloned(),
+        })
+    }
+
     /// Sum of the NAL units' sizes.
     pub fn nal_bytes(&self) -> usize {
         self.nals.iter().map(Bytes::len).sum()
@@ -279,6 +315,29 @@ mod tests {
         assert!(a.pop().is_none());
         a.flush();
         assert_eq!(types(&a.pop().unwrap()), [1]);
+    }
+
+    #[test]
+    fn whole_frames_from_an_rtsp_client_or_v4l2() {
+        let mut params = ParamTracker::default();
+        let key = AccessUnit::from_nals(
+            vec![
+                nal(X264_BASELINE_1278X718),
+                nal(X264_BASELINE_PPS),
+                nal(&[0x65, 0x88]),
+            ],
+            &mut params,
+        )
+        .unwrap();
+        assert!(key.is_key);
+        assert_eq!(key.params.unwrap().codec_string(), "avc1.42C01F");
+        let p = AccessUnit::from_nals(vec![nal(&[0x41, 0x9A])], &mut params).unwrap();
+        assert!(!p.is_key && p.params.is_some());
+        assert!(AccessUnit::from_nals(vec![], &mut params).is_err());
+        assert!(AccessUnit::from_nals(vec![nal(&[0x67, 0x42])], &mut params).is_err());
+        assert!(AccessUnit::from_nals(vec![nal(&[0x85])], &mut params).is_err());
+        let many = vec![nal(&[0x41, 0x9A]); MAX_NALS_PER_ACCESS_UNIT + 1];
+        assert!(AccessUnit::from_nals(many, &mut params).is_err());
     }
 
     #[test]
