@@ -34,7 +34,8 @@ impl AccessUnit {
     /// An access unit from NAL units that are known to form one (an RTSP client's frame, a
     /// V4L2 `H264` buffer), noting its parameter sets in `params`. Errors: no NAL units, an
     /// invalid NAL header, past [`MAX_NALS_PER_ACCESS_UNIT`] or [`MAX_ACCESS_UNIT_BYTES`], or
-    /// a broken parameter set (then nothing is kept).
+    /// a broken parameter set (the unit is not returned; parameter sets before the broken one
+    /// stay noted).
     pub fn from_nals(nals: Vec<Bytes>, params: &mut ParamTracker) -> Result<Self, Error> {
         if nals.is_empty() {
             return Err(Error::corrupt("an H.264 frame with no NAL units"));
