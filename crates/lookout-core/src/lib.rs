@@ -1,11 +1,13 @@
-//! The parts of Lookout that do no I/O: frames, pixels, JPEG encode/decode/scale and the
-//! per-camera hub where sources and viewers meet.
+//! The parts of Lookout that do no I/O: frames, pixels, JPEG encode/decode/scale, H.264
+//! access units and fragmented MP4 boxes, and the per-camera hub where sources and viewers meet.
 //!
 //! This crate must never depend on HTTP, database, mail or device crates: the workspace split
 //! lets the compiler hold that line (see `docs/design` and the architecture page).
 
 pub mod error;
+pub mod fmp4;
 pub mod frame;
+pub mod h264;
 pub mod hub;
 pub mod image;
 pub mod jpeg;
