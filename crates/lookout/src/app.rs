@@ -282,18 +282,21 @@ pub async fn run(
     });
     let limits = Limits {
         max_connections: s.max_connections,
+        max_connections_per_address: s.max_connections_per_address,
+        trusted_proxies: state.proxy_trust.clone(),
         write_timeout: s.write_timeout,
         header_read_timeout: s.header_read_timeout,
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
     };
-    let redirect = server::HttpsRedirect {
-        mode: if config.tls.is_some() || config.acme.is_some() {
+    let https = server::HttpsPolicy {
+        redirect_http: if config.tls.is_some() || config.acme.is_some() {
             config.file.tls.redirect_http
         } else {
             RedirectHttp::None
         },
-        port: listeners.iter().find_map(|l| match l {
+        hsts_max_age_s: s.hsts_max_age_s,
+        https_port: listeners.iter().find_map(|l| match l {
             Bound::Tcp {
                 listener,
                 tls: true,
@@ -305,7 +308,7 @@ pub async fn run(
         listeners,
         web::router(state),
         tls,
-        redirect,
+        https,
         limits,
         connections,
         shutdown,

@@ -130,7 +130,7 @@ fn user_key(user: &str) -> String {
 
 /// An IPv6 client usually holds a whole /64: counting each address alone would give it
 /// endless fresh tries. IPv4-mapped addresses count as IPv4.
-fn addr_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn addr_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -133,11 +133,15 @@ pub struct ServerSection {
     pub socket_group: Option<String>,
     /// Open connections at most; past it new ones get 503.
     pub max_connections: usize,
+    /// Open connections at most from one client address (an IPv6 /64); past it new ones get
+    /// 429. Trusted proxies are exempt.
+    pub max_connections_per_address: usize,
     /// Time to produce a response (not to stream its body).
     pub request_timeout_ms: u64,
     /// A client that accepts no bytes for this long is dropped.
     pub write_timeout_ms: u64,
-    /// Time for a client to send its request headers.
+    /// Time for a client to send a request: from the connection (or the end of its TLS
+    /// handshake), or from the end of the previous response.
     pub header_read_timeout_ms: u64,
     /// Size limit of a request's headers (at least 8192).
     pub max_header_bytes: usize,
@@ -145,6 +149,10 @@ pub struct ServerSection {
     pub max_headers: usize,
     /// How long a snapshot waits for a fresh frame.
     pub snapshot_timeout_ms: u64,
+    /// `Strict-Transport-Security: max-age=N` on HTTPS responses; unset, one year on HTTPS
+    /// listeners that are not loopback and none on loopback ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hsts_max_age_s: Option<u64>,
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -159,12 +167,14 @@ impl Default for ServerSection {
             socket_mode: "0660".into(),
             socket_group: None,
             max_connections: 1000,
+            max_connections_per_address: 100,
             request_timeout_ms: 30_000,
             write_timeout_ms: 10_000,
             header_read_timeout_ms: 10_000,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             snapshot_timeout_ms: 5_000,
+            hsts_max_age_s: None,
             data_dir: None,
         }
     }

@@ -69,12 +69,15 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<TrustedProxy>,
     pub socket: SocketPermissions,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub request_timeout: Duration,
     pub write_timeout: Duration,
     pub header_read_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_headers: usize,
     pub snapshot_timeout: Duration,
+    /// `server.hsts_max_age_s` as set; `None` for the default policy.
+    pub hsts_max_age_s: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +203,13 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "remove the key to use the default (1000)",
         ));
     }
+    if s.max_connections_per_address == 0 {
+        return Err(cx.err(
+            cx.key_offset("max_connections_per_address"),
+            "server.max_connections_per_address must be above 0",
+            "remove the key to use the default (100)",
+        ));
+    }
     // hyper's smallest read buffer is 8 KiB; below that it would panic.
     if !(8192..=1 << 20).contains(&s.max_header_bytes) {
         return Err(cx.err(
@@ -255,12 +265,14 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             group: s.socket_group.clone(),
         },
         max_connections: s.max_connections,
+        max_connections_per_address: s.max_connections_per_address,
         request_timeout: positive("request_timeout_ms", s.request_timeout_ms)?,
         write_timeout: positive("write_timeout_ms", s.write_timeout_ms)?,
         header_read_timeout: positive("header_read_timeout_ms", s.header_read_timeout_ms)?,
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms)?,
+        hsts_max_age_s: s.hsts_max_age_s,
     };
     if file.cameras.is_empty() {
         return Err(cx.err(

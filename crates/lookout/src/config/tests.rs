@@ -72,6 +72,22 @@ fn server_values_are_checked() {
     assert!(e.msg.contains("not an address"));
     let e = err(&format!("[server]\n\nmax_header_bytes = 100\n{cam}"));
     assert_eq!(e.line, Some(3));
+    let e = err(&format!(
+        "[server]\nmax_connections = 5\nmax_connections_per_address = 0\n{cam}"
+    ));
+    assert_eq!(e.line, Some(3));
+    assert!(
+        e.msg
+            .contains("max_connections_per_address must be above 0")
+    );
+    let c = parse(&format!("[server]\nhsts_max_age_s = 600\n{cam}"), "t.toml").unwrap();
+    assert_eq!(
+        (
+            c.server.hsts_max_age_s,
+            c.server.max_connections_per_address
+        ),
+        (Some(600), 100)
+    );
 }
 
 #[test]

@@ -152,6 +152,26 @@ pub fn render(state: &AppState) -> String {
         "lookout_connections_refused_total {}",
         conns.refused.load(Ordering::Relaxed)
     );
+    for (name, help, value) in [
+        (
+            "lookout_connections_refused_per_address_total",
+            "Connections answered 429 because their address held server.max_connections_per_address.",
+            &conns.refused_per_address,
+        ),
+        (
+            "lookout_connections_closed_idle_total",
+            "Connections closed because no request came within server.header_read_timeout_ms.",
+            &conns.closed_idle,
+        ),
+        (
+            "lookout_connections_dropped_stalled_total",
+            "HTTP/2 connections dropped because a response's client took no data for server.write_timeout_ms.",
+            &conns.dropped_stalled,
+        ),
+    ] {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+    }
     family(
         &mut out,
         "lookout_build_info",

@@ -11,7 +11,7 @@ mod metrics;
 pub(crate) mod pages;
 mod query;
 mod ros_pages;
-mod security_headers;
+pub(crate) mod security_headers;
 mod snapshot;
 mod stream;
 mod zones_api;
