@@ -67,14 +67,6 @@ pub enum StoreError {
     Lock(#[from] lock::LockError),
 }
 
-impl StoreError {
-    /// A database that cannot be read or written now (damaged, locked too long, disk full):
-    /// the server answers 503, never "wrong password".
-    pub fn is_unavailable(&self) -> bool {
-        !matches!(self, StoreError::Setup(_))
-    }
-}
-
 /// The error of an I/O operation on the data directory, with ENOSPC and EDQUOT said as a full
 /// disk.
 fn io_error(
@@ -91,9 +83,9 @@ fn io_error(
     }
 }
 
-/// A SQLite error at open, said in the operator's words when it is a damaged file or a full
-/// disk.
-fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
+/// A SQLite error, said in the operator's words (with the file and what to do) when it is a
+/// damaged file or a full disk: at open, and for every later query too.
+fn sqlite_error(path: &Path, e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Damaged {
@@ -105,6 +97,14 @@ fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
             detail: e.to_string(),
         },
         _ => StoreError::Sql(e),
+    }
+}
+
+/// A query's error, with a damaged database or a full disk said as such.
+fn explain(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sql(e) => sqlite_error(path, e),
+        other => other,
     }
 }
 
@@ -176,9 +176,9 @@ impl Store {
     }
 
     fn open_file(path: PathBuf, flags: OpenFlags) -> Result<Self, StoreError> {
-        let conn = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| sqlite_error(&path, e))?;
         Self::setup(conn, path.clone()).map_err(|e| match e {
-            StoreError::Sql(e) => open_error(&path, e),
+            StoreError::Sql(e) => sqlite_error(&path, e),
             other => other,
         })
     }
@@ -218,7 +218,6 @@ impl Store {
                 path: self.path.clone(),
                 detail: rows.join("; "),
             }),
-            Err(StoreError::Sql(e)) => Err(open_error(&self.path, e)),
             Err(e) => Err(e),
         }
     }
@@ -234,9 +233,10 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let mut c = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut c)
+            f(&mut c).map_err(|e| explain(&path, e))
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -248,7 +248,7 @@ impl Store {
         f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let mut c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut c)
+        f(&mut c).map_err(|e| explain(&self.path, e))
     }
 }
 

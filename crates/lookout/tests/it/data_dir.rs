@@ -299,6 +299,21 @@ fn a_damaged_database_stops_serve_before_it_announces_anything() {
         err.contains(&*db.to_string_lossy()) && err.contains("damaged"),
         "{err}"
     );
+    // The commands say it the same way when a query meets the damage.
+    let list = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&list.stderr);
+    assert_eq!(list.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&*db.to_string_lossy()) && err.contains("damaged"),
+        "{err}"
+    );
 }
 
 /// A full disk: a 64 KiB tmpfs, filled, in a mount namespace of its own (`unshare -m`), so
