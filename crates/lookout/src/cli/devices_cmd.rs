@@ -1,6 +1,7 @@
 //! `lookout devices` (the V4L2 cameras with their formats, sizes and rates, as
 //! `v4l2-ctl --list-formats-ext` shows them) and `lookout controls CAMERA [NAME=VALUE…]`.
 
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
 use super::output::outln;
 use crate::config::{Config, SourceConfig};
 use clap::Args;
