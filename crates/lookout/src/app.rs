@@ -16,7 +16,8 @@ use crate::listen::Bound;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, ConnectionStats, Limits};
-use crate::store::{Store, StoreError};
+use crate::store::lock::DataDirLock;
+use crate::store::{self, Store, StoreError};
 use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
@@ -107,26 +108,87 @@ pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<Au
     ))))
 }
 
+/// The data directory as the server holds it: locked against a second server, and the
+/// database opened and checked. Both stay until the server stops.
+#[derive(Debug, Default)]
+pub struct DataDir {
+    pub store: Option<Store>,
+    lock: Option<DataDirLock>,
+}
+
+/// The database holds accounts, events and the alert outbox: it is needed when logins, alerts
+/// or events are (the loopback demo runs without one).
+fn needs_store(config: &Config) -> bool {
+    config.auth.mode == AuthMode::Login
+        || !config.alerts.rules.is_empty()
+        || config.file.public_address.is_some()
+        || config.cameras.iter().any(|c| c.motion.is_some())
+}
+
+/// Creates (0700), locks and opens the data directory, and reads the whole database once,
+/// so that a second server, a damaged database or a full disk stop the start before anything
+/// is announced. Without a database or ACME the directory is not touched at all.
+pub fn open_data_dir(config: &Config) -> Result<DataDir, StoreError> {
+    let store_needed = needs_store(config);
+    if !store_needed && config.acme.is_none() {
+        return Ok(DataDir::default());
+    }
+    let dir = &config.data_dir;
+    store::prepare_dir(dir)?;
+    let lock = DataDirLock::acquire(dir)?;
+    let store = if store_needed {
+        let store = Store::open(dir)?;
+        store.check()?;
+        Some(store)
+    } else {
+        None
+    };
+    warn_if_readable(dir, "the data directory", "700");
+    if let Some(s) = &store {
+        warn_if_readable(s.path(), "the database", "600");
+    }
+    Ok(DataDir {
+        store,
+        lock: Some(lock),
+    })
+}
+
+/// Files made by an older Lookout (or by hand) may be open to every user of the machine:
+/// said at start, and left as they are (the owner may have a reason).
+fn warn_if_readable(path: &std::path::Path, what: &str, mode: &str) {
+    if let Some(m) = store::files::readable_by_others(path) {
+        tracing::warn!(
+            "{what} {} can be read by every user of this machine (mode {m:o}); `chmod {mode} {}` makes it private",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
 /// Serves `config` on `listeners` until `shutdown` is cancelled, then ends every stream,
-/// stops every source and returns. Errors (a data directory that cannot be used, `none`
-/// auth on a public address) come before anything is served.
+/// stops every source and returns. Errors (a data directory that cannot be used or is in use
+/// by another server, `none` auth on a public address) come before anything is served.
 pub async fn run(
     listeners: Vec<Bound>,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     check_auth_mode(&config, &listeners)?;
-    // The database holds accounts, events and the alert outbox: opened when logins or
-    // alerts need it (the loopback demo runs without one).
-    let store = if config.auth.mode == AuthMode::Login
-        || !config.alerts.rules.is_empty()
-        || config.file.public_address.is_some()
-        || config.cameras.iter().any(|c| c.motion.is_some())
-    {
-        Some(Store::open(&config.data_dir).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
+    let data = open_data_dir(&config).map_err(|e| e.to_string())?;
+    run_with(listeners, config, data, shutdown).await
+}
+
+/// [`run`] with the data directory opened already (`lookout serve` opens it before it binds
+/// and announces its listeners).
+pub async fn run_with(
+    listeners: Vec<Bound>,
+    config: Config,
+    data: DataDir,
+    shutdown: CancellationToken,
+) -> Result<(), String> {
+    check_auth_mode(&config, &listeners)?;
+    // Held until this function returns: the server's whole life.
+    let DataDir { store, lock: _lock } = data;
     let auth = open_auth(&config, store.as_ref())?;
     let background = TaskTracker::new();
     let events = store.as_ref().map(|store| EventLog {

@@ -242,14 +242,7 @@ fn mail<'a>(
         "test" => "test alert".to_owned(),
         other => format!("{other} on {camera}"),
     };
-    let when = u64::try_from(e["started_at"].as_i64().unwrap_or(0))
-        .map(|s| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-            )
-            .to_string()
-        })
-        .unwrap_or_default();
+    let when = crate::store::timestamp::rfc3339(e["started_at"].as_i64().unwrap_or(0));
     let mut text = format!("Lookout: {what} at {when} (UTC).\n");
     if let Some(err) = e["details"]["error"].as_str() {
         text.push_str(&format!("Reason: {err}\n"));

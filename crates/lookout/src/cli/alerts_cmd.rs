@@ -1,6 +1,7 @@
 //! `lookout alerts test`: records a test event, which every `[[alert]]` rule queues, and
 //! delivers it at once from this process, printing what each rule's receiver answered.
 
+use super::output::outln;
 use crate::alerts::outbox;
 use crate::config::Config;
 use crate::events::{self, EventKind, NewEvent};
@@ -55,10 +56,10 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
     let mut all_ok = true;
     for (rule, delivered, error) in results {
         match (delivered, error) {
-            (Some(_), _) => println!("{rule}: delivered"),
+            (Some(_), _) => outln!("{rule}: delivered"),
             (None, e) => {
                 all_ok = false;
-                println!(
+                outln!(
                     "{rule}: NOT delivered ({}); the server retries it",
                     e.unwrap_or_else(|| "not tried".into())
                 );

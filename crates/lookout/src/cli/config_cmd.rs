@@ -1,5 +1,6 @@
 //! `lookout config check FILE` and `lookout config example`.
 
+use super::output::{errln, out};
 use crate::config;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -16,16 +17,16 @@ pub enum ConfigCommand {
 pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
     match cmd {
         ConfigCommand::Example => {
-            print!("{}", config::EXAMPLE);
+            out!("{}", config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check { file } => {
             let c = config::load(&file).map_err(|e| e.to_string())?;
             match toml::to_string_pretty(&c.file.redacted()) {
-                Ok(text) => print!("{text}"),
-                Err(e) => eprintln!("(cannot print the resolved config: {e})"),
+                Ok(text) => out!("{text}"),
+                Err(e) => errln!("(cannot print the resolved config: {e})"),
             }
-            eprintln!("{}: OK ({} camera(s))", file.display(), c.cameras.len());
+            errln!("{}: OK ({} camera(s))", file.display(), c.cameras.len());
             Ok(ExitCode::SUCCESS)
         }
     }

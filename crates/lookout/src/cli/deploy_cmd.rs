@@ -2,6 +2,7 @@
 //! Lookout behind nginx and as a systemd service. The file goes to standard output, what the
 //! operator should fix in the config to standard error.
 
+use super::output::{errln, out, outln};
 use crate::config::Config;
 use crate::deploy::{Generated, nginx, systemd};
 use crate::listen::ListenSpec;
@@ -37,7 +38,7 @@ pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, Str
         args.upstream.as_ref(),
     )?;
     print_warnings(&site);
-    print!("{}", site.text);
+    out!("{}", site.text);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -54,12 +55,12 @@ pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode,
     let unit = systemd::systemd_unit(config, &exe, config_path.as_deref())?;
     print_warnings(&unit);
     if !args.install {
-        print!("{}", unit.text);
+        out!("{}", unit.text);
         return Ok(ExitCode::SUCCESS);
     }
     let path = Path::new(systemd::UNIT_PATH);
     systemd::install(&unit.text, path)?;
-    println!(
+    outln!(
         "wrote {}; now run:\n    systemctl daemon-reload\n    systemctl enable --now lookout",
         path.display()
     );
@@ -68,6 +69,6 @@ pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode,
 
 fn print_warnings(g: &Generated) {
     for w in &g.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
 }

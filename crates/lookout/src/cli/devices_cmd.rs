@@ -1,6 +1,8 @@
 //! `lookout devices` (the V4L2 cameras with their formats, sizes and rates, as
 //! `v4l2-ctl --list-formats-ext` shows them) and `lookout controls CAMERA [NAME=VALUE…]`.
 
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+use super::output::outln;
 use crate::config::{Config, SourceConfig};
 use clap::Args;
 use std::path::PathBuf;
@@ -76,15 +78,15 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::from(json));
+        outln!("{}", serde_json::Value::from(json));
         return Ok(ExitCode::SUCCESS);
     }
     if list.is_empty() {
-        println!("no V4L2 capture devices found (is the camera plugged in? `ls /dev/video*`)");
+        outln!("no V4L2 capture devices found (is the camera plugged in? `ls /dev/video*`)");
         return Ok(ExitCode::SUCCESS);
     }
     for d in &list {
-        println!(
+        outln!(
             "{}  {} ({}, {})",
             d.path.display(),
             d.card,
@@ -92,16 +94,16 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
             d.bus_info
         );
         for name in &d.stable_names {
-            println!("  stable name: {}", name.display());
+            outln!("  stable name: {}", name.display());
         }
         match &d.offers {
-            Ok(offers) if offers.is_empty() => println!("  no formats offered"),
+            Ok(offers) if offers.is_empty() => outln!("  no formats offered"),
             Ok(offers) => {
                 for o in offers {
-                    println!("  {o}");
+                    outln!("  {o}");
                 }
             }
-            Err(e) => println!("  cannot list formats: {e}"),
+            Err(e) => outln!("  cannot list formats: {e}"),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -124,10 +126,10 @@ pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode
     .map_err(|e| e.to_string())?;
     if args.json {
         let json: Vec<serde_json::Value> = list.iter().map(crate::controls::to_json).collect();
-        println!("{}", serde_json::Value::from(json));
+        outln!("{}", serde_json::Value::from(json));
     } else {
         for c in &list {
-            println!("{c}");
+            outln!("{c}");
         }
     }
     Ok(ExitCode::SUCCESS)

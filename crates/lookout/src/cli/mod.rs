@@ -8,6 +8,7 @@ mod cert_cmd;
 mod config_cmd;
 mod deploy_cmd;
 mod devices_cmd;
+mod output;
 mod password_input;
 mod serve;
 mod tokens;
@@ -15,6 +16,7 @@ mod users;
 
 use crate::config::{self, Config};
 use clap::{Parser, Subcommand};
+use output::errln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -93,13 +95,20 @@ pub fn run(cli: Cli) -> ExitCode {
             load(&cli.config, cli.data_dir).and_then(|c| devices_cmd::controls(&args, Some(&c)))
         }
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             ExitCode::from(1)
         }
+    };
+    // A reader that went away early is no failure (see `output`); a disk that filled up
+    // under `> file` is.
+    if let Some(e) = output::stdout_error() {
+        errln!("cannot write the output: {e}");
+        return ExitCode::from(1);
     }
+    code
 }
 
 /// The config (for the data directory and password cost), with `--data-dir` applied.
@@ -115,8 +124,7 @@ fn open_store(config: &Config) -> Result<crate::store::Store, String> {
     crate::store::Store::open(&config.data_dir).map_err(|e| e.to_string())
 }
 
-/// A database timestamp as RFC 3339, for listings.
+/// A database timestamp as RFC 3339, for listings; any stored value prints.
 fn when(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::store::timestamp::rfc3339(secs)
 }

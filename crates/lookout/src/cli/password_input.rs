@@ -1,6 +1,7 @@
 //! Reading a password for `lookout user`: from the terminal without echo, from standard input
 //! (`--password-stdin`, for scripts), or `--password` (which warns: it shows in `ps`).
 
+use super::output::errln;
 use std::io::{BufRead, IsTerminal};
 
 #[derive(Debug, Default, clap::Args)]
@@ -15,9 +16,7 @@ pub struct PasswordArgs {
 
 pub fn read(args: &PasswordArgs, confirm: bool) -> Result<String, String> {
     if let Some(p) = &args.password {
-        eprintln!(
-            "warning: --password shows in `ps` and in shell history; prefer --password-stdin"
-        );
+        errln!("warning: --password shows in `ps` and in shell history; prefer --password-stdin");
         return Ok(p.clone());
     }
     if args.password_stdin {

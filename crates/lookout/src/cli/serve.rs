@@ -1,5 +1,6 @@
 //! `lookout serve`: load the config, bind, announce, serve until a signal.
 
+use super::output::{errln, outln};
 use crate::config::{self, AuthMode, Config};
 use crate::deploy::notify;
 use crate::listen::{self, Bound, ListenSpec};
@@ -47,10 +48,14 @@ pub fn run(
     // The demo has no accounts, which is only allowed on loopback: elsewhere it needs logins.
     if config.origin.is_none() && config.server.listen.iter().any(|a| !a.is_local()) {
         config.auth.mode = AuthMode::Login;
-        eprintln!(
+        errln!(
             "the demo listens beyond this machine, so it needs a login: create one with `lookout user add NAME --role admin`"
         );
     }
+    warn_about_readable_secrets(&config);
+    // Before binding: a second server on this data directory, a damaged database or a full
+    // disk is said now, and nothing is announced.
+    let data = app::open_data_dir(&config).map_err(|e| e.to_string())?;
     server::raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,7 +71,7 @@ pub fn run(
         // Under a systemd `Type=notify` unit: READY=1 now that the listeners are bound,
         // WATCHDOG=1 pings, STOPPING=1 when the shutdown starts.
         let notifying = notify::Notifier::from_env().map(|n| n.serving(shutdown.clone()));
-        let result = app::run(listeners, config, shutdown.clone()).await;
+        let result = app::run_with(listeners, config, data, shutdown.clone()).await;
         // An error ends serving too: systemd hears STOPPING=1 either way.
         shutdown.cancel();
         if let Some(task) = notifying {
@@ -78,17 +83,31 @@ pub fn run(
     })
 }
 
+/// A TLS key or a password file that every user of the machine can read is a secret no
+/// longer: said at start (the file is left as it is).
+fn warn_about_readable_secrets(config: &Config) {
+    for (what, path) in config::secret_files(config) {
+        if let Some(mode) = crate::store::files::readable_by_others(&path) {
+            tracing::warn!(
+                "{what} {} can be read by every user of this machine (mode {mode:o}); `chmod 600 {}` (or 640 with the group Lookout runs in) keeps it secret",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
 fn announce(config: &Config, listeners: &[Bound]) {
     let origin = config.origin.as_ref().map_or_else(
         || "no config file: serving the demo camera".to_owned(),
         |p| format!("config {}", p.display()),
     );
-    println!(
+    outln!(
         "Lookout {} ({origin}), {} camera(s)",
         env!("CARGO_PKG_VERSION"),
         config.cameras.len()
     );
     for l in listeners {
-        println!("listening on {}", l.describe());
+        outln!("listening on {}", l.describe());
     }
 }

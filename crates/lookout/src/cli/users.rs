@@ -1,11 +1,12 @@
 //! `lookout user add|passwd|remove|list|check|sessions|import-flask-cam`.
 
+use super::output::{errln, outln};
 use super::password_input::{self, PasswordArgs};
 use super::{open_store, when};
 use crate::auth::password::{Passwords, Verdict};
 use crate::auth::{AuthError, Role, flask_cam, sessions, users};
 use crate::config::Config;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +70,7 @@ fn err(e: AuthError) -> String {
     e.to_string()
 }
 
-fn find(store: &crate::store::Store, name: &str) -> Result<(crate::auth::User, String), String> {
+fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), String> {
     store
         .blocking(|c| users::find(c, name).map_err(StoreError::from))
         .map_err(|e| e.to_string())?
@@ -77,7 +78,12 @@ fn find(store: &crate::store::Store, name: &str) -> Result<(crate::auth::User, S
 }
 
 pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
-    let store = open_store(config)?;
+    // Only adding users makes a database; the other commands read, or change a user that
+    // must exist, and say so when there is no database (they never leave an empty one).
+    let store = match cmd {
+        UserCommand::Add { .. } | UserCommand::ImportFlaskCam { .. } => open_store(config)?,
+        _ => Store::open_existing(&config.data_dir).map_err(|e| e.to_string())?,
+    };
     let passwords = || Passwords::new(config.auth.cost).map_err(err);
     match cmd {
         UserCommand::Add {
@@ -93,7 +99,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     .filter(|id| !config.cameras.iter().any(|c| &c.id == *id))
                     .collect();
                 if !unknown.is_empty() {
-                    eprintln!("warning: no camera {unknown:?} in the current config");
+                    errln!("warning: no camera {unknown:?} in the current config");
                 }
             }
             let pw = password_input::read(&password, true)?;
@@ -104,7 +110,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
                 })
                 .map_err(|e| e.to_string())?;
-            println!("added {} {:?}", user.role.as_str(), user.name);
+            outln!("added {} {:?}", user.role.as_str(), user.name);
         }
         UserCommand::Passwd { name, password } => {
             let (user, _) = find(&store, &name)?;
@@ -113,7 +119,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             store
                 .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
                 .map_err(|e| e.to_string())?;
-            println!("password of {name:?} changed; their sessions were ended");
+            outln!("password of {name:?} changed; their sessions were ended");
         }
         UserCommand::Set {
             name,
@@ -135,9 +141,9 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 })
                 .map_err(|e| e.to_string())?;
             let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
-            println!("{name:?} is now {} with {cams}", role.as_str());
+            outln!("{name:?} is now {} with {cams}", role.as_str());
             if role == Role::Admin {
-                println!("(admins watch every camera whatever the list says)");
+                outln!("(admins watch every camera whatever the list says)");
             }
         }
         UserCommand::Remove { name } => {
@@ -149,20 +155,20 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     "no user {name:?}; `lookout user list` shows the users"
                 ));
             }
-            println!("removed {name:?} with their sessions and tokens");
+            outln!("removed {name:?} with their sessions and tokens");
         }
         UserCommand::List => {
             let list = store
                 .blocking(|c| users::list(c).map_err(StoreError::from))
                 .map_err(|e| e.to_string())?;
             if list.is_empty() {
-                println!("no users yet: `lookout user add NAME --role admin` creates one");
+                outln!("no users yet: `lookout user add NAME --role admin` creates one");
             }
             for u in list {
                 let cams = u
                     .cameras
                     .map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
-                println!("{}\t{}\t{cams}", u.name, u.role.as_str());
+                outln!("{}\t{}\t{cams}", u.name, u.role.as_str());
             }
         }
         UserCommand::Check { name, password } => {
@@ -178,7 +184,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     false
                 }
             };
-            println!("{ok}");
+            outln!("{ok}");
             return Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -193,10 +199,10 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                         .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
                         .map_err(|e| e.to_string())?;
                     if list.is_empty() {
-                        println!("{name:?} has no sessions");
+                        outln!("{name:?} has no sessions");
                     }
                     for s in list {
-                        println!(
+                        outln!(
                             "{}\tfrom {}\tsince {}\tlast seen {}\t{}{}",
                             s.id,
                             s.client,
@@ -211,7 +217,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     let n = store
                         .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))
                         .map_err(|e| e.to_string())?;
-                    println!("ended {n} session(s) of {name:?}");
+                    outln!("ended {n} session(s) of {name:?}");
                 }
                 Some(id) => {
                     let id: i64 = id.parse().map_err(|_| format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))?;
@@ -226,7 +232,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     store
                         .blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))
                         .map_err(|e| e.to_string())?;
-                    println!("ended session {id} of {name:?}");
+                    outln!("ended session {id} of {name:?}");
                 }
             }
         }
@@ -264,7 +270,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     Ok(imported.len())
                 })
                 .map_err(|e| e.to_string())?;
-            println!(
+            outln!(
                 "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
                 role.as_str()
             );

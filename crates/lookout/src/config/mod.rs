@@ -5,12 +5,14 @@
 mod error;
 pub mod file;
 pub mod resolve;
+mod secrets;
 pub mod sources;
 
 pub use error::ConfigError;
 pub use file::AuthMode;
 pub use file::ConfigFile;
 pub use resolve::{AcmeConfig, AuthConfig, CameraConfig, Config, ServerConfig};
+pub use secrets::secret_files;
 pub use sources::{RosConfig, RosTransport, SourceConfig};
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,8 @@ pub mod retention;
 pub mod zones;
 
 use crate::alerts::{self, AlertConfig};
-use crate::store::{Store, StoreError, now_secs};
+pub use crate::store::events::Event;
+use crate::store::{Store, StoreError, files, now_secs};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use std::sync::Arc;
@@ -61,22 +62,7 @@ pub struct NewEvent {
     pub snapshot: Option<bytes::Bytes>,
 }
 
-/// A stored event, as `/api/events` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub id: i64,
-    pub camera: Option<String>,
-    pub kind: String,
-    /// Seconds since the Unix epoch.
-    pub started_at: i64,
-    pub ended_at: Option<i64>,
-    pub peak_score: Option<f64>,
-    /// `/api/events/{id}/snapshot.jpg` when the event has a picture.
-    pub snapshot_url: Option<String>,
-    pub details: serde_json::Value,
-}
-
-/// Where event pictures are kept: `DATA_DIR/events/{id}.jpg`.
+/// Where event pictures are kept: `DATA_DIR/events/{id}.jpg` (mode 0600).
 pub fn snapshot_path(dir: &std::path::Path, id: i64) -> std::path::PathBuf {
     dir.join(format!("{id}.jpg"))
 }
@@ -126,7 +112,9 @@ pub fn record(
     // The picture is on disk before the alert can be queued (mails attach it).
     if let Some(jpeg) = &event.snapshot {
         let path = snapshot_path(snapshots, id);
-        let written = std::fs::create_dir_all(snapshots).and_then(|()| std::fs::write(&path, jpeg));
+        // Pictures of people's homes: 0700 folder, 0600 files, whatever the umask.
+        let written =
+            files::create_private_dir(snapshots).and_then(|()| files::write_private(&path, jpeg));
         match written {
             Ok(()) => {
                 tx.execute(
@@ -143,41 +131,4 @@ pub fn record(
     alerts::enqueue(&tx, id, event, now, alerts)?;
     tx.commit()?;
     Ok(id)
-}
-
-/// The newest events first, at most `limit`, for cameras `visible` allows.
-pub fn list(
-    conn: &Connection,
-    limit: u32,
-    visible: &dyn Fn(Option<&str>) -> bool,
-) -> Result<Vec<Event>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, camera, kind, started_at, ended_at, peak_score, details, snapshot FROM events ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([i64::from(limit) * 4], |r| {
-        let details: String = r.get(6)?;
-        let id: i64 = r.get(0)?;
-        let snapshot: Option<String> = r.get(7)?;
-        Ok(Event {
-            snapshot_url: snapshot.map(|_| format!("/api/events/{id}/snapshot.jpg")),
-            id,
-            camera: r.get(1)?,
-            kind: r.get(2)?,
-            started_at: r.get(3)?,
-            ended_at: r.get(4)?,
-            peak_score: r.get(5)?,
-            details: serde_json::from_str(&details).unwrap_or_default(),
-        })
-    })?;
-    let mut out = Vec::new();
-    for e in rows {
-        let e = e?;
-        if visible(e.camera.as_deref()) {
-            out.push(e);
-            if out.len() >= limit as usize {
-                break;
-            }
-        }
-    }
-    Ok(out)
 }

@@ -142,11 +142,13 @@ async fn finish(
         let path = super::snapshot_path(&log.snapshots, id);
         // A new file renamed over the old: readers never see half a picture.
         let tmp = path.with_extension("jpg.tmp");
-        let written = async {
-            tokio::fs::write(&tmp, &jpeg).await?;
-            tokio::fs::rename(&tmp, &path).await
-        };
-        if let Err(e) = written.await {
+        let written = tokio::task::spawn_blocking(move || {
+            crate::store::files::write_private(&tmp, &jpeg)?;
+            std::fs::rename(&tmp, &path)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = written {
             tracing::warn!("cannot keep the peak picture of event {id}: {e}");
         }
     }

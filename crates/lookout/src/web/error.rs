@@ -46,6 +46,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+    /// The database failed (damaged, locked for longer than its busy timeout, disk full):
+    /// `503` with a JSON reason for the client; the details and the fix go to the log.
+    pub fn database(doing: &str, e: &crate::store::StoreError) -> Self {
+        tracing::error!("{doing}: {e}");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{doing}: the database is unavailable; the server log says why"),
+        )
+    }
 }
 
 impl From<Error> for ApiError {

@@ -15,9 +15,13 @@ mod auth;
 mod auth_clients;
 mod cameras_guide;
 mod cli;
+mod cli_store;
 mod clients;
 mod connections;
+mod damaged_db;
+mod data_dir;
 mod errors;
+mod events_api;
 mod https;
 mod remote;
 #[cfg(feature = "ros1")]

@@ -83,6 +83,7 @@ impl LiveStreams {
         shutdown: CancellationToken,
     ) {
         let mut last_epoch = None;
+        let mut failing = false;
         let mut since_check = Duration::ZERO;
         loop {
             tokio::select! {
@@ -95,9 +96,24 @@ impl LiveStreams {
                 .run(|c| auth_epoch(c).map_err(StoreError::from))
                 .await
             {
-                Ok(e) => e,
+                Ok(e) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("the revocation counter reads again");
+                    }
+                    e
+                }
                 Err(e) => {
-                    tracing::warn!("cannot read the auth epoch: {e}");
+                    // Revocations can no longer be seen: fail closed. Said once, not at
+                    // every poll, unless there were streams to end.
+                    let why = format!(
+                        "cannot read the revocation counter in {}: {e}",
+                        auth.store.path().display()
+                    );
+                    if !self.end_all(&why) && !failing {
+                        tracing::error!("{why}; streams opened now will be ended");
+                    }
+                    failing = true;
+                    last_epoch = None;
                     continue;
                 }
             };
@@ -115,6 +131,20 @@ impl LiveStreams {
                 last_epoch = Some(epoch);
             }
         }
+    }
+
+    /// Ends every open stream (revocations cannot be read: the database failed); false if
+    /// there was none.
+    fn end_all(&self, why: &str) -> bool {
+        let map = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let live = map.values().filter(|e| !e.revoked.is_cancelled()).count();
+        for entry in map.values() {
+            entry.revoked.cancel();
+        }
+        if live > 0 {
+            tracing::error!("{why}; ended {live} open stream(s) that could not be vouched for");
+        }
+        live > 0
     }
 
     /// Ends the streams whose credential is no longer valid: every stream when `all`, else
@@ -142,7 +172,22 @@ impl LiveStreams {
         let verdicts = match verdicts {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!("cannot check open streams' credentials: {e}");
+                // Fail closed: a stream whose credential cannot be checked may be one that
+                // was revoked. Its viewer can reconnect once the database reads again.
+                let map = self.open.lock().unwrap_or_else(|e| e.into_inner());
+                let mut ended = 0;
+                for id in &checked {
+                    if let Some(entry) = map.get(id).filter(|e| !e.revoked.is_cancelled()) {
+                        entry.revoked.cancel();
+                        ended += 1;
+                    }
+                }
+                if ended > 0 {
+                    tracing::error!(
+                        "cannot check open streams' credentials, the database {} failed: {e}; ended {ended} stream(s) that could not be vouched for",
+                        store.path().display()
+                    );
+                }
                 return false;
             }
         };

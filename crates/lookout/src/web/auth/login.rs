@@ -2,6 +2,7 @@
 
 use super::{AuthState, Credential, Principal, cookies, csrf};
 use crate::auth::{sessions, users};
+use crate::store::StoreError;
 use crate::web::pages::{escape, page};
 use crate::web::{ApiError, AppState, Client};
 use axum::extract::rejection::FormRejection;
@@ -177,7 +178,11 @@ pub async fn login(
             sessions::create(c, &session_user, remember, &client, &ua, &policy).map_err(Into::into)
         })
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot create a session: {e}")))?;
+        .map_err(|e| match e {
+            // The password changed while this login was checked: sign in again.
+            StoreError::Setup(msg) => ApiError::new(StatusCode::CONFLICT, msg),
+            e => ApiError::database("cannot create a session", &e),
+        })?;
     tracing::info!(user = user.name, client = %peer, remember, "signed in");
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
@@ -220,7 +225,7 @@ pub async fn logout(
     auth.store
         .run(move |c| sessions::revoke(c, id).map_err(Into::into))
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot end the session: {e}")))?;
+        .map_err(|e| ApiError::database("cannot end the session", &e))?;
     tracing::info!(user = user.name, "signed out");
     let mut resp = Redirect::to(&format!("{}/login", state.base)).into_response();
     for c in cookies::clear_session(scope) {

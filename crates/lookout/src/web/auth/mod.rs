@@ -59,6 +59,22 @@ pub enum LoginRefused {
     Locked(Duration),
     /// Too many logins being checked at once.
     Busy,
+    /// The database could not be read: no verdict, so no failure counted (logged already).
+    Unavailable,
+}
+
+/// How long a client is asked to wait when the database cannot be read.
+const DATABASE_RETRY_SECS: &str = "30";
+
+/// `503` for a request whose credentials could not be checked because the database failed:
+/// never "wrong password" (which would count towards a lock) and never anonymous.
+fn database_unavailable(doing: &str, e: &crate::store::StoreError) -> Response {
+    let mut resp = ApiError::database(doing, e).into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(DATABASE_RETRY_SECS),
+    );
+    resp
 }
 
 impl LoginRefused {
@@ -73,6 +89,18 @@ impl LoginRefused {
                 .into_response();
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp
+            }
+            LoginRefused::Unavailable => {
+                let mut resp = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "signing in is not possible now: the account database cannot be read; the server log says why",
+                )
+                .into_response();
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(DATABASE_RETRY_SECS),
+                );
                 resp
             }
         }
@@ -125,14 +153,26 @@ impl AuthState {
         // Implausible input is refused like a wrong password, after the same work.
         let plausible = users::check_name(name).is_ok() && password.len() <= MAX_PASSWORD_BYTES;
         let found = if plausible {
-            let name = name.to_owned();
-            self.store
-                .run(move |c| users::find(c, &name).map_err(Into::into))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!("user lookup failed: {e}");
-                    None
-                })
+            let owned = name.to_owned();
+            let found = self
+                .store
+                .run(move |c| users::find(c, &owned).map_err(Into::into))
+                .await;
+            match found {
+                Ok(found) => found,
+                // No verdict: a damaged database must not lock its users out as failures.
+                Err(e) => {
+                    let shown: String = name.chars().take(64).collect();
+                    tracing::error!(
+                        client = ?addr,
+                        user = shown,
+                        "cannot check a password, the database {} failed: {e}",
+                        self.store.path().display()
+                    );
+                    self.limiter.cancelled(addr, name);
+                    return Err(LoginRefused::Unavailable);
+                }
+            }
         } else {
             None
         };
@@ -338,18 +378,22 @@ fn refuse(access: Access, principal: &Principal, parts: &Parts, base: &str) -> R
 async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response> {
     if let Some(token) = cookies::session(&parts.headers) {
         let t = token.to_owned();
-        if let Ok(Some((id, user))) = auth
+        match auth
             .store
             .run(move |c| sessions::lookup(c, &t).map_err(Into::into))
             .await
         {
-            return Ok(Principal::User {
-                user,
-                via: Credential::Session {
-                    id,
-                    csrf: csrf::for_session(token),
-                },
-            });
+            Ok(Some((id, user))) => {
+                return Ok(Principal::User {
+                    user,
+                    via: Credential::Session {
+                        id,
+                        csrf: csrf::for_session(token),
+                    },
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Err(database_unavailable("cannot check the session", &e)),
         }
     }
     let authorization = parts
@@ -369,13 +413,14 @@ async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response>
             .store
             .run(move |c| tokens::lookup(c, &token).map_err(Into::into))
             .await;
-        return Ok(match lookup {
-            Ok(Some((id, user))) => Principal::User {
+        return match lookup {
+            Ok(Some((id, user))) => Ok(Principal::User {
                 user,
                 via: Credential::Token { id },
-            },
-            _ => Principal::Anonymous,
-        });
+            }),
+            Ok(None) => Ok(Principal::Anonymous),
+            Err(e) => Err(database_unavailable("cannot check the API token", &e)),
+        };
     }
     if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic ")) {
         return basic_login(auth, parts, basic.trim()).await;
