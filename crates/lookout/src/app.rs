@@ -21,7 +21,7 @@ use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
-use lookout_core::CameraHub;
+use lookout_core::{CameraHub, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
 use lookout_sources::{Source, supervise};
@@ -206,13 +206,15 @@ pub async fn run(
     let sources = TaskTracker::new();
     let mut motion_zones = MotionZones::default();
     let ros = RosNodes::new(&config.ros);
+    let s = &config.server;
+    let variant_budget = Arc::new(VariantBudget::new(s.variant_memory_bytes));
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
         .map(|c| {
             let (source, controls) =
                 source_of(&c.source, &ros).map_err(|e| format!("camera {:?}: {e}", c.id))?;
-            let hub = CameraHub::new(&c.id, c.quality);
+            let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(
@@ -256,11 +258,11 @@ pub async fn run(
             80,
             shutdown.clone(),
             sources.clone(),
+            variant_budget.clone(),
         )))
     });
     sources.close();
     let connections = Arc::new(ConnectionStats::default());
-    let s = &config.server;
     let state = Arc::new(AppState {
         cameras,
         auth,

@@ -145,6 +145,8 @@ pub struct ServerSection {
     pub max_headers: usize,
     /// How long a snapshot waits for a fresh frame.
     pub snapshot_timeout_ms: u64,
+    /// Memory that variant encodes (`?width=`, `?quality=`) may hold at once, in MiB.
+    pub variant_memory_mb: u64,
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -165,6 +167,7 @@ impl Default for ServerSection {
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             snapshot_timeout_ms: 5_000,
+            variant_memory_mb: 128,
             data_dir: None,
         }
     }

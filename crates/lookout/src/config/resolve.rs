@@ -75,6 +75,7 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     pub max_headers: usize,
     pub snapshot_timeout: Duration,
+    pub variant_memory_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +232,16 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "lower snapshot_timeout_ms or raise request_timeout_ms",
         ));
     }
+    if !(1..=1 << 20).contains(&s.variant_memory_mb) {
+        return Err(cx.err(
+            cx.key_offset("variant_memory_mb"),
+            format!(
+                "server.variant_memory_mb is {}; it must be 1..=1048576",
+                s.variant_memory_mb
+            ),
+            "remove the key to use the default (128)",
+        ));
+    }
     let base_path = s.base_path.trim_end_matches('/').to_owned();
     let base_ok = base_path.is_empty()
         || (base_path.starts_with('/')
@@ -261,6 +272,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms)?,
+        variant_memory_bytes: s.variant_memory_mb << 20,
     };
     if file.cameras.is_empty() {
         return Err(cx.err(

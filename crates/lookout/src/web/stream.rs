@@ -163,10 +163,7 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             continue;
         };
         let hub = v.handle.hub().clone();
-        let jpeg = match frame
-            .jpeg_for(&v.q.variant, hub.default_quality(), hub.stats())
-            .await
-        {
+        let jpeg = match frame.jpeg_for(&v.q.variant, &hub).await {
             Ok(j) => j,
             Err(e) if e.kind() == ErrorKind::Unavailable => {
                 tracing::warn!(camera = hub.id(), "ending a stream: {e}");

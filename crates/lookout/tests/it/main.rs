@@ -2,8 +2,8 @@
 //!
 //! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
 //! refusals and limits in `errors`, programs we did not write (ffmpeg, Chromium) in `clients`,
-//! the binary's command line and signals in `cli`, nginx and systemd in `remote`. `support`
-//! holds the fixtures.
+//! the binary's command line and signals in `cli`, variant sizes and their memory in
+//! `variants`, nginx and systemd in `remote`. `support` holds the fixtures.
 
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -28,4 +28,5 @@ mod sources;
 mod streaming;
 mod support;
 mod v4l2;
+mod variants;
 mod zones;
