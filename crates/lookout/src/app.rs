@@ -3,6 +3,7 @@
 
 use crate::acme::{self, AcmeManager, Challenges};
 use crate::alerts;
+use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
@@ -99,11 +100,15 @@ pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<Au
     };
     let store = store.clone();
     let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
+    let devices = DeviceKey::load_or_create(&config.data_dir).map_err(|e| {
+        format!("{e}; the data directory must be writable by this user (see --data-dir)")
+    })?;
     Ok(Some(Arc::new(AuthState::new(
         store,
         passwords,
         LoginLimiter::new(config.auth.limiter),
         config.auth.sessions,
+        devices,
     ))))
 }
 
