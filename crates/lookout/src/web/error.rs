@@ -60,6 +60,11 @@ impl From<Error> for ApiError {
     }
 }
 
+/// An error response's reason, kept beside its JSON so that a page opened in a browser can
+/// show it as HTML instead (see `error_page`).
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub String);
+
 /// Whole seconds for `Retry-After` (RFC 9110 §10.2.3), rounded up and at least 1: a client
 /// that waits what it says is never early. (Rounded down, a 2 s lock with 1.7 s left said 1.)
 pub fn retry_after_secs(wait: Duration) -> u64 {
@@ -68,6 +73,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = ErrorMessage(self.msg.clone());
         let mut body = json!({ "error": self.msg, "status": self.status.as_u16() });
         if let (Some(Value::Object(extra)), Some(obj)) = (self.details, body.as_object_mut()) {
             obj.extend(extra);
@@ -77,6 +83,7 @@ impl IntoResponse for ApiError {
             http::header::CACHE_CONTROL,
             http::HeaderValue::from_static("no-store"),
         );
+        resp.extensions_mut().insert(message);
         resp
     }
 }
