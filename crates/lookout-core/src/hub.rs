@@ -6,6 +6,7 @@
 //! The hub also counts demand (viewers, snapshot waiters, motion), which sources use to stop
 //! capturing and encoding while nobody watches.
 
+use crate::budget::VariantBudget;
 use crate::frame::{Frame, FrameKind, FrameParts};
 use crate::rate::RateMeter;
 use crate::{Error, ErrorKind, VariantRequest};
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 /// Where a camera's source is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,12 +103,22 @@ pub struct CameraHub {
     /// even while "no signal" cards are the latest frame.
     last_live: Mutex<Option<Arc<Frame>>>,
     variants_in_use: Mutex<HashMap<VariantRequest, usize>>,
+    /// Variant encodes of this camera running at once.
+    encoders: Arc<Semaphore>,
+    /// The memory variant encodes of every camera may hold at once.
+    budget: Arc<VariantBudget>,
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     stats: Arc<CameraStats>,
 }
 
 impl CameraHub {
+    /// A hub with a variant memory budget of its own (the default size).
     pub fn new(id: &str, default_quality: u8) -> Arc<Self> {
+        Self::with_budget(id, default_quality, Arc::new(VariantBudget::default()))
+    }
+
+    /// A hub whose variant encodes share `budget` with other cameras'.
+    pub fn with_budget(id: &str, default_quality: u8, budget: Arc<VariantBudget>) -> Arc<Self> {
         Arc::new(Self {
             id: id.into(),
             default_quality,
@@ -123,6 +134,8 @@ impl CameraHub {
             next_viewer: AtomicU64::new(1),
             last_live: Mutex::new(None),
             variants_in_use: Mutex::new(HashMap::new()),
+            encoders: Arc::new(Semaphore::new(encoders_per_camera())),
+            budget,
             viewers: Mutex::new(BTreeMap::new()),
             stats: Arc::new(CameraStats::default()),
         })
@@ -138,6 +151,17 @@ impl CameraHub {
 
     pub fn stats(&self) -> &Arc<CameraStats> {
         &self.stats
+    }
+
+    pub fn variant_budget(&self) -> &Arc<VariantBudget> {
+        &self.budget
+    }
+
+    /// Waits for one of the camera's encoder slots ([`encoders_per_camera`]): one camera's
+    /// variants cannot take every core or every place in the memory budget's queue.
+    pub async fn encoder_slot(&self) -> Option<OwnedSemaphorePermit> {
+        // Fails only on a closed semaphore, and this one is never closed.
+        self.encoders.clone().acquire_owned().await.ok()
     }
 
     /// Publishes a frame to every viewer. A live frame marks the source online.
@@ -309,6 +333,12 @@ impl CameraHub {
 /// Different variants (sizes, qualities) one camera serves at once at most, so that a client
 /// asking for many sizes cannot make the server encode without bound.
 pub const MAX_VARIANTS: usize = 8;
+
+/// Variant encodes one camera runs at once: the machine's cores, at least 2. More would not
+/// be faster, only hold more memory.
+pub fn encoders_per_camera() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
 
 /// A variant slot of a camera, released on drop.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 //! This crate must never depend on HTTP, database, mail or device crates: the workspace split
 //! lets the compiler hold that line (see `docs/design` and the architecture page).
 
+pub mod budget;
 pub mod error;
 pub mod fmp4;
 pub mod frame;
@@ -18,6 +19,7 @@ pub mod scale;
 pub mod text;
 pub mod variant;
 
+pub use budget::VariantBudget;
 pub use error::{Error, ErrorKind};
 pub use frame::{Frame, FrameKind, FrameParts};
 pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, VariantSlot, ViewerHandle};

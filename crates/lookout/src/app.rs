@@ -3,6 +3,7 @@
 
 use crate::acme::{self, AcmeManager, Challenges};
 use crate::alerts;
+use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
@@ -22,7 +23,7 @@ use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
-use lookout_core::CameraHub;
+use lookout_core::{CameraHub, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
 use lookout_sources::{Source, supervise};
@@ -100,11 +101,15 @@ pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<Au
     };
     let store = store.clone();
     let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
+    let devices = DeviceKey::load_or_create(&config.data_dir).map_err(|e| {
+        format!("{e}; the data directory must be writable by this user (see --data-dir)")
+    })?;
     Ok(Some(Arc::new(AuthState::new(
         store,
         passwords,
         LoginLimiter::new(config.auth.limiter),
         config.auth.sessions,
+        devices,
     ))))
 }
 
@@ -268,13 +273,15 @@ pub async fn run_with(
     let sources = TaskTracker::new();
     let mut motion_zones = MotionZones::default();
     let ros = RosNodes::new(&config.ros);
+    let s = &config.server;
+    let variant_budget = Arc::new(VariantBudget::new(s.variant_memory_bytes));
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
         .map(|c| {
             let (source, controls) =
                 source_of(&c.source, &ros).map_err(|e| format!("camera {:?}: {e}", c.id))?;
-            let hub = CameraHub::new(&c.id, c.quality);
+            let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(
@@ -318,11 +325,11 @@ pub async fn run_with(
             80,
             shutdown.clone(),
             sources.clone(),
+            variant_budget.clone(),
         )))
     });
     sources.close();
     let connections = Arc::new(ConnectionStats::default());
-    let s = &config.server;
     let state = Arc::new(AppState {
         cameras,
         auth,

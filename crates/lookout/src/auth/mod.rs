@@ -2,6 +2,7 @@
 //! The functions over `rusqlite::Connection` are synchronous: the server calls them through
 //! `Store::run`, the command line directly.
 
+pub mod devices;
 pub mod flask_cam;
 pub mod limiter;
 pub mod password;

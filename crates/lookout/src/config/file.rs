@@ -153,6 +153,8 @@ pub struct ServerSection {
     /// listeners that are not loopback and none on loopback ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hsts_max_age_s: Option<u64>,
+    /// Memory that variant encodes (`?width=`, `?quality=`) may hold at once, in MiB.
+    pub variant_memory_mb: u64,
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -175,6 +177,7 @@ impl Default for ServerSection {
             max_headers: 64,
             snapshot_timeout_ms: 5_000,
             hsts_max_age_s: None,
+            variant_memory_mb: 128,
             data_dir: None,
         }
     }

@@ -78,6 +78,7 @@ pub struct ServerConfig {
     pub snapshot_timeout: Duration,
     /// `server.hsts_max_age_s` as set; `None` for the default policy.
     pub hsts_max_age_s: Option<u64>,
+    pub variant_memory_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +242,16 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "lower snapshot_timeout_ms or raise request_timeout_ms",
         ));
     }
+    if !(1..=1 << 20).contains(&s.variant_memory_mb) {
+        return Err(cx.err(
+            cx.key_offset("variant_memory_mb"),
+            format!(
+                "server.variant_memory_mb is {}; it must be 1..=1048576",
+                s.variant_memory_mb
+            ),
+            "remove the key to use the default (128)",
+        ));
+    }
     let base_path = s.base_path.trim_end_matches('/').to_owned();
     let base_ok = base_path.is_empty()
         || (base_path.starts_with('/')
@@ -273,6 +284,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         max_headers: s.max_headers,
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms)?,
         hsts_max_age_s: s.hsts_max_age_s,
+        variant_memory_bytes: s.variant_memory_mb << 20,
     };
     if file.cameras.is_empty() {
         return Err(cx.err(

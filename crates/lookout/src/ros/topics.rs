@@ -6,7 +6,7 @@
 use crate::config::sources::{TopicsSettings, check_topic};
 use crate::web::{ApiError, CameraEntry};
 use http::StatusCode;
-use lookout_core::{CameraHub, Error};
+use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::ros::{Reliability, RosNode, RosTopicSource, TopicInfo};
 use lookout_sources::{SupervisorConfig, supervise};
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,8 @@ pub struct TopicCameras {
     shutdown: CancellationToken,
     /// Shutdown waits for the supervisors (a ROS 1 topic unregisters as it stops).
     tasks: TaskTracker,
+    /// The server's variant memory budget, shared with the configured cameras.
+    variant_budget: Arc<VariantBudget>,
 }
 
 impl std::fmt::Debug for TopicCameras {
@@ -54,6 +56,7 @@ impl TopicCameras {
         quality: u8,
         shutdown: CancellationToken,
         tasks: TaskTracker,
+        variant_budget: Arc<VariantBudget>,
     ) -> Self {
         Self {
             kind: node.kind(),
@@ -63,6 +66,7 @@ impl TopicCameras {
             open: Mutex::new(Vec::new()),
             shutdown,
             tasks,
+            variant_budget,
         }
     }
 
@@ -109,7 +113,7 @@ impl TopicCameras {
             closed.stop.cancel();
             tracing::info!(topic = closed.topic, "closed an idle topic to make room");
         }
-        let hub = CameraHub::new(topic, self.quality);
+        let hub = CameraHub::with_budget(topic, self.quality, self.variant_budget.clone());
         let stop = self.shutdown.child_token();
         let source = RosTopicSource::new(self.node.clone(), topic.to_owned(), reliability);
         self.tasks.spawn(supervise(

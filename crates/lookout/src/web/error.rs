@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use lookout_core::{Error, ErrorKind};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -68,8 +69,20 @@ impl From<Error> for ApiError {
     }
 }
 
+/// An error response's reason, kept beside its JSON so that a page opened in a browser can
+/// show it as HTML instead (see `error_page`).
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub String);
+
+/// Whole seconds for `Retry-After` (RFC 9110 §10.2.3), rounded up and at least 1: a client
+/// that waits what it says is never early. (Rounded down, a 2 s lock with 1.7 s left said 1.)
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = ErrorMessage(self.msg.clone());
         let mut body = json!({ "error": self.msg, "status": self.status.as_u16() });
         if let (Some(Value::Object(extra)), Some(obj)) = (self.details, body.as_object_mut()) {
             obj.extend(extra);
@@ -79,6 +92,20 @@ impl IntoResponse for ApiError {
             http::header::CACHE_CONTROL,
             http::HeaderValue::from_static("no-store"),
         );
+        resp.extensions_mut().insert(message);
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up() {
+        let s = |ms| retry_after_secs(Duration::from_millis(ms));
+        assert_eq!((s(0), s(1), s(999), s(1000)), (1, 1, 1, 1));
+        assert_eq!((s(1001), s(1700), s(2000), s(2001)), (2, 2, 2, 3));
+        assert_eq!(retry_after_secs(Duration::new(899, 1)), 900);
     }
 }

@@ -3,8 +3,8 @@
 //! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
 //! refusals and limits in `errors`, how long connections may hold their slots (timeouts,
 //! per-address limit) in `connections`, programs we did not write (ffmpeg, Chromium) in
-//! `clients`, the binary's command line and signals in `cli`, nginx and systemd in `remote`.
-//! `support` holds the fixtures.
+//! `clients`, the binary's command line and signals in `cli`, variant sizes and their memory in
+//! `variants`, nginx and systemd in `remote`. `support` holds the fixtures.
 
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -34,4 +34,5 @@ mod sources;
 mod streaming;
 mod support;
 mod v4l2;
+mod variants;
 mod zones;

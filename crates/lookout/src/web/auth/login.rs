@@ -149,7 +149,11 @@ pub async fn login(
     }
     let next = safe_next(f.next.as_deref(), &state.base);
     let addr = peer.ip();
-    let user = match auth.check_password(addr, &f.user, &f.password).await {
+    let device = cookies::device(&headers);
+    let user = match auth
+        .check_password(addr, &f.user, &f.password, device)
+        .await
+    {
         Err(refused) => return Ok(refused.response()),
         Ok(None) => {
             let notice = "<p class=\"error\">Wrong user name or password.</p>";
@@ -191,6 +195,11 @@ pub async fn login(
         scope,
         session.cookie_max_age,
     )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    // A fresh device cookie at every sign-in: this browser is now known to be the user's.
+    let device = cookies::device_cookie(&auth.devices.issue(&user.name), scope);
+    if let Ok(v) = HeaderValue::from_str(&device) {
         h.append(header::SET_COOKIE, v);
     }
     Ok(resp)

@@ -7,6 +7,7 @@ pub mod live;
 pub mod login;
 
 use super::{ApiError, AppState};
+use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::{MAX_PASSWORD_BYTES, Passwords, Verdict};
 use crate::auth::secret::hash_token;
@@ -34,6 +35,9 @@ pub struct AuthState {
     pub limiter: LoginLimiter,
     pub sessions: SessionPolicy,
     pub live: Arc<live::LiveStreams>,
+    /// Signs and checks device cookies: a browser that signed in before is spared the locks
+    /// someone else's guesses put on the name.
+    pub devices: DeviceKey,
     /// Password checks running at once: each Argon2 check holds 19 MiB, so a flood of logins
     /// must queue here, not take every thread and all memory.
     hash_slots: Semaphore,
@@ -113,6 +117,7 @@ impl AuthState {
         passwords: Passwords,
         limiter: LoginLimiter,
         sessions: SessionPolicy,
+        devices: DeviceKey,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
@@ -121,6 +126,7 @@ impl AuthState {
             limiter,
             sessions,
             live: Arc::new(live::LiveStreams::default()),
+            devices,
             hash_slots: Semaphore::new(cores),
             basic_cache: Mutex::new(HashMap::new()),
             basic_epoch: AtomicU64::new(0),
@@ -134,20 +140,24 @@ impl AuthState {
     }
 
     /// Checks a name and password: the same work (a lookup and an Argon2 verification) and
-    /// the same answer time whether or not the user exists, counted by the limiter.
+    /// the same answer time whether or not the user exists, counted by the limiter. A
+    /// `device` cookie that we issued for `name` has the attempt counted on that device
+    /// rather than on the name and the address.
     pub async fn check_password(
         &self,
         addr: Option<IpAddr>,
         name: &str,
         password: &str,
+        device: Option<&str>,
     ) -> Result<Option<User>, LoginRefused> {
         let started = tokio::time::Instant::now();
+        let device = device.and_then(|d| self.devices.verify(d, name));
         self.limiter
-            .begin(addr, name)
+            .begin(addr, name, device)
             .map_err(LoginRefused::Locked)?;
         let Ok(Ok(_slot)) = tokio::time::timeout(HASH_QUEUE_WAIT, self.hash_slots.acquire()).await
         else {
-            self.limiter.cancelled(addr, name);
+            self.limiter.cancelled(addr, name, device);
             return Err(LoginRefused::Busy);
         };
         // Implausible input is refused like a wrong password, after the same work.
@@ -190,12 +200,13 @@ impl AuthState {
         match (verdict, found) {
             (Verdict::Wrong, _) | (_, None) => {
                 let shown: String = name.chars().take(64).collect();
-                tracing::warn!(client = ?addr, user = shown, "failed login");
+                let known_device = device.is_some();
+                tracing::warn!(client = ?addr, user = shown, known_device, "failed login");
                 tokio::time::sleep_until(started + FAILED_LOGIN_MIN).await;
                 Ok(None)
             }
             (v, Some((user, hash))) => {
-                self.limiter.succeeded(addr, name);
+                self.limiter.succeeded(addr, name, device);
                 if v == Verdict::RightRehash {
                     self.rehash(&user, &hash, password).await;
                 }
@@ -460,7 +471,11 @@ async fn basic_login(
         return Ok(Principal::Anonymous);
     };
     let epoch = auth.basic_epoch.load(Ordering::SeqCst);
-    match auth.check_password(client_ip(parts), name, password).await {
+    // Programs sending Basic credentials have no device cookie.
+    match auth
+        .check_password(client_ip(parts), name, password, None)
+        .await
+    {
         Err(refused) => Err(refused.response()),
         Ok(None) => Ok(Principal::Anonymous),
         Ok(Some(user)) => {
@@ -490,7 +505,7 @@ async fn basic_login(
 
 /// 429 for a client or name locked after failed logins.
 pub fn locked(wait: Duration) -> Response {
-    let secs = wait.as_secs().max(1);
+    let secs = super::error::retry_after_secs(wait);
     let mut resp = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many failed logins; try again in {secs} s"),
