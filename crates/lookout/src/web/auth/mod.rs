@@ -179,7 +179,7 @@ impl AuthState {
                         "cannot check a password, the database {} failed: {e}",
                         self.store.path().display()
                     );
-                    self.limiter.cancelled(addr, name);
+                    self.limiter.cancelled(addr, name, device);
                     return Err(LoginRefused::Unavailable);
                 }
             }
