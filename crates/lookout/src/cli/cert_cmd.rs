@@ -34,7 +34,10 @@ pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
     println!("source: {source}");
     if let Some(acme) = &config.acme {
         println!("domains wanted: {}", acme.domains.join(", "));
-        println!("directory: {}", acme.directory_url);
+        println!(
+            "directory: {}",
+            lookout_core::redact::mask_url_secrets(&acme.directory_url)
+        );
     }
     let healthy = match chain {
         None => {

@@ -21,7 +21,7 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
         }
         ConfigCommand::Check { file } => {
             let c = config::load(&file).map_err(|e| e.to_string())?;
-            match toml::to_string_pretty(&c.file.redacted()) {
+            match c.file.to_redacted_toml() {
                 Ok(text) => print!("{text}"),
                 Err(e) => eprintln!("(cannot print the resolved config: {e})"),
             }

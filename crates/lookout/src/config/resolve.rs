@@ -9,6 +9,7 @@ use crate::auth::sessions::SessionPolicy;
 use crate::listen::{ListenSpec, SocketPermissions};
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
+use lookout_core::redact::mask_url_secrets;
 use lookout_sources::SupervisorConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -300,7 +301,10 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
         {
             return Err(cx.err(
                 cx.key_in("[public_address]", 0, "url"),
-                format!("public_address.url {:?} is not an http(s) URL", p.url),
+                format!(
+                    "public_address.url {:?} is not an http(s) URL",
+                    mask_url_secrets(&p.url)
+                ),
                 "use a service that answers with your address, e.g. \"https://api.ipify.org\"",
             ));
         }
@@ -504,7 +508,8 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 key("url"),
                 format!(
                     "[[alert]] {:?}: webhook url {:?} is not an http(s) URL",
-                    r.name, w.url
+                    r.name,
+                    mask_url_secrets(&w.url)
                 ),
                 "write e.g. \"https://hooks.example.org/lookout\"",
             ));
