@@ -33,6 +33,25 @@ fn config_check_names_file_line_and_fix_and_exits_1() {
 }
 
 #[test]
+fn config_check_masks_passwords_in_a_commands_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cams.toml");
+    std::fs::write(
+        &path,
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\n\
+         command = [\"ffmpeg\", \"-i\", \"rtsp://viewer:s3cret@10.0.0.9/live\", \"-f\", \"mjpeg\", \"-\"]\n",
+    )
+    .unwrap();
+    let out = lookout(&["config", "check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("\"rtsp://viewer:***@10.0.0.9/live\"") && !printed.contains("s3cret"),
+        "{printed}"
+    );
+}
+
+#[test]
 fn config_example_passes_config_check_and_prints_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let example = lookout(&["config", "example"]);

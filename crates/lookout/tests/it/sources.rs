@@ -461,3 +461,30 @@ async fn a_stderr_flood_keeps_the_servers_memory_bounded_and_its_log_short() {
         "{spam} stderr lines logged:\n{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commands_password_never_shows_in_last_error() {
+    if !require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    // A port that was free a moment ago: ffmpeg fails naming the whole URL.
+    let port = crate::support::free_port();
+    let source = format!(
+        "kind = \"command\"\ncommand = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-rtsp_transport\", \"tcp\", \"-i\", \"rtsp://viewer:s3cret@127.0.0.1:{port}/live\", \"-f\", \"mjpeg\", \"-\"]\n"
+    );
+    let srv = TestServer::start(&camera("rtsp", "keep_warm = true", &source)).await;
+    let cam = srv
+        .wait_camera("rtsp", SECS, |c| {
+            c["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("it said"))
+        })
+        .await;
+    let text = cam.to_string();
+    assert!(
+        text.contains(&format!("rtsp://viewer:***@127.0.0.1:{port}/live")),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "password shown: {text}");
+    srv.stop().await;
+}
