@@ -106,7 +106,7 @@ impl Ros1Node {
         tracing::info!(
             "ros1: node {} at {uri}, master {}",
             shared.caller_id,
-            lookout_core::redact::mask_url_secrets(&master_uri.to_string())
+            lookout_core::redact::mask_url_secrets(master_uri)
         );
         Ok(Arc::new(Self { shared, uri }))
     }
