@@ -321,13 +321,13 @@ fn v4l2(
             ));
         }
     };
-    if let Some(fps) = v.fps {
-        if !(fps.is_finite() && fps > 0.0 && fps <= 240.0) {
-            return Err(bad(
-                format!("fps is {fps}; it must be above 0 and at most 240"),
-                "e.g. fps = 30, or remove it for the highest rate offered",
-            ));
-        }
+    if let Some(fps) = v.fps
+        && !(fps.is_finite() && fps > 0.0 && fps <= 240.0)
+    {
+        return Err(bad(
+            format!("fps is {fps}; it must be above 0 and at most 240"),
+            "e.g. fps = 30, or remove it for the highest rate offered",
+        ));
     }
     let format = match &v.format {
         None => None,
