@@ -291,6 +291,39 @@ async fn ffmpegs_error_line_is_the_cameras_last_error() {
         err.contains("`ffmpeg` exited") && err.contains("No such filter: 'testsrc3'"),
         "{cam}"
     );
+    // The camera's page shows it too: its script fills the details from the API.
+    if require("chromium", "chromium") {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://{}/cameras/typo", srv.addr);
+        let profile = format!("--user-data-dir={}", dir.path().display());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("timeout")
+                .args([
+                    "60",
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                ])
+                .args([
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                ])
+                .args(["--disable-component-update", "--disable-sync"])
+                .args([&profile, "--virtual-time-budget=5000", "--dump-dom", &url])
+                .output()
+        })
+        .await
+        .unwrap()
+        .expect("run chromium");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("No such filter: 'testsrc3'"),
+            "not on the page: {dom}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     srv.stop().await;
 }
 
