@@ -110,10 +110,20 @@ impl Source for CommandSource {
                     }
                 }
             }
-            let status = child
-                .wait()
-                .await
-                .map_err(|e| Error::internal(format!("waiting for `{program}`: {e}")))?;
+            // A program that closed its output but lives on is ended like a silent one.
+            let status = match tokio::time::timeout(self.stall_timeout, child.wait()).await {
+                Ok(status) => {
+                    status.map_err(|e| Error::internal(format!("waiting for `{program}`: {e}")))?
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Unavailable,
+                        said(format!(
+                            "`{program}` closed its standard output but did not exit; ended it to start it again"
+                        )),
+                    ));
+                }
+            };
             // Its last words may still be in the pipe; a child it left behind may hold the
             // pipe open, so wait only a moment.
             if let Some(mut reader) = stderr_reader {

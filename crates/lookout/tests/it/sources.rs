@@ -412,6 +412,29 @@ async fn a_command_that_sends_nothing_is_restarted_after_its_stall_timeout() {
     srv.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_closes_its_output_but_lives_on_is_restarted() {
+    let srv = TestServer::start(&camera(
+        "closed",
+        "keep_warm = true",
+        &shell_source(
+            "exec >&-; echo closed >&2; exec sleep 600",
+            "stall_timeout_ms = 1000\n",
+        ),
+    ))
+    .await;
+    let cam = srv
+        .wait_camera("closed", SECS, |c| c["restarts"].as_u64() >= Some(1))
+        .await;
+    let err = cam["last_error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("`sh` closed its standard output but did not exit")
+            && err.contains("it said: closed"),
+        "{cam}"
+    );
+    srv.stop().await;
+}
+
 /// The peak resident memory of process `pid` (`VmHWM`), in bytes.
 fn peak_rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
