@@ -97,4 +97,4 @@ fn announce(config: &Config, listeners: &[Bound]) {
 }
 
 /// The next step for somebody who just ran `lookout` without a config.
-pub const FIRST_RUN_HINT: &str = "next: make a config with `lookout config example > lookout.toml`, edit it and start again (Ctrl-C stops)";
+const FIRST_RUN_HINT: &str = "next: make a config with `lookout config example > lookout.toml`, edit it and start again (Ctrl-C stops)";
