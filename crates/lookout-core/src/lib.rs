@@ -15,6 +15,7 @@ pub mod jpeg;
 pub mod log_limiter;
 pub mod motion;
 pub mod rate;
+pub mod redact;
 pub mod scale;
 pub mod text;
 pub mod variant;

@@ -74,12 +74,12 @@ fn check(
         format,
         PixelFormat::Yuyv | PixelFormat::Uyvy | PixelFormat::Nv12
     );
-    if needs_even_width && width % 2 != 0 {
+    if needs_even_width && !width.is_multiple_of(2) {
         return Err(format!(
             "{format} {width}x{height}: the width must be even for this format"
         ));
     }
-    if format == PixelFormat::Nv12 && height % 2 != 0 {
+    if format == PixelFormat::Nv12 && !height.is_multiple_of(2) {
         return Err(format!(
             "{format} {width}x{height}: the height must be even for this format"
         ));

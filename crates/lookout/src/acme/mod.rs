@@ -15,6 +15,7 @@ use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
     RetryPolicy,
 };
+use lookout_core::redact::mask_url_secrets;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -294,7 +295,12 @@ impl AcmeManager {
                 None,
             )
             .await
-            .map_err(|e| format!("new ACME account at {}: {e}", self.config.directory_url))?;
+            .map_err(|e| {
+                format!(
+                    "new ACME account at {}: {e}",
+                    mask_url_secrets(&self.config.directory_url)
+                )
+            })?;
         self.storage
             .save_account(&self.config.directory_url, &creds)?;
         tracing::info!(

@@ -46,7 +46,13 @@ pub enum Channel {
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Channel::Webhook { url, .. } => write!(f, "Webhook({url})"),
+            Channel::Webhook { url, .. } => {
+                write!(
+                    f,
+                    "Webhook({})",
+                    lookout_core::redact::mask_url_secrets(url)
+                )
+            }
             Channel::Email { to } => write!(f, "Email({to:?})"),
         }
     }

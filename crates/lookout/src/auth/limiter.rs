@@ -118,15 +118,15 @@ impl LoginLimiter {
 
     fn take_back(&self, addr: Option<IpAddr>, user: Option<&str>) {
         let free = self.policy.free_failures;
-        if let Some(a) = addr {
-            if let Some(f) = lock(&self.by_addr).get_mut(&addr_key(a)) {
-                f.take_back(free);
-            }
+        if let Some(a) = addr
+            && let Some(f) = lock(&self.by_addr).get_mut(&addr_key(a))
+        {
+            f.take_back(free);
         }
-        if let Some(u) = user {
-            if let Some(f) = lock(&self.by_user).get_mut(&user_key(u)) {
-                f.take_back(free);
-            }
+        if let Some(u) = user
+            && let Some(f) = lock(&self.by_user).get_mut(&user_key(u))
+        {
+            f.take_back(free);
         }
     }
 

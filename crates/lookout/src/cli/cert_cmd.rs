@@ -36,7 +36,10 @@ pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
     outln!("source: {source}");
     if let Some(acme) = &config.acme {
         outln!("domains wanted: {}", acme.domains.join(", "));
-        outln!("directory: {}", acme.directory_url);
+        outln!(
+            "directory: {}",
+            lookout_core::redact::mask_url_secrets(&acme.directory_url)
+        );
     }
     let healthy = match chain {
         None => {

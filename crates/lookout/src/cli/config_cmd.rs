@@ -22,7 +22,7 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
         }
         ConfigCommand::Check { file } => {
             let c = config::load(&file).map_err(|e| e.to_string())?;
-            match toml::to_string_pretty(&c.file.redacted()) {
+            match c.file.to_redacted_toml() {
                 Ok(text) => out!("{text}"),
                 Err(e) => errln!("(cannot print the resolved config: {e})"),
             }

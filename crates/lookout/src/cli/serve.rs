@@ -110,4 +110,10 @@ fn announce(config: &Config, listeners: &[Bound]) {
     for l in listeners {
         outln!("listening on {}", l.describe());
     }
+    if config.origin.is_none() {
+        outln!("{FIRST_RUN_HINT}");
+    }
 }
+
+/// The next step for somebody who just ran `lookout` without a config.
+const FIRST_RUN_HINT: &str = "next: make a config with `lookout config example > lookout.toml`, edit it and start again (Ctrl-C stops)";

@@ -90,29 +90,13 @@ impl Default for RosTopicsSection {
 }
 
 impl ConfigFile {
-    /// The file as `lookout config check` prints it: passwords in URLs replaced by `***`.
-    pub fn redacted(&self) -> ConfigFile {
-        let mut out = self.clone();
-        for cam in &mut out.cameras {
-            if let SourceSection::Http(h) = &mut cam.get_mut().source {
-                h.url = redact_url(&h.url);
-            }
-        }
-        out
+    /// The file as `lookout config check` prints it, every default filled in, with the
+    /// password of every URL in it (camera URLs, a command's arguments, webhooks...) shown
+    /// as `***`.
+    pub fn to_redacted_toml(&self) -> Result<String, toml::ser::Error> {
+        let text = toml::to_string_pretty(self)?;
+        Ok(lookout_core::redact::mask_url_secrets(&text).into_owned())
     }
-}
-
-/// `http://user:secret@host/` → `http://user:***@host/`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let user = rest[..at].split(':').next().unwrap_or("");
-    format!("{scheme}://{user}:***@{}", &rest[at + 1..])
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -618,6 +602,9 @@ pub struct CommandSection {
     pub command: CommandLine,
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
+    /// End and restart the program when it sends no frame for this long.
+    #[serde(default = "default_stall_timeout_ms")]
+    pub stall_timeout_ms: u64,
 }
 
 fn default_max_frame_bytes() -> usize {

@@ -9,6 +9,7 @@ use crate::auth::sessions::SessionPolicy;
 use crate::listen::{ListenSpec, SocketPermissions};
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
+use lookout_core::redact::mask_url_secrets;
 use lookout_sources::SupervisorConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -318,16 +319,18 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     let auth = auth(&cx, &file.auth)?;
     let tls = tls(&cx, &file.tls)?;
     let alerts = std::sync::Arc::new(alerts(&cx, &file)?);
-    if let Some(p) = &file.public_address {
-        if !(p.url.starts_with("http://") || p.url.starts_with("https://"))
-            || p.url.parse::<http::Uri>().is_err()
-        {
-            return Err(cx.err(
-                cx.key_in("[public_address]", 0, "url"),
-                format!("public_address.url {:?} is not an http(s) URL", p.url),
-                "use a service that answers with your address, e.g. \"https://api.ipify.org\"",
-            ));
-        }
+    if let Some(p) = &file.public_address
+        && (!(p.url.starts_with("http://") || p.url.starts_with("https://"))
+            || p.url.parse::<http::Uri>().is_err())
+    {
+        return Err(cx.err(
+            cx.key_in("[public_address]", 0, "url"),
+            format!(
+                "public_address.url {:?} is not an http(s) URL",
+                mask_url_secrets(&p.url)
+            ),
+            "use a service that answers with your address, e.g. \"https://api.ipify.org\"",
+        ));
     }
     let acme = match &file.acme {
         Some(a) => Some(acme(&cx, a)?),
@@ -340,18 +343,18 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
             "keep one: tls.cert/tls.key for certificates you manage, or [acme] for automatic ones",
         ));
     }
-    if tls.is_none() && acme.is_none() {
-        if let Some(spec) = server
+    if tls.is_none()
+        && acme.is_none()
+        && let Some(spec) = server
             .listen
             .iter()
             .find(|l| matches!(l, ListenSpec::Tcp { tls: true, .. }))
-        {
-            return Err(cx.err(
-                cx.key_offset("listen"),
-                format!("server.listen has {spec} but there is no certificate"),
-                "add an [acme] table (automatic certificates), or set tls.cert and tls.key to your PEM files",
-            ));
-        }
+    {
+        return Err(cx.err(
+            cx.key_offset("listen"),
+            format!("server.listen has {spec} but there is no certificate"),
+            "add an [acme] table (automatic certificates), or set tls.cert and tls.key to your PEM files",
+        ));
     }
     let data_dir = s
         .data_dir
@@ -445,17 +448,16 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
-        if let Some(cams) = &r.cameras {
-            if let Some(c) = cams
+        if let Some(cams) = &r.cameras
+            && let Some(c) = cams
                 .iter()
                 .find(|c| !file.cameras.iter().any(|k| &k.get_ref().id == *c))
-            {
-                return Err(cx.err(
-                    key("cameras"),
-                    format!("[[alert]] {:?}: no camera {c:?}", r.name),
-                    "list ids of [[camera]] tables",
-                ));
-            }
+        {
+            return Err(cx.err(
+                key("cameras"),
+                format!("[[alert]] {:?}: no camera {c:?}", r.name),
+                "list ids of [[camera]] tables",
+            ));
         }
         let quiet_hours = match &r.quiet_hours {
             None => None,
@@ -528,7 +530,8 @@ fn alerts(cx: &Ctx<'_>, file: &ConfigFile) -> Result<crate::alerts::AlertConfig,
                 key("url"),
                 format!(
                     "[[alert]] {:?}: webhook url {:?} is not an http(s) URL",
-                    r.name, w.url
+                    r.name,
+                    mask_url_secrets(&w.url)
                 ),
                 "write e.g. \"https://hooks.example.org/lookout\"",
             ));
@@ -735,14 +738,14 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
             "remove the key to use the default (30)",
         ));
     }
-    if let Some(ca) = &a.directory_ca {
-        if !ca.is_file() {
-            return Err(cx.err(
-                cx.key_in("[acme]", 0, "directory_ca"),
-                format!("acme.directory_ca {} is not a readable file", ca.display()),
-                "point it at the PEM certificate of the CA that signed the directory's HTTPS",
-            ));
-        }
+    if let Some(ca) = &a.directory_ca
+        && !ca.is_file()
+    {
+        return Err(cx.err(
+            cx.key_in("[acme]", 0, "directory_ca"),
+            format!("acme.directory_ca {} is not a readable file", ca.display()),
+            "point it at the PEM certificate of the CA that signed the directory's HTTPS",
+        ));
     }
     Ok(AcmeConfig {
         domains: a.domains.clone(),

@@ -8,6 +8,7 @@ use super::file::{
 };
 use super::resolve::Ctx;
 use lookout_core::jpeg::MAX_SIDE;
+use lookout_core::redact::mask_url_secrets;
 use lookout_sources::command::CommandSource;
 use lookout_sources::files::FilesSource;
 use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
@@ -201,9 +202,11 @@ pub(super) fn source(
                 ));
             }
             check_frame_limit(&bad, c.max_frame_bytes)?;
+            check_stall_timeout(&bad, c.stall_timeout_ms)?;
             SourceConfig::Command(CommandSource {
                 argv,
                 max_frame_bytes: c.max_frame_bytes,
+                stall_timeout: Duration::from_millis(c.stall_timeout_ms),
             })
         }
         SourceSection::Http(h) => {
@@ -269,12 +272,7 @@ pub(super) fn source(
                     "e.g. poll_fps = 2",
                 ));
             }
-            if h.stall_timeout_ms == 0 {
-                return Err(bad(
-                    "stall_timeout_ms must be above 0".into(),
-                    "remove it to use the default (10000)",
-                ));
-            }
+            check_stall_timeout(&bad, h.stall_timeout_ms)?;
             check_frame_limit(&bad, h.max_frame_bytes)?;
             let mut src = HttpSource::new(url, creds);
             src.poll_fps = h.poll_fps;
@@ -323,13 +321,13 @@ fn v4l2(
             ));
         }
     };
-    if let Some(fps) = v.fps {
-        if !(fps.is_finite() && fps > 0.0 && fps <= 240.0) {
-            return Err(bad(
-                format!("fps is {fps}; it must be above 0 and at most 240"),
-                "e.g. fps = 30, or remove it for the highest rate offered",
-            ));
-        }
+    if let Some(fps) = v.fps
+        && !(fps.is_finite() && fps > 0.0 && fps <= 240.0)
+    {
+        return Err(bad(
+            format!("fps is {fps}; it must be above 0 and at most 240"),
+            "e.g. fps = 30, or remove it for the highest rate offered",
+        ));
     }
     let format = match &v.format {
         None => None,
@@ -461,7 +459,10 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
             if !master_uri.starts_with("http://") {
                 return Err(cx.err(
                     cx.key_offset("master_uri"),
-                    format!("ros1.master_uri {master_uri:?} is not an http:// URL"),
+                    format!(
+                        "ros1.master_uri {:?} is not an http:// URL",
+                        mask_url_secrets(&master_uri)
+                    ),
                     "e.g. master_uri = \"http://127.0.0.1:11311\"",
                 ));
             }
@@ -573,6 +574,20 @@ fn check_frame_limit(
             "remove it to use the default (16 MiB)",
         ))
     }
+}
+
+/// A source sending no frame this long is restarted: zero would restart it at once.
+fn check_stall_timeout(
+    bad: &impl Fn(String, &str) -> ConfigError,
+    ms: u64,
+) -> Result<(), ConfigError> {
+    if ms == 0 {
+        return Err(bad(
+            "stall_timeout_ms must be above 0".into(),
+            "remove it to use the default (10000), or give a slow camera more, e.g. 60000",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

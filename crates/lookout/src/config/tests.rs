@@ -120,12 +120,44 @@ fn resolved_config_prints_and_parses_back() {
 
 #[test]
 fn printed_config_hides_url_passwords() {
-    let c = parse("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"http\"\nurl = \"http://u:secret@cam/v.mjpg\"\n", "t").unwrap();
-    let printed = toml::to_string_pretty(&c.file.redacted()).unwrap();
-    assert!(
-        printed.contains("http://u:***@cam/v.mjpg") && !printed.contains("secret"),
-        "{printed}"
-    );
+    let cam =
+        |id: &str, source: &str| format!("[[camera]]\nid = \"{id}\"\n[camera.source]\n{source}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("hook-secret");
+    std::fs::write(&secret, "0123456789abcdef0123\n").unwrap();
+    let text = [
+        "[public_address]\nurl = \"https://ip:pw1@addr.example/\"\n".to_owned(),
+        format!(
+            "[[alert]]\nname = \"hook\"\n[alert.webhook]\nurl = \"https://bot:pw2@hooks.example/x\"\nsecret_file = \"{}\"\n",
+            secret.display()
+        ),
+        cam("a", "kind = \"http\"\nurl = \"http://u:pw3@cam/v.mjpg\""),
+        cam(
+            "b",
+            "kind = \"command\"\ncommand = [\"ffmpeg\", \"-i\", \"rtsp://u:pw4@cam:554/live\", \"-f\", \"mjpeg\", \"-\"]",
+        ),
+        cam(
+            "c",
+            "kind = \"command\"\ncommand = \"exec ffmpeg -i 'rtsp://u:pw5@cam/x' -f mjpeg -\"",
+        ),
+    ]
+    .concat();
+    let c = parse(&text, "t").unwrap();
+    let printed = c.file.to_redacted_toml().unwrap();
+    for secret in ["pw1", "pw2", "pw3", "pw4", "pw5"] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    for masked in [
+        "https://ip:***@addr.example/",
+        "https://bot:***@hooks.example/x",
+        "http://u:***@cam/v.mjpg",
+        "rtsp://u:***@cam:554/live",
+        "'rtsp://u:***@cam/x'",
+    ] {
+        assert!(printed.contains(masked), "{masked} not in {printed}");
+    }
+    // What is printed is still a config.
+    parse(&printed, "printed").unwrap();
 }
 
 #[test]

@@ -28,19 +28,22 @@ pub fn systemd_unit(
 ) -> Result<Generated, String> {
     let mut warnings = Vec::new();
     let mut exec = vec![path_arg(exe)?, "serve".to_owned()];
+    // The service starts this very file: one under /home (`cargo build` output, a download)
+    // fails with status 203/EXEC.
+    if let Some(hider) = hidden_by_sandbox(exe) {
+        warnings.push(format!(
+            "this program is {}, which {hider} hides from the service, so it would not start: install it with `sudo install -m 755 {} /usr/local/bin/lookout` and run `/usr/local/bin/lookout systemd-unit` again (with the same --config)",
+            exe.display(),
+            exe.display()
+        ));
+    }
     match config_path {
         Some(p) => {
             exec.push("--config".into());
             exec.push(path_arg(p)?);
-            let hidden = |dir: &str| p.starts_with(dir);
-            if hidden("/home") || hidden("/root") || hidden("/run/user") {
+            if let Some(hider) = hidden_by_sandbox(p) {
                 warnings.push(format!(
-                    "the config {} is in a home directory, which ProtectHome=yes hides from the service: move it to /etc/lookout/lookout.toml and run this command again with --config /etc/lookout/lookout.toml",
-                    p.display()
-                ));
-            } else if hidden("/tmp") || hidden("/var/tmp") {
-                warnings.push(format!(
-                    "the config {} is in /tmp, which PrivateTmp=yes hides from the service: move it to /etc/lookout/lookout.toml",
+                    "the config {} is where {hider} hides it from the service: move it to /etc/lookout/lookout.toml and run this command again with --config /etc/lookout/lookout.toml",
                     p.display()
                 ));
             }
@@ -186,6 +189,22 @@ pub fn systemd_unit(
          WantedBy=multi-user.target\n"
     );
     Ok(Generated { text: u, warnings })
+}
+
+/// The setting of the unit below that hides `p` from the service, if one does: home
+/// directories are inaccessible (`ProtectHome=yes`) and `/tmp` is the service's own, empty
+/// one (`PrivateTmp=yes`).
+fn hidden_by_sandbox(p: &Path) -> Option<&'static str> {
+    if ["/home", "/root", "/run/user"]
+        .iter()
+        .any(|d| p.starts_with(d))
+    {
+        Some("ProtectHome=yes")
+    } else if ["/tmp", "/var/tmp"].iter().any(|d| p.starts_with(d)) {
+        Some("PrivateTmp=yes")
+    } else {
+        None
+    }
 }
 
 /// A group name as systemd takes it in `SupplementaryGroups=` (a name or a number).
@@ -350,6 +369,7 @@ mod tests {
         .unwrap();
         assert_eq!(g.warnings.len(), 3, "{:?}", g.warnings);
         assert!(g.warnings[0].contains("ProtectHome"));
+        assert!(g.warnings[0].contains("/home/pi/lookout.toml"));
         assert!(g.warnings[1].contains("server.data_dir"));
         assert!(g.warnings[2].contains("unix:/run/lookout/http.sock"));
         let g = systemd_unit(&c, Path::new("/usr/bin/lookout"), None).unwrap();
@@ -358,6 +378,34 @@ mod tests {
             lines(&g.text)
                 .contains(&"ExecStart=/usr/bin/lookout serve --data-dir /var/lib/lookout")
         );
+    }
+
+    #[test]
+    fn a_program_the_sandbox_hides_is_warned_about() {
+        let c = config("listen = [\"127.0.0.1:8080\"]");
+        let conf = Some(Path::new("/etc/lookout/lookout.toml"));
+        for (exe, hider) in [
+            ("/home/pi/lookout/target/release/lookout", "ProtectHome=yes"),
+            ("/root/.cargo/bin/lookout", "ProtectHome=yes"),
+            ("/tmp/lookout", "PrivateTmp=yes"),
+            ("/var/tmp/x/lookout", "PrivateTmp=yes"),
+        ] {
+            let g = systemd_unit(&c, Path::new(exe), conf).unwrap();
+            assert_eq!(g.warnings.len(), 1, "{exe}: {:?}", g.warnings);
+            let w = &g.warnings[0];
+            assert!(
+                w.contains(exe) && w.contains(hider) && w.contains("/usr/local/bin/lookout"),
+                "{w}"
+            );
+        }
+        for exe in [
+            "/usr/local/bin/lookout",
+            "/usr/bin/lookout",
+            "/opt/homely/lookout",
+        ] {
+            let g = systemd_unit(&c, Path::new(exe), conf).unwrap();
+            assert_eq!(g.warnings, Vec::<String>::new(), "{exe}");
+        }
     }
 
     #[test]

@@ -63,10 +63,10 @@ pub async fn watch(
                 .await;
                 // No-signal cards and damaged frames are not pictures to judge.
                 let Ok(Ok(update)) = update else { continue };
-                if update.peak {
-                    if let Some((_, best)) = &mut open {
-                        *best = Some(frame.jpeg.clone());
-                    }
+                if update.peak
+                    && let Some((_, best)) = &mut open
+                {
+                    *best = Some(frame.jpeg.clone());
                 }
                 match update.event {
                     Some(EventEdge::Start { .. }) => {
@@ -116,12 +116,11 @@ pub async fn watch(
             last_motion_at,
             ..
         }) = edge
+            && let Some((id, best)) = open.take()
         {
-            if let Some((id, best)) = open.take() {
-                let ended = SystemTime::now() - last_motion_at.elapsed();
-                if let Err(e) = finish(&log, id, ended, peak_score, best).await {
-                    tracing::warn!(camera, "cannot complete motion event {id}: {e}");
-                }
+            let ended = SystemTime::now() - last_motion_at.elapsed();
+            if let Err(e) = finish(&log, id, ended, peak_score, best).await {
+                tracing::warn!(camera, "cannot complete motion event {id}: {e}");
             }
         }
         if shutdown.is_cancelled() {

@@ -6,6 +6,7 @@
 use super::{EventKind, EventLog, NewEvent};
 use crate::alerts::webhook::HttpsClient;
 use http_body_util::{BodyExt, Full};
+use lookout_core::redact::mask_url_secrets;
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +30,10 @@ pub async fn watch(
                     tracing::warn!("public address: {e}");
                 }
             }
-            Err(e) => tracing::warn!(url = config.url, "public address not known: {e}"),
+            Err(e) => tracing::warn!(
+                url = %mask_url_secrets(&config.url),
+                "public address not known: {e}"
+            ),
         }
         tokio::select! {
             () = tokio::time::sleep(config.every) => {}

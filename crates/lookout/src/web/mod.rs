@@ -235,13 +235,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 fn strip_base(mut req: Request, base: &str) -> Result<Request, http::Uri> {
     let uri = req.uri().clone();
     // HTTP/2 names the host only in the URI, which is rewritten below: keep it as Host.
-    if !req.headers().contains_key(http::header::HOST) {
-        if let Some(a) = uri
+    if !req.headers().contains_key(http::header::HOST)
+        && let Some(a) = uri
             .authority()
             .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
-        {
-            req.headers_mut().insert(http::header::HOST, a);
-        }
+    {
+        req.headers_mut().insert(http::header::HOST, a);
     }
     let path = uri.path();
     let rest = match path.strip_prefix(base) {

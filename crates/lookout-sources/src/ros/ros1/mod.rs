@@ -104,8 +104,9 @@ impl Ros1Node {
             Arc::new(move |method, params| slave::handle(&weak, method, params));
         tokio::spawn(rpc::serve(listener, handler, shared.cancel.clone()));
         tracing::info!(
-            "ros1: node {} at {uri}, master {master_uri}",
-            shared.caller_id
+            "ros1: node {} at {uri}, master {}",
+            shared.caller_id,
+            lookout_core::redact::mask_url_secrets(master_uri)
         );
         Ok(Arc::new(Self { shared, uri }))
     }

@@ -238,10 +238,10 @@ fn still_valid(
     };
     // Basic credentials are checked again at the next request; an open stream ends when
     // its password changes (the epoch is bumped).
-    if let Credential::Basic { generation, .. } = cred {
-        if user.password_generation != *generation {
-            return Ok(false);
-        }
+    if let Credential::Basic { generation, .. } = cred
+        && user.password_generation != *generation
+    {
+        return Ok(false);
     }
     Ok(user.may_view(camera))
 }

@@ -451,17 +451,16 @@ async fn basic_login(
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
         .cloned()
+        && at.elapsed() < BASIC_CACHE_TTL
     {
-        if at.elapsed() < BASIC_CACHE_TTL {
-            let (user_id, generation) = (user.id, user.password_generation);
-            return Ok(Principal::User {
-                user,
-                via: Credential::Basic {
-                    user_id,
-                    generation,
-                },
-            });
-        }
+        let (user_id, generation) = (user.id, user.password_generation);
+        return Ok(Principal::User {
+            user,
+            via: Credential::Basic {
+                user_id,
+                generation,
+            },
+        });
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
