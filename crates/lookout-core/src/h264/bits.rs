@@ -143,7 +143,7 @@ pub(crate) mod tests {
 
     impl BitWriter {
         pub fn bit(&mut self, b: bool) -> &mut Self {
-            if self.bits % 8 == 0 {
+            if self.bits.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if b {
@@ -175,7 +175,7 @@ pub(crate) mod tests {
         /// rbsp_trailing_bits: a 1 and zeros to the byte boundary.
         pub fn trailing(&mut self) -> &mut Self {
             self.bit(true);
-            while self.bits % 8 != 0 {
+            while !self.bits.is_multiple_of(8) {
                 self.bit(false);
             }
             self

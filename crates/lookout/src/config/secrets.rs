@@ -25,13 +25,13 @@ pub fn secret_files(config: &Config) -> Vec<(String, PathBuf)> {
     }
     for camera in &file.cameras {
         let camera = camera.get_ref();
-        if let SourceSection::Http(h) = &camera.source {
-            if let Some(p) = &h.password_file {
-                found.push((
-                    format!("the password_file of camera {:?}", camera.id),
-                    p.clone(),
-                ));
-            }
+        if let SourceSection::Http(h) = &camera.source
+            && let Some(p) = &h.password_file
+        {
+            found.push((
+                format!("the password_file of camera {:?}", camera.id),
+                p.clone(),
+            ));
         }
     }
     found

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use lookout_core::{Error, ErrorKind};
 use serde_json::{Value, json};
+use std::error::Error as _;
 use std::time::Duration;
 
 #[derive(Debug)]
@@ -13,14 +14,19 @@ pub struct ApiError {
     status: StatusCode,
     msg: String,
     details: Option<Value>,
+    retry_after: Option<Duration>,
 }
 
+/// The one map from error kinds to HTTP statuses.
 pub fn status_for(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::AlreadyExists | ErrorKind::FailedPrecondition => StatusCode::CONFLICT,
+        ErrorKind::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable | ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Corrupt | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -31,6 +37,7 @@ impl ApiError {
             status,
             msg: msg.into(),
             details: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(msg: impl Into<String>) -> Self {
@@ -42,6 +49,11 @@ impl ApiError {
     /// Extra JSON fields next to `error` (e.g. a camera's state and last error).
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
+        self
+    }
+    /// `Retry-After` on the answer, rounded up to whole seconds.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
         self
     }
     pub fn status(&self) -> StatusCode {
@@ -62,10 +74,16 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = status_for(e.kind());
         if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-            tracing::error!("request failed: {e}");
+            tracing::error!("request failed: {}", e.chain());
             return Self::new(status, "internal error; the server log has the details");
         }
-        Self::new(status, e.message())
+        if e.source().is_some() {
+            // The client gets the message; the cause (a path, an OS error) stays in the log.
+            tracing::debug!("request refused: {}", e.chain());
+        }
+        let mut out = Self::new(status, e.message());
+        out.retry_after = e.retry_after();
+        out
     }
 }
 
@@ -92,6 +110,11 @@ impl IntoResponse for ApiError {
             http::header::CACHE_CONTROL,
             http::HeaderValue::from_static("no-store"),
         );
+        if let Some(after) = self.retry_after
+            && let Ok(v) = http::HeaderValue::from_str(&retry_after_secs(after).to_string())
+        {
+            resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
         resp.extensions_mut().insert(message);
         resp
     }
