@@ -7,7 +7,6 @@ use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
-use crate::config::file::RedirectHttp;
 use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
@@ -16,7 +15,7 @@ use crate::events::{EventLog, camera_watch, motion_watch, public_address, retent
 use crate::listen::Bound;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
-use crate::server::{self, ConnectionStats, Limits};
+use crate::server::{self, ConnectionStats, Limits, RedirectHttp};
 use crate::store::lock::DataDirLock;
 use crate::store::{self, Store, StoreError};
 use crate::tls::{self, CertStore};

@@ -4,12 +4,13 @@
 //! for `lookout cert status` and `/api/cert`.
 
 mod challenges;
+mod settings;
 pub mod storage;
 
 pub use challenges::Challenges;
+pub use settings::AcmeSettings;
 pub use storage::{CertInfo, Storage};
 
-use crate::config::AcmeConfig;
 use crate::tls::CertStore;
 use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
@@ -48,7 +49,7 @@ pub struct CertState {
 }
 
 pub struct AcmeManager {
-    config: AcmeConfig,
+    config: AcmeSettings,
     storage: Storage,
     certs: Arc<CertStore>,
     challenges: Arc<Challenges>,
@@ -70,7 +71,7 @@ impl AcmeManager {
     /// Loads a stored certificate, if any, into `certs` so HTTPS works at once after a
     /// restart.
     pub fn new(
-        config: AcmeConfig,
+        config: AcmeSettings,
         storage: Storage,
         certs: Arc<CertStore>,
         challenges: Arc<Challenges>,

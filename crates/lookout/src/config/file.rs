@@ -1,6 +1,7 @@
 //! The config file as it is on disk: TOML, unknown keys refused, every key with a default.
 //! `docs/ref/config.md` documents each of these fields; keep the two in step.
 
+use crate::server::RedirectHttp;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use toml::Spanned;
@@ -361,17 +362,6 @@ fn default_directory() -> String {
 
 fn default_renew_before_days() -> u64 {
     30
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RedirectHttp {
-    /// Plain TCP listeners on non-loopback addresses (port 80 on the internet).
-    Public,
-    /// Every plain TCP listener.
-    All,
-    /// None.
-    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

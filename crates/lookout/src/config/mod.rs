@@ -2,6 +2,7 @@
 //! start, into a [`Config`] the rest of the program uses. Every error names the file, the
 //! line and what to do.
 
+mod context;
 mod error;
 pub mod file;
 pub mod resolve;
@@ -11,9 +12,9 @@ pub mod sources;
 pub use error::ConfigError;
 pub use file::AuthMode;
 pub use file::ConfigFile;
-pub use resolve::{AcmeConfig, AuthConfig, CameraConfig, Config, ServerConfig};
+pub use resolve::{AuthConfig, CameraConfig, Config, ServerConfig};
 pub use secrets::secret_files;
-pub use sources::{RosConfig, RosTransport, SourceConfig};
+pub use sources::SourceConfig;
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,17 @@
 //! Validation: [`ConfigFile`] → [`Config`], with errors tied to lines of the file.
 
-use super::file::{AuthMode, AuthSection, CameraSection, RedirectHttp, TlsSection};
-use super::sources::{RosConfig, SourceConfig};
+use super::context::Ctx;
+use super::file::{AuthMode, AuthSection, CameraSection, TlsSection};
+use super::sources::SourceConfig;
 use super::{ConfigError, ConfigFile};
+use crate::acme::AcmeSettings;
 use crate::auth::limiter::LimiterPolicy;
 use crate::auth::password::HashCost;
 use crate::auth::sessions::SessionPolicy;
+use crate::events::motion_watch::MotionSettings;
 use crate::listen::{ListenSpec, SocketPermissions};
+use crate::ros::settings::RosSettings;
+use crate::server::RedirectHttp;
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
 use lookout_core::redact::mask_url_secrets;
@@ -29,20 +34,11 @@ pub struct Config {
     /// Set when `[tls]` names certificate files.
     pub tls: Option<TlsConfig>,
     /// Set when `[acme]` asks for certificates from a CA.
-    pub acme: Option<AcmeConfig>,
+    pub acme: Option<AcmeSettings>,
     pub alerts: std::sync::Arc<crate::alerts::AlertConfig>,
     /// ROS transports and web_video_server's on-demand topics.
-    pub ros: RosConfig,
+    pub ros: RosSettings,
     pub cameras: Vec<CameraConfig>,
-}
-
-#[derive(Debug, Clone)]
-pub struct AcmeConfig {
-    pub domains: Vec<String>,
-    pub contact: Option<String>,
-    pub directory_url: String,
-    pub directory_ca: Option<PathBuf>,
-    pub renew_before: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -92,67 +88,8 @@ pub struct CameraConfig {
     pub motion: Option<MotionSettings>,
 }
 
-#[derive(Debug, Clone)]
-pub struct MotionSettings {
-    pub detector: lookout_core::motion::MotionConfig,
-    /// Frames closer together than this are not analysed.
-    pub min_interval: Duration,
-}
-
-pub(super) struct Ctx<'a> {
-    path: &'a str,
-    text: &'a str,
-}
-
-impl Ctx<'_> {
-    pub(super) fn err(
-        &self,
-        offset: Option<usize>,
-        msg: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::at(self.path, self.text, offset, msg, fix)
-    }
-
-    /// Offset of the line that sets `key` (first match), for errors in `[server]`.
-    pub(super) fn key_offset(&self, key: &str) -> Option<usize> {
-        self.key_offset_from(0, key)
-    }
-
-    /// Offset of the first line setting `key` after the `n`-th (0-based) line that is
-    /// exactly `header` (`[smtp]`, `[[alert]]`): errors point into the right table.
-    pub(super) fn key_in(&self, header: &str, n: usize, key: &str) -> Option<usize> {
-        let mut offset = 0;
-        let mut seen = 0;
-        for line in self.text.split_inclusive('\n') {
-            if line.trim() == header {
-                if seen == n {
-                    return self.key_offset_from(offset, key).or(Some(offset));
-                }
-                seen += 1;
-            }
-            offset += line.len();
-        }
-        self.key_offset(key)
-    }
-
-    fn key_offset_from(&self, from: usize, key: &str) -> Option<usize> {
-        let mut offset = from;
-        for line in self.text.get(from..).unwrap_or("").split_inclusive('\n') {
-            let t = line.trim_start();
-            if t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-            {
-                return Some(offset + (line.len() - t.len()));
-            }
-            offset += line.len();
-        }
-        None
-    }
-}
-
 pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config, ConfigError> {
-    let cx = Ctx { path, text };
+    let cx = Ctx::new(path, text);
     let s = &file.server;
     let mut listen = Vec::new();
     for addr in &s.listen {
@@ -689,7 +626,7 @@ fn smtp(
     })
 }
 
-fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, ConfigError> {
+fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeSettings, ConfigError> {
     if a.domains.is_empty() {
         return Err(cx.err(
             cx.key_in("[acme]", 0, "domains"),
@@ -747,7 +684,7 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Result<AcmeConfig, Config
             "point it at the PEM certificate of the CA that signed the directory's HTTPS",
         ));
     }
-    Ok(AcmeConfig {
+    Ok(AcmeSettings {
         domains: a.domains.clone(),
         contact: a.contact.clone(),
         directory_url,

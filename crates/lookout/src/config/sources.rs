@@ -1,12 +1,15 @@
 //! Each camera's `[camera.source]` → [`SourceConfig`], and the ROS sections (`[ros1]`,
-//! `[ros2]`, `[ros_topics]`) → [`RosConfig`]. Split from `resolve` to keep the sources'
+//! `[ros2]`, `[ros_topics]`) → [`RosSettings`]. Split from `resolve` to keep the sources'
 //! rules (and the features they need) in one place.
 
 use super::ConfigError;
+use super::context::Ctx;
 use super::file::{
     CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section,
 };
-use super::resolve::Ctx;
+use crate::ros::settings::{
+    Ros1Settings, Ros2Settings, RosSettings, RosTransport, TopicsSettings, check_topic,
+};
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_core::redact::mask_url_secrets;
 use lookout_sources::command::CommandSource;
@@ -60,81 +63,6 @@ pub struct RosSourceSettings {
     pub transport: RosTransport,
     pub topic: String,
     pub reliability: Reliability,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RosTransport {
-    Ros1,
-    Ros2,
-}
-
-impl RosTransport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Ros1 => "ros1",
-            Self::Ros2 => "ros2",
-        }
-    }
-
-    /// Whether this build has the transport (cargo features `ros1`, `ros2`).
-    pub fn built_in(self) -> bool {
-        match self {
-            Self::Ros1 => cfg!(feature = "ros1"),
-            Self::Ros2 => cfg!(feature = "ros2"),
-        }
-    }
-}
-
-/// The ROS transports to start and web_video_server's on-demand topics.
-#[derive(Debug, Clone, Default)]
-pub struct RosConfig {
-    pub ros1: Option<Ros1Settings>,
-    pub ros2: Option<Ros2Settings>,
-    pub topics: Option<TopicsSettings>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Ros1Settings {
-    pub master_uri: String,
-    pub hostname: Option<String>,
-    pub node_name: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Ros2Settings {
-    pub domain_id: u16,
-}
-
-#[derive(Debug, Clone)]
-pub struct TopicsSettings {
-    pub transport: RosTransport,
-    /// Names or `*` patterns; empty: every image topic.
-    pub allow: Vec<String>,
-    pub max_open: usize,
-}
-
-impl TopicsSettings {
-    pub fn allows(&self, topic: &str) -> bool {
-        self.allow.is_empty() || self.allow.iter().any(|p| glob_match(p, topic))
-    }
-}
-
-/// `*` matches any run of characters (slashes included); everything else matches itself.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let [first, middle @ .., last] = parts.as_slice() else {
-        return pattern == text;
-    };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 pub(super) fn source(
@@ -390,7 +318,8 @@ fn ros_source(
             &format!("build it with `cargo build --release --features {name}`"),
         ));
     }
-    check_topic(&r.topic).map_err(|e| bad(e, "e.g. topic = \"/camera/image_raw\""))?;
+    check_topic(&r.topic)
+        .map_err(|e| bad(e.message().to_owned(), "e.g. topic = \"/camera/image_raw\""))?;
     Ok(RosSourceSettings {
         transport,
         topic: r.topic.clone(),
@@ -402,28 +331,8 @@ fn ros_source(
     })
 }
 
-/// A ROS graph name as users write it: absolute, no spaces or odd characters.
-pub fn check_topic(topic: &str) -> Result<(), String> {
-    // ROS names: absolute, parts of letters, digits and '_' that do not start with a digit.
-    let ok = topic.len() > 1
-        && topic.len() <= 256
-        && topic.strip_prefix('/').is_some_and(|rest| {
-            rest.split('/').all(|part| {
-                part.bytes().next().is_some_and(|b| !b.is_ascii_digit())
-                    && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            })
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "topic {topic:?} is not a valid ROS topic name (absolute; parts of letters, digits and '_', not starting with a digit)"
-        ))
-    }
-}
-
 /// `[ros1]`, `[ros2]` and `[ros_topics]`.
-pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigError> {
+pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosSettings, ConfigError> {
     let uses = |t: RosTransport| {
         file.cameras.iter().any(|c| {
             matches!(
@@ -559,7 +468,7 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
             max_open: t.max_open,
         })
     };
-    Ok(RosConfig { ros1, ros2, topics })
+    Ok(RosSettings { ros1, ros2, topics })
 }
 
 fn check_frame_limit(
@@ -593,29 +502,6 @@ fn check_stall_timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_patterns() {
-        assert!(glob_match("/camera/*", "/camera/image_raw"));
-        assert!(glob_match("/camera/*", "/camera/left/image_raw"));
-        assert!(glob_match("*/compressed", "/a/b/compressed"));
-        assert!(glob_match("/a", "/a"));
-        assert!(!glob_match("/a", "/ab"));
-        assert!(!glob_match("/camera/*", "/other/image"));
-        assert!(glob_match("/c*m*", "/cam"));
-        assert!(!glob_match("/ab*ba", "/aba"));
-    }
-
-    #[test]
-    fn topic_names() {
-        assert!(check_topic("/camera/image_raw").is_ok());
-        assert!(check_topic("/cam_2/image").is_ok());
-        for bad in [
-            "camera", "/", "/a//b", "/a b", "/a/", "", "/~cam", "/1cam", "/a/2b",
-        ] {
-            assert!(check_topic(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn fourcc_text() {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ros::settings::RosTransport;
 
 fn err(text: &str) -> ConfigError {
     parse(text, "test.toml").expect_err("config should be refused")
