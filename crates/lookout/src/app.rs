@@ -7,7 +7,6 @@ use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::sessions;
-use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
@@ -25,6 +24,7 @@ use crate::web::{self, AppState, CameraEntry};
 use lookout_core::{CameraHub, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
+use lookout_sources::v4l2::V4l2Config;
 use lookout_sources::{Source, supervise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,22 +51,15 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn v4l2_source(v: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
-    use lookout_sources::v4l2::{V4l2Config, V4l2Source};
-    let source = Arc::new(V4l2Source::new(V4l2Config {
-        device: v.device.clone(),
-        size: v.size,
-        fps: v.fps,
-        format: v.format,
-        buffers: v.buffers,
-        controls: v.controls.clone(),
-    }));
+fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), String> {
+    use lookout_sources::v4l2::V4l2Source;
+    let source = Arc::new(V4l2Source::new(v.clone()));
     let controls = CameraControls::new(v.device.clone(), Some(source.clone()));
     Ok((source, Some(Arc::new(controls))))
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn v4l2_source(_: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
+fn v4l2_source(_: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), String> {
     Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
 }
 

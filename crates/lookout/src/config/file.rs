@@ -533,7 +533,7 @@ pub struct V4l2Section {
 }
 
 fn default_v4l2_buffers() -> u32 {
-    4
+    lookout_sources::v4l2::DEFAULT_BUFFERS
 }
 
 /// A ROS image topic as a camera.

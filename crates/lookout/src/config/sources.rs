@@ -18,8 +18,7 @@ use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::ros::Reliability;
 use lookout_sources::testpattern::TestPattern;
 use lookout_sources::v4l2::controls::mode_switches_first;
-use lookout_sources::v4l2::{Assignment, PixelFormat};
-use std::path::PathBuf;
+use lookout_sources::v4l2::{Assignment, PixelFormat, V4l2Config};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -28,7 +27,7 @@ pub enum SourceConfig {
     Files(FilesSource),
     Command(CommandSource),
     Http(Box<HttpSource>),
-    V4l2(Box<V4l2Settings>),
+    V4l2(Box<V4l2Config>),
     Ros(RosSourceSettings),
 }
 
@@ -43,19 +42,6 @@ impl SourceConfig {
             Self::Ros(r) => r.transport.name(),
         }
     }
-}
-
-/// A V4L2 camera as configured; opened (and its controls set) by the source at every start.
-#[derive(Debug, Clone)]
-pub struct V4l2Settings {
-    pub device: PathBuf,
-    pub size: Option<(u32, u32)>,
-    pub fps: Option<f64>,
-    pub format: Option<PixelFormat>,
-    pub buffers: u32,
-    /// `[camera.controls]`, mode switches (`auto_exposure`, `focus_automatic_continuous`…)
-    /// first: a manual value is refused by the driver while its automatic mode is on.
-    pub controls: Vec<Assignment>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,7 +204,7 @@ fn v4l2(
     bad: &impl Fn(String, &str) -> ConfigError,
     v: &V4l2Section,
     cam: &CameraSection,
-) -> Result<V4l2Settings, ConfigError> {
+) -> Result<V4l2Config, ConfigError> {
     if !cfg!(all(feature = "v4l2", target_os = "linux")) {
         return Err(bad(
             "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into(),
@@ -288,7 +274,7 @@ fn v4l2(
         .collect();
     // The automatic-mode switches first, the rest sorted by name (the table's order).
     let controls = mode_switches_first(&controls);
-    Ok(V4l2Settings {
+    Ok(V4l2Config {
         device: v.device.clone(),
         size,
         fps: v.fps,
