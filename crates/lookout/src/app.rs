@@ -14,7 +14,7 @@ use crate::events::{EventLog, camera_watch, motion_watch, public_address, retent
 use crate::listen::Bound;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
-use crate::server::{self, ConnectionStats, Limits, RedirectHttp};
+use crate::server::{self, ConnectionStats, Limits};
 use crate::store::lock::DataDirLock;
 use crate::store::{self, Store, StoreError};
 use crate::tls::{self, CertStore};
@@ -118,7 +118,7 @@ pub struct DataDir {
 fn needs_store(config: &Config) -> bool {
     config.auth.mode == AuthMode::Login
         || !config.alerts.rules.is_empty()
-        || config.file.public_address.is_some()
+        || config.public_address.is_some()
         || config.cameras.iter().any(|c| c.motion.is_some())
 }
 
@@ -195,24 +195,17 @@ pub async fn run_with(
         outbox_wake: Arc::new(Notify::new()),
     });
     if let Some(log) = &events {
-        let keep = &config.file.events;
         background.spawn(retention::run(
             log.store.clone(),
             log.snapshots.clone(),
-            retention::Retention {
-                keep: Duration::from_secs(keep.keep_days.saturating_mul(86_400)),
-                max_snapshot_bytes: keep.max_snapshot_mib.saturating_mul(1 << 20),
-            },
+            config.retention,
             shutdown.clone(),
         ));
-        if let Some(p) = &config.file.public_address {
+        if let Some(p) = &config.public_address {
             match alerts::webhook::client() {
                 Ok(client) => {
                     background.spawn(public_address::watch(
-                        public_address::PublicAddressConfig {
-                            url: p.url.clone(),
-                            every: Duration::from_secs(p.check_every_seconds.max(1)),
-                        },
+                        p.clone(),
                         log.clone(),
                         client,
                         shutdown.clone(),
@@ -330,7 +323,7 @@ pub async fn run_with(
         connections: connections.clone(),
         shutdown: shutdown.clone(),
         started: Instant::now(),
-        acme_webroot: config.file.tls.acme_webroot.clone(),
+        acme_webroot: config.acme_webroot.clone(),
         challenges,
         acme,
         base: s.base_path.clone(),
@@ -351,11 +344,7 @@ pub async fn run_with(
         max_headers: s.max_headers,
     };
     let https = server::HttpsPolicy {
-        redirect_http: if config.tls.is_some() || config.acme.is_some() {
-            config.file.tls.redirect_http
-        } else {
-            RedirectHttp::None
-        },
+        redirect_http: config.redirect_http,
         hsts_max_age_s: s.hsts_max_age_s,
         https_port: listeners.iter().find_map(|l| match l {
             Bound::Tcp {

@@ -22,7 +22,7 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
         }
         ConfigCommand::Check { file } => {
             let c = config::load(&file).map_err(|e| e.to_string())?;
-            match c.file.to_redacted_toml() {
+            match c.to_redacted_toml() {
                 Ok(text) => out!("{text}"),
                 Err(e) => errln!("(cannot print the resolved config: {e})"),
             }

@@ -1,60 +1,44 @@
-//! What resolving needs to report an error: the file's name and text.
+//! What resolving needs to report errors: the file's name, the parsed file to find a key's
+//! line in, and the list the errors go to (a file is checked whole, not up to its first error).
 
 use super::ConfigError;
+use super::document::{Doc, path};
+use std::cell::RefCell;
 
-/// The file being resolved, for errors that name it and a line of it.
 pub(super) struct Ctx<'a> {
     path: &'a str,
-    text: &'a str,
+    doc: &'a Doc<'a>,
+    errors: RefCell<Vec<ConfigError>>,
 }
 
 impl<'a> Ctx<'a> {
-    pub(super) fn new(path: &'a str, text: &'a str) -> Self {
-        Self { path, text }
-    }
-
-    pub(super) fn err(
-        &self,
-        offset: Option<usize>,
-        msg: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::at(self.path, self.text, offset, msg, fix)
-    }
-
-    /// Offset of the line that sets `key` (first match), for errors in `[server]`.
-    pub(super) fn key_offset(&self, key: &str) -> Option<usize> {
-        self.key_offset_from(0, key)
-    }
-
-    /// Offset of the first line setting `key` after the `n`-th (0-based) line that is
-    /// exactly `header` (`[smtp]`, `[[alert]]`): errors point into the right table.
-    pub(super) fn key_in(&self, header: &str, n: usize, key: &str) -> Option<usize> {
-        let mut offset = 0;
-        let mut seen = 0;
-        for line in self.text.split_inclusive('\n') {
-            if line.trim() == header {
-                if seen == n {
-                    return self.key_offset_from(offset, key).or(Some(offset));
-                }
-                seen += 1;
-            }
-            offset += line.len();
+    pub(super) fn new(path: &'a str, doc: &'a Doc<'a>) -> Self {
+        Self {
+            path,
+            doc,
+            errors: RefCell::new(Vec::new()),
         }
-        self.key_offset(key)
     }
 
-    fn key_offset_from(&self, from: usize, key: &str) -> Option<usize> {
-        let mut offset = from;
-        for line in self.text.get(from..).unwrap_or("").split_inclusive('\n') {
-            let t = line.trim_start();
-            if t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-            {
-                return Some(offset + (line.len() - t.len()));
-            }
-            offset += line.len();
-        }
-        None
+    /// A problem with the value of `key`, a key path like `server.listen` or
+    /// `camera[1].source.url`: reported at that key's line (or, for a key left at its
+    /// default, at the line of its table).
+    pub(super) fn report(&self, key: &str, msg: impl Into<String>, fix: impl Into<String>) {
+        let line = self.doc.line_of(&path(key));
+        self.push(ConfigError::new(self.path, line, msg, fix));
+    }
+
+    /// A problem of the whole file, tied to no line.
+    pub(super) fn report_file(&self, msg: impl Into<String>, fix: impl Into<String>) {
+        self.push(ConfigError::new(self.path, None, msg, fix));
+    }
+
+    fn push(&self, e: ConfigError) {
+        self.errors.borrow_mut().push(e);
+    }
+
+    /// Every problem reported.
+    pub(super) fn finish(self) -> Vec<ConfigError> {
+        self.errors.into_inner()
     }
 }
