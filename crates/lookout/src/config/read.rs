@@ -42,7 +42,7 @@ pub(super) fn read(doc: &Doc<'_>, path: &str) -> Result<ConfigFile, Vec<ConfigEr
             .is_some_and(|s| taken.contains(&(s, key.clone()))));
         if !follow_up {
             let line = document::offset_of(tree.get_ref(), &problem.node)
-                .or_else(|| Some(span.start))
+                .or(Some(span.start))
                 .map(|o| doc.line(o));
             errors.push(ConfigError::new(path, line, problem.msg, problem.fix));
         }

@@ -438,7 +438,7 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Option<TlsConfig> {
         Err(e) => {
             cx.report(
                 "tls.cert",
-                format!("{e}"),
+                e.to_string(),
                 "check the paths and that Lookout may read both files",
             );
             return None;

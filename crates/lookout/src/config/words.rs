@@ -44,28 +44,28 @@ pub(super) fn said(msg: &str) -> Said<'_> {
         let (name, after) = inner.split_once('`')?;
         Some((name, after.trim_start_matches(',').trim()))
     };
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.rsplit_once(", expected ") {
-            return Said::Invalid {
-                found,
-                expected,
-                out_of_range: false,
-            };
-        }
+    if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        return Said::Invalid {
+            found,
+            expected,
+            out_of_range: false,
+        };
     }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        if let Some((found, expected)) = rest.rsplit_once(", expected ") {
-            return Said::Invalid {
-                found,
-                expected,
-                out_of_range: true,
-            };
-        }
+    if let Some(rest) = msg.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        return Said::Invalid {
+            found,
+            expected,
+            out_of_range: true,
+        };
     }
-    if let Some(rest) = msg.strip_prefix("invalid length ") {
-        if let Some((len, expected)) = rest.split_once(", expected ") {
-            return Said::Length { len, expected };
-        }
+    if let Some(rest) = msg.strip_prefix("invalid length ")
+        && let Some((len, expected)) = rest.split_once(", expected ")
+    {
+        return Said::Length { len, expected };
     }
     if let Some((variant, rest)) = ticked("unknown variant ") {
         let expected = rest.strip_prefix("expected ").unwrap_or(rest);
