@@ -746,9 +746,8 @@ fn serve_notifies_an_abstract_notify_socket() {
 fn serve_socket_activated(
     config: &str,
     dir: &Path,
-    listener: &std::net::TcpListener,
+    listener: &impl std::os::fd::AsRawFd,
 ) -> (Running, String) {
-    use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let config_path = dir.join("lookout.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -857,4 +856,30 @@ async fn programs_lookout_starts_inherit_no_socket_systemd_passed() {
         !seen.lines().any(|l| l.starts_with("LISTEN_")),
         "the camera program sees LISTEN_* variables:\n{seen}"
     );
+}
+
+/// A unix socket systemd passed is systemd's: its file stays when Lookout stops, so that the
+/// next start (and nginx meanwhile) finds it by its path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_systemd_passed_stays_when_lookout_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lookout.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let config = format!(
+        "[server]\nlisten = [\"systemd\"]\n[auth]\nmode = \"login\"\n{CHEAP_AUTH}[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n"
+    );
+    let (mut lookout, url) = serve_socket_activated(&config, dir.path(), &listener);
+    assert_eq!(url, format!("unix:{}", path.display()));
+    lookout.terminate();
+    assert!(
+        lookout.wait(Duration::from_secs(15)).is_some(),
+        "lookout did not stop:\n{}",
+        lookout.log()
+    );
+    assert!(
+        path.exists(),
+        "the socket file was removed:\n{}",
+        lookout.log()
+    );
+    std::os::unix::net::UnixStream::connect(&path).expect("the socket still takes connections");
 }
