@@ -245,22 +245,51 @@ fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, Erro
     })
 }
 
+/// The id of group `name` (or a number). Runs while the runtime's threads exist, so the
+/// reentrant `getgrnam_r`: `getgrnam` returns static storage another thread may overwrite.
 fn group_id(name: &str) -> Result<u32, Error> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(gid);
     }
     let c = std::ffi::CString::new(name)
         .map_err(|_| Error::invalid(format!("bad group name {name:?}")))?;
-    // SAFETY: getgrnam reads a NUL-terminated string and returns a pointer into static
-    // storage (or null), which we read at once; we call it from one thread at startup.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return Err(Error::invalid(format!(
-            "no group {name:?} on this system; check server.socket_group"
-        )));
+    // Group entries with many members need more than the usual 1 KiB; past 1 MiB is not a group.
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    loop {
+        // SAFETY: zeroed bytes are a valid `group` (integers and null pointers).
+        let mut group: libc::group = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: getgrnam_r reads the NUL-terminated `c`, writes the entry into `group` and
+        // its strings into `buf` (at most `buf.len()` bytes), and sets `found` to `&group` or
+        // null; only `gr_gid`, a plain integer, is read afterwards.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                c.as_ptr(),
+                &mut group,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            let e = std::io::Error::from_raw_os_error(rc);
+            return Err(Error::wrap(
+                io_kind(&e),
+                format!("cannot look up group {name:?} (server.socket_group)"),
+                e,
+            ));
+        }
+        if found.is_null() {
+            return Err(Error::invalid(format!(
+                "no group {name:?} on this system; check server.socket_group"
+            )));
+        }
+        return Ok(group.gr_gid);
     }
-    // SAFETY: non-null pointer to a valid `group` struct, per getgrnam's contract.
-    Ok(unsafe { (*gr).gr_gid })
 }
 
 /// A socket systemd passed, registered with the runtime.
@@ -321,6 +350,15 @@ mod tests {
                 .is_local()
         );
         assert!(!"0.0.0.0:80".parse::<ListenSpec>().unwrap().is_local());
+    }
+
+    #[test]
+    fn groups_are_found_by_name_or_number() {
+        assert_eq!(group_id("root").unwrap(), 0);
+        assert_eq!(group_id("4242").unwrap(), 4242);
+        let e = group_id("no-such-group-lookout-test").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("server.socket_group"), "{}", e.chain());
     }
 
     #[tokio::test]

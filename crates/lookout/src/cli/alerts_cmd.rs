@@ -33,7 +33,9 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, Error> {
         snapshot: None,
     };
     let snapshots = config.data_dir.join("events");
-    let id = store.blocking(|c| events::record(c, &event, &alerts, &snapshots))?;
+    let id = store
+        .blocking(|c| events::record(c, &event, &alerts, &snapshots))
+        .map_err(Error::from)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,15 +43,17 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, Error> {
     let client =
         crate::alerts::webhook::client().map_err(|e| Error::new(ErrorKind::Internal, e))?;
     runtime.block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))?;
-    let results: Vec<(String, Option<i64>, Option<String>)> = store.blocking(|c| {
-        let mut stmt = c.prepare(
-            "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
-        )?;
-        let rows = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok::<_, StoreError>(rows)
-    })?;
+    let results: Vec<(String, Option<i64>, Option<String>)> = store
+        .blocking(|c| {
+            let mut stmt = c.prepare(
+                "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .map_err(Error::from)?;
     let mut all_ok = true;
     for (rule, delivered, error) in results {
         match (delivered, error) {

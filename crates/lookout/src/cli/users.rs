@@ -7,8 +7,8 @@ use crate::auth::{Role, flask_cam, sessions, users};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_core::Error;
 use lookout_core::error::io_kind;
-use lookout_core::{Error, ErrorKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -229,14 +229,11 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
                 Error::wrap(io_kind(&e), format!("cannot read {}", file.display()), e)
             })?;
             let imported = flask_cam::parse(&text).map_err(|problems| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "{}: nothing imported:\n  {}",
-                        file.display(),
-                        problems.join("\n  ")
-                    ),
-                )
+                Error::invalid(format!(
+                    "{}: nothing imported:\n  {}",
+                    file.display(),
+                    problems.join("\n  ")
+                ))
             })?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
             let n = store.blocking(|c| {
