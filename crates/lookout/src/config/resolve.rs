@@ -772,7 +772,7 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Result<Option<TlsConfig>, ConfigError> {
     let initial = crate::tls::load(&cert, &key).map_err(|e| {
         cx.err(
             cx.key_in("[tls]", 0, "cert"),
-            e,
+            e.chain().to_string(),
             "check the paths and that Lookout may read both files",
         )
     })?;
