@@ -160,7 +160,7 @@ pub struct Chain<'a>(&'a Error);
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.msg)?;
+        let mut shown = self.0.msg.clone();
         let mut next = self
             .0
             .source
@@ -168,13 +168,16 @@ impl fmt::Display for Chain<'_> {
             .map(|s| s as &(dyn StdError + 'static));
         while let Some(cause) = next {
             let text = cause.to_string();
-            // Causes that only repeat what the message says already add nothing.
-            if !text.is_empty() && !self.0.msg.ends_with(&text) {
-                write!(f, ": {text}")?;
+            // Causes that only repeat what is said already add nothing: the message may end
+            // with the cause, or hold it before the fix ("cannot listen on X: {e}; pick
+            // another port"), and errors made with `thiserror` often print their own source.
+            if !text.is_empty() && !shown.contains(&text) {
+                shown.push_str(": ");
+                shown.push_str(&text);
             }
             next = cause.source();
         }
-        Ok(())
+        f.write_str(&shown)
     }
 }
 
@@ -274,6 +277,37 @@ mod tests {
         let io = std::io::Error::other("disk full");
         let e: Error = io.into();
         assert_eq!(e.chain().to_string(), "disk full");
+    }
+
+    #[test]
+    fn a_cause_said_inside_the_message_or_by_its_parent_is_shown_once() {
+        #[derive(Debug)]
+        struct Parent(std::io::Error);
+        impl fmt::Display for Parent {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "cannot create /srv/data: {}; make it writable", self.0)
+            }
+        }
+        impl StdError for Parent {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = || std::io::Error::other("permission denied");
+        let e = Error::wrap(ErrorKind::PermissionDenied, "starting", Parent(io()));
+        assert_eq!(
+            e.chain().to_string(),
+            "starting: cannot create /srv/data: permission denied; make it writable"
+        );
+        let e = Error::wrap(
+            ErrorKind::FailedPrecondition,
+            "cannot listen on 127.0.0.1:80: permission denied; pick another port",
+            io(),
+        );
+        assert_eq!(
+            e.chain().to_string(),
+            "cannot listen on 127.0.0.1:80: permission denied; pick another port"
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
-use lookout_core::{CameraHub, VariantBudget};
+use lookout_core::error::io_kind;
+use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
 use lookout_sources::v4l2::V4l2Config;
@@ -35,7 +36,7 @@ use tokio_util::task::TaskTracker;
 type Controls = Option<Arc<CameraControls>>;
 
 /// A camera's source, and its controls when it has some.
-fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Controls), String> {
+fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Controls), Error> {
     Ok(match cfg {
         SourceConfig::TestPattern(s) => (Arc::new(s.clone()), None),
         SourceConfig::Files(s) => (Arc::new(s.clone()), None),
@@ -43,7 +44,7 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
         SourceConfig::Http(s) => (Arc::new(HttpSource::clone(s)), None),
         SourceConfig::V4l2(v) => v4l2_source(v)?,
         SourceConfig::Ros(r) => {
-            let node = ros.get(r.transport).map_err(|e| e.to_string())?;
+            let node = ros.get(r.transport)?;
             let source = RosTopicSource::new(node, r.topic.clone(), r.reliability);
             (Arc::new(source), None)
         }
@@ -51,7 +52,7 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), String> {
+fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
     use lookout_sources::v4l2::V4l2Source;
     let source = Arc::new(V4l2Source::new(v.clone()));
     let controls = CameraControls::new(v.device.clone(), Some(source.clone()));
@@ -59,13 +60,15 @@ fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), String> {
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn v4l2_source(_: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), String> {
-    Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
+fn v4l2_source(_: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
+    Err(Error::unavailable(
+        "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)",
+    ))
 }
 
 /// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback
 /// addresses and unix sockets.
-pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), String> {
+pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Error> {
     if config.auth.mode != AuthMode::None {
         return Ok(());
     }
@@ -78,23 +81,27 @@ pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Strin
         .iter()
         .find(|l| !l.is_local() || (proxied && matches!(l, Bound::Unix { .. })))
     {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "auth.mode = \"none\" is only allowed on this machine's own addresses, and {} is not (a unix socket counts as public while server.trusted_proxies has \"unix\": a proxy publishes it); remove it (logins are the default) or listen on 127.0.0.1",
             l.describe()
-        ));
+        )));
     }
     Ok(())
 }
 
 /// Opens the database and sets up logins, unless `auth.mode = "none"`.
-pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<AuthState>>, String> {
+pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<AuthState>>, Error> {
     let (AuthMode::Login, Some(store)) = (config.auth.mode, store) else {
         return Ok(None);
     };
     let store = store.clone();
-    let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
+    let passwords = Passwords::new(config.auth.cost)?;
     let devices = DeviceKey::load_or_create(&config.data_dir).map_err(|e| {
-        format!("{e}; the data directory must be writable by this user (see --data-dir)")
+        Error::wrap(
+            io_kind(&e),
+            format!("{e}; the data directory must be writable by this user (see --data-dir)"),
+            e,
+        )
     })?;
     Ok(Some(Arc::new(AuthState::new(
         store,
@@ -169,9 +176,9 @@ pub async fn run(
     listeners: Vec<Bound>,
     config: Config,
     shutdown: CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     check_auth_mode(&config, &listeners)?;
-    let data = open_data_dir(&config).map_err(|e| e.to_string())?;
+    let data = open_data_dir(&config)?;
     run_with(listeners, config, data, shutdown).await
 }
 
@@ -182,7 +189,7 @@ pub async fn run_with(
     config: Config,
     data: DataDir,
     shutdown: CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     check_auth_mode(&config, &listeners)?;
     // Held until this function returns: the server's whole life.
     let DataDir { store, lock: _lock } = data;
@@ -264,8 +271,8 @@ pub async fn run_with(
         .cameras
         .iter()
         .map(|c| {
-            let (source, controls) =
-                source_of(&c.source, &ros).map_err(|e| format!("camera {:?}: {e}", c.id))?;
+            let (source, controls) = source_of(&c.source, &ros)
+                .map_err(|e| e.context(format_args!("camera {:?}", c.id)))?;
             let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
@@ -300,7 +307,7 @@ pub async fn run_with(
                 controls,
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, Error>>()?;
     let topics = config.ros.topics.as_ref().and_then(|t| {
         let node = ros.get(t.transport).ok()?;
         Some(Arc::new(TopicCameras::new(

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod controls;
 pub mod deploy;
+mod error_kinds;
 pub mod events;
 pub mod listen;
 pub mod ros;

@@ -7,6 +7,8 @@ use crate::config::Config;
 use crate::events::{self, EventKind, NewEvent};
 use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -15,14 +17,14 @@ pub enum AlertsCommand {
     Test,
 }
 
-pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, Error> {
     let AlertsCommand::Test = cmd;
     if config.alerts.rules.is_empty() {
-        return Err(
-            "no [[alert]] rules in the config; docs/guide/alerts.md shows how to write one".into(),
-        );
+        return Err(Error::invalid(
+            "no [[alert]] rules in the config; docs/guide/alerts.md shows how to write one",
+        ));
     }
-    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.data_dir)?;
     let alerts = config.alerts.clone();
     let event = NewEvent {
         camera: None,
@@ -33,15 +35,14 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
     let snapshots = config.data_dir.join("events");
     let id = store
         .blocking(|c| events::record(c, &event, &alerts, &snapshots))
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::from)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let client = crate::alerts::webhook::client()?;
-    runtime
-        .block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::wrap(io_kind(&e), "cannot start the async runtime", e))?;
+    let client =
+        crate::alerts::webhook::client().map_err(|e| Error::new(ErrorKind::Internal, e))?;
+    runtime.block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))?;
     let results: Vec<(String, Option<i64>, Option<String>)> = store
         .blocking(|c| {
             let mut stmt = c.prepare(
@@ -52,7 +53,7 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>(rows)
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::from)?;
     let mut all_ok = true;
     for (rule, delivered, error) in results {
         match (delivered, error) {

@@ -6,6 +6,8 @@ use crate::acme::{CertInfo, Storage};
 use crate::config::Config;
 use crate::store::timestamp::rfc3339;
 use clap::Subcommand;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,11 +18,16 @@ pub enum CertCommand {
     Status,
 }
 
-pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, Error> {
     let CertCommand::Status = cmd;
     let (source, chain) = if let Some(t) = &config.tls {
-        let chain = std::fs::read_to_string(&t.files.cert)
-            .map_err(|e| format!("cannot read {}: {e}", t.files.cert.display()))?;
+        let chain = std::fs::read_to_string(&t.files.cert).map_err(|e| {
+            Error::wrap(
+                io_kind(&e),
+                format!("cannot read {}", t.files.cert.display()),
+                e,
+            )
+        })?;
         (format!("tls.cert {}", t.files.cert.display()), Some(chain))
     } else if config.acme.is_some() {
         let storage = Storage::open(&config.data_dir)?;

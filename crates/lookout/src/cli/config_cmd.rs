@@ -3,6 +3,7 @@
 use super::output::{errln, out};
 use crate::config;
 use clap::Subcommand;
+use lookout_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,14 +15,14 @@ pub enum ConfigCommand {
     Example,
 }
 
-pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
+pub fn run(cmd: ConfigCommand) -> Result<ExitCode, Error> {
     match cmd {
         ConfigCommand::Example => {
             out!("{}", config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check { file } => {
-            let c = config::load(&file).map_err(|e| e.to_string())?;
+            let c = config::load(&file)?;
             match c.to_redacted_toml() {
                 Ok(text) => out!("{text}"),
                 Err(e) => errln!("(cannot print the resolved config: {e})"),

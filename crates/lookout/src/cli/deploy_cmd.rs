@@ -6,6 +6,8 @@ use super::output::{errln, out, outln};
 use crate::config::Config;
 use crate::deploy::{Generated, nginx, systemd};
 use crate::listen::ListenSpec;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -30,7 +32,7 @@ pub struct SystemdUnitArgs {
     pub install: bool,
 }
 
-pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, String> {
+pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, Error> {
     let site = nginx::nginx_site(
         config,
         &args.server_name,
@@ -42,14 +44,22 @@ pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, Str
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find the path of this program for ExecStart: {e}"))?;
+pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode, Error> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::wrap(
+            io_kind(&e),
+            "cannot find the path of this program for ExecStart",
+            e,
+        )
+    })?;
     let config_path = match &config.origin {
-        Some(p) => Some(
-            std::path::absolute(p)
-                .map_err(|e| format!("cannot make {} an absolute path: {e}", p.display()))?,
-        ),
+        Some(p) => Some(std::path::absolute(p).map_err(|e| {
+            Error::wrap(
+                io_kind(&e),
+                format!("cannot make {} an absolute path", p.display()),
+                e,
+            )
+        })?),
         None => None,
     };
     let unit = systemd::systemd_unit(config, &exe, config_path.as_deref())?;

@@ -39,6 +39,11 @@ pub fn write_stderr(args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
 
+/// A database timestamp as RFC 3339, for listings; any stored value prints.
+pub fn when(secs: i64) -> String {
+    crate::store::timestamp::rfc3339(secs)
+}
+
 /// A write to standard output that failed for another reason than a closed pipe: the
 /// command's output is incomplete, which its exit status must say.
 pub fn stdout_error() -> Option<std::io::Error> {

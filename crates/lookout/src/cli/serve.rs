@@ -3,8 +3,11 @@
 use super::output::{errln, outln};
 use crate::config::{self, AuthMode, Config};
 use crate::deploy::notify;
+use crate::listen::systemd::SystemdSockets;
 use crate::listen::{self, Bound, ListenSpec};
 use crate::{app, server, signals};
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -21,8 +24,9 @@ pub fn run(
     args: ServeArgs,
     config_path: Option<&Path>,
     data_dir: Option<PathBuf>,
-) -> Result<ExitCode, String> {
-    let mut config = config::discover(config_path).map_err(|e| e.to_string())?;
+    mut systemd: SystemdSockets,
+) -> Result<ExitCode, Error> {
+    let mut config = config::discover(config_path)?;
     if !args.listen.is_empty() {
         config.server.listen = args.listen;
     }
@@ -35,15 +39,14 @@ pub fn run(
         .iter()
         .find(|l| matches!(l, ListenSpec::Tcp { tls: true, .. }));
     if let (Some(l), None, None) = (https_listener, &config.tls, &config.acme) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{l} needs a certificate: add an [acme] table (automatic certificates) or set tls.cert and tls.key"
-        ));
+        )));
     }
     if config.server.listen.is_empty() {
-        return Err(
-            "nothing to listen on: set server.listen in the config or pass --listen 127.0.0.1:8080"
-                .into(),
-        );
+        return Err(Error::invalid(
+            "nothing to listen on: set server.listen in the config or pass --listen 127.0.0.1:8080",
+        ));
     }
     // The demo has no accounts, which is only allowed on loopback: elsewhere it needs logins.
     if config.origin.is_none() && config.server.listen.iter().any(|a| !a.is_local()) {
@@ -55,19 +58,27 @@ pub fn run(
     warn_about_readable_secrets(&config);
     // Before binding: a second server on this data directory, a damaged database or a full
     // disk is said now, and nothing is announced.
-    let data = app::open_data_dir(&config).map_err(|e| e.to_string())?;
+    let data = app::open_data_dir(&config)?;
     server::raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| Error::wrap(io_kind(&e), "cannot start the async runtime", e))?;
     runtime.block_on(async move {
-        let listeners = listen::bind_all(&config.server.listen, &config.server.socket).await?;
+        let listeners =
+            listen::bind_all(&config.server.listen, &config.server.socket, &mut systemd).await?;
+        if !systemd.is_empty() {
+            // Closed when `systemd` is dropped; systemd keeps its own copies.
+            tracing::warn!(
+                "systemd passed {} socket(s) that server.listen does not use; add \"systemd\" to server.listen to serve on them",
+                systemd.len()
+            );
+        }
         app::check_auth_mode(&config, &listeners)?;
         announce(&config, &listeners);
         let shutdown = CancellationToken::new();
         signals::install(shutdown.clone())
-            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+            .map_err(|e| Error::wrap(ErrorKind::Internal, "cannot install signal handlers", e))?;
         // Under a systemd `Type=notify` unit: READY=1 now that the listeners are bound,
         // WATCHDOG=1 pings, STOPPING=1 when the shutdown starts.
         let notifying = notify::Notifier::from_env().map(|n| n.serving(shutdown.clone()));

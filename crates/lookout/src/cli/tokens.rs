@@ -1,11 +1,11 @@
 //! `lookout token create|list|revoke`.
 
-use super::output::{errln, outln};
-use super::when;
+use super::output::{errln, outln, when};
 use crate::auth::{tokens, users};
 use crate::config::Config;
 use crate::store::{Store, StoreError, now_secs};
 use clap::Subcommand;
+use lookout_core::{Error, ErrorKind};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -29,12 +29,15 @@ pub enum TokenCommand {
     },
 }
 
-fn user_id(store: &Store, name: &str) -> Result<i64, String> {
+fn user_id(store: &Store, name: &str) -> Result<i64, Error> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))
-        .map_err(|e| e.to_string())?
+        .blocking(|c| users::find(c, name).map_err(StoreError::from))?
         .map(|(u, _)| u.id)
-        .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "no user {name:?}; `lookout user list` shows the users"
+            ))
+        })
 }
 
 /// The longest `--expires`: ten years. Longer is "never" in practice, which is what leaving
@@ -73,33 +76,33 @@ pub fn expires_at(given: &str, now: i64) -> Result<i64, ExpiresError> {
     }
 }
 
-pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, Error> {
     // Every token belongs to a user, so without a database there is nothing to do: never
     // make an empty one.
-    let store = Store::open_existing(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open_existing(&config.data_dir)?;
     match cmd {
         TokenCommand::Create {
             name,
             user,
             expires,
         } => {
-            let expires_at = match expires {
-                None => None,
-                Some(e) => Some(expires_at(&e, now_secs()).map_err(|err| err.to_string())?),
-            };
+            let expires_at =
+                match expires {
+                    None => None,
+                    Some(e) => Some(expires_at(&e, now_secs()).map_err(|err| {
+                        Error::wrap(ErrorKind::InvalidInput, err.to_string(), err)
+                    })?),
+                };
             let id = user_id(&store, &user)?;
             let token = store
-                .blocking(|c| tokens::create(c, id, &name, expires_at).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+                .blocking(|c| tokens::create(c, id, &name, expires_at).map_err(StoreError::from))?;
             outln!("{token}");
             errln!(
                 "token {name:?} for {user:?} created; it is shown only now. Use it as `Authorization: Bearer TOKEN` or `?token=TOKEN`."
             );
         }
         TokenCommand::List => {
-            let list = store
-                .blocking(|c| tokens::list(c).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let list = store.blocking(|c| tokens::list(c).map_err(StoreError::from))?;
             if list.is_empty() {
                 outln!("no tokens");
             }
@@ -122,13 +125,12 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
         }
         TokenCommand::Revoke { name, user } => {
             let id = user_id(&store, &user)?;
-            let revoked = store
-                .blocking(|c| tokens::revoke(c, id, &name).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let revoked =
+                store.blocking(|c| tokens::revoke(c, id, &name).map_err(StoreError::from))?;
             if !revoked {
-                return Err(format!(
+                return Err(Error::not_found(format!(
                     "{user:?} has no token {name:?}; `lookout token list` shows them"
-                ));
+                )));
             }
             outln!("revoked token {name:?} of {user:?}");
         }

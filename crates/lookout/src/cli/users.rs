@@ -1,13 +1,14 @@
 //! `lookout user add|passwd|remove|list|check|sessions|import-flask-cam`.
 
-use super::output::{errln, outln};
+use super::output::{errln, outln, when};
 use super::password_input::{self, PasswordArgs};
-use super::{open_store, when};
 use crate::auth::password::{Passwords, Verdict};
-use crate::auth::{AuthError, Role, flask_cam, sessions, users};
+use crate::auth::{Role, flask_cam, sessions, users};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,25 +67,28 @@ pub enum UserCommand {
     },
 }
 
-fn err(e: AuthError) -> String {
-    e.to_string()
+fn no_user(name: &str) -> Error {
+    Error::not_found(format!(
+        "no user {name:?}; `lookout user list` shows the users"
+    ))
 }
 
-fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), String> {
+fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), Error> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
+        .blocking(|c| users::find(c, name).map_err(StoreError::from))?
+        .ok_or_else(|| no_user(name))
 }
 
-pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
     // Only adding users makes a database; the other commands read, or change a user that
     // must exist, and say so when there is no database (they never leave an empty one).
     let store = match cmd {
-        UserCommand::Add { .. } | UserCommand::ImportFlaskCam { .. } => open_store(config)?,
-        _ => Store::open_existing(&config.data_dir).map_err(|e| e.to_string())?,
+        UserCommand::Add { .. } | UserCommand::ImportFlaskCam { .. } => {
+            Store::open(&config.data_dir)?
+        }
+        _ => Store::open_existing(&config.data_dir)?,
     };
-    let passwords = || Passwords::new(config.auth.cost).map_err(err);
+    let passwords = || Passwords::new(config.auth.cost);
     match cmd {
         UserCommand::Add {
             name,
@@ -92,7 +96,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             cameras,
             password,
         } => {
-            users::check_name(&name).map_err(err)?;
+            users::check_name(&name)?;
             if let Some(list) = &cameras {
                 let unknown: Vec<&String> = list
                     .iter()
@@ -103,22 +107,20 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 }
             }
             let pw = password_input::read(&password, true)?;
-            let hash = passwords()?.hash(&pw).map_err(err)?;
+            let hash = passwords()?.hash(&pw)?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let user = store
-                .blocking(|c| {
-                    users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
-                })
-                .map_err(|e| e.to_string())?;
+            let user = store.blocking(|c| {
+                users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
+            })?;
             outln!("added {} {:?}", user.role.as_str(), user.name);
         }
         UserCommand::Passwd { name, password } => {
             let (user, _) = find(&store, &name)?;
             let pw = password_input::read(&password, true)?;
-            let hash = passwords()?.hash(&pw).map_err(err)?;
-            store
-                .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let hash = passwords()?.hash(&pw)?;
+            store.blocking(|c| {
+                users::change_password(c, user.id, &hash).map_err(StoreError::from)
+            })?;
             outln!("password of {name:?} changed; their sessions were ended");
         }
         UserCommand::Set {
@@ -134,12 +136,9 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             } else {
                 cameras.or(user.cameras)
             };
-            store
-                .blocking(|c| {
-                    users::set_access(c, user.id, role, cameras.as_deref())
-                        .map_err(StoreError::from)
-                })
-                .map_err(|e| e.to_string())?;
+            store.blocking(|c| {
+                users::set_access(c, user.id, role, cameras.as_deref()).map_err(StoreError::from)
+            })?;
             let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
             outln!("{name:?} is now {} with {cams}", role.as_str());
             if role == Role::Admin {
@@ -147,20 +146,14 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             }
         }
         UserCommand::Remove { name } => {
-            let removed = store
-                .blocking(|c| users::remove(c, &name).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let removed = store.blocking(|c| users::remove(c, &name).map_err(StoreError::from))?;
             if !removed {
-                return Err(format!(
-                    "no user {name:?}; `lookout user list` shows the users"
-                ));
+                return Err(no_user(&name));
             }
             outln!("removed {name:?} with their sessions and tokens");
         }
         UserCommand::List => {
-            let list = store
-                .blocking(|c| users::list(c).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let list = store.blocking(|c| users::list(c).map_err(StoreError::from))?;
             if list.is_empty() {
                 outln!("no users yet: `lookout user add NAME --role admin` creates one");
             }
@@ -174,9 +167,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
         UserCommand::Check { name, password } => {
             let pw = password_input::read(&password, false)?;
             let p = passwords()?;
-            let found = store
-                .blocking(|c| users::find(c, &name).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let found = store.blocking(|c| users::find(c, &name).map_err(StoreError::from))?;
             let ok = match found {
                 Some((_, hash)) => p.verify(&pw, &hash) != Verdict::Wrong,
                 None => {
@@ -195,9 +186,8 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             let (user, _) = find(&store, &name)?;
             match revoke.as_deref() {
                 None => {
-                    let list = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
+                    let list =
+                        store.blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))?;
                     if list.is_empty() {
                         outln!("{name:?} has no sessions");
                     }
@@ -215,61 +205,57 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 }
                 Some("all") => {
                     let n = store
-                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
+                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))?;
                     outln!("ended {n} session(s) of {name:?}");
                 }
                 Some(id) => {
-                    let id: i64 = id.parse().map_err(|_| format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))?;
+                    let id: i64 = id.parse().map_err(|_| {
+                        Error::invalid(format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))
+                    })?;
                     let mine = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?
+                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))?
                         .iter()
                         .any(|s| s.id == id);
                     if !mine {
-                        return Err(format!("{name:?} has no session {id}"));
+                        return Err(Error::not_found(format!("{name:?} has no session {id}")));
                     }
-                    store
-                        .blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
+                    store.blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))?;
                     outln!("ended session {id} of {name:?}");
                 }
             }
         }
         UserCommand::ImportFlaskCam { file, role } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Error::wrap(io_kind(&e), format!("cannot read {}", file.display()), e)
+            })?;
             let imported = flask_cam::parse(&text).map_err(|problems| {
-                format!(
+                Error::invalid(format!(
                     "{}: nothing imported:\n  {}",
                     file.display(),
                     problems.join("\n  ")
-                )
+                ))
             })?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let n = store
-                .blocking(|c| {
-                    let tx = c.transaction()?;
-                    let clashes: Vec<String> = imported
-                        .iter()
-                        .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
-                        .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
-                        .collect();
-                    if !clashes.is_empty() {
-                        return Err(StoreError::Setup(format!(
-                            "{}: nothing imported:\n  {}",
-                            file.display(),
-                            clashes.join("\n  ")
-                        )));
-                    }
-                    for u in &imported {
-                        users::add(&tx, &u.name, &u.bcrypt, role, None)
-                            .map_err(StoreError::from)?;
-                    }
-                    tx.commit()?;
-                    Ok(imported.len())
-                })
-                .map_err(|e| e.to_string())?;
+            let n = store.blocking(|c| {
+                let tx = c.transaction()?;
+                let clashes: Vec<String> = imported
+                    .iter()
+                    .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
+                    .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
+                    .collect();
+                if !clashes.is_empty() {
+                    return Err(StoreError::Setup(format!(
+                        "{}: nothing imported:\n  {}",
+                        file.display(),
+                        clashes.join("\n  ")
+                    )));
+                }
+                for u in &imported {
+                    users::add(&tx, &u.name, &u.bcrypt, role, None).map_err(StoreError::from)?;
+                }
+                tx.commit()?;
+                Ok(imported.len())
+            })?;
             outln!(
                 "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
                 role.as_str()

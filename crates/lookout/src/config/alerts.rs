@@ -315,7 +315,7 @@ fn smtp(cx: &Ctx<'_>, s: &SmtpSection) -> Option<SmtpConfig> {
                     "port",
                     format!(
                         "smtp.port {p} is not a port; it must be {}",
-                        super::resolve::whole(1, 65535)
+                        super::words::whole(1, 65535)
                     ),
                     "remove it to use the default of the security mode (587, 465 or 25)",
                 );

@@ -105,8 +105,57 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl From<ConfigErrors> for Error {
-    /// The whole list as the message: each line names the file, the line and the fix.
+    /// The whole list as the message (each problem with its file, line and fix), the list as
+    /// the cause.
     fn from(e: ConfigErrors) -> Self {
-        Error::new(e.kind, e.to_string())
+        Error::wrap(e.kind, e.to_string(), e)
+    }
+}
+
+impl From<ConfigError> for Error {
+    /// `FILE:LINE: what is wrong` and the fix, as the config says them.
+    fn from(e: ConfigError) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e.to_string(), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_are_invalid_input_with_file_line_and_fix() {
+        let one = |line, msg: &str| {
+            ConfigError::new("lookout.toml", line, msg, "remove or rename the key")
+        };
+        let e: Error = one(Some(3), "unknown field `listn`").into();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            e.chain().to_string(),
+            "lookout.toml:3: unknown field `listn`\n  fix: remove or rename the key"
+        );
+        // All of a file's problems, in line order whatever order they were found in, those
+        // tied to no line last.
+        let all = ConfigErrors::new(vec![
+            one(None, "no cameras configured"),
+            one(Some(7), "b"),
+            one(Some(2), "a"),
+        ]);
+        let e: Error = all.into();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let text = e.chain().to_string();
+        let heads: Vec<&str> = text.lines().filter(|l| !l.starts_with("  fix:")).collect();
+        assert_eq!(
+            heads,
+            [
+                "lookout.toml:2: a",
+                "lookout.toml:7: b",
+                "lookout.toml: no cameras configured"
+            ]
+        );
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e: Error = ConfigErrors::unreadable("/nowhere/lookout.toml", &missing).into();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.message().contains("cannot read the config file"), "{e}");
     }
 }

@@ -16,6 +16,7 @@ mod file;
 mod read;
 mod resolve;
 mod ros;
+mod secret_files;
 mod secrets;
 mod sources;
 mod words;
@@ -23,7 +24,7 @@ mod words;
 pub use error::{ConfigError, ConfigErrors};
 pub use file::AuthMode;
 pub use resolve::{AuthConfig, CameraConfig, Config, ServerConfig, TlsConfig};
-pub use secrets::secret_files;
+pub use secret_files::secret_files;
 pub use sources::{RosSourceSettings, SourceConfig};
 
 use context::Ctx;

@@ -5,6 +5,7 @@
 use super::context::Ctx;
 use super::file::{AuthMode, AuthSection, CameraSection, ConfigFile, MotionSection, TlsSection};
 use super::sources::SourceConfig;
+use super::words::whole;
 use crate::acme::AcmeSettings;
 use crate::auth::limiter::LimiterPolicy;
 use crate::auth::password::HashCost;
@@ -108,11 +109,6 @@ pub struct CameraConfig {
     pub supervisor: SupervisorConfig,
     pub source: SourceConfig,
     pub motion: Option<MotionSettings>,
-}
-
-/// "a whole number from 1 to 100": how range errors say what a key takes.
-pub(super) fn whole(lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> String {
-    format!("a whole number from {lo} to {hi}")
 }
 
 pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
@@ -438,7 +434,7 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Option<TlsConfig> {
         Err(e) => {
             cx.report(
                 "tls.cert",
-                e.to_string(),
+                e.chain().to_string(),
                 "check the paths and that Lookout may read both files",
             );
             return None;

@@ -3,7 +3,7 @@
 
 use super::context::Ctx;
 use super::file::{ConfigFile, SourceSection};
-use super::resolve::whole;
+use super::words::whole;
 use crate::ros::settings::{Ros1Settings, Ros2Settings, RosSettings, RosTransport, TopicsSettings};
 use lookout_core::redact::mask_url_secrets;
 

@@ -1,12 +1,9 @@
 //! Secrets the config names but does not hold (a webhook's signing secret, the SMTP password, an
-//! IP camera's password): read from a file or an environment variable by one rule, and the
-//! list of secret files, so that `serve` can warn when one is readable by every user.
+//! IP camera's password): read from a file or an environment variable by one rule.
 
-use super::Config;
-use super::file::SourceSection;
 use lookout_core::error::io_kind;
 use lookout_core::{Error, ErrorKind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where a secret is: `*_file` or `*_env`.
 #[derive(Debug, Clone, Copy)]
@@ -50,37 +47,6 @@ pub(super) fn read_secret(from: SecretFrom<'_>, what: &str) -> Result<String, Er
         )));
     }
     Ok(secret.to_owned())
-}
-
-/// Each secret file with the key that names it (`tls.key`, `smtp.password_file`...).
-pub fn secret_files(config: &Config) -> Vec<(String, PathBuf)> {
-    let file = &config.file;
-    let mut found = Vec::new();
-    if let Some(key) = &file.tls.key {
-        found.push(("tls.key".to_owned(), key.clone()));
-    }
-    if let Some(p) = file.smtp.as_ref().and_then(|s| s.password_file.as_ref()) {
-        found.push(("smtp.password_file".to_owned(), p.clone()));
-    }
-    for rule in &file.alert_rules {
-        if let Some(p) = rule.webhook.as_ref().and_then(|w| w.secret_file.as_ref()) {
-            found.push((
-                format!("the secret_file of alert {:?}", rule.name),
-                p.clone(),
-            ));
-        }
-    }
-    for camera in &file.cameras {
-        if let SourceSection::Http(h) = &camera.source
-            && let Some(p) = &h.password_file
-        {
-            found.push((
-                format!("the password_file of camera {:?}", camera.id),
-                p.clone(),
-            ));
-        }
-    }
-    found
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use super::context::Ctx;
 use super::file::{CameraSection, CommandLine, RosTopicSection, SourceSection, V4l2Section};
-use super::resolve::whole;
 use super::secrets::{SecretFrom, read_secret};
+use super::words::whole;
 use crate::ros::settings::{RosTransport, check_topic};
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_sources::command::CommandSource;

@@ -119,6 +119,11 @@ pub(super) fn expected(expected: &str) -> String {
     words.to_owned()
 }
 
+/// "a whole number from 1 to 100": how range errors say what a key takes.
+pub(super) fn whole(lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> String {
+    format!("a whole number from {lo} to {hi}")
+}
+
 /// ``one of `a`, `b` `` → `one of "a", "b"`: the values as they are written in the file.
 pub(super) fn choices(expected: &str) -> String {
     expected.replace('`', "\"")

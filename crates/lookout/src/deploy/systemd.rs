@@ -6,6 +6,8 @@
 use super::Generated;
 use crate::config::Config;
 use crate::listen::ListenSpec;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -25,7 +27,7 @@ pub fn systemd_unit(
     config: &Config,
     exe: &Path,
     config_path: Option<&Path>,
-) -> Result<Generated, String> {
+) -> Result<Generated, Error> {
     let mut warnings = Vec::new();
     let mut exec = vec![path_arg(exe)?, "serve".to_owned()];
     // The service starts this very file: one under /home (`cargo build` output, a download)
@@ -92,9 +94,9 @@ pub fn systemd_unit(
     if let Some(g) = &config.server.socket.group {
         // chown(2) to a group needs membership in it, which a dynamic user only has this way.
         if !valid_group(g) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "server.socket_group {g:?} is not a group name systemd accepts"
-            ));
+            )));
         }
         if !groups.contains(g) {
             groups.push(g.clone());
@@ -214,20 +216,20 @@ fn valid_group(g: &str) -> bool {
 
 /// A path as one `ExecStart=` word: quoted when it has characters systemd would split or
 /// expand. `%` (specifiers) and `$` (environment) are doubled, quotes and backslashes escaped.
-fn path_arg(p: &Path) -> Result<String, String> {
+fn path_arg(p: &Path) -> Result<String, Error> {
     let s = p.to_str().ok_or_else(|| {
-        format!(
+        Error::invalid(format!(
             "{} is not UTF-8, which a unit file cannot name",
             p.display()
-        )
+        ))
     })?;
     if !p.is_absolute() {
-        return Err(format!("{s} is not an absolute path"));
+        return Err(Error::invalid(format!("{s} is not an absolute path")));
     }
     if s.chars().any(char::is_control) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{s:?} has control characters, which a unit file cannot name"
-        ));
+        )));
     }
     let escaped = s.replace('%', "%%").replace('$', "$$");
     let plain = escaped
@@ -242,24 +244,25 @@ fn path_arg(p: &Path) -> Result<String, String> {
 
 /// Writes `text` to `path` (through a temporary file, so a unit is never half-written); the
 /// error says what to do.
-pub fn install(text: &str, path: &Path) -> Result<(), String> {
+pub fn install(text: &str, path: &Path) -> Result<(), Error> {
     let shown = path.display();
     let dir = path
         .parent()
-        .ok_or_else(|| format!("{shown} has no parent directory"))?;
+        .ok_or_else(|| Error::invalid(format!("{shown} has no parent directory")))?;
     let tmp = dir.join(".lookout.service.tmp");
     let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         match e.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                format!("cannot write {shown}: {e}; run it as root: sudo lookout systemd-unit --install (with the same --config)")
+                Error::wrap(ErrorKind::PermissionDenied, format!("cannot write {shown}: {e}; run it as root: sudo lookout systemd-unit --install (with the same --config)"), e)
             }
-            std::io::ErrorKind::NotFound => format!(
+            // The message says it all; "No such file or directory" after it would not help.
+            std::io::ErrorKind::NotFound => Error::not_found(format!(
                 "cannot write {shown}: {} does not exist; is this a systemd system? Print the unit without --install and put it where your init system wants it",
                 dir.display()
-            ),
-            _ => format!("cannot write {shown}: {e}"),
+            )),
+            _ => Error::wrap(io_kind(&e), format!("cannot write {shown}"), e),
         }
     })
 }
@@ -430,6 +433,7 @@ mod tests {
         install("[Unit]\nDescription=new\n", &path).unwrap();
         assert!(std::fs::read_to_string(&path).unwrap().contains("new"));
         let err = install("x", &dir.path().join("missing/lookout.service")).unwrap_err();
-        assert!(err.contains("does not exist"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.message().contains("does not exist"), "{err}");
     }
 }

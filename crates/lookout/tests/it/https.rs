@@ -384,6 +384,7 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
             mode: 0o660,
             group: None,
         },
+        &mut lookout::listen::systemd::SystemdSockets::none(),
     )
     .await
     .unwrap();

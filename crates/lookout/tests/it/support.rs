@@ -15,7 +15,7 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     /// Where the server keeps its database (for `lookout` commands run against it).
     pub state_dir: std::path::PathBuf,
-    task: Option<JoinHandle<Result<(), String>>>,
+    task: Option<JoinHandle<Result<(), lookout_core::Error>>>,
 }
 
 /// The `lookout` binary, for CLI commands against a test server's database.
