@@ -410,6 +410,10 @@ fn acme(cx: &Ctx<'_>, a: &super::file::AcmeSection) -> Option<AcmeSettings> {
 }
 
 fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Option<TlsConfig> {
+    if t.cert.is_none() && t.key.is_none() {
+        return None;
+    }
+    // Only with certificate files: without them nothing is reloaded.
     if t.reload_check_seconds == 0 {
         cx.report(
             "tls.reload_check_seconds",
@@ -418,7 +422,6 @@ fn tls(cx: &Ctx<'_>, t: &TlsSection) -> Option<TlsConfig> {
         );
     }
     let (cert, key) = match (&t.cert, &t.key) {
-        (None, None) => return None,
         (Some(c), Some(k)) => (c.clone(), k.clone()),
         (c, _) => {
             cx.report(
