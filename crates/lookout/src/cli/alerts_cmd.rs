@@ -5,8 +5,9 @@ use super::output::outln;
 use crate::alerts::outbox;
 use crate::config::Config;
 use crate::events::{self, EventKind, NewEvent};
-use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_store::Store;
+use lookout_store::outbox::{Delivery, deliveries};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -31,31 +32,27 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
         snapshot: None,
     };
     let snapshots = config.data_dir.join("events");
-    let id = store
-        .blocking(|c| events::record(c, &event, &alerts, &snapshots))
-        .map_err(|e| e.to_string())?;
+    let id =
+        events::record_blocking(&store, &event, &alerts, &snapshots).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let client = crate::alerts::webhook::client()?;
+    let client = crate::alerts::webhook::client().map_err(|e| e.chain().to_string())?;
     runtime
         .block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))
         .map_err(|e| e.to_string())?;
-    let results: Vec<(String, Option<i64>, Option<String>)> = store
-        .blocking(|c| {
-            let mut stmt = c.prepare(
-                "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
-            )?;
-            let rows = stmt
-                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>(rows)
-        })
+    let results = store
+        .blocking(|db| deliveries(db, id))
         .map_err(|e| e.to_string())?;
     let mut all_ok = true;
-    for (rule, delivered, error) in results {
-        match (delivered, error) {
+    for Delivery {
+        rule,
+        delivered_at,
+        last_error,
+    } in results
+    {
+        match (delivered_at, last_error) {
             (Some(_), _) => outln!("{rule}: delivered"),
             (None, e) => {
                 all_ok = false;

@@ -4,8 +4,8 @@
 use super::output::outln;
 use crate::acme::{CertInfo, Storage};
 use crate::config::Config;
-use crate::store::timestamp::rfc3339;
 use clap::Subcommand;
+use lookout_store::timestamp::rfc3339;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 

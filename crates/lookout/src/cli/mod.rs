@@ -120,11 +120,11 @@ fn load(path: &Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, Str
     Ok(c)
 }
 
-fn open_store(config: &Config) -> Result<crate::store::Store, String> {
-    crate::store::Store::open(&config.data_dir).map_err(|e| e.to_string())
+fn open_store(config: &Config) -> Result<lookout_store::Store, String> {
+    lookout_store::Store::open(&config.data_dir).map_err(|e| e.to_string())
 }
 
 /// A database timestamp as RFC 3339, for listings; any stored value prints.
 fn when(secs: i64) -> String {
-    crate::store::timestamp::rfc3339(secs)
+    lookout_store::timestamp::rfc3339(secs)
 }

@@ -2,10 +2,10 @@
 
 use super::output::{errln, outln};
 use super::when;
-use crate::auth::{tokens, users};
+use crate::auth::tokens;
 use crate::config::Config;
-use crate::store::{Store, StoreError, now_secs};
 use clap::Subcommand;
+use lookout_store::{Store, users};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -31,7 +31,7 @@ pub enum TokenCommand {
 
 fn user_id(store: &Store, name: &str) -> Result<i64, String> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))
+        .blocking(|db| users::find(db, name))
         .map_err(|e| e.to_string())?
         .map(|(u, _)| u.id)
         .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
@@ -85,11 +85,11 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
         } => {
             let expires_at = match expires {
                 None => None,
-                Some(e) => Some(expires_at(&e, now_secs()).map_err(|err| err.to_string())?),
+                Some(e) => Some(expires_at(&e, store.now()).map_err(|err| err.to_string())?),
             };
             let id = user_id(&store, &user)?;
             let token = store
-                .blocking(|c| tokens::create(c, id, &name, expires_at).map_err(StoreError::from))
+                .blocking(|db| tokens::create(db, id, &name, expires_at))
                 .map_err(|e| e.to_string())?;
             outln!("{token}");
             errln!(
@@ -98,7 +98,7 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
         }
         TokenCommand::List => {
             let list = store
-                .blocking(|c| tokens::list(c).map_err(StoreError::from))
+                .blocking(|db| lookout_store::tokens::list(db))
                 .map_err(|e| e.to_string())?;
             if list.is_empty() {
                 outln!("no tokens");
@@ -123,7 +123,7 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, String> {
         TokenCommand::Revoke { name, user } => {
             let id = user_id(&store, &user)?;
             let revoked = store
-                .blocking(|c| tokens::revoke(c, id, &name).map_err(StoreError::from))
+                .blocking(|db| lookout_store::tokens::revoke(db, id, &name))
                 .map_err(|e| e.to_string())?;
             if !revoked {
                 return Err(format!(

@@ -4,10 +4,11 @@ use super::output::{errln, outln};
 use super::password_input::{self, PasswordArgs};
 use super::{open_store, when};
 use crate::auth::password::{Passwords, Verdict};
-use crate::auth::{AuthError, Role, flask_cam, sessions, users};
+use crate::auth::{Role, flask_cam};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_store::users::AddAll;
+use lookout_store::{Store, sessions, users};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,13 +67,13 @@ pub enum UserCommand {
     },
 }
 
-fn err(e: AuthError) -> String {
-    e.to_string()
+fn err(e: impl Into<lookout_core::Error>) -> String {
+    e.into().to_string()
 }
 
 fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), String> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))
+        .blocking(|db| users::find(db, name))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
 }
@@ -106,9 +107,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             let hash = passwords()?.hash(&pw).map_err(err)?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
             let user = store
-                .blocking(|c| {
-                    users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
-                })
+                .blocking(|db| users::add(db, &name, &hash, role, cameras.as_deref()))
                 .map_err(|e| e.to_string())?;
             outln!("added {} {:?}", user.role.as_str(), user.name);
         }
@@ -117,7 +116,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             let pw = password_input::read(&password, true)?;
             let hash = passwords()?.hash(&pw).map_err(err)?;
             store
-                .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
+                .blocking(|db| users::change_password(db, user.id, &hash))
                 .map_err(|e| e.to_string())?;
             outln!("password of {name:?} changed; their sessions were ended");
         }
@@ -135,10 +134,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 cameras.or(user.cameras)
             };
             store
-                .blocking(|c| {
-                    users::set_access(c, user.id, role, cameras.as_deref())
-                        .map_err(StoreError::from)
-                })
+                .blocking(|db| users::set_access(db, user.id, role, cameras.as_deref()))
                 .map_err(|e| e.to_string())?;
             let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
             outln!("{name:?} is now {} with {cams}", role.as_str());
@@ -148,7 +144,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
         }
         UserCommand::Remove { name } => {
             let removed = store
-                .blocking(|c| users::remove(c, &name).map_err(StoreError::from))
+                .blocking(|db| users::remove(db, &name))
                 .map_err(|e| e.to_string())?;
             if !removed {
                 return Err(format!(
@@ -159,7 +155,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
         }
         UserCommand::List => {
             let list = store
-                .blocking(|c| users::list(c).map_err(StoreError::from))
+                .blocking(|db| users::list(db))
                 .map_err(|e| e.to_string())?;
             if list.is_empty() {
                 outln!("no users yet: `lookout user add NAME --role admin` creates one");
@@ -175,7 +171,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             let pw = password_input::read(&password, false)?;
             let p = passwords()?;
             let found = store
-                .blocking(|c| users::find(c, &name).map_err(StoreError::from))
+                .blocking(|db| users::find(db, &name))
                 .map_err(|e| e.to_string())?;
             let ok = match found {
                 Some((_, hash)) => p.verify(&pw, &hash) != Verdict::Wrong,
@@ -196,7 +192,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             match revoke.as_deref() {
                 None => {
                     let list = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
+                        .blocking(|db| sessions::list(db, user.id))
                         .map_err(|e| e.to_string())?;
                     if list.is_empty() {
                         outln!("{name:?} has no sessions");
@@ -215,14 +211,14 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 }
                 Some("all") => {
                     let n = store
-                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))
+                        .blocking(|db| sessions::revoke_all(db, user.id))
                         .map_err(|e| e.to_string())?;
                     outln!("ended {n} session(s) of {name:?}");
                 }
                 Some(id) => {
                     let id: i64 = id.parse().map_err(|_| format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))?;
                     let mine = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
+                        .blocking(|db| sessions::list(db, user.id))
                         .map_err(|e| e.to_string())?
                         .iter()
                         .any(|s| s.id == id);
@@ -230,7 +226,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                         return Err(format!("{name:?} has no session {id}"));
                     }
                     store
-                        .blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))
+                        .blocking(|db| sessions::revoke(db, id))
                         .map_err(|e| e.to_string())?;
                     outln!("ended session {id} of {name:?}");
                 }
@@ -247,29 +243,28 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                 )
             })?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let n = store
-                .blocking(|c| {
-                    let tx = c.transaction()?;
-                    let clashes: Vec<String> = imported
+            let list: Vec<(&str, &str)> = imported
+                .iter()
+                .map(|u| (u.name.as_str(), u.bcrypt.as_str()))
+                .collect();
+            let n = match store
+                .blocking(|db| users::add_all(db, &list, role))
+                .map_err(|e| e.to_string())?
+            {
+                AddAll::Added(n) => n,
+                AddAll::Clashes(at) => {
+                    let clashes: Vec<String> = at
                         .iter()
-                        .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
+                        .filter_map(|&i| imported.get(i))
                         .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
                         .collect();
-                    if !clashes.is_empty() {
-                        return Err(StoreError::Setup(format!(
-                            "{}: nothing imported:\n  {}",
-                            file.display(),
-                            clashes.join("\n  ")
-                        )));
-                    }
-                    for u in &imported {
-                        users::add(&tx, &u.name, &u.bcrypt, role, None)
-                            .map_err(StoreError::from)?;
-                    }
-                    tx.commit()?;
-                    Ok(imported.len())
-                })
-                .map_err(|e| e.to_string())?;
+                    return Err(format!(
+                        "{}: nothing imported:\n  {}",
+                        file.display(),
+                        clashes.join("\n  ")
+                    ));
+                }
+            };
             outln!(
                 "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
                 role.as_str()
