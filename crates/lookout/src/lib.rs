@@ -15,7 +15,6 @@ pub mod listen;
 pub mod ros;
 pub mod server;
 pub mod signals;
-pub mod store;
 pub mod tls;
 pub mod web;
 mod write_timeout;

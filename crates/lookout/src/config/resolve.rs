@@ -359,7 +359,7 @@ pub(super) fn resolve(file: ConfigFile, path: &str, text: &str) -> Result<Config
     let data_dir = s
         .data_dir
         .clone()
-        .unwrap_or_else(crate::store::default_data_dir);
+        .unwrap_or_else(lookout_store::default_data_dir);
     Ok(Config {
         origin: None,
         auth,
