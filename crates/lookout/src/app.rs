@@ -6,7 +6,6 @@ use crate::alerts;
 use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
-use crate::auth::sessions;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
@@ -15,8 +14,6 @@ use crate::listen::Bound;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, ConnectionStats, Limits};
-use crate::store::lock::DataDirLock;
-use crate::store::{self, Store, StoreError};
 use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
@@ -27,6 +24,8 @@ use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
 use lookout_sources::v4l2::V4l2Config;
 use lookout_sources::{Source, supervise};
+use lookout_store::lock::DataDirLock;
+use lookout_store::{Store, files, sessions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -132,13 +131,13 @@ fn needs_store(config: &Config) -> bool {
 /// Creates (0700), locks and opens the data directory, and reads the whole database once,
 /// so that a second server, a damaged database or a full disk stop the start before anything
 /// is announced. Without a database or ACME the directory is not touched at all.
-pub fn open_data_dir(config: &Config) -> Result<DataDir, StoreError> {
+pub fn open_data_dir(config: &Config) -> Result<DataDir, lookout_core::Error> {
     let store_needed = needs_store(config);
     if !store_needed && config.acme.is_none() {
         return Ok(DataDir::default());
     }
     let dir = &config.data_dir;
-    store::prepare_dir(dir)?;
+    lookout_store::prepare_dir(dir)?;
     let lock = DataDirLock::acquire(dir)?;
     let store = if store_needed {
         let store = Store::open(dir)?;
@@ -160,7 +159,7 @@ pub fn open_data_dir(config: &Config) -> Result<DataDir, StoreError> {
 /// Files made by an older Lookout (or by hand) may be open to every user of the machine:
 /// said at start, and left as they are (the owner may have a reason).
 fn warn_if_readable(path: &std::path::Path, what: &str, mode: &str) {
-    if let Some(m) = store::files::readable_by_others(path) {
+    if let Some(m) = files::readable_by_others(path) {
         tracing::warn!(
             "{what} {} can be read by every user of this machine (mode {m:o}); `chmod {mode} {}` makes it private",
             path.display(),
@@ -384,10 +383,7 @@ pub async fn run_with(
 /// Deletes expired sessions once an hour.
 async fn purge_sessions(auth: Arc<AuthState>, shutdown: CancellationToken) {
     loop {
-        let purged = auth
-            .store
-            .run(|c| sessions::purge_expired(c).map_err(StoreError::from))
-            .await;
+        let purged = auth.store.run(|db| sessions::purge_expired(db)).await;
         if let Err(e) = purged {
             tracing::warn!("cannot purge expired sessions: {e}");
         }

@@ -5,10 +5,11 @@ use super::output::outln;
 use crate::alerts::outbox;
 use crate::config::Config;
 use crate::events::{self, EventKind, NewEvent};
-use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_core::Error;
 use lookout_core::error::io_kind;
-use lookout_core::{Error, ErrorKind};
+use lookout_store::Store;
+use lookout_store::outbox::{Delivery, deliveries};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -33,30 +34,22 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, Error> {
         snapshot: None,
     };
     let snapshots = config.data_dir.join("events");
-    let id = store
-        .blocking(|c| events::record(c, &event, &alerts, &snapshots))
-        .map_err(Error::from)?;
+    let id = events::record_blocking(&store, &event, &alerts, &snapshots)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::wrap(io_kind(&e), "cannot start the async runtime", e))?;
-    let client =
-        crate::alerts::webhook::client().map_err(|e| Error::new(ErrorKind::Internal, e))?;
+    let client = crate::alerts::webhook::client()?;
     runtime.block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))?;
-    let results: Vec<(String, Option<i64>, Option<String>)> = store
-        .blocking(|c| {
-            let mut stmt = c.prepare(
-                "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
-            )?;
-            let rows = stmt
-                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>(rows)
-        })
-        .map_err(Error::from)?;
+    let results = store.blocking(|db| deliveries(db, id))?;
     let mut all_ok = true;
-    for (rule, delivered, error) in results {
-        match (delivered, error) {
+    for Delivery {
+        rule,
+        delivered_at,
+        last_error,
+    } in results
+    {
+        match (delivered_at, last_error) {
             (Some(_), _) => outln!("{rule}: delivered"),
             (None, e) => {
                 all_ok = false;

@@ -4,10 +4,10 @@
 use super::output::outln;
 use crate::acme::{CertInfo, Storage};
 use crate::config::Config;
-use crate::store::timestamp::rfc3339;
 use clap::Subcommand;
 use lookout_core::Error;
 use lookout_core::error::io_kind;
+use lookout_store::timestamp::rfc3339;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 

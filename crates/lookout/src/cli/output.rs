@@ -41,7 +41,7 @@ pub fn write_stderr(args: std::fmt::Arguments<'_>) {
 
 /// A database timestamp as RFC 3339, for listings; any stored value prints.
 pub fn when(secs: i64) -> String {
-    crate::store::timestamp::rfc3339(secs)
+    lookout_store::timestamp::rfc3339(secs)
 }
 
 /// A write to standard output that failed for another reason than a closed pipe: the

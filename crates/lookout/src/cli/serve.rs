@@ -98,7 +98,7 @@ pub fn run(
 /// longer: said at start (the file is left as it is).
 fn warn_about_readable_secrets(config: &Config) {
     for (what, path) in config::secret_files(config) {
-        if let Some(mode) = crate::store::files::readable_by_others(&path) {
+        if let Some(mode) = lookout_store::files::readable_by_others(&path) {
             tracing::warn!(
                 "{what} {} can be read by every user of this machine (mode {mode:o}); `chmod 600 {}` (or 640 with the group Lookout runs in) keeps it secret",
                 path.display(),

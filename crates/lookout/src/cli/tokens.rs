@@ -1,11 +1,11 @@
 //! `lookout token create|list|revoke`.
 
 use super::output::{errln, outln, when};
-use crate::auth::{tokens, users};
+use crate::auth::tokens;
 use crate::config::Config;
-use crate::store::{Store, StoreError, now_secs};
 use clap::Subcommand;
 use lookout_core::{Error, ErrorKind};
+use lookout_store::{Store, users};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -31,7 +31,7 @@ pub enum TokenCommand {
 
 fn user_id(store: &Store, name: &str) -> Result<i64, Error> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))?
+        .blocking(|db| users::find(db, name))?
         .map(|(u, _)| u.id)
         .ok_or_else(|| {
             Error::not_found(format!(
@@ -89,20 +89,19 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, Error> {
             let expires_at =
                 match expires {
                     None => None,
-                    Some(e) => Some(expires_at(&e, now_secs()).map_err(|err| {
+                    Some(e) => Some(expires_at(&e, store.now()).map_err(|err| {
                         Error::wrap(ErrorKind::InvalidInput, err.to_string(), err)
                     })?),
                 };
             let id = user_id(&store, &user)?;
-            let token = store
-                .blocking(|c| tokens::create(c, id, &name, expires_at).map_err(StoreError::from))?;
+            let token = store.blocking(|db| tokens::create(db, id, &name, expires_at))?;
             outln!("{token}");
             errln!(
                 "token {name:?} for {user:?} created; it is shown only now. Use it as `Authorization: Bearer TOKEN` or `?token=TOKEN`."
             );
         }
         TokenCommand::List => {
-            let list = store.blocking(|c| tokens::list(c).map_err(StoreError::from))?;
+            let list = store.blocking(|db| lookout_store::tokens::list(db))?;
             if list.is_empty() {
                 outln!("no tokens");
             }
@@ -125,8 +124,7 @@ pub fn run(cmd: TokenCommand, config: &Config) -> Result<ExitCode, Error> {
         }
         TokenCommand::Revoke { name, user } => {
             let id = user_id(&store, &user)?;
-            let revoked =
-                store.blocking(|c| tokens::revoke(c, id, &name).map_err(StoreError::from))?;
+            let revoked = store.blocking(|db| lookout_store::tokens::revoke(db, id, &name))?;
             if !revoked {
                 return Err(Error::not_found(format!(
                     "{user:?} has no token {name:?}; `lookout token list` shows them"

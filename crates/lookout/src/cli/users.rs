@@ -3,12 +3,13 @@
 use super::output::{errln, outln, when};
 use super::password_input::{self, PasswordArgs};
 use crate::auth::password::{Passwords, Verdict};
-use crate::auth::{Role, flask_cam, sessions, users};
+use crate::auth::{Role, flask_cam};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
 use clap::Subcommand;
-use lookout_core::Error;
 use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
+use lookout_store::users::AddAll;
+use lookout_store::{Store, sessions, users};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,7 +76,7 @@ fn no_user(name: &str) -> Error {
 
 fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), Error> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))?
+        .blocking(|db| users::find(db, name))?
         .ok_or_else(|| no_user(name))
 }
 
@@ -109,18 +110,15 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
             let pw = password_input::read(&password, true)?;
             let hash = passwords()?.hash(&pw)?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let user = store.blocking(|c| {
-                users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
-            })?;
+            let user =
+                store.blocking(|db| users::add(db, &name, &hash, role, cameras.as_deref()))?;
             outln!("added {} {:?}", user.role.as_str(), user.name);
         }
         UserCommand::Passwd { name, password } => {
             let (user, _) = find(&store, &name)?;
             let pw = password_input::read(&password, true)?;
             let hash = passwords()?.hash(&pw)?;
-            store.blocking(|c| {
-                users::change_password(c, user.id, &hash).map_err(StoreError::from)
-            })?;
+            store.blocking(|db| users::change_password(db, user.id, &hash))?;
             outln!("password of {name:?} changed; their sessions were ended");
         }
         UserCommand::Set {
@@ -136,9 +134,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
             } else {
                 cameras.or(user.cameras)
             };
-            store.blocking(|c| {
-                users::set_access(c, user.id, role, cameras.as_deref()).map_err(StoreError::from)
-            })?;
+            store.blocking(|db| users::set_access(db, user.id, role, cameras.as_deref()))?;
             let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
             outln!("{name:?} is now {} with {cams}", role.as_str());
             if role == Role::Admin {
@@ -146,14 +142,14 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
             }
         }
         UserCommand::Remove { name } => {
-            let removed = store.blocking(|c| users::remove(c, &name).map_err(StoreError::from))?;
+            let removed = store.blocking(|db| users::remove(db, &name))?;
             if !removed {
                 return Err(no_user(&name));
             }
             outln!("removed {name:?} with their sessions and tokens");
         }
         UserCommand::List => {
-            let list = store.blocking(|c| users::list(c).map_err(StoreError::from))?;
+            let list = store.blocking(|db| users::list(db))?;
             if list.is_empty() {
                 outln!("no users yet: `lookout user add NAME --role admin` creates one");
             }
@@ -167,7 +163,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
         UserCommand::Check { name, password } => {
             let pw = password_input::read(&password, false)?;
             let p = passwords()?;
-            let found = store.blocking(|c| users::find(c, &name).map_err(StoreError::from))?;
+            let found = store.blocking(|db| users::find(db, &name))?;
             let ok = match found {
                 Some((_, hash)) => p.verify(&pw, &hash) != Verdict::Wrong,
                 None => {
@@ -186,8 +182,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
             let (user, _) = find(&store, &name)?;
             match revoke.as_deref() {
                 None => {
-                    let list =
-                        store.blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))?;
+                    let list = store.blocking(|db| sessions::list(db, user.id))?;
                     if list.is_empty() {
                         outln!("{name:?} has no sessions");
                     }
@@ -204,8 +199,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
                     }
                 }
                 Some("all") => {
-                    let n = store
-                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))?;
+                    let n = store.blocking(|db| sessions::revoke_all(db, user.id))?;
                     outln!("ended {n} session(s) of {name:?}");
                 }
                 Some(id) => {
@@ -213,13 +207,13 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
                         Error::invalid(format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))
                     })?;
                     let mine = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))?
+                        .blocking(|db| sessions::list(db, user.id))?
                         .iter()
                         .any(|s| s.id == id);
                     if !mine {
                         return Err(Error::not_found(format!("{name:?} has no session {id}")));
                     }
-                    store.blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))?;
+                    store.blocking(|db| sessions::revoke(db, id))?;
                     outln!("ended session {id} of {name:?}");
                 }
             }
@@ -236,26 +230,28 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
                 ))
             })?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let n = store.blocking(|c| {
-                let tx = c.transaction()?;
-                let clashes: Vec<String> = imported
-                    .iter()
-                    .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
-                    .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
-                    .collect();
-                if !clashes.is_empty() {
-                    return Err(StoreError::Setup(format!(
-                        "{}: nothing imported:\n  {}",
-                        file.display(),
-                        clashes.join("\n  ")
-                    )));
+            let list: Vec<(&str, &str)> = imported
+                .iter()
+                .map(|u| (u.name.as_str(), u.bcrypt.as_str()))
+                .collect();
+            let n = match store.blocking(|db| users::add_all(db, &list, role))? {
+                AddAll::Added(n) => n,
+                AddAll::Clashes(at) => {
+                    let clashes: Vec<String> = at
+                        .iter()
+                        .filter_map(|&i| imported.get(i))
+                        .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
+                        .collect();
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "{}: nothing imported:\n  {}",
+                            file.display(),
+                            clashes.join("\n  ")
+                        ),
+                    ));
                 }
-                for u in &imported {
-                    users::add(&tx, &u.name, &u.bcrypt, role, None).map_err(StoreError::from)?;
-                }
-                tx.commit()?;
-                Ok(imported.len())
-            })?;
+            };
             outln!(
                 "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
                 role.as_str()

@@ -173,7 +173,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
         auth,
         data_dir: data_dir_in_file
             .clone()
-            .unwrap_or_else(crate::store::default_data_dir),
+            .unwrap_or_else(lookout_store::default_data_dir),
         data_dir_in_file,
         redirect_http: if certificate {
             file.tls.redirect_http

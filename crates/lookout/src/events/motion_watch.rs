@@ -4,7 +4,6 @@
 //! the picture of the peak.
 
 use super::{EventKind, EventLog, NewEvent};
-use crate::store::StoreError;
 use bytes::Bytes;
 use lookout_core::CameraHub;
 use lookout_core::motion::{EventEdge, MaskZone, MotionConfig, MotionDetector};
@@ -143,14 +142,11 @@ async fn finish(
     ended: SystemTime,
     peak_score: f32,
     best: Option<Bytes>,
-) -> Result<(), StoreError> {
+) -> Result<(), lookout_core::Error> {
     if let Some(jpeg) = best {
-        let path = super::snapshot_path(&log.snapshots, id);
-        // A new file renamed over the old: readers never see half a picture.
-        let tmp = path.with_extension("jpg.tmp");
+        let pictures = log.snapshots.clone();
         let written = tokio::task::spawn_blocking(move || {
-            crate::store::files::write_private(&tmp, &jpeg)?;
-            std::fs::rename(&tmp, &path)
+            lookout_store::events::replace_picture(&pictures, id, &jpeg)
         })
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)));
@@ -162,12 +158,6 @@ async fn finish(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     log.store
-        .run(move |c| {
-            c.execute(
-                "UPDATE events SET ended_at = ?1, peak_score = ?2 WHERE id = ?3",
-                rusqlite::params![ended, f64::from(peak_score), id],
-            )?;
-            Ok(())
-        })
+        .run(move |db| lookout_store::events::finish(db, id, ended, peak_score))
         .await
 }

@@ -2,11 +2,11 @@
 
 use super::{ApiError, AppState, CameraEntry, Principal};
 use crate::auth::Role;
-use crate::store::events::{self as store_events, EventPicture, EventScope};
 use axum::Json;
 use axum::extract::{Path, State};
 use lookout_core::hub::ViewerView;
 use lookout_core::{SourceState, SourceStatus};
+use lookout_store::event_list::{self as store_events, EventPicture, EventScope};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -146,9 +146,9 @@ pub async fn events(
     let scope = event_scope(&who);
     let mut page = log
         .store
-        .run(move |c| store_events::list(c, &scope, q.before, limit))
+        .run(move |db| store_events::list(db, &scope, q.before, limit))
         .await
-        .map_err(|e| ApiError::database("cannot read events", &e))?;
+        .map_err(|e| ApiError::database("cannot read events", e))?;
     for e in &mut page.events {
         if let Some(u) = &mut e.snapshot_url {
             *u = format!("{}{u}", state.base);
@@ -171,9 +171,9 @@ pub async fn event_snapshot(
     };
     let found = log
         .store
-        .run(move |c| store_events::picture(c, event))
+        .run(move |db| store_events::picture(db, event))
         .await
-        .map_err(|e| ApiError::database("cannot read events", &e))?;
+        .map_err(|e| ApiError::database("cannot read events", e))?;
     let Some(EventPicture {
         camera,
         snapshot: Some(_),

@@ -59,10 +59,19 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
-    /// The database failed (damaged, locked for longer than its busy timeout, disk full):
-    /// `503` with a JSON reason for the client; the details and the fix go to the log.
-    pub fn database(doing: &str, e: &crate::store::StoreError) -> Self {
-        tracing::error!("{doing}: {e}");
+    /// A store call failed while `doing` something. A refusal (a name taken, a password
+    /// changed meanwhile) is answered by its kind with its message; anything else means the
+    /// database failed (damaged, locked for longer than its busy timeout, disk full): `503`
+    /// with a JSON reason for the client, while the details and the fix go to the log.
+    pub fn database(doing: &str, e: Error) -> Self {
+        let refusal = e
+            .source()
+            .and_then(|s| s.downcast_ref::<lookout_store::StoreError>())
+            .is_some_and(lookout_store::StoreError::is_refusal);
+        if refusal {
+            return Self::from(e);
+        }
+        tracing::error!("{doing}: {}", e.chain());
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{doing}: the database is unavailable; the server log says why"),
@@ -130,5 +139,41 @@ mod tests {
         assert_eq!((s(0), s(1), s(999), s(1000)), (1, 1, 1, 1));
         assert_eq!((s(1001), s(1700), s(2000), s(2001)), (2, 2, 2, 3));
         assert_eq!(retry_after_secs(Duration::new(899, 1)), 900);
+    }
+
+    /// A store refusal keeps its kind and message; any other store error is a 503 that says
+    /// only that the database failed (its message names files and fixes: for the log).
+    #[test]
+    fn database_failures_are_503_and_refusals_keep_their_kind() {
+        use lookout_store::{Store, StoreError, users};
+        let store = Store::open_in_memory().unwrap();
+        let add = |db: &mut lookout_store::Db<'_>| {
+            users::add(db, "ann", "hash", users::Role::Viewer, None)
+        };
+        store.blocking(add).unwrap();
+        let taken = ApiError::database("adding a user", store.blocking(add).unwrap_err());
+        assert_eq!(taken.status(), StatusCode::CONFLICT);
+        assert!(taken.msg.contains("exists already"), "{}", taken.msg);
+        let unavailable = "reading events: the database is unavailable; the server log says why";
+        let damaged = Error::from(StoreError::Damaged {
+            path: "/var/lib/lookout/lookout.db".into(),
+            detail: "database disk image is malformed".into(),
+        });
+        assert_eq!(damaged.kind(), ErrorKind::Corrupt);
+        let answer = ApiError::database("reading events", damaged);
+        assert_eq!(
+            (answer.status(), answer.msg.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, unavailable)
+        );
+        // A constraint violation nobody turned into a refusal is ours, and says SQL: not sent.
+        let sql = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some("UNIQUE constraint failed: sessions.token_hash".into()),
+        );
+        let answer = ApiError::database("reading events", StoreError::Sql(sql).into());
+        assert_eq!(
+            (answer.status(), answer.msg.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, unavailable)
+        );
     }
 }

@@ -5,11 +5,11 @@ use super::api::event_scope;
 use super::auth::login::user_bar;
 use super::pages::{escape, page};
 use super::{ApiError, AppState, Principal};
-use crate::store::events::{self as store_events, EventPage};
-use crate::store::timestamp::rfc3339;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Html;
+use lookout_store::event_list::{self as store_events, EventPage};
+use lookout_store::timestamp::rfc3339;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -46,9 +46,9 @@ pub async fn events_page(
         Some(log) => {
             let scope = event_scope(&who);
             log.store
-                .run(move |c| store_events::list(c, &scope, before, PAGE))
+                .run(move |db| store_events::list(db, &scope, before, PAGE))
                 .await
-                .map_err(|e| ApiError::database("cannot read events", &e))?
+                .map_err(|e| ApiError::database("cannot read events", e))?
         }
     };
     let list = found.events;

@@ -3,8 +3,7 @@
 //! database's auth epoch), the affected streams end within a second.
 
 use super::Credential;
-use crate::auth::{auth_epoch, sessions, tokens, users};
-use crate::store::{Store, StoreError};
+use lookout_store::{Db, Store, StoreError, auth_epoch, sessions, tokens, users};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,11 +90,7 @@ impl LiveStreams {
                 () = shutdown.cancelled() => return,
             }
             since_check += POLL;
-            let epoch = match auth
-                .store
-                .run(|c| auth_epoch(c).map_err(StoreError::from))
-                .await
-            {
+            let epoch = match auth.store.run(|db| auth_epoch(db)).await {
                 Ok(e) => {
                     if std::mem::take(&mut failing) {
                         tracing::info!("the revocation counter reads again");
@@ -163,9 +158,9 @@ impl LiveStreams {
         }
         let checked: Vec<u64> = open.iter().map(|(id, ..)| *id).collect();
         let verdicts = store
-            .run(move |c| {
+            .run(move |db| {
                 open.into_iter()
-                    .map(|(id, cred, camera)| Ok((id, still_valid(c, &cred, &camera)?)))
+                    .map(|(id, cred, camera)| Ok((id, still_valid(db, &cred, &camera)?)))
                     .collect::<Result<Vec<_>, StoreError>>()
             })
             .await;
@@ -206,34 +201,13 @@ impl LiveStreams {
     }
 }
 
-fn still_valid(
-    c: &rusqlite::Connection,
-    cred: &Credential,
-    camera: &str,
-) -> Result<bool, StoreError> {
-    use rusqlite::OptionalExtension;
+fn still_valid(db: &Db<'_>, cred: &Credential, camera: &str) -> Result<bool, StoreError> {
     let user_id: Option<i64> = match cred {
-        Credential::Session { id, .. } => {
-            if !sessions::is_live(c, *id)? {
-                return Ok(false);
-            }
-            c.query_row("SELECT user_id FROM sessions WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-        }
-        Credential::Token { id } => {
-            if !tokens::is_live(c, *id)? {
-                return Ok(false);
-            }
-            c.query_row("SELECT user_id FROM api_tokens WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-        }
+        Credential::Session { id, .. } => sessions::live_user(db, *id)?,
+        Credential::Token { id } => tokens::live_user(db, *id)?,
         Credential::Basic { user_id, .. } => Some(*user_id),
     };
-    let Some(user) = user_id.map(|id| users::get(c, id)).transpose()?.flatten() else {
+    let Some(user) = user_id.map(|id| users::get(db, id)).transpose()?.flatten() else {
         return Ok(false);
     };
     // Basic credentials are checked again at the next request; an open stream ends when

@@ -1,14 +1,14 @@
 //! The login page, signing in and out.
 
 use super::{AuthState, Credential, Principal, cookies, csrf};
-use crate::auth::{sessions, users};
-use crate::store::StoreError;
+use crate::auth::sessions;
 use crate::web::pages::{escape, page};
 use crate::web::{ApiError, AppState, Client};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use lookout_store::users;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -75,12 +75,7 @@ pub async fn login_page(
     client: Client,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
-    let no_users = auth
-        .store
-        .run(|c| users::count(c).map_err(Into::into))
-        .await
-        .unwrap_or(1)
-        == 0;
+    let no_users = auth.store.run(|db| users::count(db)).await.unwrap_or(1) == 0;
     let notice = if no_users {
         "<p class=\"notice\">There are no accounts yet. Create one on the server: <code>lookout user add NAME --role admin</code></p>"
     } else {
@@ -178,15 +173,10 @@ pub async fn login(
     let session_user = user.clone();
     let session = auth
         .store
-        .run(move |c| {
-            sessions::create(c, &session_user, remember, &client, &ua, &policy).map_err(Into::into)
-        })
+        .run(move |db| sessions::create(db, &session_user, remember, &client, &ua, &policy))
         .await
-        .map_err(|e| match e {
-            // The password changed while this login was checked: sign in again.
-            StoreError::Setup(msg) => ApiError::new(StatusCode::CONFLICT, msg),
-            e => ApiError::database("cannot create a session", &e),
-        })?;
+        // A password changed while this login was checked is a refusal (409): sign in again.
+        .map_err(|e| ApiError::database("cannot create a session", e))?;
     tracing::info!(user = user.name, client = %peer, remember, "signed in");
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
@@ -232,9 +222,9 @@ pub async fn logout(
         ));
     }
     auth.store
-        .run(move |c| sessions::revoke(c, id).map_err(Into::into))
+        .run(move |db| lookout_store::sessions::revoke(db, id))
         .await
-        .map_err(|e| ApiError::database("cannot end the session", &e))?;
+        .map_err(|e| ApiError::database("cannot end the session", e))?;
     tracing::info!(user = user.name, "signed out");
     let mut resp = Redirect::to(&format!("{}/login", state.base)).into_response();
     for c in cookies::clear_session(scope) {

@@ -12,14 +12,14 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::{MAX_PASSWORD_BYTES, Passwords, Verdict};
 use crate::auth::secret::hash_token;
 use crate::auth::sessions::SessionPolicy;
-use crate::auth::{Role, User, sessions, tokens, users};
-use crate::store::Store;
+use crate::auth::{Role, User, sessions, tokens};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
+use lookout_store::{Store, users};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,7 +72,7 @@ const DATABASE_RETRY_SECS: &str = "30";
 
 /// `503` for a request whose credentials could not be checked because the database failed:
 /// never "wrong password" (which would count towards a lock) and never anonymous.
-fn database_unavailable(doing: &str, e: &crate::store::StoreError) -> Response {
+fn database_unavailable(doing: &str, e: lookout_core::Error) -> Response {
     let mut resp = ApiError::database(doing, e).into_response();
     resp.headers_mut().insert(
         header::RETRY_AFTER,
@@ -164,10 +164,7 @@ impl AuthState {
         let plausible = users::check_name(name).is_ok() && password.len() <= MAX_PASSWORD_BYTES;
         let found = if plausible {
             let owned = name.to_owned();
-            let found = self
-                .store
-                .run(move |c| users::find(c, &owned).map_err(Into::into))
-                .await;
+            let found = self.store.run(move |db| users::find(db, &owned)).await;
             match found {
                 Ok(found) => found,
                 // No verdict: a damaged database must not lock its users out as failures.
@@ -226,7 +223,7 @@ impl AuthState {
         let (id, old) = (user.id, old_hash.to_owned());
         match self
             .store
-            .run(move |c| users::store_rehash(c, id, &old, &hash).map_err(Into::into))
+            .run(move |db| users::store_rehash(db, id, &old, &hash))
             .await
         {
             Ok(true) => tracing::info!(user = user.name, "password hash upgraded to Argon2id"),
@@ -389,11 +386,7 @@ fn refuse(access: Access, principal: &Principal, parts: &Parts, base: &str) -> R
 async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response> {
     if let Some(token) = cookies::session(&parts.headers) {
         let t = token.to_owned();
-        match auth
-            .store
-            .run(move |c| sessions::lookup(c, &t).map_err(Into::into))
-            .await
-        {
+        match auth.store.run(move |db| sessions::lookup(db, &t)).await {
             Ok(Some((id, user))) => {
                 return Ok(Principal::User {
                     user,
@@ -404,7 +397,7 @@ async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response>
                 });
             }
             Ok(None) => {}
-            Err(e) => return Err(database_unavailable("cannot check the session", &e)),
+            Err(e) => return Err(database_unavailable("cannot check the session", e)),
         }
     }
     let authorization = parts
@@ -420,17 +413,14 @@ async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response>
             .map(|(_, v)| v.into_owned())
     });
     if let Some(token) = bearer.map(str::to_owned).or(query_token) {
-        let lookup = auth
-            .store
-            .run(move |c| tokens::lookup(c, &token).map_err(Into::into))
-            .await;
+        let lookup = auth.store.run(move |db| tokens::lookup(db, &token)).await;
         return match lookup {
             Ok(Some((id, user))) => Ok(Principal::User {
                 user,
                 via: Credential::Token { id },
             }),
             Ok(None) => Ok(Principal::Anonymous),
-            Err(e) => Err(database_unavailable("cannot check the API token", &e)),
+            Err(e) => Err(database_unavailable("cannot check the API token", e)),
         };
     }
     if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic ")) {

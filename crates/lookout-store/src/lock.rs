@@ -5,7 +5,9 @@
 //! stale file never blocks a restart. The `lookout user`/`token` commands take no lock: they
 //! work beside a running server.
 
-use super::files;
+use crate::files;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
@@ -30,20 +32,34 @@ pub enum LockError {
         lock = dir.join(LOCK_FILE).display()
     )]
     Held { dir: PathBuf, holder: Option<u32> },
-    #[error("cannot lock the data directory with {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, so it is no `source` (a chain would say it twice).
+    #[error("cannot lock the data directory with {}: {io}", path.display())]
+    Io { path: PathBuf, io: std::io::Error },
+}
+
+impl LockError {
+    /// Another server holds the directory: that one must stop first.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LockError::Held { .. } => ErrorKind::FailedPrecondition,
+            LockError::Io { io, .. } => io_kind(io),
+        }
+    }
+}
+
+impl From<LockError> for Error {
+    fn from(e: LockError) -> Self {
+        Error::new(e.kind(), e.to_string()).with_source(e)
+    }
 }
 
 impl DataDirLock {
     /// Takes the lock or says who holds it. `dir` must exist.
     pub fn acquire(dir: &Path) -> Result<Self, LockError> {
         let path = dir.join(LOCK_FILE);
-        let io = |source| LockError::Io {
+        let io = |io| LockError::Io {
             path: path.clone(),
-            source,
+            io,
         };
         // Not truncated on open: the holder's PID stays readable for a second server.
         let mut file = files::create_private_file(&path, false).map_err(io)?;

@@ -1,8 +1,9 @@
 //! Reading the event list: one page, newest first, of the events a viewer may see, filtered
 //! in SQL so that a viewer of one camera among busy others still gets a full page.
 
-use super::StoreError;
-use rusqlite::{Connection, params};
+use crate::db::Db;
+use crate::error::StoreError;
+use rusqlite::params;
 use serde::Serialize;
 
 /// A stored event, as `/api/events` shows it.
@@ -47,7 +48,7 @@ const COLUMNS: &str =
 /// first. Ids only grow (AUTOINCREMENT), so paging with `before` sees every event once even
 /// while new ones are recorded.
 pub fn list(
-    conn: &Connection,
+    db: &Db<'_>,
     scope: &EventScope,
     before: Option<i64>,
     limit: u32,
@@ -65,7 +66,7 @@ pub fn list(
         ),
     };
     let sql = format!("{COLUMNS} WHERE id < ?1{filter} ORDER BY id DESC LIMIT ?2");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = db.conn().prepare(&sql)?;
     let rows = match &cameras {
         Some(json) => stmt.query_map(params![before, fetch, json], event_from_row)?,
         None => stmt.query_map(params![before, fetch], event_from_row)?,
@@ -110,9 +111,10 @@ pub struct EventPicture {
 }
 
 /// An event's camera and picture file name, if the event exists.
-pub fn picture(conn: &Connection, id: i64) -> Result<Option<EventPicture>, StoreError> {
+pub fn picture(db: &Db<'_>, id: i64) -> Result<Option<EventPicture>, StoreError> {
     use rusqlite::OptionalExtension;
-    Ok(conn
+    Ok(db
+        .conn()
         .query_row(
             "SELECT camera, snapshot FROM events WHERE id = ?1",
             [id],
@@ -129,39 +131,49 @@ pub fn picture(conn: &Connection, id: i64) -> Result<Option<EventPicture>, Store
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Store;
+    use crate::event_kind::EventKind;
+    use crate::events::{NewEvent, record};
 
-    fn db_with(cameras: &[Option<&str>]) -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        super::super::migrations::migrate(&mut c).unwrap();
+    fn db_with(cameras: &[Option<&str>]) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let dir = tempfile::tempdir().unwrap();
         for cam in cameras {
-            c.execute(
-                "INSERT INTO events (camera, kind, started_at) VALUES (?1, 'motion', 0)",
-                [cam],
-            )
-            .unwrap();
+            let e = NewEvent {
+                camera: cam.map(str::to_owned),
+                kind: EventKind::Motion,
+                details: serde_json::json!({}),
+                snapshot: None,
+            };
+            store
+                .blocking(|db| record(db, &e, dir.path(), &[]))
+                .unwrap();
         }
-        c
+        store
     }
 
     #[test]
     fn scopes_filter_in_sql_and_pages_meet_exactly() {
         // ids 1..=9: a b none a b none a b none
-        let c = db_with(&[Some("a"), Some("b"), None].repeat(3));
+        let store = db_with(&[Some("a"), Some("b"), None].repeat(3));
+        let page = |scope: &EventScope, before, limit| {
+            store.blocking(|db| list(db, scope, before, limit)).unwrap()
+        };
         let ids = |p: &EventPage| p.events.iter().map(|e| e.id).collect::<Vec<_>>();
-        let all = list(&c, &EventScope::All, None, 100).unwrap();
+        let all = page(&EventScope::All, None, 100);
         assert_eq!(ids(&all), (1..=9).rev().collect::<Vec<_>>());
         assert_eq!(all.next_before, None);
-        let any = list(&c, &EventScope::AnyCamera, None, 100).unwrap();
+        let any = page(&EventScope::AnyCamera, None, 100);
         assert_eq!(ids(&any), [8, 7, 5, 4, 2, 1]);
         let a = EventScope::Cameras(vec!["a".into()]);
-        let first = list(&c, &a, None, 2).unwrap();
+        let first = page(&a, None, 2);
         assert_eq!((ids(&first), first.next_before), (vec![7, 4], Some(4)));
-        let second = list(&c, &a, first.next_before, 2).unwrap();
+        let second = page(&a, first.next_before, 2);
         assert_eq!((ids(&second), second.next_before), (vec![1], None));
         // Exactly `limit` left: no next page to ask for.
-        let exact = list(&c, &a, Some(5), 2).unwrap();
+        let exact = page(&a, Some(5), 2);
         assert_eq!((ids(&exact), exact.next_before), (vec![4, 1], None));
         let none = EventScope::Cameras(Vec::new());
-        assert!(list(&c, &none, None, 10).unwrap().events.is_empty());
+        assert!(page(&none, None, 10).events.is_empty());
     }
 }

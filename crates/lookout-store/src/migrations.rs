@@ -1,7 +1,7 @@
 //! Schema migrations, applied in order; `PRAGMA user_version` holds how many ran.
 //! Never edit a migration that has shipped: add a new one.
 
-use super::StoreError;
+use crate::error::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 const MIGRATIONS: &[&str] = &[
@@ -111,10 +111,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version = user_version(&tx)?;
     if version > MIGRATIONS.len() {
-        return Err(StoreError::Setup(format!(
-            "the database has schema version {version}, newer than this Lookout knows ({}); run a newer Lookout or restore a backup",
-            MIGRATIONS.len()
-        )));
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(sql)?;
