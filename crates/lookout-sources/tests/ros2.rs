@@ -23,6 +23,10 @@ const INSIDE: &str = "LOOKOUT_TEST_ROS2_NETNS";
 const DOMAIN: u16 = 7;
 /// Discovery over loopback takes about a second; generous for 2 busy cores.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// A closed subscription is forgotten by its publishers in milliseconds; generous, and still
+/// well below the 50 s a participant's lease lasts (RustDDS announces 5 × its 10 s SPDP
+/// period), after which a publisher forgets everything of a participant that went away.
+const FORGET_PATIENCE: Duration = Duration::from_secs(15);
 /// The stamp the publishers write: 1700000000.5.
 const STAMP: msg::Time = msg::Time {
     sec: 1_700_000_000,
@@ -353,6 +357,92 @@ async fn malformed_samples_are_counted_and_the_subscription_survives() {
     eprintln!("node stats: {:?}", node.stats());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_subscription_stops_costing_the_rclpy_publisher() {
+    const NAME: &str = "a_closed_subscription_stops_costing_the_rclpy_publisher";
+    let Some(python) = ros_python() else { return };
+    if !inside_netns(NAME) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 640x480 rgb8 at 30 Hz: 27 MB/s to each subscription the publisher believes in.
+    let (width, height) = (640, 480);
+    let raw_file = write(dir.path(), "raw.bin", &pattern(width * height * 3));
+    let size = format!("{width}x{height}");
+    let publisher = ReportingPublisher::start(
+        &python,
+        &[
+            "/camera/image_raw",
+            "raw",
+            path_str(&raw_file),
+            "--size",
+            &size,
+            "--qos",
+            "sensor",
+            "--rate",
+            "30",
+        ],
+    );
+    let node = Ros2Node::start(DOMAIN).expect("start the ROS 2 node");
+    wait_for_topics(&node, &[topic("/camera/image_raw", ImageType::Raw)]).await;
+    publisher
+        .wait_for(|n| n == 0, PATIENCE, "the publisher's first report")
+        .await;
+
+    // A viewer comes and goes, three times: each time the publisher sees exactly one
+    // subscription while it watches and none soon after.
+    for round in 1..=3 {
+        let asked = Instant::now();
+        let mut rx = subscribe(&node, "/camera/image_raw", Reliability::BestEffort).await;
+        recv(&mut rx).await;
+        // For the report: a subscription joins the domain with a participant of its own.
+        eprintln!(
+            "round {round}: first picture {:?} after subscribing",
+            asked.elapsed()
+        );
+        publisher
+            .wait_for(
+                |n| n > 0,
+                PATIENCE,
+                &format!("round {round}: our subscription to be matched"),
+            )
+            .await;
+        assert_eq!(
+            publisher.subscriptions(),
+            1,
+            "round {round}: the publisher sends to subscriptions that were closed"
+        );
+        drop(rx);
+        let closed = Instant::now();
+        publisher
+            .wait_for(
+                |n| n == 0,
+                FORGET_PATIENCE,
+                &format!("round {round}: the publisher to forget our closed subscription"),
+            )
+            .await;
+        eprintln!(
+            "round {round}: the publisher forgot the subscription {:?} after it closed",
+            closed.elapsed()
+        );
+    }
+
+    // Idle: the publisher sends nothing to us, so loopback carries discovery only (a few
+    // hundred bytes every few seconds), not pictures (900 KiB each, 30 a second).
+    let window = Duration::from_secs(3);
+    let before = loopback_rx_bytes();
+    tokio::time::sleep(window).await;
+    let idle_bytes = loopback_rx_bytes() - before;
+    eprintln!(
+        "idle: {idle_bytes} bytes on lo in {window:?} ({:.1} KB/s)",
+        idle_bytes as f64 / window.as_secs_f64() / 1000.0
+    );
+    assert!(
+        idle_bytes < 300_000,
+        "{idle_bytes} bytes crossed loopback in {window:?} with no subscription open"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The namespace
 
@@ -444,6 +534,82 @@ fn rclpy_publisher(python: &Path, args: &[&str]) -> Running {
         panic!("the rclpy publisher {args:?} did not start ({status:?}); its error is above");
     }
     child
+}
+
+/// tests/ros/ros2_publisher.py with `--report`: how many subscriptions the publisher's own
+/// middleware has matched, as it says each time the number changes.
+struct ReportingPublisher {
+    _child: Running,
+    subscriptions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ReportingPublisher {
+    fn start(python: &Path, args: &[&str]) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros/ros2_publisher.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(args)
+            .arg("--report")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the rclpy publisher");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let child = Running(child);
+        let subscriptions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let count = subscriptions.clone();
+        // Reads to the end: a closed pipe would kill the publisher at its next report.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.trim() == "ready" {
+                    let _ = ready_tx.send(());
+                } else if let Some(n) = line.strip_prefix("subscriptions ") {
+                    if let Ok(n) = n.trim().parse() {
+                        count.store(n, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            }
+        });
+        assert!(
+            ready.recv_timeout(PATIENCE).is_ok(),
+            "the rclpy publisher {args:?} did not start; its error is above"
+        );
+        Self {
+            _child: child,
+            subscriptions,
+        }
+    }
+
+    /// The publisher's last report (`usize::MAX` before its first).
+    fn subscriptions(&self) -> usize {
+        self.subscriptions.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until the reported number satisfies `done`, at most `patience`.
+    async fn wait_for(&self, done: impl Fn(usize) -> bool, patience: Duration, what: &str) {
+        let deadline = Instant::now() + patience;
+        loop {
+            let n = self.subscriptions();
+            if n != usize::MAX && done(n) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gave up after {patience:?} waiting for {what}; the publisher reports {n} subscriptions"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Bytes received on loopback in this network namespace so far.
+fn loopback_rx_bytes() -> u64 {
+    std::fs::read_to_string("/sys/class/net/lo/statistics/rx_bytes")
+        .expect("read lo's byte counter")
+        .trim()
+        .parse()
+        .expect("a number")
 }
 
 /// A second participant in this process, publishing with ros2-client under `/rust`.
