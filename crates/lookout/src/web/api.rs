@@ -4,7 +4,7 @@ use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::Json;
 use axum::extract::{Path, State};
 use lookout_core::hub::ViewerView;
-use lookout_core::{SourceState, SourceStatus};
+use lookout_core::{FrameKind, SourceState, SourceStatus};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,6 +15,8 @@ pub struct CameraView {
     pub name: String,
     pub source: &'static str,
     pub online: bool,
+    /// The source runs but is quiet: viewers are shown its last picture again.
+    pub stale: bool,
     #[serde(flatten)]
     pub status: SourceStatus,
     /// Size of the latest live frame; null before the first.
@@ -47,6 +49,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         name: c.name.clone(),
         source: c.kind,
         online: status.state == SourceState::Online,
+        stale: hub.latest().is_some_and(|f| f.kind == FrameKind::Stale),
         status,
         width: latest.as_ref().map(|f| f.width),
         height: latest.as_ref().map(|f| f.height),

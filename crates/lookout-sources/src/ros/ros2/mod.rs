@@ -27,6 +27,7 @@ use ros2_client::{Context, ContextOptions, Node, NodeName, NodeOptions};
 use serde::de::DeserializeOwned;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use subscription::Counters;
 use tokio::sync::mpsc;
 
@@ -40,6 +41,11 @@ const HISTORY_DEPTH: usize = 5;
 
 /// Capacity of a subscription's channel; the subscription task holds one more message.
 const CHANNEL_CAPACITY: usize = 1;
+
+/// A participant learns of the others within a few of their announcements (Fast DDS makes
+/// one every 3 s, more at its start): a topic asked for this soon after joining may just not
+/// be known yet, so the subscription waits for it instead of failing at once.
+const DISCOVERY_GRACE: Duration = Duration::from_secs(3);
 
 /// What every subscription of a node has seen so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,6 +62,7 @@ pub struct Ros2Stats {
 /// last `Arc` leaves the DDS domain; subscriptions end when their receivers are dropped.
 pub struct Ros2Node {
     domain_id: u16,
+    joined: Instant,
     participant: DomainParticipant,
     counters: Arc<Counters>,
     // Held so that `ros2 node list` shows us; the Mutex makes the node shareable whatever
@@ -106,6 +113,7 @@ impl Ros2Node {
         tracing::info!("ros2: joined DDS domain {domain_id} as node /lookout");
         Ok(Arc::new(Self {
             domain_id,
+            joined: Instant::now(),
             participant,
             counters: Arc::new(Counters::default()),
             _node: Mutex::new(node),
@@ -190,11 +198,13 @@ impl Ros2Node {
                 )
             })
         {
-            // DDS never matches a reliable reader with a best-effort writer: nothing would come.
-            tracing::warn!(
-                "ros2: {topic} is published best effort; a reliable subscription receives \
-                 nothing from it. Subscribe best effort instead"
-            );
+            // DDS never matches a reliable reader with a best-effort writer: nothing would
+            // come, and the viewer would see "no signal" without knowing why.
+            return Err(Error::invalid(format!(
+                "QoS mismatch: {topic} is published best effort, a reliable subscription \
+                 receives nothing from it; subscribe best effort (qos_profile=sensor_data, \
+                 or no `reliable = true`)"
+            )));
         }
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let open = OpenReader {
@@ -285,7 +295,17 @@ impl RosNode for Ros2Node {
         reliability: Reliability,
     ) -> BoxFuture<'a, Result<mpsc::Receiver<RosMessage>, Error>> {
         Box::pin(async move {
-            let (open, image_type, rx) = self.prepare(topic, reliability)?;
+            let (open, image_type, rx) = loop {
+                match self.prepare(topic, reliability) {
+                    Err(e)
+                        if e.kind() == ErrorKind::Unavailable
+                            && self.joined.elapsed() < DISCOVERY_GRACE =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    prepared => break prepared?,
+                }
+            };
             // Binding sockets and starting threads: off the async runtime. The reader's task
             // is spawned from there onto this runtime.
             let runtime = tokio::runtime::Handle::current();
