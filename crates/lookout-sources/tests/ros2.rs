@@ -7,6 +7,8 @@
 
 #[path = "common/netns.rs"]
 mod netns;
+#[path = "common/rclpy.rs"]
+mod rclpy;
 
 use lookout_core::ErrorKind;
 use lookout_sources::ros::ros2::{Ros2Node, msg};
@@ -369,8 +371,10 @@ async fn a_closed_subscription_stops_costing_the_rclpy_publisher() {
     let (width, height) = (640, 480);
     let raw_file = write(dir.path(), "raw.bin", &pattern(width * height * 3));
     let size = format!("{width}x{height}");
-    let publisher = ReportingPublisher::start(
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros/ros2_publisher.py");
+    let publisher = rclpy::ReportingPublisher::start(
         &python,
+        &script,
         &[
             "/camera/image_raw",
             "raw",
@@ -430,9 +434,9 @@ async fn a_closed_subscription_stops_costing_the_rclpy_publisher() {
     // Idle: the publisher sends nothing to us, so loopback carries discovery only (a few
     // hundred bytes every few seconds), not pictures (900 KiB each, 30 a second).
     let window = Duration::from_secs(3);
-    let before = loopback_rx_bytes();
+    let before = rclpy::loopback_rx_bytes();
     tokio::time::sleep(window).await;
-    let idle_bytes = loopback_rx_bytes() - before;
+    let idle_bytes = rclpy::loopback_rx_bytes() - before;
     eprintln!(
         "idle: {idle_bytes} bytes on lo in {window:?} ({:.1} KB/s)",
         idle_bytes as f64 / window.as_secs_f64() / 1000.0
@@ -534,82 +538,6 @@ fn rclpy_publisher(python: &Path, args: &[&str]) -> Running {
         panic!("the rclpy publisher {args:?} did not start ({status:?}); its error is above");
     }
     child
-}
-
-/// tests/ros/ros2_publisher.py with `--report`: how many subscriptions the publisher's own
-/// middleware has matched, as it says each time the number changes.
-struct ReportingPublisher {
-    _child: Running,
-    subscriptions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl ReportingPublisher {
-    fn start(python: &Path, args: &[&str]) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros/ros2_publisher.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .args(args)
-            .arg("--report")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the rclpy publisher");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let child = Running(child);
-        let subscriptions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
-        let (ready_tx, ready) = std::sync::mpsc::channel();
-        let count = subscriptions.clone();
-        // Reads to the end: a closed pipe would kill the publisher at its next report.
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.trim() == "ready" {
-                    let _ = ready_tx.send(());
-                } else if let Some(n) = line.strip_prefix("subscriptions ") {
-                    if let Ok(n) = n.trim().parse() {
-                        count.store(n, std::sync::atomic::Ordering::SeqCst);
-                    }
-                }
-            }
-        });
-        assert!(
-            ready.recv_timeout(PATIENCE).is_ok(),
-            "the rclpy publisher {args:?} did not start; its error is above"
-        );
-        Self {
-            _child: child,
-            subscriptions,
-        }
-    }
-
-    /// The publisher's last report (`usize::MAX` before its first).
-    fn subscriptions(&self) -> usize {
-        self.subscriptions.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Waits until the reported number satisfies `done`, at most `patience`.
-    async fn wait_for(&self, done: impl Fn(usize) -> bool, patience: Duration, what: &str) {
-        let deadline = Instant::now() + patience;
-        loop {
-            let n = self.subscriptions();
-            if n != usize::MAX && done(n) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gave up after {patience:?} waiting for {what}; the publisher reports {n} subscriptions"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// Bytes received on loopback in this network namespace so far.
-fn loopback_rx_bytes() -> u64 {
-    std::fs::read_to_string("/sys/class/net/lo/statistics/rx_bytes")
-        .expect("read lo's byte counter")
-        .trim()
-        .parse()
-        .expect("a number")
 }
 
 /// A second participant in this process, publishing with ros2-client under `/rust`.
