@@ -6,8 +6,8 @@
 //! meets. What an operator must know about ROS 2 (no publisher, a QoS mismatch, broken
 //! messages) Lookout says itself. So their records are taken one level down (ERROR as WARN,
 //! WARN as INFO, INFO as DEBUG, DEBUG as TRACE), and at INFO and WARN at most one line a
-//! minute per module is written, with the number held back. `LOOKOUT_LOG=rustdds=debug`
-//! shows them all. Records of other crates pass unchanged, as tracing-log passes them.
+//! minute per module is written, with the number held back. `LOOKOUT_LOG=info,rustdds=debug`
+//! adds their INFO lines. Records of other crates pass unchanged, as tracing-log passes them.
 
 use lookout_core::log_limiter::LogLimiter;
 use std::collections::HashMap;

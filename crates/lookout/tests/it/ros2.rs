@@ -408,6 +408,90 @@ async fn web_video_server_urls_behave_as_its_own() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rustdds_log_lines_are_lowered_and_rate_limited() {
+    const NAME: &str = "ros2::rustdds_log_lines_are_lowered_and_rate_limited";
+    let Some(python) = ros_python() else { return };
+    if !inside_netns(NAME) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw_file = dir.path().join("raw.bin");
+    std::fs::write(&raw_file, quadrants().data).expect("write raw pixels");
+    let size = format!("{WIDTH}x{HEIGHT}");
+    let _pub = rclpy_publisher(
+        &python,
+        &[
+            "/camera/image_raw",
+            "raw",
+            path_str(&raw_file),
+            "--size",
+            &size,
+            "--qos",
+            "sensor",
+        ],
+    );
+    // The binary, with its own log set-up, as `lookout serve` runs.
+    let port = support::free_port();
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\ndata_dir = \"{}\"\n[auth]\nmode = \"none\"\n[ros2]\ndomain_id = {DOMAIN}\n{}",
+            dir.path().join("data").display(),
+            support::camera("robot", "", "kind = \"ros2\"\ntopic = \"/camera/image_raw\"\n")
+        ),
+    )
+    .expect("write config");
+    let log = dir.path().join("lookout.log");
+    let lookout = Running(
+        Command::new(support::BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env("LOOKOUT_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start lookout"),
+    );
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    // RustDDS's first seconds in a domain are its loudest.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let r = lookout_bench::get(addr, "/cameras/robot/snapshot.jpg", &[]).await;
+        if r.as_ref().is_ok_and(|r| r.status == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot: {:?}",
+            r.map(|r| r.status)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    drop(lookout);
+    let text = std::fs::read_to_string(&log).expect("read the log");
+    let from_dds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("rustdds") || l.contains("ros2_client"))
+        .collect();
+    let warnings = from_dds.iter().filter(|l| l.contains("WARN")).count();
+    eprintln!(
+        "{} lines in the log, {} of them from RustDDS or ros2-client ({warnings} warnings):\n{}",
+        text.lines().count(),
+        from_dds.len(),
+        from_dds.join("\n")
+    );
+    // Unlowered, RustDDS wrote ~240 warnings in its first 12 s here.
+    assert!(
+        from_dds.len() <= 20 && warnings <= 5,
+        "{} lines from RustDDS or ros2-client",
+        from_dds.len()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The namespace and the publisher (as in lookout-sources/tests/ros2.rs)
 
