@@ -445,6 +445,8 @@ async fn a_closed_subscription_stops_costing_the_rclpy_publisher() {
         idle_bytes < 300_000,
         "{idle_bytes} bytes crossed loopback in {window:?} with no subscription open"
     );
+    // Nothing came back: the participants that left stay gone.
+    assert_eq!(publisher.subscriptions(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

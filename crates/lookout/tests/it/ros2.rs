@@ -205,6 +205,8 @@ async fn an_idle_topic_costs_the_publisher_nothing() {
         idle < 1_000_000,
         "{idle} bytes crossed loopback in {window:?} while nobody watched (a picture is 921,600)"
     );
+    // Nothing came back: the participants that left stay gone.
+    assert_eq!(publisher.subscriptions(), 0);
     server.stop().await;
 }
 
