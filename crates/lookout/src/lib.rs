@@ -12,6 +12,7 @@ pub mod deploy;
 mod error_kinds;
 pub mod events;
 pub mod listen;
+pub mod log_bridge;
 pub mod ros;
 pub mod server;
 pub mod signals;

@@ -4,7 +4,7 @@
 
 use super::ConfigError;
 use super::file::{
-    CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section,
+    AuthMode, CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section,
 };
 use super::resolve::Ctx;
 use lookout_core::jpeg::MAX_SIDE;
@@ -60,6 +60,8 @@ pub struct RosSourceSettings {
     pub transport: RosTransport,
     pub topic: String,
     pub reliability: Reliability,
+    /// How long a quiet topic's last picture is repeated before "no signal".
+    pub keep_last_frame: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +113,48 @@ pub struct TopicsSettings {
     /// Names or `*` patterns; empty: every image topic.
     pub allow: Vec<String>,
     pub max_open: usize,
+    /// Origins (`https://host[:port]`, or `*`) whose pages may read streams and snapshots of
+    /// topics and frame the viewer; empty: none but our own.
+    pub allow_origins: Vec<String>,
+    /// How long a quiet topic's last picture is repeated before "no signal".
+    pub keep_last_frame: Duration,
 }
 
 impl TopicsSettings {
     pub fn allows(&self, topic: &str) -> bool {
         self.allow.is_empty() || self.allow.iter().any(|p| glob_match(p, topic))
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if allowed.
+    pub fn allowed_origin<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+        if self.allow_origins.iter().any(|o| o == "*") {
+            return Some("*");
+        }
+        let origin = origin?;
+        self.allow_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+            .then_some(origin)
+    }
+}
+
+/// `*`, or `scheme://host[:port]` as browsers send it in `Origin`: no path, no trailing `/`.
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@', ' '])
+            && rest.parse::<http::uri::Authority>().is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "ros_topics.allow_origins entry {origin:?} is not an origin"
+        ))
     }
 }
 
@@ -399,6 +438,7 @@ fn ros_source(
         } else {
             Reliability::BestEffort
         },
+        keep_last_frame: Duration::from_millis(r.keep_last_frame_ms),
     })
 }
 
@@ -553,10 +593,29 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigEr
                 "remove it to use the default (16)",
             ));
         }
+        let allow_origins = match &t.allow_origins {
+            Some(list) => {
+                for o in list {
+                    check_origin(o).map_err(|e| {
+                        bad(
+                            "allow_origins",
+                            e,
+                            "write origins as browsers send them, e.g. \"https://dash.example.org\" or \"http://10.0.0.5:8080\", or \"*\" for any",
+                        )
+                    })?;
+                }
+                list.clone()
+            }
+            // As web_video_server without logins; with logins, only when asked for.
+            None if file.auth.mode == AuthMode::None => vec!["*".to_owned()],
+            None => Vec::new(),
+        };
         transport.map(|transport| TopicsSettings {
             transport,
             allow: t.allow.clone(),
             max_open: t.max_open,
+            allow_origins,
+            keep_last_frame: Duration::from_millis(t.keep_last_frame_ms),
         })
     };
     Ok(RosConfig { ros1, ros2, topics })
