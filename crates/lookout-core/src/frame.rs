@@ -23,6 +23,9 @@ pub enum FrameKind {
     /// A "no signal" card published while the source is down, so viewers keep seeing
     /// something (at least once a second) and know why.
     NoSignal,
+    /// The last live picture again, published while a running source is quiet (a ROS topic
+    /// published slowly or paused), as web_video_server's `publish_rate` repeats it.
+    Stale,
 }
 
 /// What a source hands to the hub.

@@ -11,6 +11,7 @@ pub mod controls;
 pub mod deploy;
 pub mod events;
 pub mod listen;
+pub mod log_bridge;
 pub mod ros;
 pub mod server;
 pub mod signals;

@@ -13,13 +13,17 @@ fn main() -> ExitCode {
     // `take_from_env` removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from it.
     let systemd = unsafe { SystemdSockets::take_from_env() };
     let cli = lookout::cli::Cli::parse();
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("LOOKOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(colour_logs())
-        .init();
+        .finish();
+    // RustDDS's and other `log` records join ours, the noisy ones lowered and rate-limited.
+    if let Err(e) = lookout::log_bridge::init(subscriber) {
+        let _ = writeln!(std::io::stderr().lock(), "{}", e.chain());
+    }
     let code = match lookout::cli::run(cli, systemd) {
         Ok(code) => code,
         Err(e) => {

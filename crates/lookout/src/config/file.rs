@@ -81,7 +81,18 @@ pub struct RosTopicsSection {
     pub allow: Vec<String>,
     /// How many topics may be open at once.
     pub max_open: usize,
+    /// Web origins allowed to load `/stream?topic=` and `/snapshot?topic=` from their own
+    /// pages' scripts (CORS) and to embed `/stream_viewer` in a frame; `["*"]` for any.
+    /// Default: `["*"]` when logins are off (as web_video_server), none when they are on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<String>>,
+    /// How long a quiet topic's last picture is shown again (marked stale) before "no
+    /// signal": web_video_server keeps the last picture.
+    pub keep_last_frame_ms: u64,
 }
+
+/// A quiet topic's last picture is shown for this long before "no signal".
+pub const DEFAULT_KEEP_LAST_FRAME_MS: u64 = 30_000;
 
 impl Default for RosTopicsSection {
     fn default() -> Self {
@@ -90,6 +101,8 @@ impl Default for RosTopicsSection {
             transport: None,
             allow: Vec::new(),
             max_open: 16,
+            allow_origins: None,
+            keep_last_frame_ms: DEFAULT_KEEP_LAST_FRAME_MS,
         }
     }
 }
@@ -550,6 +563,14 @@ pub struct RosTopicSection {
     /// ROS 2: reliable delivery instead of sensor-data QoS (best effort).
     #[serde(default)]
     pub reliable: bool,
+    /// How long the topic's last picture is shown again (marked stale) when it goes quiet,
+    /// before "no signal".
+    #[serde(default = "default_keep_last_frame_ms")]
+    pub keep_last_frame_ms: u64,
+}
+
+fn default_keep_last_frame_ms() -> u64 {
+    DEFAULT_KEEP_LAST_FRAME_MS
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -535,6 +535,10 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
             // Motion detection watches when nobody else does.
             keep_warm: cam.keep_warm || cam.motion.is_some(),
             idle_linger: Duration::from_millis(cam.idle_linger_ms),
+            keep_last_frame: match &source {
+                super::sources::SourceConfig::Ros(r) => r.keep_last_frame,
+                _ => Duration::ZERO,
+            },
             ..SupervisorConfig::default()
         },
         source,

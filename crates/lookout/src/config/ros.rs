@@ -2,10 +2,11 @@
 //! web_video_server's on-demand topics.
 
 use super::context::Ctx;
-use super::file::{ConfigFile, SourceSection};
+use super::file::{AuthMode, ConfigFile, SourceSection};
 use super::words::whole;
 use crate::ros::settings::{Ros1Settings, Ros2Settings, RosSettings, RosTransport, TopicsSettings};
 use lookout_core::redact::mask_url_secrets;
+use std::time::Duration;
 
 /// DDS domain ids are 0 to 232 (the DDS spec's port formula runs out past it).
 const MAX_DOMAIN_ID: u16 = 232;
@@ -130,13 +131,43 @@ pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> RosSettings {
                 "remove it to use the default (16)",
             );
         }
+        let allow_origins = match &t.allow_origins {
+            Some(list) => {
+                for (i, o) in list.iter().enumerate() {
+                    if !is_origin(o) {
+                        bad(
+                            &format!("allow_origins[{i}]"),
+                            format!("ros_topics.allow_origins entry {o:?} is not an origin"),
+                            "write origins as browsers send them, e.g. \"https://dash.example.org\" or \"http://10.0.0.5:8080\", or \"*\" for any",
+                        );
+                    }
+                }
+                list.clone()
+            }
+            // As web_video_server without logins; with logins, only when asked for.
+            None if file.auth.mode == AuthMode::None => vec!["*".to_owned()],
+            None => Vec::new(),
+        };
         transport.map(|transport| TopicsSettings {
             transport,
             allow: t.allow.clone(),
             max_open: t.max_open,
+            allow_origins,
+            keep_last_frame: Duration::from_millis(t.keep_last_frame_ms),
         })
     };
     RosSettings { ros1, ros2, topics }
+}
+
+/// `*`, or `scheme://host[:port]` as browsers send it in `Origin`: no path, no trailing `/`.
+fn is_origin(origin: &str) -> bool {
+    origin == "*"
+        || origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains(['/', '?', '#', '@', ' '])
+                && rest.parse::<http::uri::Authority>().is_ok()
+        })
 }
 
 /// `[ros2] domain_id`, else `ROS_DOMAIN_ID`, else 0.

@@ -45,6 +45,8 @@ pub struct RosSourceSettings {
     pub transport: RosTransport,
     pub topic: String,
     pub reliability: Reliability,
+    /// How long a quiet topic's last picture is repeated before "no signal".
+    pub keep_last_frame: Duration,
 }
 
 /// Reports problems of one camera's source at its keys, and remembers that there were some.
@@ -396,6 +398,7 @@ fn ros_source(
         } else {
             Reliability::BestEffort
         },
+        keep_last_frame: Duration::from_millis(r.keep_last_frame_ms),
     }
 }
 

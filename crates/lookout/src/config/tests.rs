@@ -309,6 +309,55 @@ fn ros_sections_are_checked() {
             "t.toml",
         );
         assert!(off.unwrap().ros.topics.is_none());
+        // Cross-origin pages: any by default without logins, none with, or the listed ones.
+        let origins = |toml: &str| {
+            let c = parse(&format!("{toml}[ros2]\n{ros2_cam}"), "t.toml").unwrap();
+            c.ros.topics.map(|t| t.allow_origins).unwrap_or_default()
+        };
+        assert_eq!(origins("[auth]\nmode = \"none\"\n"), ["*"]);
+        assert!(origins("").is_empty());
+        let listed = "[ros_topics]\nallow_origins = [\"https://dash.example.org\", \"http://10.0.0.5:8080\"]\n";
+        let c = parse(&format!("[ros2]\n{listed}{cam}"), "t.toml").unwrap();
+        let topics = c.ros.topics.expect("topics");
+        assert_eq!(
+            topics.allowed_origin(Some("https://dash.example.org")),
+            Some("https://dash.example.org")
+        );
+        assert_eq!(
+            topics.allowed_origin(Some("https://elsewhere.example")),
+            None
+        );
+        assert_eq!(topics.allowed_origin(None), None);
+        for bad in [
+            "dash.example.org",
+            "https://dash.example.org/",
+            "ftp://x",
+            "https://",
+        ] {
+            let e = err(&format!(
+                "[ros2]\n[ros_topics]\nallow_origins = [\"{bad}\"]\n{cam}"
+            ));
+            assert!(e.msg.contains("is not an origin"), "{bad}: {e}");
+        }
+        // A quiet topic's last picture: 30 s by default, per camera and for on-demand topics.
+        let c = parse(
+            &format!("[ros2]\n[ros_topics]\nkeep_last_frame_ms = 0\n{ros2_cam}keep_last_frame_ms = 5000\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.ros.topics.map(|t| t.keep_last_frame),
+            Some(std::time::Duration::ZERO)
+        );
+        assert_eq!(
+            c.cameras[0].supervisor.keep_last_frame,
+            std::time::Duration::from_secs(5)
+        );
+        let c = parse(&format!("[ros2]\n{ros2_cam}"), "t.toml").unwrap();
+        assert_eq!(
+            c.cameras[0].supervisor.keep_last_frame,
+            std::time::Duration::from_secs(30)
+        );
     } else {
         let e = err(&format!("[ros2]\n{cam}"));
         assert!(e.msg.contains("built without ros2"), "{e}");

@@ -234,10 +234,12 @@ pub fn nginx_site(
          #     ln -s /etc/nginx/sites-available/lookout /etc/nginx/sites-enabled/lookout\n\
          #     nginx -t && systemctl reload nginx\n\
          # Certificate (Let's Encrypt): nginx refuses this file until the certificate exists, so\n\
-         # get the first one before enabling the site:\n\
-         #     certbot certonly --nginx -d {name}\n\
-         # or, with port 80 served by this site, `certbot certonly --webroot -w {webroot} -d {name}`.\n\
-         # certbot's timer renews it; `--deploy-hook \"systemctl reload nginx\"` makes nginx reload it.\n\
+         # get the first one before enabling the site, with\n\
+         #     certbot certonly --webroot -w {webroot} -d {name}\n\
+         # while a port-80 server of its own serves {webroot} (docs/guide/remote-access.md,\n\
+         # step 3), or with `certbot certonly --nginx -d {name}`. Not --standalone: its renewals\n\
+         # need port 80, which nginx holds. certbot's timer renews through this site's port 80;\n\
+         # `--deploy-hook \"systemctl reload nginx\"` makes nginx load the new certificate.\n\
          #\n\
          {about_upstream}\
          \n\

@@ -2,6 +2,7 @@
 //! topic-name rules the config and `/stream?topic=` share.
 
 use lookout_core::Error;
+use std::time::Duration;
 
 /// Which ROS a camera or the on-demand topics use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +58,28 @@ pub struct TopicsSettings {
     /// Names or `*` patterns; empty: every image topic.
     pub allow: Vec<String>,
     pub max_open: usize,
+    /// Origins (`https://host[:port]`, or `*`) whose pages may read streams and snapshots of
+    /// topics and frame the viewer; empty: none but our own.
+    pub allow_origins: Vec<String>,
+    /// How long a quiet topic's last picture is repeated before "no signal".
+    pub keep_last_frame: Duration,
 }
 
 impl TopicsSettings {
     pub fn allows(&self, topic: &str) -> bool {
         self.allow.is_empty() || self.allow.iter().any(|p| glob_match(p, topic))
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if allowed.
+    pub fn allowed_origin<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+        if self.allow_origins.iter().any(|o| o == "*") {
+            return Some("*");
+        }
+        let origin = origin?;
+        self.allow_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+            .then_some(origin)
     }
 }
 

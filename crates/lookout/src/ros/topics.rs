@@ -109,7 +109,7 @@ impl TopicCameras {
                     ),
                 ));
             };
-            let closed = open.swap_remove(i);
+            let closed = open.remove(i);
             closed.stop.cancel();
             tracing::info!(topic = closed.topic, "closed an idle topic to make room");
         }
@@ -123,6 +123,7 @@ impl TopicCameras {
                 idle_linger: LINGER,
                 // A topic may simply not be published yet: retry soon, not after 30 s.
                 backoff_max: Duration::from_secs(5),
+                keep_last_frame: self.settings.keep_last_frame,
                 ..SupervisorConfig::default()
             },
             stop.clone(),
@@ -150,6 +151,25 @@ impl TopicCameras {
         let mut topics = self.node.image_topics().await?;
         topics.retain(|t| self.settings.allows(&t.name));
         Ok(topics)
+    }
+
+    /// Whether `topic` is published now; `None` when the transport cannot say (its master
+    /// or node is not up).
+    pub async fn is_published(&self, topic: &str) -> Option<bool> {
+        let topics = self.node.image_topics().await.ok()?;
+        Some(topics.iter().any(|t| t.name == topic))
+    }
+
+    /// The topics open now, with the delivery each asked for, in the order they opened.
+    pub fn open_topics(&self) -> Vec<(Arc<CameraEntry>, Reliability)> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.iter()
+            .map(|t| (t.entry.clone(), t.reliability))
+            .collect()
+    }
+
+    pub fn settings(&self) -> &TopicsSettings {
+        &self.settings
     }
 
     pub fn kind(&self) -> &'static str {

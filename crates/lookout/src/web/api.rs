@@ -5,7 +5,7 @@ use crate::auth::Role;
 use axum::Json;
 use axum::extract::{Path, State};
 use lookout_core::hub::ViewerView;
-use lookout_core::{SourceState, SourceStatus};
+use lookout_core::{FrameKind, SourceState, SourceStatus};
 use lookout_store::event_list::{self as store_events, EventPicture, EventScope};
 use serde::Serialize;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ pub struct CameraView {
     pub name: String,
     pub source: &'static str,
     pub online: bool,
+    /// The source runs but is quiet: viewers are shown its last picture again.
+    pub stale: bool,
     #[serde(flatten)]
     pub status: SourceStatus,
     /// Size of the latest live frame; null before the first.
@@ -49,6 +51,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         name: c.name.clone(),
         source: c.kind,
         online: status.state == SourceState::Online,
+        stale: hub.latest().is_some_and(|f| f.kind == FrameKind::Stale),
         status,
         width: latest.as_ref().map(|f| f.width),
         height: latest.as_ref().map(|f| f.height),

@@ -75,12 +75,16 @@ pub async fn camera_page(
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
+    let b = escape(&state.base);
+    let topics = if state.topics.is_some() {
+        format!(" &middot; <a href=\"{b}/ros/topics\">ROS topics</a>")
+    } else {
+        String::new()
+    };
     let mut body = format!(
-        "<header><h1>Lookout</h1><a href=\"{}/events\">Events</a>{}</header>\n<main class=\"grid\">\n",
-        escape(&state.base),
+        "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
         user_bar(who, &state.base)
     );
-    let b = escape(&state.base);
     for (i, c) in state.visible_cameras(who).enumerate() {
         card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
     }

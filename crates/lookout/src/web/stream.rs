@@ -19,7 +19,7 @@ use super::query::{self, ViewQuery};
 use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
 use http::{HeaderMap, HeaderValue, header};
@@ -65,14 +65,20 @@ pub async fn camera_stream(
 pub async fn compat_stream(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     peer: Client,
     who: Principal,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     if q.topic.is_some() {
-        let cam = super::ros_pages::topic_camera(&state, &q, &who)?;
-        return start(&state, &cam, q, peer, &who, &headers);
+        let resp = match super::ros_pages::topic_camera(&state, &q, &who).await {
+            Ok(cam) => start(&state, &cam, q, peer, &who, &headers),
+            Err(e) => Err(e),
+        };
+        let resp = resp.unwrap_or_else(IntoResponse::into_response);
+        return Ok(super::ros_pages::with_allowed_origin(
+            &state, &headers, resp,
+        ));
     }
     let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
     start(&state, cam, q, peer, &who, &headers)
@@ -228,10 +234,10 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
                 "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
                 jpeg.len(),
                 unix_timestamp(frame.captured_at),
-                if frame.kind == FrameKind::NoSignal {
-                    "X-Lookout-No-Signal: 1\r\n"
-                } else {
-                    ""
+                match frame.kind {
+                    FrameKind::Live => "",
+                    FrameKind::NoSignal => "X-Lookout-No-Signal: 1\r\n",
+                    FrameKind::Stale => "X-Lookout-Stale: 1\r\n",
                 },
             ))
         });
