@@ -9,7 +9,6 @@
 
 use super::capture::{self, CaptureDevice, CapturePlan, CapturedFrame};
 use super::controls::{self, Assignment};
-use super::convert;
 use super::device::V4l2Device;
 use super::formats::PixelFormat;
 use crate::{BoxFuture, FrameSink, Source};
@@ -141,7 +140,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
         return Ok(());
     }
     let converted = tokio::task::spawn_blocking(move || {
-        convert::to_rgb(
+        lookout_core::pixels::to_rgb(
             f.format,
             &frame.data,
             f.width,
@@ -154,7 +153,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
     match converted {
         Ok(img) => sink.publish_rgb(img, frame.captured_at).await,
         Err(why) => {
-            sink.drop_frame(&why);
+            sink.drop_frame(why.message());
             Ok(())
         }
     }

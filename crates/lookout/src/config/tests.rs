@@ -202,6 +202,7 @@ fn alert_errors_point_into_their_own_table() {
     let _ = std::fs::remove_file(&secret);
 }
 
+#[cfg(feature = "v4l2")]
 const V4L2_CAM: &str =
     "[[camera]]\nid = \"desk\"\n[camera.source]\nkind = \"v4l2\"\ndevice = \"/dev/video0\"\n";
 
