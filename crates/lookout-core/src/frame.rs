@@ -1,7 +1,8 @@
 //! A frame: one picture of a camera as a shared JPEG, plus its variants made on demand and
 //! the framing outputs wrap around them, each made once and shared.
 
-use crate::hub::CameraHub;
+use crate::variant::MAX_VARIANTS;
+use crate::variant_encoder::VariantEncoder;
 use crate::{Error, ErrorKind, RgbImage, Variant, VariantRequest, jpeg, scale};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
@@ -9,12 +10,12 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::OnceCell;
 
 /// Different variants one frame may be asked for. The hub's variant slots
-/// ([`crate::hub::MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
-pub const MAX_VARIANTS_PER_FRAME: usize = 2 * crate::hub::MAX_VARIANTS;
+/// ([`MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
+pub const MAX_VARIANTS_PER_FRAME: usize = 2 * MAX_VARIANTS;
 
 /// Framings kept per frame (one per output format and variant request); past it they are
 /// still made, just not kept. The hub's variant slots keep requests below this.
-const MAX_PACKAGES_PER_FRAME: usize = 4 * crate::hub::MAX_VARIANTS;
+const MAX_PACKAGES_PER_FRAME: usize = 4 * MAX_VARIANTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
@@ -79,13 +80,13 @@ impl Frame {
     /// blocking thread and shared by every viewer that asks for the same one. An encode
     /// waits for one of the camera's encoder slots and then for its share of the server's
     /// variant memory budget, so a burst of big variants queues instead of allocating
-    /// without bound.
+    /// without bound. `encoder` is the camera's ([`crate::CameraHub::variant_encoder`]).
     pub async fn jpeg_for(
         self: &Arc<Self>,
         req: &VariantRequest,
-        hub: &CameraHub,
+        encoder: &VariantEncoder,
     ) -> Result<Bytes, Error> {
-        let Some(variant) = req.resolve(self.width, self.height, hub.default_quality()) else {
+        let Some(variant) = req.resolve(self.width, self.height, encoder.default_quality()) else {
             return Ok(self.jpeg.clone());
         };
         let cell = {
@@ -109,11 +110,11 @@ impl Frame {
         };
         cell.get_or_init(|| {
             let frame = self.clone();
-            let stats = hub.stats().clone();
+            let stats = encoder.stats().clone();
             let peak = encode_peak_bytes(self.width, self.height, variant, self.raw.is_none());
             async move {
-                let slot = hub.encoder_slot().await;
-                let share = hub.variant_budget().reserve(peak).await;
+                let slot = encoder.slot().await;
+                let share = encoder.budget().reserve(peak).await;
                 // The slot and the share move to the encoding thread: they are held until
                 // the encode ends, even if every viewer waiting for it has left.
                 tokio::task::spawn_blocking(move || {

@@ -2,6 +2,10 @@
 
 use crate::jpeg::MAX_SIDE;
 
+/// Different variants (sizes, qualities) one camera serves at once at most, so that a client
+/// asking for many sizes cannot make the server encode without bound.
+pub const MAX_VARIANTS: usize = 8;
+
 /// What a viewer asked for (`?width=&height=&quality=&invert`), before knowing the frame's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VariantRequest {

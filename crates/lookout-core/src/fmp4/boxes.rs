@@ -4,7 +4,7 @@
 /// Appends a box of type `kind` whose body `body` writes, then fills in its size.
 ///
 /// Sizes are 32-bit: every caller bounds its content far below 4 GiB (an init segment is a
-/// few hundred bytes, a fragment at most [`super::MAX_FRAGMENT_BYTES`]).
+/// few hundred bytes, a fragment at most [`super::fragment::MAX_FRAGMENT_BYTES`]).
 pub(crate) fn write_box(out: &mut Vec<u8>, kind: &[u8; 4], body: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.extend_from_slice(&[0, 0, 0, 0]);

@@ -3,9 +3,12 @@
 //! MSE) or several (a GOP, a recorded segment).
 
 use super::boxes::{u32_be, u64_be, write_box, write_full_box};
-use super::{MAX_FRAGMENT_BYTES, TRACK_ID};
+use super::track::TRACK_ID;
 use crate::Error;
 use crate::h264::AccessUnit;
+
+/// The largest fragment written: 64 MiB, several seconds of 4K at a camera's bitrates.
+pub const MAX_FRAGMENT_BYTES: usize = 64 << 20;
 
 /// `tfhd` flag: offsets are relative to this `moof` (14496-12 8.8.7.1), as MSE requires
 /// (Byte Stream Format for ISO BMFF, 3: "default-base-is-moof flag must be set").

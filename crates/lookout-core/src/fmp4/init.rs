@@ -4,7 +4,7 @@
 //! `stream.mp4`, and the `EXT-X-MAP` of an fMP4 HLS playlist (RFC 8216 3.3).
 
 use super::boxes::{u16_be, u32_be, unity_matrix, write_box, write_full_box};
-use super::{TIMESCALE, TRACK_ID};
+use super::track::{TIMESCALE, TRACK_ID};
 use crate::h264::CodecParams;
 
 /// `ftyp`: `iso5` promises `default-base-is-moof` readers; `iso6` and `mp41` are what

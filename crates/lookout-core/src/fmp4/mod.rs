@@ -7,17 +7,9 @@ mod boxes;
 pub mod fragment;
 pub mod init;
 pub mod muxer;
+mod track;
 
-pub use fragment::{Sample, media_fragment, moof_with_decode_time};
+pub use fragment::{MAX_FRAGMENT_BYTES, Sample, media_fragment, moof_with_decode_time};
 pub use init::init_segment;
 pub use muxer::{Fmp4Muxer, Fragment};
-
-/// Ticks per second of the movie and the media: RTP's clock for video (RFC 6184 8.2.1), so
-/// camera timestamps need no conversion.
-pub const TIMESCALE: u32 = 90_000;
-
-/// The one track's id.
-pub const TRACK_ID: u32 = 1;
-
-/// The largest fragment written: 64 MiB, several seconds of 4K at a camera's bitrates.
-pub const MAX_FRAGMENT_BYTES: usize = 64 << 20;
+pub use track::{TIMESCALE, TRACK_ID};

@@ -6,6 +6,7 @@
 
 use super::fragment::{Sample, media_fragment};
 use super::init::init_segment;
+use super::track::TIMESCALE;
 use crate::h264::{AccessUnit, CodecParams};
 use crate::{Error, ErrorKind};
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Fmp4Muxer {
             .filter(|fps| (1.0..=240.0).contains(fps))
             // 1..=240 fps gives 375..=90000 ticks: fits u32.
             .map_or(DEFAULT_FRAME_DURATION_90K, |fps| {
-                (f64::from(super::TIMESCALE) / fps).round() as u32
+                (f64::from(TIMESCALE) / fps).round() as u32
             });
         Self {
             params,

@@ -3,7 +3,7 @@
 //! at the first SPS, PPS, SEI (or type 14..=18) unit or first slice of a new primary picture
 //! (`first_mb_in_slice == 0`) after the picture's last slice.
 
-use super::nal::{NalHeader, NalType};
+use super::nal::{MAX_NAL_BYTES, NalHeader, NalType};
 use super::params::{CodecParams, ParamTracker};
 use super::sps::first_mb_in_slice;
 use crate::Error;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub const MAX_NALS_PER_ACCESS_UNIT: usize = 1024;
 
 /// Most bytes in one access unit: twice the largest NAL unit.
-pub const MAX_ACCESS_UNIT_BYTES: usize = 2 * super::MAX_NAL_BYTES;
+pub const MAX_ACCESS_UNIT_BYTES: usize = 2 * MAX_NAL_BYTES;
 
 /// One coded picture with the parameter sets, SEI and delimiters that came with it.
 #[derive(Debug, Clone)]

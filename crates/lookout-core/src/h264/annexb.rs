@@ -63,7 +63,7 @@ pub struct AnnexBSplitter {
 
 impl AnnexBSplitter {
     /// A splitter that refuses NAL units larger than `max_nal_bytes`
-    /// (see [`super::MAX_NAL_BYTES`]).
+    /// (see [`super::nal::MAX_NAL_BYTES`]).
     pub fn new(max_nal_bytes: usize) -> Self {
         Self {
             buf: BytesMut::new(),

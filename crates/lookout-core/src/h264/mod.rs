@@ -16,11 +16,7 @@ pub mod sps;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};
 pub use annexb::{AnnexBSplitter, annex_b_to_length_prefixed, nal_units, split_length_prefixed};
-pub use nal::{NalHeader, NalType};
+pub use nal::{MAX_NAL_BYTES, NalHeader, NalType};
 pub use params::{CodecParams, ParamTracker};
 pub use reader::AnnexBReader;
 pub use sps::Sps;
-
-/// The largest NAL unit accepted: 8 MiB. A 4K intra picture at high quality is ~2 MB;
-/// more means damage or a stream that is not H.264, and must not grow memory without bound.
-pub const MAX_NAL_BYTES: usize = 8 << 20;

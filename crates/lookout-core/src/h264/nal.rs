@@ -2,6 +2,10 @@
 
 use crate::Error;
 
+/// The largest NAL unit accepted: 8 MiB. A 4K intra picture at high quality is ~2 MB;
+/// more means damage or a stream that is not H.264, and must not grow memory without bound.
+pub const MAX_NAL_BYTES: usize = 8 << 20;
+
 /// `nal_unit_type`, 0..=31. A newtype rather than an enum: every value is valid syntax, and
 /// the reserved ones must pass through untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

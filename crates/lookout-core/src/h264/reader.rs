@@ -19,7 +19,7 @@ pub struct AnnexBReader {
 }
 
 impl AnnexBReader {
-    /// A reader that refuses NAL units over `max_nal_bytes` (see [`super::MAX_NAL_BYTES`]).
+    /// A reader that refuses NAL units over `max_nal_bytes` (see [`super::nal::MAX_NAL_BYTES`]).
     pub fn new(max_nal_bytes: usize) -> Self {
         Self {
             splitter: AnnexBSplitter::new(max_nal_bytes),

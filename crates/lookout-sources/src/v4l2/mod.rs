@@ -1,9 +1,10 @@
 //! The `v4l2` source: webcams and other V4L2 capture devices.
 //!
 //! The device-independent part is always compiled: which pixel format, size and frame rate to
-//! ask a camera for ([`formats`]), turning raw YUV/RGB/grey buffers into RGB ([`convert`]) and
-//! matching and validating camera controls the way users type them ([`controls`]). It takes
-//! what a device reports as plain values, so it is unit-tested without a camera.
+//! ask a camera for ([`formats`]) and matching and validating camera controls the way users
+//! type them ([`controls`]). It takes what a device reports as plain values, so it is
+//! unit-tested without a camera. Raw YUV/RGB/grey buffers become RGB in
+//! [`lookout_core::pixels`], which the ROS sources share.
 //!
 //! With feature `v4l2` (Linux): our own ioctl definitions (`sys`), the device (`device`), the
 //! capture thread behind the [`CaptureDevice`] trait (`capture`), the [`V4l2Source`] that
@@ -13,7 +14,6 @@
 
 mod config;
 pub mod controls;
-pub mod convert;
 pub mod formats;
 
 // The device layer (feature `v4l2`, Linux only): our own ioctl definitions ([`sys`]), the

@@ -10,7 +10,6 @@
 use super::capture::{self, CaptureDevice, CapturePlan, CapturedFrame};
 use super::config::{DEFAULT_BUFFERS, V4l2Config};
 use super::controls::{self, Assignment};
-use super::convert;
 use super::device::V4l2Device;
 use crate::{BoxFuture, FrameSink, Source};
 use bytes::Bytes;
@@ -121,7 +120,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
         return Ok(());
     }
     let converted = tokio::task::spawn_blocking(move || {
-        convert::to_rgb(
+        lookout_core::pixels::to_rgb(
             f.format,
             &frame.data,
             f.width,
@@ -134,7 +133,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
     match converted {
         Ok(img) => sink.publish_rgb(img, frame.captured_at).await,
         Err(why) => {
-            sink.drop_frame(&why);
+            sink.drop_frame(why.message());
             Ok(())
         }
     }

@@ -75,7 +75,7 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, Error> {
                         })).collect::<Vec<_>>(),
                         Err(_) => Vec::new(),
                     },
-                    "error": d.offers.as_ref().err(),
+                    "error": d.offers.as_ref().err().map(|e| e.message()),
                 })
             })
             .collect();
@@ -120,7 +120,7 @@ pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode
         let set = args
             .set
             .iter()
-            .map(|a| parse_assignment(a).map_err(Error::invalid))
+            .map(|a| parse_assignment(a))
             .collect::<Result<Vec<_>, _>>()?;
         v4l2::set_controls(&device, &set)
     }?;

@@ -57,7 +57,7 @@ pub async fn snapshot(
     // Demand starts an idle camera and keeps it running while we wait.
     let _demand = hub.demand();
     let frame = fresh_frame(cam, wait).await?;
-    let jpeg = frame.jpeg_for(&q.variant, hub).await?;
+    let jpeg = frame.jpeg_for(&q.variant, hub.variant_encoder()).await?;
     let mut resp = jpeg.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -209,7 +209,7 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             continue;
         };
         let hub = v.handle.hub().clone();
-        let jpeg = match frame.jpeg_for(&v.q.variant, &hub).await {
+        let jpeg = match frame.jpeg_for(&v.q.variant, hub.variant_encoder()).await {
             Ok(j) => j,
             Err(e) if e.kind() == ErrorKind::Unavailable => {
                 tracing::warn!(camera = hub.id(), "ending a stream: {e}");

@@ -121,6 +121,21 @@ impl Graph {
     }
 }
 
+/// The tokens of Rust source text without its comments and literals: identifiers, `::` and
+/// single punctuation characters.
+pub fn tokens_of(text: &str) -> Vec<String> {
+    tokenize(&strip(text))
+}
+
+/// The paths Rust source text names, `use` groups expanded (`std::{fs, io}` is `std::fs` and
+/// `std::io`); test-only inline modules are left out.
+pub fn paths_in(text: &str) -> Vec<Vec<String>> {
+    named_paths(&tokens_of(text))
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
 fn rel(src: &Path, p: &Path) -> String {
     p.strip_prefix(src)
         .unwrap_or(p)
@@ -149,7 +164,7 @@ fn walk(path: &Path, children_dir: &Path, module: ModPath, out: &mut BTreeMap<Mo
     }
 }
 
-/// `mod x;` (not `mod x { ... }`) at any visibility, leaving out `#[cfg(test)]` ones.
+/// `mod x;` (not `mod x { ... }`) at any visibility, leaving out test-only ones.
 fn declared_children(text: &str) -> Vec<String> {
     let tokens = tokenize(text);
     let mut out = Vec::new();
@@ -165,7 +180,8 @@ fn declared_children(text: &str) -> Vec<String> {
     out
 }
 
-/// Whether the item whose keyword is at `i` (after any visibility) carries `#[cfg(test)]`.
+/// Whether the item whose keyword is at `i` (after any visibility) is compiled for tests only:
+/// one of its attributes, in any order, is `#[cfg(test)]` or `#[cfg(all(test, …))]`.
 fn test_only(tokens: &[String], i: usize) -> bool {
     let mut j = i;
     // Step back over `pub`, `pub(crate)`.
@@ -177,7 +193,65 @@ fn test_only(tokens: &[String], i: usize) -> bool {
     {
         j -= 1;
     }
-    j >= 7 && tokens[j - 7..j].join("") == "#[cfg(test)]"
+    // Step back over the attributes, `# [ … ]` each, innermost brackets matched.
+    while j > 0 && tokens[j - 1] == "]" {
+        let mut depth = 0usize;
+        let mut k = j - 1;
+        loop {
+            match tokens[k].as_str() {
+                "]" => depth += 1,
+                "[" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            if k == 0 {
+                return false;
+            }
+            k -= 1;
+        }
+        if k == 0 || tokens[k - 1] != "#" {
+            return false;
+        }
+        if cfg_requires_test(&tokens[k + 1..j - 1]) {
+            return true;
+        }
+        j = k - 1;
+    }
+    false
+}
+
+/// Whether an attribute's tokens (inside `#[…]`) are `cfg(test)` or `cfg(all(…))` with `test`
+/// among the conditions.
+fn cfg_requires_test(attr: &[String]) -> bool {
+    let words: Vec<&str> = attr.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["cfg", "(", "test", ")"] => true,
+        ["cfg", "(", "all", "(", conditions @ .., ")", ")"] => {
+            let mut depth = 0usize;
+            let mut condition: Vec<&str> = Vec::new();
+            for &w in conditions.iter().chain([&","]) {
+                match w {
+                    "(" => depth += 1,
+                    ")" => depth = depth.saturating_sub(1),
+                    "," if depth == 0 => {
+                        if condition == ["test"] {
+                            return true;
+                        }
+                        condition.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                condition.push(w);
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// What a module file says about names: the items it defines and the names it re-exports.
@@ -663,4 +737,32 @@ fn strongly_connected(n: usize, edges: &BTreeSet<(usize, usize)>) -> Vec<Vec<usi
         }
     }
     s.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item_is_test_only(source: &str) -> bool {
+        let tokens = tokenize(&strip(source));
+        let at = tokens.iter().position(|t| t == "mod").expect("a mod item");
+        test_only(&tokens, at)
+    }
+
+    #[test]
+    fn test_only_items_are_known_by_any_of_their_attributes() {
+        assert!(item_is_test_only("#[cfg(test)]\nmod tests {}"));
+        assert!(item_is_test_only(
+            "#[cfg(test)]\n#[allow(clippy::unwrap_used)]\nmod tests {}"
+        ));
+        assert!(item_is_test_only(
+            "#[allow(dead_code)]\n#[cfg(all(feature = \"v4l2\", test))]\npub(crate) mod fake;"
+        ));
+        assert!(!item_is_test_only("#[cfg(feature = \"test\")]\nmod x;"));
+        assert!(!item_is_test_only(
+            "#[cfg(any(test, feature = \"x\"))]\nmod x;"
+        ));
+        assert!(!item_is_test_only("#[cfg(all(not(test), unix))]\nmod x;"));
+        assert!(!item_is_test_only("#[allow(dead_code)]\npub mod x;"));
+    }
 }
