@@ -6,8 +6,6 @@ use crate::alerts;
 use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
-use crate::config::file::RedirectHttp;
-use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
@@ -24,6 +22,7 @@ use lookout_core::error::io_kind;
 use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
+use lookout_sources::v4l2::V4l2Config;
 use lookout_sources::{Source, supervise};
 use lookout_store::lock::DataDirLock;
 use lookout_store::{Store, files, sessions};
@@ -52,22 +51,15 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn v4l2_source(v: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), Error> {
-    use lookout_sources::v4l2::{V4l2Config, V4l2Source};
-    let source = Arc::new(V4l2Source::new(V4l2Config {
-        device: v.device.clone(),
-        size: v.size,
-        fps: v.fps,
-        format: v.format,
-        buffers: v.buffers,
-        controls: v.controls.clone(),
-    }));
+fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
+    use lookout_sources::v4l2::V4l2Source;
+    let source = Arc::new(V4l2Source::new(v.clone()));
     let controls = CameraControls::new(v.device.clone(), Some(source.clone()));
     Ok((source, Some(Arc::new(controls))))
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn v4l2_source(_: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), Error> {
+fn v4l2_source(_: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
     Err(Error::unavailable(
         "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)",
     ))
@@ -132,7 +124,7 @@ pub struct DataDir {
 fn needs_store(config: &Config) -> bool {
     config.auth.mode == AuthMode::Login
         || !config.alerts.rules.is_empty()
-        || config.file.public_address.is_some()
+        || config.public_address.is_some()
         || config.cameras.iter().any(|c| c.motion.is_some())
 }
 
@@ -209,24 +201,17 @@ pub async fn run_with(
         outbox_wake: Arc::new(Notify::new()),
     });
     if let Some(log) = &events {
-        let keep = &config.file.events;
         background.spawn(retention::run(
             log.store.clone(),
             log.snapshots.clone(),
-            retention::Retention {
-                keep: Duration::from_secs(keep.keep_days.saturating_mul(86_400)),
-                max_snapshot_bytes: keep.max_snapshot_mib.saturating_mul(1 << 20),
-            },
+            config.retention,
             shutdown.clone(),
         ));
-        if let Some(p) = &config.file.public_address {
+        if let Some(p) = &config.public_address {
             match alerts::webhook::client() {
                 Ok(client) => {
                     background.spawn(public_address::watch(
-                        public_address::PublicAddressConfig {
-                            url: p.url.clone(),
-                            every: Duration::from_secs(p.check_every_seconds.max(1)),
-                        },
+                        p.clone(),
                         log.clone(),
                         client,
                         shutdown.clone(),
@@ -344,7 +329,7 @@ pub async fn run_with(
         connections: connections.clone(),
         shutdown: shutdown.clone(),
         started: Instant::now(),
-        acme_webroot: config.file.tls.acme_webroot.clone(),
+        acme_webroot: config.acme_webroot.clone(),
         challenges,
         acme,
         base: s.base_path.clone(),
@@ -365,11 +350,7 @@ pub async fn run_with(
         max_headers: s.max_headers,
     };
     let https = server::HttpsPolicy {
-        redirect_http: if config.tls.is_some() || config.acme.is_some() {
-            config.file.tls.redirect_http
-        } else {
-            RedirectHttp::None
-        },
+        redirect_http: config.redirect_http,
         hsts_max_age_s: s.hsts_max_age_s,
         https_port: listeners.iter().find_map(|l| match l {
             Bound::Tcp {

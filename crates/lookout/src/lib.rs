@@ -9,7 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod controls;
 pub mod deploy;
-mod error_kinds;
 pub mod events;
 pub mod listen;
 pub mod log_bridge;

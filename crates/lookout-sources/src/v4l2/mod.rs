@@ -12,6 +12,7 @@
 //! listing and control access by path (`list`). The capture logic is tested against a scripted
 //! fake device, the device code against a real kernel (vivid, v4l2loopback) in a qemu VM.
 
+mod config;
 pub mod controls;
 pub mod formats;
 
@@ -35,6 +36,7 @@ pub mod source;
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 mod sys;
 
+pub use config::{DEFAULT_BUFFERS, V4l2Config};
 pub use controls::{Assignment, ControlInfo, ControlKind};
 pub use formats::{Choice, FormatOffer, PixelFormat, choose};
 
@@ -43,4 +45,4 @@ pub use capture::{ActualFormat, CaptureDevice, CapturePlan, DriverTimestamp, Raw
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 pub use list::{DeviceInfo, list_devices, read_controls, set_controls};
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub use source::{DEFAULT_BUFFERS, V4l2Config, V4l2Source};
+pub use source::V4l2Source;

@@ -5,15 +5,16 @@
 
 mod cert_info;
 mod challenges;
+mod settings;
 mod state;
 pub mod storage;
 
 pub use cert_info::CertInfo;
 pub use challenges::Challenges;
+pub use settings::AcmeSettings;
 pub use state::CertState;
 pub use storage::Storage;
 
-use crate::config::AcmeConfig;
 use crate::tls::CertStore;
 use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
@@ -38,7 +39,7 @@ const NONCE_RETRY: Duration = Duration::from_secs(2);
 const NONCE_RETRIES: u32 = 5;
 
 pub struct AcmeManager {
-    config: AcmeConfig,
+    config: AcmeSettings,
     storage: Storage,
     certs: Arc<CertStore>,
     challenges: Arc<Challenges>,
@@ -60,7 +61,7 @@ impl AcmeManager {
     /// Loads a stored certificate, if any, into `certs` so HTTPS works at once after a
     /// restart.
     pub fn new(
-        config: AcmeConfig,
+        config: AcmeSettings,
         storage: Storage,
         certs: Arc<CertStore>,
         challenges: Arc<Challenges>,

@@ -23,7 +23,7 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode, Error> {
         }
         ConfigCommand::Check { file } => {
             let c = config::load(&file)?;
-            match c.file.to_redacted_toml() {
+            match c.to_redacted_toml() {
                 Ok(text) => out!("{text}"),
                 Err(e) => errln!("(cannot print the resolved config: {e})"),
             }

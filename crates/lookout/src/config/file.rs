@@ -1,9 +1,13 @@
 //! The config file as it is on disk: TOML, unknown keys refused, every key with a default.
-//! `docs/ref/config.md` documents each of these fields; keep the two in step.
+//! `docs/ref/config.md` documents each of these fields; keep the two in step. Only `config/`
+//! sees these types: it resolves them into the settings of the modules that use them.
+//!
+//! Integers that `resolve` checks against a range are `i64` here, whatever they become, so that
+//! any whole number reaches that check and its message ("a whole number from 1 to 100").
 
+use crate::server::RedirectHttp;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use toml::Spanned;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +40,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub ros_topics: RosTopicsSection,
     #[serde(default, rename = "camera")]
-    pub cameras: Vec<Spanned<CameraSection>>,
+    pub cameras: Vec<CameraSection>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -58,9 +62,10 @@ pub struct Ros1Section {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ros2Section {
-    /// Default: `ROS_DOMAIN_ID`, else 0.
+    /// Default: `ROS_DOMAIN_ID`, else 0. (Wider than a domain id, so that any whole number
+    /// gets the range error of `resolve` instead of serde's.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain_id: Option<u16>,
+    pub domain_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -305,7 +310,7 @@ pub struct SmtpSection {
     pub host: String,
     /// Default: 587 for starttls, 465 for tls, 25 for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    pub port: Option<i64>,
     /// "starttls" (default), "tls" (implicit, port 465) or "none" (a local relay only).
     #[serde(default = "default_security")]
     pub security: String,
@@ -378,17 +383,6 @@ fn default_renew_before_days() -> u64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RedirectHttp {
-    /// Plain TCP listeners on non-loopback addresses (port 80 on the internet).
-    Public,
-    /// Every plain TCP listener.
-    All,
-    /// None.
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum AuthMode {
     /// Everything but the login page and `/healthz` needs credentials.
     Login,
@@ -447,7 +441,7 @@ pub struct CameraSection {
     pub idle_linger_ms: u64,
     /// JPEG quality for frames Lookout encodes (test pattern, scaled variants).
     #[serde(default = "default_quality")]
-    pub quality: u8,
+    pub quality: i64,
     /// Motion detection (off unless the table is there); the camera then captures always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motion: Option<MotionSection>,
@@ -517,7 +511,7 @@ pub struct ZoneSection {
 fn default_idle_linger_ms() -> u64 {
     10_000
 }
-fn default_quality() -> u8 {
+fn default_quality() -> i64 {
     80
 }
 
@@ -541,9 +535,9 @@ pub struct V4l2Section {
     pub device: PathBuf,
     /// Wanted size; default the largest the camera offers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
+    pub width: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
+    pub height: Option<i64>,
     /// Wanted frame rate; default the highest offered at that size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<f64>,
@@ -552,11 +546,11 @@ pub struct V4l2Section {
     pub format: Option<String>,
     /// Capture buffers shared with the driver.
     #[serde(default = "default_v4l2_buffers")]
-    pub buffers: u32,
+    pub buffers: i64,
 }
 
-fn default_v4l2_buffers() -> u32 {
-    4
+fn default_v4l2_buffers() -> i64 {
+    lookout_sources::v4l2::DEFAULT_BUFFERS.into()
 }
 
 /// A ROS image topic as a camera.
@@ -582,8 +576,8 @@ fn default_keep_last_frame_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestPatternSection {
-    pub width: u32,
-    pub height: u32,
+    pub width: i64,
+    pub height: i64,
     pub fps: f64,
 }
 

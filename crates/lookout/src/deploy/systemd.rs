@@ -57,9 +57,7 @@ pub fn systemd_unit(
     exec.push("--data-dir".into());
     exec.push(STATE_DIR.into());
     if let Some(d) = config
-        .file
-        .server
-        .data_dir
+        .data_dir_in_file
         .as_deref()
         .filter(|d| *d != Path::new(STATE_DIR))
     {
@@ -77,7 +75,7 @@ pub fn systemd_unit(
             _ => {}
         }
     }
-    if config.file.tls.key.is_some() {
+    if config.tls.is_some() {
         warnings.push(
             "[tls] names key files: the service's dynamic user cannot read root-only files such as /etc/letsencrypt/live/*/privkey.pem; copy them somewhere the service can read (a certbot --deploy-hook), or let nginx do HTTPS (`lookout nginx-site`)".to_owned(),
         );

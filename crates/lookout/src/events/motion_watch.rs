@@ -4,7 +4,6 @@
 //! the picture of the peak.
 
 use super::{EventKind, EventLog, NewEvent};
-use crate::config::resolve::MotionSettings;
 use bytes::Bytes;
 use lookout_core::CameraHub;
 use lookout_core::motion::{EventEdge, MaskZone, MotionConfig, MotionDetector};
@@ -13,6 +12,14 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// `[camera.motion]` as `config/` resolves it.
+#[derive(Debug, Clone)]
+pub struct MotionSettings {
+    pub detector: MotionConfig,
+    /// Frames closer together than this are not analysed.
+    pub min_interval: Duration,
+}
 
 pub async fn watch(
     hub: Arc<CameraHub>,

@@ -3,7 +3,7 @@
 //! unsubscribes shortly after its last viewer leaves. At most `max_open` topics are open; an
 //! idle one is closed to make room.
 
-use crate::config::sources::{TopicsSettings, check_topic};
+use super::settings::{TopicsSettings, check_topic};
 use crate::web::{ApiError, CameraEntry};
 use http::StatusCode;
 use lookout_core::{CameraHub, Error, VariantBudget};
@@ -177,7 +177,7 @@ impl TopicCameras {
     }
 
     fn check(&self, topic: &str, asked: &str) -> Result<(), ApiError> {
-        check_topic(topic).map_err(ApiError::bad_request)?;
+        check_topic(topic)?;
         if !self.settings.allows(topic) && !self.settings.allows(asked) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -7,7 +7,6 @@ mod address_limit;
 mod conn_watch;
 mod refusal;
 
-use crate::config::file::RedirectHttp;
 use crate::listen::Bound;
 use crate::web::security_headers::Hsts;
 use crate::web::{ConnInfo, ProxyTrust};
@@ -111,6 +110,19 @@ pub async fn serve(
     {
         tracing::warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
     }
+}
+
+/// Which plain-HTTP listeners send browsers to HTTPS (301), ACME challenges excepted
+/// (`tls.redirect_http`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedirectHttp {
+    /// Plain TCP listeners on non-loopback addresses (port 80 on the internet).
+    Public,
+    /// Every plain TCP listener.
+    All,
+    /// None.
+    None,
 }
 
 /// What HTTPS asks of the listeners: which plain-HTTP ones send browsers to HTTPS and to

@@ -32,6 +32,60 @@ fn config_check_names_file_line_and_fix_and_exits_1() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read the config file"));
 }
 
+/// `config check` on `text`: (exit code, standard error).
+fn check(text: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = lookout(&["config", "check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).replace(&*path.to_string_lossy(), "bad.toml");
+    (out.status.code(), err)
+}
+
+/// The `FILE:LINE: message` lines of `err`, without their fixes.
+fn error_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.starts_with("bad.toml:")).collect()
+}
+
+#[test]
+fn config_check_reports_every_error_of_a_file_in_line_order_each_at_its_key() {
+    // Key and type errors in several tables come out together, in words.
+    let (code, err) = check(
+        "[server]\nlisten = \"127.0.0.1:8080\"\nmax_conections = 5\n\n[[camera]]\nid = \"a\"\nquality = \"high\"\n[camera.source]\nkind = \"testpattern\"\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with("bad.toml:2: server.listen is \"127.0.0.1:8080\"; it must be a list"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("bad.toml:3: unknown field `max_conections`"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[2],
+        "bad.toml:7: camera \"a\": quality is \"high\"; it must be a whole number"
+    );
+    assert_eq!(err.matches("\n  fix: ").count(), 3, "{err}");
+    // Value errors too, each at its own key: the alert's `name` line, not the camera's.
+    let (code, err) = check(
+        "[[camera]]\nid = \"a\"\nname = \"A\"\nquality = 0\n[camera.source]\nkind = \"testpattern\"\n\n[server]\nmax_headers = 2\n\n[[alert]]\nname = \"\"\n[alert.email]\nto = [\"me@example.org\"]\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        error_lines(&err),
+        [
+            "bad.toml:4: camera \"a\": quality is 0; it must be a whole number from 1 to 100",
+            "bad.toml:9: server.max_headers is 2; it must be a whole number from 8 to 1000",
+            "bad.toml:12: [[alert]] name \"\" is empty or used twice",
+            "bad.toml:14: [[alert]] \"\" sends email but there is no [smtp] table",
+        ],
+        "{err}"
+    );
+}
+
 #[test]
 fn config_check_masks_passwords_in_a_commands_arguments() {
     let dir = tempfile::tempdir().unwrap();
