@@ -118,6 +118,8 @@ impl<S: AsyncRead + Unpin> MjpegStream<S> {
 
     /// The next part; `Ok(None)` when the stream ends cleanly (the closing boundary, the end of
     /// a chunked body, or the connection closing between parts when the body runs to EOF).
+    /// "Between parts" includes right after a delimiter: servers that write each delimiter
+    /// right after its JPEG (Lookout, µStreamer) end a stream that way.
     ///
     /// Errors: `InvalidData` if the response is not multipart, a part has no valid
     /// `Content-Length`, or anything but blank lines sits between a part and the next boundary
@@ -139,7 +141,10 @@ impl<S: AsyncRead + Unpin> MjpegStream<S> {
             self.finished = true;
             return Ok(None);
         }
-        let headers = self.read_part_head().await?;
+        let Some(headers) = self.read_part_head().await? else {
+            self.finished = true;
+            return Ok(None);
+        };
         let len = headers::find(&headers, "content-length").ok_or_else(|| {
             invalid("a part has no Content-Length; this client needs one to find the JPEG's end")
         })?;
@@ -191,18 +196,22 @@ impl<S: AsyncRead + Unpin> MjpegStream<S> {
         }
     }
 
-    async fn read_part_head(&mut self) -> io::Result<Vec<(String, String)>> {
+    /// The part's header fields; `None` if the body ends before the first of them.
+    async fn read_part_head(&mut self) -> io::Result<Option<Vec<(String, String)>>> {
         // Ours has 3 fields: Content-Type, Content-Length, X-Timestamp.
         let mut headers = Vec::with_capacity(4);
         loop {
             if !self.read_line().await? {
+                if headers.is_empty() {
+                    return Ok(None);
+                }
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the stream ended inside a part's header",
                 ));
             }
             if self.line.is_empty() {
-                return Ok(headers);
+                return Ok(Some(headers));
             }
             if headers.len() == MAX_FIELDS {
                 return Err(invalid(format!(

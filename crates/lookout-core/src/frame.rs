@@ -1,6 +1,8 @@
-//! A frame: one picture of a camera as a shared JPEG, plus its variants made on demand.
+//! A frame: one picture of a camera as a shared JPEG, plus its variants made on demand and
+//! the framing outputs wrap around them, each made once and shared.
 
-use crate::hub::CameraStats;
+use crate::variant::MAX_VARIANTS;
+use crate::variant_encoder::VariantEncoder;
 use crate::{Error, ErrorKind, RgbImage, Variant, VariantRequest, jpeg, scale};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
@@ -8,8 +10,12 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::OnceCell;
 
 /// Different variants one frame may be asked for. The hub's variant slots
-/// ([`crate::hub::MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
-pub const MAX_VARIANTS_PER_FRAME: usize = 2 * crate::hub::MAX_VARIANTS;
+/// ([`MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
+pub const MAX_VARIANTS_PER_FRAME: usize = 2 * MAX_VARIANTS;
+
+/// Framings kept per frame (one per output format and variant request); past it they are
+/// still made, just not kept. The hub's variant slots keep requests below this.
+const MAX_PACKAGES_PER_FRAME: usize = 4 * MAX_VARIANTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
@@ -18,6 +24,9 @@ pub enum FrameKind {
     /// A "no signal" card published while the source is down, so viewers keep seeing
     /// something (at least once a second) and know why.
     NoSignal,
+    /// The last live picture again, published while a running source is quiet (a ROS topic
+    /// published slowly or paused), as web_video_server's `publish_rate` repeats it.
+    Stale,
 }
 
 /// What a source hands to the hub.
@@ -48,6 +57,7 @@ pub struct Frame {
     pub raw: Option<Arc<RgbImage>>,
     pub kind: FrameKind,
     variants: Mutex<Vec<(Variant, VariantCell)>>,
+    packages: Mutex<Vec<(&'static str, VariantRequest, Bytes)>>,
 }
 
 impl Frame {
@@ -62,18 +72,21 @@ impl Frame {
             raw: parts.raw,
             kind: parts.kind,
             variants: Mutex::new(Vec::new()),
+            packages: Mutex::new(Vec::new()),
         }
     }
 
     /// The JPEG for `req`: the original, or a variant encoded once for this frame on a
-    /// blocking thread and shared by every viewer that asks for the same one.
+    /// blocking thread and shared by every viewer that asks for the same one. An encode
+    /// waits for one of the camera's encoder slots and then for its share of the server's
+    /// variant memory budget, so a burst of big variants queues instead of allocating
+    /// without bound. `encoder` is the camera's ([`crate::CameraHub::variant_encoder`]).
     pub async fn jpeg_for(
         self: &Arc<Self>,
         req: &VariantRequest,
-        default_quality: u8,
-        stats: &Arc<CameraStats>,
+        encoder: &VariantEncoder,
     ) -> Result<Bytes, Error> {
-        let Some(variant) = req.resolve(self.width, self.height, default_quality) else {
+        let Some(variant) = req.resolve(self.width, self.height, encoder.default_quality()) else {
             return Ok(self.jpeg.clone());
         };
         let cell = {
@@ -97,9 +110,15 @@ impl Frame {
         };
         cell.get_or_init(|| {
             let frame = self.clone();
-            let stats = stats.clone();
+            let stats = encoder.stats().clone();
+            let peak = encode_peak_bytes(self.width, self.height, variant, self.raw.is_none());
             async move {
+                let slot = encoder.slot().await;
+                let share = encoder.budget().reserve(peak).await;
+                // The slot and the share move to the encoding thread: they are held until
+                // the encode ends, even if every viewer waiting for it has left.
                 tokio::task::spawn_blocking(move || {
+                    let _held = (slot, share);
                     let started = Instant::now();
                     let out = frame.encode_variant(variant);
                     stats.record_encode(started.elapsed());
@@ -111,6 +130,25 @@ impl Frame {
         })
         .await
         .clone()
+    }
+
+    /// Bytes an output wraps around this frame's JPEG for `req` (a multipart part's header
+    /// lines), made by `make` once and shared by every viewer of that output, like the JPEG.
+    pub fn packaged(
+        &self,
+        format: &'static str,
+        req: &VariantRequest,
+        make: impl FnOnce() -> Bytes,
+    ) -> Bytes {
+        let mut list = self.packages.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, bytes)) = list.iter().find(|(f, r, _)| *f == format && r == req) {
+            return bytes.clone();
+        }
+        let bytes = make();
+        if list.len() < MAX_PACKAGES_PER_FRAME {
+            list.push((format, *req, bytes.clone()));
+        }
+        bytes
     }
 
     fn encode_variant(&self, v: Variant) -> Result<Bytes, Error> {
@@ -132,5 +170,39 @@ impl Frame {
             scaled = Some(turned);
         }
         jpeg::encode_rgb(scaled.as_ref().unwrap_or(src), v.quality).map(Bytes::from)
+    }
+}
+
+/// The most memory encoding variant `v` of a `src_w`x`src_h` frame holds at once, in bytes:
+/// the decoded frame when the source kept no pixels, the resize's intermediate image
+/// (`v.width` x `src_h`), the resized image, and half as much again for the encoder's work
+/// and output. Measured: a 4000x3000 variant of a 4096x3072 JPEG raised the server's peak
+/// memory by 109 MB; this says 129 MB.
+pub fn encode_peak_bytes(src_w: u32, src_h: u32, v: Variant, decode: bool) -> u64 {
+    let rgb = |w: u32, h: u32| u64::from(w) * u64::from(h) * 3;
+    let mut bytes = rgb(v.width, src_h) + rgb(v.width, v.height) * 3 / 2;
+    if decode {
+        bytes += rgb(src_w, src_h);
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_estimate_counts_the_decode_the_resize_and_the_encoder() {
+        let v = Variant {
+            width: 4000,
+            height: 3000,
+            quality: 80,
+            invert: false,
+        };
+        assert_eq!(encode_peak_bytes(4096, 3072, v, true), 128_612_736);
+        assert_eq!(
+            encode_peak_bytes(4096, 3072, v, false),
+            128_612_736 - 37_748_736
+        );
     }
 }

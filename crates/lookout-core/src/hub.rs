@@ -6,8 +6,11 @@
 //! The hub also counts demand (viewers, snapshot waiters, motion), which sources use to stop
 //! capturing and encoding while nobody watches.
 
+use crate::budget::VariantBudget;
 use crate::frame::{Frame, FrameKind, FrameParts};
 use crate::rate::RateMeter;
+use crate::variant::MAX_VARIANTS;
+use crate::variant_encoder::VariantEncoder;
 use crate::{Error, ErrorKind, VariantRequest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -15,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
+
+pub use crate::stats::CameraStats;
 
 /// Where a camera's source is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,26 +50,6 @@ fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error
     s.collect_str(&humantime::format_rfc3339_millis(*t))
 }
 
-/// Counters for `/metrics` and the API. Atomics: bumped per frame and per viewer write.
-#[derive(Debug, Default)]
-pub struct CameraStats {
-    pub frames_captured: AtomicU64,
-    pub frames_dropped: AtomicU64,
-    pub bytes_sent: AtomicU64,
-    pub frames_sent: AtomicU64,
-    pub encodes: AtomicU64,
-    pub encode_nanos: AtomicU64,
-    pub capture_rate: RateMeter,
-}
-
-impl CameraStats {
-    pub fn record_encode(&self, took: Duration) {
-        self.encodes.fetch_add(1, Ordering::Relaxed);
-        self.encode_nanos
-            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
-    }
-}
-
 /// One open MJPEG response, as the API lists it.
 #[derive(Debug)]
 pub struct ViewerStats {
@@ -92,7 +77,6 @@ pub struct ViewerView {
 #[derive(Debug)]
 pub struct CameraHub {
     id: Arc<str>,
-    default_quality: u8,
     frames: watch::Sender<Option<Arc<Frame>>>,
     status: watch::Sender<SourceStatus>,
     demand: watch::Sender<usize>,
@@ -102,15 +86,23 @@ pub struct CameraHub {
     /// even while "no signal" cards are the latest frame.
     last_live: Mutex<Option<Arc<Frame>>>,
     variants_in_use: Mutex<HashMap<VariantRequest, usize>>,
+    /// Quality, slots, memory budget and counters of this camera's variant encodes.
+    encoder: VariantEncoder,
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     stats: Arc<CameraStats>,
 }
 
 impl CameraHub {
+    /// A hub with a variant memory budget of its own (the default size).
     pub fn new(id: &str, default_quality: u8) -> Arc<Self> {
+        Self::with_budget(id, default_quality, Arc::new(VariantBudget::default()))
+    }
+
+    /// A hub whose variant encodes share `budget` with other cameras'.
+    pub fn with_budget(id: &str, default_quality: u8, budget: Arc<VariantBudget>) -> Arc<Self> {
+        let stats = Arc::new(CameraStats::default());
         Arc::new(Self {
             id: id.into(),
-            default_quality,
             frames: watch::Sender::new(None),
             status: watch::Sender::new(SourceStatus {
                 state: SourceState::Idle,
@@ -123,8 +115,9 @@ impl CameraHub {
             next_viewer: AtomicU64::new(1),
             last_live: Mutex::new(None),
             variants_in_use: Mutex::new(HashMap::new()),
+            encoder: VariantEncoder::new(default_quality, budget, stats.clone()),
             viewers: Mutex::new(BTreeMap::new()),
-            stats: Arc::new(CameraStats::default()),
+            stats,
         })
     }
 
@@ -133,11 +126,16 @@ impl CameraHub {
     }
 
     pub fn default_quality(&self) -> u8 {
-        self.default_quality
+        self.encoder.default_quality()
     }
 
     pub fn stats(&self) -> &Arc<CameraStats> {
         &self.stats
+    }
+
+    /// What this camera's frames need to encode variants: pass it to [`Frame::jpeg_for`].
+    pub fn variant_encoder(&self) -> &VariantEncoder {
+        &self.encoder
     }
 
     /// Publishes a frame to every viewer. A live frame marks the source online.
@@ -305,10 +303,6 @@ impl CameraHub {
             .collect()
     }
 }
-
-/// Different variants (sizes, qualities) one camera serves at once at most, so that a client
-/// asking for many sizes cannot make the server encode without bound.
-pub const MAX_VARIANTS: usize = 8;
 
 /// A variant slot of a camera, released on drop.
 #[derive(Debug)]

@@ -2,6 +2,10 @@
 
 use crate::jpeg::MAX_SIDE;
 
+/// Different variants (sizes, qualities) one camera serves at once at most, so that a client
+/// asking for many sizes cannot make the server encode without bound.
+pub const MAX_VARIANTS: usize = 8;
+
 /// What a viewer asked for (`?width=&height=&quality=&invert`), before knowing the frame's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VariantRequest {
@@ -27,16 +31,20 @@ impl VariantRequest {
     }
 
     /// The variant for a `src_w`x`src_h` frame, or `None` when the original JPEG serves.
-    /// One side given keeps the aspect ratio; both given set the exact size.
+    /// One side given keeps the frame's aspect ratio; both given set the shape. Never larger
+    /// than the frame: a bigger size is shrunk, keeping its shape, until it fits. Scaling up
+    /// adds no detail, and `?width=8192&height=8192` of a 320x240 camera would cost ~200 MB a
+    /// frame.
     pub fn resolve(&self, src_w: u32, src_h: u32, default_quality: u8) -> Option<Variant> {
+        let (src_w, src_h) = (src_w.max(1), src_h.max(1));
         let (w, h) = match (self.width, self.height) {
             (None, None) => (src_w, src_h),
             (Some(w), Some(h)) => (w, h),
             (Some(w), None) => (w, scaled(src_h, w, src_w)),
             (None, Some(h)) => (scaled(src_w, h, src_h), h),
         };
-        // Keeping the aspect ratio can give a side past the encoder's limit (`?height=8000` on a
-        // wide camera): cap it rather than fail every frame.
+        let (w, h) = fit_within(w.max(1), h.max(1), src_w, src_h);
+        // A frame past the encoder's limit cannot be decoded anyway; never ask for more.
         let (w, h) = (w.min(MAX_SIDE), h.min(MAX_SIDE));
         if (w, h) == (src_w, src_h) && self.quality.is_none() && !self.invert {
             return None;
@@ -47,6 +55,19 @@ impl VariantRequest {
             quality: self.quality.unwrap_or(default_quality),
             invert: self.invert,
         })
+    }
+}
+
+/// `w`x`h` if it fits in `max_w`x`max_h`, else the largest size of the same shape that does.
+fn fit_within(w: u32, h: u32, max_w: u32, max_h: u32) -> (u32, u32) {
+    if w <= max_w && h <= max_h {
+        return (w, h);
+    }
+    // Compare the shapes: w/h >= max_w/max_h means the width is what must shrink most.
+    if u64::from(w) * u64::from(max_h) >= u64::from(h) * u64::from(max_w) {
+        (max_w, scaled(h, max_w, w).min(max_h))
+    } else {
+        (scaled(w, max_h, h).min(max_w), max_h)
     }
 }
 
@@ -121,13 +142,39 @@ mod tests {
     }
 
     #[test]
-    fn sides_past_the_limit_are_capped() {
-        let r = VariantRequest {
-            height: Some(MAX_SIDE),
+    fn never_larger_than_the_frame() {
+        let req = |width, height| VariantRequest {
+            width,
+            height,
             ..Default::default()
         };
-        let v = r.resolve(1920, 1080, 80).unwrap();
-        assert_eq!((v.width, v.height), (MAX_SIDE, MAX_SIDE));
+        let size = |r: VariantRequest| r.resolve(320, 240, 80).map(|v| (v.width, v.height));
+        // Both sides: the asked shape, as large as fits.
+        assert_eq!(size(req(Some(8192), Some(8192))), Some((240, 240)));
+        assert_eq!(size(req(Some(1000), Some(500))), Some((320, 160)));
+        assert_eq!(size(req(Some(100), Some(8000))), Some((3, 240)));
+        assert_eq!(size(req(Some(640), Some(120))), Some((320, 60)));
+        // One side: the frame's shape, so at most the frame, which is the original.
+        assert_eq!(size(req(Some(8192), None)), None);
+        assert_eq!(size(req(None, Some(MAX_SIDE))), None);
+        assert_eq!(size(req(Some(321), None)), None);
+        // Fitting sizes are kept.
+        assert_eq!(size(req(Some(320), Some(10))), Some((320, 10)));
+        assert_eq!(size(req(Some(1), Some(240))), Some((1, 240)));
+        let q = VariantRequest {
+            width: Some(8192),
+            quality: Some(50),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.resolve(320, 240, 80),
+            Some(Variant {
+                width: 320,
+                height: 240,
+                quality: 50,
+                invert: false,
+            })
+        );
     }
 
     #[test]

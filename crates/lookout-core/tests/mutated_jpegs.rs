@@ -57,11 +57,10 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
                 if let Some(i) = d
                     .windows(2)
                     .position(|w| w[0] == 0xFF && w[1] >= 0xC0 && w[1] != 0xD8)
+                    && i + 3 < d.len()
                 {
-                    if i + 3 < d.len() {
-                        d[i + 2] = rng.next() as u8;
-                        d[i + 3] = rng.next() as u8;
-                    }
+                    d[i + 2] = rng.next() as u8;
+                    d[i + 3] = rng.next() as u8;
                 }
             }
         }

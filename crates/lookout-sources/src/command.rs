@@ -1,21 +1,33 @@
 //! A program that writes MJPEG (JPEGs back to back) on its standard output: ffmpeg,
 //! `rpicam-vid --codec mjpeg -o -`, gstreamer's `fdsink`... Its standard error goes to the
-//! log; when it exits the supervisor restarts it with backoff.
+//! log and its last lines into the error when it fails. A program that sends no frame for
+//! `stall_timeout` is ended; either way the supervisor restarts it with backoff.
+
+mod stderr;
 
 use crate::splitter::JpegSplitter;
 use crate::{BoxFuture, FrameSink, Source};
 use lookout_core::{Error, ErrorKind};
 use std::process::Stdio;
-use std::time::SystemTime;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
+use tokio::time::Instant;
+
+pub use stderr::MAX_LINE_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct CommandSource {
     /// Program and arguments, run directly (no shell).
     pub argv: Vec<String>,
     pub max_frame_bytes: usize,
+    /// A program alive but sending no frame this long is ended and restarted.
+    pub stall_timeout: Duration,
 }
+
+/// How long a program's last stderr lines may take to arrive after it exited.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
 
 impl Source for CommandSource {
     fn kind(&self) -> &'static str {
@@ -33,6 +45,9 @@ impl Source for CommandSource {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
+                // Its own process group, so that ending it also ends what it started (`sh -c`
+                // running ffmpeg) and a Ctrl-C meant for Lookout does not reach it first.
+                .process_group(0)
                 // Dropping this future (nobody watching, shutdown) must end the program.
                 .kill_on_drop(true)
                 .spawn()
@@ -44,95 +59,102 @@ impl Source for CommandSource {
                         ),
                     )
                 })?;
-            let camera = sink.hub().id().to_owned();
-            if let Some(stderr) = child.stderr.take() {
-                let camera = camera.clone();
-                let program = program.clone();
-                // Ends by itself when the pipe closes, i.e. when the program exits or is killed.
-                tokio::spawn(async move {
-                    let mut lines = BufReader::new(stderr).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        // ffmpeg repeats its input URL in errors, password included.
-                        let line = redact_passwords(&line);
-                        tracing::info!(camera, program, "{line}");
-                    }
-                });
-            }
+            let _group = child.id().map(ProcessGroup);
+            let tail = Arc::new(stderr::StderrTail::default());
+            let stderr_reader = child.stderr.take().map(|pipe| {
+                let (camera, program, tail) =
+                    (sink.hub().id().to_owned(), program.clone(), tail.clone());
+                // Ends by itself when the pipe closes (the program and its children exited),
+                // or when this future is dropped.
+                AbortOnDrop(tokio::spawn(async move {
+                    stderr::drain(pipe, &camera, &program, &tail).await;
+                }))
+            });
+            let said = |why: String| match tail.summary() {
+                Some(lines) => format!("{why}; it said: {lines}"),
+                None => why,
+            };
             let mut stdout = child
                 .stdout
                 .take()
                 .ok_or_else(|| Error::internal("child stdout missing"))?;
             let mut splitter = JpegSplitter::new(self.max_frame_bytes);
+            let mut deadline = Instant::now() + self.stall_timeout;
             loop {
                 let buf = splitter.buffer_mut();
                 buf.reserve(64 * 1024);
-                let n = stdout.read_buf(buf).await.map_err(|e| {
-                    Error::new(ErrorKind::Unavailable, format!("reading `{program}`: {e}"))
-                })?;
+                let n = match tokio::time::timeout_at(deadline, stdout.read_buf(buf)).await {
+                    Ok(read) => read.map_err(|e| {
+                        Error::new(ErrorKind::Unavailable, format!("reading `{program}`: {e}"))
+                    })?,
+                    Err(_) => {
+                        return Err(Error::new(
+                            ErrorKind::Unavailable,
+                            said(format!(
+                                "`{program}` sent no frame for {}; ended it to start it again (stall_timeout_ms)",
+                                humantime::format_duration(self.stall_timeout)
+                            )),
+                        ));
+                    }
+                };
                 if n == 0 {
                     break;
                 }
                 while let Some(frame) = splitter.next_frame() {
                     match frame {
-                        Ok(f) => sink.publish_checked(f.jpeg, f.width, f.height, SystemTime::now()),
+                        Ok(f) => {
+                            deadline = Instant::now() + self.stall_timeout;
+                            sink.publish_checked(f.jpeg, f.width, f.height, SystemTime::now());
+                        }
                         Err(why) => sink.drop_frame(why),
                     }
                 }
             }
-            let status = child
-                .wait()
-                .await
-                .map_err(|e| Error::internal(format!("waiting for `{program}`: {e}")))?;
+            // A program that closed its output but lives on is ended like a silent one.
+            let status = match tokio::time::timeout(self.stall_timeout, child.wait()).await {
+                Ok(status) => {
+                    status.map_err(|e| Error::internal(format!("waiting for `{program}`: {e}")))?
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Unavailable,
+                        said(format!(
+                            "`{program}` closed its standard output but did not exit; ended it to start it again"
+                        )),
+                    ));
+                }
+            };
+            // Its last words may still be in the pipe; a child it left behind may hold the
+            // pipe open, so wait only a moment.
+            if let Some(mut reader) = stderr_reader {
+                let _ = tokio::time::timeout(STDERR_GRACE, &mut reader.0).await;
+            }
             Err(Error::new(
                 ErrorKind::Unavailable,
-                format!("`{program}` exited ({status})"),
+                said(format!("`{program}` exited ({status})")),
             ))
         })
     }
 }
 
-/// `rtsp://user:secret@host/…` → `rtsp://user:***@host/…`, wherever URLs appear in a line.
-fn redact_passwords(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(i) = rest.find("://") {
-        let (before, after) = rest.split_at(i + 3);
-        out.push_str(before);
-        let authority_end = after
-            .find(|c: char| c == '/' || c.is_whitespace())
-            .unwrap_or(after.len());
-        let authority = &after[..authority_end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":***");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
+/// Kills a program's whole process group when dropped: `kill_on_drop` reaches only the
+/// program itself, not the ffmpeg a `sh -c` started, which would live on after a restart.
+struct ProcessGroup(u32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.0) {
+            // SAFETY: kill(2) takes no pointers. The group was made by `process_group(0)`
+            // with the program's pid as its id; at worst it is gone already (ESRCH).
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
-        rest = &after[authority_end..];
     }
-    out.push_str(rest);
-    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_passwords;
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
-    #[test]
-    fn passwords_in_logged_urls_are_hidden() {
-        assert_eq!(
-            redact_passwords(
-                "[rtsp @ 0x1] rtsp://viewer:s3cret@10.0.0.9:554/live: Connection timed out"
-            ),
-            "[rtsp @ 0x1] rtsp://viewer:***@10.0.0.9:554/live: Connection timed out"
-        );
-        assert_eq!(
-            redact_passwords("a http://h/x and rtsp://u:p@ss@h2 end"),
-            "a http://h/x and rtsp://u:***@h2 end"
-        );
-        assert_eq!(redact_passwords("no urls: a@b:c"), "no urls: a@b:c");
-        assert_eq!(redact_passwords("rtsp://host:554/x"), "rtsp://host:554/x");
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -21,6 +21,11 @@ pub struct SupervisorConfig {
     pub healthy_after: Duration,
     /// Without a live frame for this long, viewers get "no signal" frames.
     pub no_signal_after: Duration,
+    /// While the source runs (online) but is quiet, its last live frame is repeated once a
+    /// second, marked stale, until it is this old (past `no_signal_after`); "no signal"
+    /// frames only after that. Zero: "no signal" at once, for sources whose silence means
+    /// trouble. A quiet ROS topic is not a broken camera (web_video_server's `publish_rate`).
+    pub keep_last_frame: Duration,
 }
 
 impl Default for SupervisorConfig {
@@ -32,6 +37,7 @@ impl Default for SupervisorConfig {
             backoff_max: Duration::from_secs(30),
             healthy_after: Duration::from_secs(30),
             no_signal_after: Duration::from_secs(2),
+            keep_last_frame: Duration::ZERO,
         }
     }
 }
@@ -68,7 +74,7 @@ pub async fn supervise(
         let outcome = tokio::select! {
             r = source.run(&sink) => Some(r),
             () = idle(&hub, &cfg) => None,
-            () = no_signal_while_stale(&hub, stale_after) => None,
+            () = no_signal_while_stale(&hub, stale_after, cfg.keep_last_frame) => None,
             () = cancel.cancelled() => return,
         };
         let error = match outcome {
@@ -88,7 +94,7 @@ pub async fn supervise(
         hub.set_state(SourceState::Offline, Some(error));
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = no_signal_while_stale(&hub, stale_after) => {}
+            () = no_signal_while_stale(&hub, stale_after, Duration::ZERO) => {}
             () = cancel.cancelled() => return,
         }
     }
@@ -103,8 +109,9 @@ async fn idle(hub: &CameraHub, cfg: &SupervisorConfig) {
 }
 
 /// Never completes: once a second, if somebody watches and no live frame came for `after`,
-/// publishes a "no signal" card.
-async fn no_signal_while_stale(hub: &CameraHub, after: Duration) {
+/// publishes the last live frame again, marked stale, while the source is online and that
+/// frame is younger than `after + keep_last`; otherwise a "no signal" card.
+async fn no_signal_while_stale(hub: &CameraHub, after: Duration, keep_last: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -117,6 +124,20 @@ async fn no_signal_while_stale(hub: &CameraHub, after: Duration) {
         let live_age = hub.latest_live().map(|f| f.published.elapsed());
         let stale = state_age >= after && live_age.is_none_or(|age| age >= after);
         if !stale {
+            continue;
+        }
+        if let Some(live) = hub.latest_live()
+            && status.state == SourceState::Online
+            && live.published.elapsed() < after + keep_last
+        {
+            hub.publish(FrameParts {
+                jpeg: live.jpeg.clone(),
+                width: live.width,
+                height: live.height,
+                captured_at: live.captured_at,
+                raw: live.raw.clone(),
+                kind: FrameKind::Stale,
+            });
             continue;
         }
         let camera = hub.id().to_owned();

@@ -99,7 +99,8 @@ impl Drop for Group {
 struct Ros {
     node: std::sync::Arc<Ros1Node>,
     uri: String,
-    _roscore: Group,
+    port: u16,
+    roscore: Group,
     home: tempfile::TempDir,
 }
 
@@ -111,12 +112,7 @@ impl Ros {
         let home = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let uri = format!("http://127.0.0.1:{port}");
-        let mut cmd = Command::new("roscore");
-        cmd.args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(log_file(home.path(), "roscore"));
-        ros_env(&mut cmd, &uri, home.path());
-        let roscore = Group::spawn(cmd);
+        let roscore = roscore(port, &uri, home.path());
         let node = Ros1Node::start(&uri, "/lookout_test", Some("127.0.0.1"))
             .await
             .expect("node");
@@ -131,9 +127,51 @@ impl Ros {
         Some(Ros {
             node,
             uri,
-            _roscore: roscore,
+            port,
+            roscore,
             home,
         })
+    }
+
+    /// Stops roscore and starts a new one on the same port, which knows nothing of the
+    /// running nodes; returns once it answers.
+    async fn restart_roscore(&mut self) {
+        self.roscore.stop();
+        self.roscore = roscore(self.port, &self.uri, self.home.path());
+        let n = &self.node;
+        eventually("the new roscore to answer", || async move {
+            n.image_topics().await.ok()
+        })
+        .await;
+    }
+
+    /// The TCPROS connections the publishers of `topic` hold for it: `(connection id,
+    /// subscriber)`, from each publisher's own getBusInfo (rospy numbers connections in the
+    /// order they are made).
+    fn publisher_connections(&self, topic: &str) -> Vec<(i64, String)> {
+        let script = "import sys, xmlrpc.client as x\n\
+            m = x.ServerProxy(sys.argv[1])\n\
+            pubs = m.getSystemState('/test')[2][0]\n\
+            for n in [n for t, ns in pubs if t == sys.argv[2] for n in ns]:\n\
+            \x20   uri = m.lookupNode('/test', n)[2]\n\
+            \x20   for c in x.ServerProxy(uri).getBusInfo('/test')[2]:\n\
+            \x20       if c[4] == sys.argv[2]: print(c[0], c[1])";
+        let out = Command::new(PYTHON)
+            .args(["-c", script, &self.uri, topic])
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (id, who) = l.split_once(' ')?;
+                Some((id.parse().ok()?, who.to_owned()))
+            })
+            .collect()
     }
 
     fn publish(&self, args: &[&str]) -> Group {
@@ -176,6 +214,16 @@ impl Ros {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// roscore on `port`, its output in `home`.
+fn roscore(port: u16, uri: &str, home: &Path) -> Group {
+    let mut cmd = Command::new("roscore");
+    cmd.args(["-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(log_file(home, "roscore"));
+    ros_env(&mut cmd, uri, home);
+    Group::spawn(cmd)
 }
 
 fn ros_env(cmd: &mut Command, uri: &str, home: &Path) {
@@ -359,6 +407,122 @@ async fn a_restarted_publisher_is_followed_and_a_dropped_subscription_unregister
     let r = &ros;
     eventually("the master to forget our subscription", || async move {
         r.subscribers(topic).is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_to_one_topic_share_one_connection() {
+    let Some(ros) = Ros::start().await else {
+        return;
+    };
+    let topic = "/camera/shared";
+    let _pub = ros.publish(&[topic, "raw", "rgb8", "64", "48", "5", "30"]);
+    ros.wait_for_topic(topic).await;
+    // A configured camera, an on-demand viewer and one asking another QoS profile: three
+    // subscriptions of one node to one topic.
+    let mut subscriptions = Vec::new();
+    for reliability in [
+        Reliability::BestEffort,
+        Reliability::BestEffort,
+        Reliability::Reliable,
+    ] {
+        let mut rx = ros
+            .node
+            .subscribe(topic, reliability)
+            .await
+            .expect("subscribe");
+        next(&mut rx).await;
+        subscriptions.push(rx);
+    }
+    let first = ros.publisher_connections(topic);
+    assert_eq!(
+        first
+            .iter()
+            .map(|(_, who)| who.as_str())
+            .collect::<Vec<_>>(),
+        ["/lookout_test"],
+        "the publisher's connections: {first:?}"
+    );
+    // Every subscription keeps receiving, and the publisher's one connection stays: two
+    // connections from one caller id would replace each other every ~110 ms.
+    let window = Duration::from_secs(3);
+    let start = Instant::now();
+    let mut counts = vec![0u32; subscriptions.len()];
+    while start.elapsed() < window {
+        for (rx, n) in subscriptions.iter_mut().zip(&mut counts) {
+            while let Ok(m) = rx.try_recv() {
+                let RosMessage::Image(img) = m else {
+                    panic!("not an image")
+                };
+                assert_eq!(img.data, pattern(64 * 48 * 3, 5));
+                *n += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rates: Vec<String> = counts
+        .iter()
+        .map(|n| format!("{:.1}/s", f64::from(*n) / window.as_secs_f64()))
+        .collect();
+    eprintln!("ros1: three subscriptions of a 30 Hz topic received {rates:?}");
+    assert!(counts.iter().all(|n| *n > 0), "{counts:?}");
+    let last = ros.publisher_connections(topic);
+    assert_eq!(
+        last, first,
+        "the publisher's connection to us was replaced while three subscriptions shared it"
+    );
+    // The last subscription to leave unregisters; the others leaving changes nothing.
+    let last_rx = subscriptions.pop().expect("three");
+    drop(subscriptions);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ros.subscribers(topic), ["/lookout_test"]);
+    assert_eq!(ros.publisher_connections(topic), first);
+    drop(last_rx);
+    let r = &ros;
+    eventually("the master to forget our subscription", || async move {
+        r.subscribers(topic).is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roscore_restart_keeps_a_working_stream() {
+    let Some(mut ros) = Ros::start().await else {
+        return;
+    };
+    let topic = "/camera/image_raw";
+    let _pub = ros.publish(&[topic, "raw", "mono8", "3", "2", "10", "30"]);
+    ros.wait_for_topic(topic).await;
+    let mut rx = ros
+        .node
+        .subscribe(topic, Reliability::BestEffort)
+        .await
+        .expect("subscribe");
+    next(&mut rx).await;
+
+    // The new master knows no publishers: rospy registers only when it starts.
+    ros.restart_roscore().await;
+    // Long enough for our node to register again with the new master, which answers with an
+    // empty publisher list; pictures must keep coming all along.
+    let watch = Duration::from_secs(15);
+    let restarted = Instant::now();
+    let mut n = 0u32;
+    while restarted.elapsed() < watch {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(_)) => n += 1,
+            Ok(None) => panic!("the subscription ended"),
+            Err(_) => panic!(
+                "no picture for 5 s, {:?} after roscore restarted ({n} before)",
+                restarted.elapsed()
+            ),
+        }
+    }
+    eprintln!("ros1: {n} pictures in the {watch:?} after roscore restarted");
+    // Registered with the new master too, so a publisher that starts there reaches us.
+    let r = &ros;
+    eventually("the new master to list our subscription", || async move {
+        (r.subscribers(topic) == ["/lookout_test"]).then_some(())
     })
     .await;
 }

@@ -7,6 +7,8 @@
 
 #[path = "common/netns.rs"]
 mod netns;
+#[path = "common/rclpy.rs"]
+mod rclpy;
 
 use lookout_core::ErrorKind;
 use lookout_sources::ros::ros2::{Ros2Node, msg};
@@ -23,6 +25,10 @@ const INSIDE: &str = "LOOKOUT_TEST_ROS2_NETNS";
 const DOMAIN: u16 = 7;
 /// Discovery over loopback takes about a second; generous for 2 busy cores.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// A closed subscription is forgotten by its publishers in milliseconds; generous, and still
+/// well below the 50 s a participant's lease lasts (RustDDS announces 5 × its 10 s SPDP
+/// period), after which a publisher forgets everything of a participant that went away.
+const FORGET_PATIENCE: Duration = Duration::from_secs(15);
 /// The stamp the publishers write: 1700000000.5.
 const STAMP: msg::Time = msg::Time {
     sec: 1_700_000_000,
@@ -351,6 +357,96 @@ async fn malformed_samples_are_counted_and_the_subscription_survives() {
     };
     assert_eq!(got.data, vec![42]);
     eprintln!("node stats: {:?}", node.stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_subscription_stops_costing_the_rclpy_publisher() {
+    const NAME: &str = "a_closed_subscription_stops_costing_the_rclpy_publisher";
+    let Some(python) = ros_python() else { return };
+    if !inside_netns(NAME) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 640x480 rgb8 at 30 Hz: 27 MB/s to each subscription the publisher believes in.
+    let (width, height) = (640, 480);
+    let raw_file = write(dir.path(), "raw.bin", &pattern(width * height * 3));
+    let size = format!("{width}x{height}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ros/ros2_publisher.py");
+    let publisher = rclpy::ReportingPublisher::start(
+        &python,
+        &script,
+        &[
+            "/camera/image_raw",
+            "raw",
+            path_str(&raw_file),
+            "--size",
+            &size,
+            "--qos",
+            "sensor",
+            "--rate",
+            "30",
+        ],
+    );
+    let node = Ros2Node::start(DOMAIN).expect("start the ROS 2 node");
+    wait_for_topics(&node, &[topic("/camera/image_raw", ImageType::Raw)]).await;
+    publisher
+        .wait_for(|n| n == 0, PATIENCE, "the publisher's first report")
+        .await;
+
+    // A viewer comes and goes, three times: each time the publisher sees exactly one
+    // subscription while it watches and none soon after.
+    for round in 1..=3 {
+        let asked = Instant::now();
+        let mut rx = subscribe(&node, "/camera/image_raw", Reliability::BestEffort).await;
+        recv(&mut rx).await;
+        // For the report: a subscription joins the domain with a participant of its own.
+        eprintln!(
+            "round {round}: first picture {:?} after subscribing",
+            asked.elapsed()
+        );
+        publisher
+            .wait_for(
+                |n| n > 0,
+                PATIENCE,
+                &format!("round {round}: our subscription to be matched"),
+            )
+            .await;
+        assert_eq!(
+            publisher.subscriptions(),
+            1,
+            "round {round}: the publisher sends to subscriptions that were closed"
+        );
+        drop(rx);
+        let closed = Instant::now();
+        publisher
+            .wait_for(
+                |n| n == 0,
+                FORGET_PATIENCE,
+                &format!("round {round}: the publisher to forget our closed subscription"),
+            )
+            .await;
+        eprintln!(
+            "round {round}: the publisher forgot the subscription {:?} after it closed",
+            closed.elapsed()
+        );
+    }
+
+    // Idle: the publisher sends nothing to us, so loopback carries discovery only (a few
+    // hundred bytes every few seconds), not pictures (900 KiB each, 30 a second).
+    let window = Duration::from_secs(3);
+    let before = rclpy::loopback_rx_bytes();
+    tokio::time::sleep(window).await;
+    let idle_bytes = rclpy::loopback_rx_bytes() - before;
+    eprintln!(
+        "idle: {idle_bytes} bytes on lo in {window:?} ({:.1} KB/s)",
+        idle_bytes as f64 / window.as_secs_f64() / 1000.0
+    );
+    assert!(
+        idle_bytes < 300_000,
+        "{idle_bytes} bytes crossed loopback in {window:?} with no subscription open"
+    );
+    // Nothing came back: the participants that left stay gone.
+    assert_eq!(publisher.subscriptions(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

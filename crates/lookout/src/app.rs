@@ -3,11 +3,9 @@
 
 use crate::acme::{self, AcmeManager, Challenges};
 use crate::alerts;
+use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
-use crate::auth::sessions;
-use crate::config::file::RedirectHttp;
-use crate::config::sources::V4l2Settings;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
@@ -16,15 +14,18 @@ use crate::listen::Bound;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, ConnectionStats, Limits};
-use crate::store::{Store, StoreError};
 use crate::tls::{self, CertStore};
 use crate::web::AuthState;
 use crate::web::ProxyTrust;
 use crate::web::{self, AppState, CameraEntry};
-use lookout_core::CameraHub;
+use lookout_core::error::io_kind;
+use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
+use lookout_sources::v4l2::V4l2Config;
 use lookout_sources::{Source, supervise};
+use lookout_store::lock::DataDirLock;
+use lookout_store::{Store, files, sessions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -34,7 +35,7 @@ use tokio_util::task::TaskTracker;
 type Controls = Option<Arc<CameraControls>>;
 
 /// A camera's source, and its controls when it has some.
-fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Controls), String> {
+fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Controls), Error> {
     Ok(match cfg {
         SourceConfig::TestPattern(s) => (Arc::new(s.clone()), None),
         SourceConfig::Files(s) => (Arc::new(s.clone()), None),
@@ -42,7 +43,7 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
         SourceConfig::Http(s) => (Arc::new(HttpSource::clone(s)), None),
         SourceConfig::V4l2(v) => v4l2_source(v)?,
         SourceConfig::Ros(r) => {
-            let node = ros.get(r.transport).map_err(|e| e.to_string())?;
+            let node = ros.get(r.transport)?;
             let source = RosTopicSource::new(node, r.topic.clone(), r.reliability);
             (Arc::new(source), None)
         }
@@ -50,28 +51,23 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-fn v4l2_source(v: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
-    use lookout_sources::v4l2::{V4l2Config, V4l2Source};
-    let source = Arc::new(V4l2Source::new(V4l2Config {
-        device: v.device.clone(),
-        size: v.size,
-        fps: v.fps,
-        format: v.format,
-        buffers: v.buffers,
-        controls: v.controls.clone(),
-    }));
+fn v4l2_source(v: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
+    use lookout_sources::v4l2::V4l2Source;
+    let source = Arc::new(V4l2Source::new(v.clone()));
     let controls = CameraControls::new(v.device.clone(), Some(source.clone()));
     Ok((source, Some(Arc::new(controls))))
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-fn v4l2_source(_: &V4l2Settings) -> Result<(Arc<dyn Source>, Controls), String> {
-    Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
+fn v4l2_source(_: &V4l2Config) -> Result<(Arc<dyn Source>, Controls), Error> {
+    Err(Error::unavailable(
+        "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)",
+    ))
 }
 
 /// `auth.mode = "none"` is for a machine's own use: refused on any listener but loopback
 /// addresses and unix sockets.
-pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), String> {
+pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Error> {
     if config.auth.mode != AuthMode::None {
         return Ok(());
     }
@@ -84,49 +80,118 @@ pub fn check_auth_mode(config: &Config, listeners: &[Bound]) -> Result<(), Strin
         .iter()
         .find(|l| !l.is_local() || (proxied && matches!(l, Bound::Unix { .. })))
     {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "auth.mode = \"none\" is only allowed on this machine's own addresses, and {} is not (a unix socket counts as public while server.trusted_proxies has \"unix\": a proxy publishes it); remove it (logins are the default) or listen on 127.0.0.1",
             l.describe()
-        ));
+        )));
     }
     Ok(())
 }
 
 /// Opens the database and sets up logins, unless `auth.mode = "none"`.
-pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<AuthState>>, String> {
+pub fn open_auth(config: &Config, store: Option<&Store>) -> Result<Option<Arc<AuthState>>, Error> {
     let (AuthMode::Login, Some(store)) = (config.auth.mode, store) else {
         return Ok(None);
     };
     let store = store.clone();
-    let passwords = Passwords::new(config.auth.cost).map_err(|e| e.to_string())?;
+    let passwords = Passwords::new(config.auth.cost)?;
+    let devices = DeviceKey::load_or_create(&config.data_dir).map_err(|e| {
+        Error::wrap(
+            io_kind(&e),
+            format!("{e}; the data directory must be writable by this user (see --data-dir)"),
+            e,
+        )
+    })?;
     Ok(Some(Arc::new(AuthState::new(
         store,
         passwords,
         LoginLimiter::new(config.auth.limiter),
         config.auth.sessions,
+        devices,
     ))))
 }
 
+/// The data directory as the server holds it: locked against a second server, and the
+/// database opened and checked. Both stay until the server stops.
+#[derive(Debug, Default)]
+pub struct DataDir {
+    pub store: Option<Store>,
+    lock: Option<DataDirLock>,
+}
+
+/// The database holds accounts, events and the alert outbox: it is needed when logins, alerts
+/// or events are (the loopback demo runs without one).
+fn needs_store(config: &Config) -> bool {
+    config.auth.mode == AuthMode::Login
+        || !config.alerts.rules.is_empty()
+        || config.public_address.is_some()
+        || config.cameras.iter().any(|c| c.motion.is_some())
+}
+
+/// Creates (0700), locks and opens the data directory, and reads the whole database once,
+/// so that a second server, a damaged database or a full disk stop the start before anything
+/// is announced. Without a database or ACME the directory is not touched at all.
+pub fn open_data_dir(config: &Config) -> Result<DataDir, lookout_core::Error> {
+    let store_needed = needs_store(config);
+    if !store_needed && config.acme.is_none() {
+        return Ok(DataDir::default());
+    }
+    let dir = &config.data_dir;
+    lookout_store::prepare_dir(dir)?;
+    let lock = DataDirLock::acquire(dir)?;
+    let store = if store_needed {
+        let store = Store::open(dir)?;
+        store.check()?;
+        Some(store)
+    } else {
+        None
+    };
+    warn_if_readable(dir, "the data directory", "700");
+    if let Some(s) = &store {
+        warn_if_readable(s.path(), "the database", "600");
+    }
+    Ok(DataDir {
+        store,
+        lock: Some(lock),
+    })
+}
+
+/// Files made by an older Lookout (or by hand) may be open to every user of the machine:
+/// said at start, and left as they are (the owner may have a reason).
+fn warn_if_readable(path: &std::path::Path, what: &str, mode: &str) {
+    if let Some(m) = files::readable_by_others(path) {
+        tracing::warn!(
+            "{what} {} can be read by every user of this machine (mode {m:o}); `chmod {mode} {}` makes it private",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
 /// Serves `config` on `listeners` until `shutdown` is cancelled, then ends every stream,
-/// stops every source and returns. Errors (a data directory that cannot be used, `none`
-/// auth on a public address) come before anything is served.
+/// stops every source and returns. Errors (a data directory that cannot be used or is in use
+/// by another server, `none` auth on a public address) come before anything is served.
 pub async fn run(
     listeners: Vec<Bound>,
     config: Config,
     shutdown: CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     check_auth_mode(&config, &listeners)?;
-    // The database holds accounts, events and the alert outbox: opened when logins or
-    // alerts need it (the loopback demo runs without one).
-    let store = if config.auth.mode == AuthMode::Login
-        || !config.alerts.rules.is_empty()
-        || config.file.public_address.is_some()
-        || config.cameras.iter().any(|c| c.motion.is_some())
-    {
-        Some(Store::open(&config.data_dir).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
+    let data = open_data_dir(&config)?;
+    run_with(listeners, config, data, shutdown).await
+}
+
+/// [`run`] with the data directory opened already (`lookout serve` opens it before it binds
+/// and announces its listeners).
+pub async fn run_with(
+    listeners: Vec<Bound>,
+    config: Config,
+    data: DataDir,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    check_auth_mode(&config, &listeners)?;
+    // Held until this function returns: the server's whole life.
+    let DataDir { store, lock: _lock } = data;
     let auth = open_auth(&config, store.as_ref())?;
     let background = TaskTracker::new();
     let events = store.as_ref().map(|store| EventLog {
@@ -136,24 +201,17 @@ pub async fn run(
         outbox_wake: Arc::new(Notify::new()),
     });
     if let Some(log) = &events {
-        let keep = &config.file.events;
         background.spawn(retention::run(
             log.store.clone(),
             log.snapshots.clone(),
-            retention::Retention {
-                keep: Duration::from_secs(keep.keep_days.saturating_mul(86_400)),
-                max_snapshot_bytes: keep.max_snapshot_mib.saturating_mul(1 << 20),
-            },
+            config.retention,
             shutdown.clone(),
         ));
-        if let Some(p) = &config.file.public_address {
+        if let Some(p) = &config.public_address {
             match alerts::webhook::client() {
                 Ok(client) => {
                     background.spawn(public_address::watch(
-                        public_address::PublicAddressConfig {
-                            url: p.url.clone(),
-                            every: Duration::from_secs(p.check_every_seconds.max(1)),
-                        },
+                        p.clone(),
                         log.clone(),
                         client,
                         shutdown.clone(),
@@ -206,13 +264,15 @@ pub async fn run(
     let sources = TaskTracker::new();
     let mut motion_zones = MotionZones::default();
     let ros = RosNodes::new(&config.ros);
+    let s = &config.server;
+    let variant_budget = Arc::new(VariantBudget::new(s.variant_memory_bytes));
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
         .map(|c| {
-            let (source, controls) =
-                source_of(&c.source, &ros).map_err(|e| format!("camera {:?}: {e}", c.id))?;
-            let hub = CameraHub::new(&c.id, c.quality);
+            let (source, controls) = source_of(&c.source, &ros)
+                .map_err(|e| e.context(format_args!("camera {:?}", c.id)))?;
+            let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(
@@ -246,7 +306,7 @@ pub async fn run(
                 controls,
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, Error>>()?;
     let topics = config.ros.topics.as_ref().and_then(|t| {
         let node = ros.get(t.transport).ok()?;
         Some(Arc::new(TopicCameras::new(
@@ -256,11 +316,11 @@ pub async fn run(
             80,
             shutdown.clone(),
             sources.clone(),
+            variant_budget.clone(),
         )))
     });
     sources.close();
     let connections = Arc::new(ConnectionStats::default());
-    let s = &config.server;
     let state = Arc::new(AppState {
         cameras,
         auth,
@@ -269,7 +329,7 @@ pub async fn run(
         connections: connections.clone(),
         shutdown: shutdown.clone(),
         started: Instant::now(),
-        acme_webroot: config.file.tls.acme_webroot.clone(),
+        acme_webroot: config.acme_webroot.clone(),
         challenges,
         acme,
         base: s.base_path.clone(),
@@ -282,18 +342,17 @@ pub async fn run(
     });
     let limits = Limits {
         max_connections: s.max_connections,
+        max_connections_per_address: s.max_connections_per_address,
+        trusted_proxies: state.proxy_trust.clone(),
         write_timeout: s.write_timeout,
         header_read_timeout: s.header_read_timeout,
         max_header_bytes: s.max_header_bytes,
         max_headers: s.max_headers,
     };
-    let redirect = server::HttpsRedirect {
-        mode: if config.tls.is_some() || config.acme.is_some() {
-            config.file.tls.redirect_http
-        } else {
-            RedirectHttp::None
-        },
-        port: listeners.iter().find_map(|l| match l {
+    let https = server::HttpsPolicy {
+        redirect_http: config.redirect_http,
+        hsts_max_age_s: s.hsts_max_age_s,
+        https_port: listeners.iter().find_map(|l| match l {
             Bound::Tcp {
                 listener,
                 tls: true,
@@ -305,7 +364,7 @@ pub async fn run(
         listeners,
         web::router(state),
         tls,
-        redirect,
+        https,
         limits,
         connections,
         shutdown,
@@ -324,10 +383,7 @@ pub async fn run(
 /// Deletes expired sessions once an hour.
 async fn purge_sessions(auth: Arc<AuthState>, shutdown: CancellationToken) {
     loop {
-        let purged = auth
-            .store
-            .run(|c| sessions::purge_expired(c).map_err(StoreError::from))
-            .await;
+        let purged = auth.store.run(|db| sessions::purge_expired(db)).await;
         if let Err(e) = purged {
             tracing::warn!("cannot purge expired sessions: {e}");
         }

@@ -1,12 +1,16 @@
 //! Where Lookout listens: TCP addresses (plain or HTTPS), unix sockets, and sockets passed
-//! by systemd (`LISTEN_FDS`). Parsing the config's strings, binding them safely, and naming
-//! them for people.
+//! by systemd (`LISTEN_FDS`, see [`systemd`]). Parsing the config's strings, binding them
+//! safely, and naming them for people.
 
+pub mod systemd;
+
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::fmt;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use systemd::{PassedListener, SystemdSockets};
 use tokio::net::{TcpListener, UnixListener};
 
 /// One entry of `server.listen`.
@@ -21,18 +25,18 @@ pub enum ListenSpec {
 }
 
 impl FromStr for ListenSpec {
-    type Err = String;
+    type Err = Error;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Error> {
         const FIX: &str = "write IP:PORT (\"127.0.0.1:8080\", \"[::]:8080\"), https://IP:PORT, unix:/PATH or systemd";
         if s == "systemd" {
             return Ok(ListenSpec::Systemd);
         }
         if let Some(path) = s.strip_prefix("unix:") {
             if !path.starts_with('/') {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "{s:?}: a unix socket needs an absolute path; {FIX}"
-                ));
+                )));
             }
             return Ok(ListenSpec::Unix(PathBuf::from(path)));
         }
@@ -44,7 +48,7 @@ impl FromStr for ListenSpec {
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         rest.parse::<SocketAddr>()
             .map(|addr| ListenSpec::Tcp { addr, tls })
-            .map_err(|_| format!("{s:?} is not an address; {FIX}"))
+            .map_err(|_| Error::invalid(format!("{s:?} is not an address; {FIX}")))
     }
 }
 
@@ -130,17 +134,19 @@ impl Bound {
     }
 }
 
-/// Binds every spec; an error names the address and what to do.
+/// Binds every spec, taking the sockets systemd passed for `systemd`; an error names the
+/// address and what to do.
 pub async fn bind_all(
     specs: &[ListenSpec],
     permissions: &SocketPermissions,
-) -> Result<Vec<Bound>, String> {
+    systemd: &mut SystemdSockets,
+) -> Result<Vec<Bound>, Error> {
     let mut out = Vec::new();
     for spec in specs {
         match spec {
             ListenSpec::Tcp { addr, tls } => {
                 let listener = TcpListener::bind(addr).await.map_err(|e| {
-                    format!("cannot listen on {addr}: {e}; pick another port with --listen or server.listen, or stop what uses it")
+                    Error::wrap(bind_kind(&e), format!("cannot listen on {addr}: {e}; pick another port with --listen or server.listen, or stop what uses it"), e)
                 })?;
                 out.push(Bound::Tcp {
                     listener,
@@ -148,54 +154,88 @@ pub async fn bind_all(
                 });
             }
             ListenSpec::Unix(path) => out.push(bind_unix(path, permissions)?),
-            ListenSpec::Systemd => out.extend(systemd_sockets()?),
+            ListenSpec::Systemd => {
+                for passed in systemd.take_listeners()? {
+                    out.push(adopt(passed)?);
+                }
+            }
         }
     }
     Ok(out)
 }
 
+/// What a failed bind means: a port in use is the state of the machine, an address that is
+/// not this machine's is a config mistake.
+fn bind_kind(e: &std::io::Error) -> ErrorKind {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => ErrorKind::FailedPrecondition,
+        std::io::ErrorKind::AddrNotAvailable => ErrorKind::InvalidInput,
+        _ => io_kind(e),
+    }
+}
+
 /// Binds a unix socket. A socket file left by a crashed Lookout is removed; a live one (some
 /// process accepts on it) or any other kind of file is never touched.
-fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, String> {
+fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, Error> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let shown = path.display();
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
-            return Err(format!(
-                "cannot listen on unix:{shown}: a file that is not a socket is there; remove it or choose another path"
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "cannot listen on unix:{shown}: a file that is not a socket is there; remove it or choose another path"
+                ),
             ));
         }
         match std::os::unix::net::UnixStream::connect(path) {
             Ok(_) => {
-                return Err(format!(
-                    "cannot listen on unix:{shown}: another process is serving on it; stop it or choose another path"
+                return Err(Error::new(
+                    ErrorKind::FailedPrecondition,
+                    format!(
+                        "cannot listen on unix:{shown}: another process is serving on it; stop it or choose another path"
+                    ),
                 ));
             }
             // Only a refusal proves nobody serves there; a full backlog or a permission
             // problem may hide a live server, whose socket must not be removed.
             Err(e) if e.kind() != std::io::ErrorKind::ConnectionRefused => {
-                return Err(format!(
-                    "cannot listen on unix:{shown}: the socket there may be in use ({e}); remove it if no process serves on it"
+                return Err(Error::wrap(
+                    ErrorKind::FailedPrecondition,
+                    format!(
+                        "cannot listen on unix:{shown}: the socket there may be in use ({e}); remove it if no process serves on it"
+                    ),
+                    e,
                 ));
             }
             Err(_) => {
-                std::fs::remove_file(path)
-                    .map_err(|e| format!("cannot remove the stale socket {shown}: {e}"))?;
+                std::fs::remove_file(path).map_err(|e| {
+                    Error::wrap(
+                        io_kind(&e),
+                        format!("cannot remove the stale socket {shown}"),
+                        e,
+                    )
+                })?;
             }
         }
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {} for the socket: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::wrap(
+                io_kind(&e),
+                format!("cannot create {} for the socket", dir.display()),
+                e,
+            )
+        })?;
     }
-    let listener =
-        UnixListener::bind(path).map_err(|e| format!("cannot listen on unix:{shown}: {e}"))?;
+    let listener = UnixListener::bind(path)
+        .map_err(|e| Error::wrap(bind_kind(&e), format!("cannot listen on unix:{shown}"), e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(permissions.mode))
-        .map_err(|e| format!("cannot set the mode of {shown}: {e}"))?;
+        .map_err(|e| Error::wrap(io_kind(&e), format!("cannot set the mode of {shown}"), e))?;
     if let Some(group) = &permissions.group {
         let gid = group_id(group)?;
         std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
-            format!("cannot give {shown} to group {group:?}: {e}; run as root or as a member of that group")
+            Error::wrap(io_kind(&e), format!("cannot give {shown} to group {group:?}: {e}; run as root or as a member of that group"), e)
         })?;
     }
     Ok(Bound::Unix {
@@ -205,97 +245,74 @@ fn bind_unix(path: &Path, permissions: &SocketPermissions) -> Result<Bound, Stri
     })
 }
 
-fn group_id(name: &str) -> Result<u32, String> {
+/// The id of group `name` (or a number). Runs while the runtime's threads exist, so the
+/// reentrant `getgrnam_r`: `getgrnam` returns static storage another thread may overwrite.
+fn group_id(name: &str) -> Result<u32, Error> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(gid);
     }
-    let c = std::ffi::CString::new(name).map_err(|_| format!("bad group name {name:?}"))?;
-    // SAFETY: getgrnam reads a NUL-terminated string and returns a pointer into static
-    // storage (or null), which we read at once; we call it from one thread at startup.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return Err(format!(
-            "no group {name:?} on this system; check server.socket_group"
-        ));
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| Error::invalid(format!("bad group name {name:?}")))?;
+    // Group entries with many members need more than the usual 1 KiB; past 1 MiB is not a group.
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    loop {
+        // SAFETY: zeroed bytes are a valid `group` (integers and null pointers).
+        let mut group: libc::group = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: getgrnam_r reads the NUL-terminated `c`, writes the entry into `group` and
+        // its strings into `buf` (at most `buf.len()` bytes), and sets `found` to `&group` or
+        // null; only `gr_gid`, a plain integer, is read afterwards.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                c.as_ptr(),
+                &mut group,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            let e = std::io::Error::from_raw_os_error(rc);
+            return Err(Error::wrap(
+                io_kind(&e),
+                format!("cannot look up group {name:?} (server.socket_group)"),
+                e,
+            ));
+        }
+        if found.is_null() {
+            return Err(Error::invalid(format!(
+                "no group {name:?} on this system; check server.socket_group"
+            )));
+        }
+        return Ok(group.gr_gid);
     }
-    // SAFETY: non-null pointer to a valid `group` struct, per getgrnam's contract.
-    Ok(unsafe { (*gr).gr_gid })
 }
 
-/// First file descriptor systemd passes (SD_LISTEN_FDS_START).
-const LISTEN_FDS_START: RawFd = 3;
-
-/// The sockets systemd passed to this process (`LISTEN_PID`/`LISTEN_FDS`), as listeners.
-fn systemd_sockets() -> Result<Vec<Bound>, String> {
-    let none = "server.listen has \"systemd\" but systemd passed no sockets (LISTEN_FDS); start Lookout from its .socket unit, or listen on an address";
-    let pid_ok = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        .is_some_and(|p| p == std::process::id());
-    let count: RawFd = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    if !pid_ok || count <= 0 {
-        return Err(none.into());
-    }
-    let mut out = Vec::new();
-    for fd in LISTEN_FDS_START..LISTEN_FDS_START + count {
-        out.push(adopt_fd(fd)?);
-    }
-    // Children (command sources) must not think the sockets are theirs.
-    // SAFETY: called at startup before other threads read the environment.
-    unsafe {
-        std::env::remove_var("LISTEN_PID");
-        std::env::remove_var("LISTEN_FDS");
-        std::env::remove_var("LISTEN_FDNAMES");
-    }
-    Ok(out)
-}
-
-/// Turns a passed, listening file descriptor into a TCP or unix listener.
-fn adopt_fd(fd: RawFd) -> Result<Bound, String> {
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: getsockname writes at most `len` bytes into `storage`.
-    let rc = unsafe { libc::getsockname(fd, (&raw mut storage).cast(), &mut len) };
-    if rc != 0 {
-        return Err(format!(
-            "file descriptor {fd} from systemd is not a socket: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: systemd handed us this descriptor to own; nothing else in the process uses it.
-    let bound = match i32::from(storage.ss_family) {
-        libc::AF_INET | libc::AF_INET6 => {
-            let std = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-            std.set_nonblocking(true).map_err(|e| e.to_string())?;
+/// A socket systemd passed, registered with the runtime.
+fn adopt(passed: PassedListener) -> Result<Bound, Error> {
+    let register =
+        |e: std::io::Error| Error::wrap(io_kind(&e), "cannot serve on a socket systemd passed", e);
+    Ok(match passed {
+        PassedListener::Tcp(std) => {
+            std.set_nonblocking(true).map_err(register)?;
             Bound::Tcp {
-                listener: TcpListener::from_std(std).map_err(|e| e.to_string())?,
+                listener: TcpListener::from_std(std).map_err(register)?,
                 tls: false,
             }
         }
-        libc::AF_UNIX => {
-            let std = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
-            std.set_nonblocking(true).map_err(|e| e.to_string())?;
-            let path = std
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_pathname().map(Path::to_owned))
-                .unwrap_or_else(|| PathBuf::from(format!("(fd {fd})")));
+        PassedListener::Unix { listener, path } => {
+            listener.set_nonblocking(true).map_err(register)?;
             Bound::Unix {
-                listener: UnixListener::from_std(std).map_err(|e| e.to_string())?,
+                listener: UnixListener::from_std(listener).map_err(register)?,
                 path,
                 owned: false,
             }
         }
-        other => {
-            return Err(format!(
-                "file descriptor {fd} from systemd has address family {other}, not TCP or unix"
-            ));
-        }
-    };
-    Ok(bound)
+    })
 }
 
 #[cfg(test)]
@@ -308,14 +325,15 @@ mod tests {
             addr: s.parse().unwrap(),
             tls,
         };
-        assert_eq!("127.0.0.1:8080".parse(), Ok(tcp("127.0.0.1:8080", false)));
-        assert_eq!("http://[::]:80/".parse(), Ok(tcp("[::]:80", false)));
-        assert_eq!("https://0.0.0.0:443".parse(), Ok(tcp("0.0.0.0:443", true)));
+        let parse = |s: &str| s.parse::<ListenSpec>().map_err(|e| e.kind());
+        assert_eq!(parse("127.0.0.1:8080"), Ok(tcp("127.0.0.1:8080", false)));
+        assert_eq!(parse("http://[::]:80/"), Ok(tcp("[::]:80", false)));
+        assert_eq!(parse("https://0.0.0.0:443"), Ok(tcp("0.0.0.0:443", true)));
         assert_eq!(
-            "unix:/run/lookout.sock".parse(),
+            parse("unix:/run/lookout.sock"),
             Ok(ListenSpec::Unix("/run/lookout.sock".into()))
         );
-        assert_eq!("systemd".parse(), Ok(ListenSpec::Systemd));
+        assert_eq!(parse("systemd"), Ok(ListenSpec::Systemd));
         for bad in [
             "localhost:80",
             "unix:relative.sock",
@@ -323,7 +341,7 @@ mod tests {
             "8080",
             "",
         ] {
-            assert!(bad.parse::<ListenSpec>().is_err(), "{bad}");
+            assert_eq!(parse(bad), Err(ErrorKind::InvalidInput), "{bad}");
         }
         assert!(
             "https://[::1]:8443"
@@ -332,6 +350,36 @@ mod tests {
                 .is_local()
         );
         assert!(!"0.0.0.0:80".parse::<ListenSpec>().unwrap().is_local());
+    }
+
+    #[test]
+    fn groups_are_found_by_name_or_number() {
+        assert_eq!(group_id("root").unwrap(), 0);
+        assert_eq!(group_id("4242").unwrap(), 4242);
+        let e = group_id("no-such-group-lookout-test").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("server.socket_group"), "{}", e.chain());
+    }
+
+    #[tokio::test]
+    async fn a_port_in_use_is_said_once_with_what_to_do() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let e = bind_all(
+            &[ListenSpec::Tcp { addr, tls: false }],
+            &SocketPermissions::default(),
+            &mut SystemdSockets::none(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
+        let text = e.chain().to_string();
+        assert!(
+            text.starts_with(&format!("cannot listen on {addr}: ")),
+            "{text}"
+        );
+        assert!(text.ends_with("or stop what uses it"), "{text}");
+        assert_eq!(text.matches("in use").count(), 1, "{text}");
     }
 
     #[tokio::test]
@@ -344,7 +392,11 @@ mod tests {
         let path = dir.path().join("s.sock");
         let live = bind_unix(&path, &perms).unwrap();
         let err = bind_unix(&path, &perms).unwrap_err();
-        assert!(err.contains("another process is serving"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
+        assert!(
+            err.message().contains("another process is serving"),
+            "{err}"
+        );
         drop(live);
         // The file stays after the listener is gone (a crash): stale, so replaced.
         assert!(path.exists());
@@ -355,7 +407,7 @@ mod tests {
         let file = dir.path().join("notes.txt");
         std::fs::write(&file, "keep me").unwrap();
         let err = bind_unix(&file, &perms).unwrap_err();
-        assert!(err.contains("not a socket"), "{err}");
+        assert!(err.message().contains("not a socket"), "{err}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
     }
 }

@@ -2,6 +2,8 @@
 //! key that does not match, and reloaded when the files change (a certbot renewal) without a
 //! restart. A failed reload keeps serving the certificate that worked.
 
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -45,11 +47,11 @@ impl ResolvesServerCert for CertStore {
 }
 
 /// A rustls server config offering HTTP/2 and HTTP/1.1 (ALPN), TLS 1.2 and 1.3.
-pub fn server_config(certs: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(certs: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .map_err(|e| Error::wrap(ErrorKind::Internal, "cannot set up TLS", e))?
         .with_no_client_auth()
         .with_cert_resolver(certs);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -57,37 +59,63 @@ pub fn server_config(certs: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerCon
 }
 
 /// Reads a PEM certificate chain and private key, checking that they belong together.
-pub fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, String> {
+pub fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, Error> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("tls.cert {}: {e}", cert.display()))?
+        .map_err(|e| Error::wrap(pem_kind(&e), format!("tls.cert {}", cert.display()), e))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("tls.cert {}: not a PEM certificate: {e}", cert.display()))?;
+        .map_err(|e| {
+            Error::wrap(
+                ErrorKind::InvalidInput,
+                format!("tls.cert {}: not a PEM certificate", cert.display()),
+                e,
+            )
+        })?;
     if certs.is_empty() {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "tls.cert {}: no certificate in it; point it at the full chain (fullchain.pem)",
             cert.display()
-        ));
+        )));
     }
     let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-        format!(
-            "tls.key {}: no usable private key ({e}); point it at the key file (privkey.pem)",
-            key.display()
+        Error::wrap(
+            pem_kind(&e),
+            format!(
+                "tls.key {}: no usable private key ({e}); point it at the key file (privkey.pem)",
+                key.display()
+            ),
+            e,
         )
     })?;
     let provider = rustls::crypto::ring::default_provider();
     let signing = provider
         .key_provider
         .load_private_key(private)
-        .map_err(|e| format!("tls.key {}: {e}", key.display()))?;
+        .map_err(|e| {
+            Error::wrap(
+                ErrorKind::InvalidInput,
+                format!("tls.key {}", key.display()),
+                e,
+            )
+        })?;
     let certified = CertifiedKey::new(certs, signing);
+    // rustls' own words ("the private key and the certificate do not match") add nothing.
     certified.keys_match().map_err(|_| {
-        format!(
+        Error::invalid(format!(
             "tls.key {} does not belong to the certificate in {}; use the key that was made with it",
             key.display(),
             cert.display()
-        )
+        ))
     })?;
     Ok(certified)
+}
+
+/// A file that cannot be read is the file system's problem; one that reads but holds no
+/// usable PEM is the operator's.
+fn pem_kind(e: &rustls_pki_types::pem::Error) -> ErrorKind {
+    match e {
+        rustls_pki_types::pem::Error::Io(io) => io_kind(io),
+        _ => ErrorKind::InvalidInput,
+    }
 }
 
 /// Certificate files to watch.
@@ -127,9 +155,10 @@ pub async fn watch(
                 seen = now;
                 tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
             }
-            Err(e) => {
-                tracing::warn!("TLS certificate not reloaded, still serving the old one: {e}")
-            }
+            Err(e) => tracing::warn!(
+                "TLS certificate not reloaded, still serving the old one: {}",
+                e.chain()
+            ),
         }
     }
 }

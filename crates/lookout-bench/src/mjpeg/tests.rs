@@ -181,6 +181,21 @@ fn body_until_eof_at_every_split_point() {
     check_every_split(&input, &expected(Ok(())));
 }
 
+/// Lookout's framing: the first delimiter alone, then per part its header lines, the JPEG and
+/// the delimiter that opens the next part, so the body ends right after a delimiter.
+#[test]
+fn delimiters_written_right_after_each_jpeg_at_every_split_point() {
+    let mut body = b"--frame\r\n".to_vec();
+    for (jpeg, ts) in [(JPEG_A, "1763888400.123456"), (JPEG_B, "1763888400.156789")] {
+        body.extend_from_slice(&part_head(jpeg.len(), ts)[b"--frame\r\n".len()..]);
+        body.extend_from_slice(jpeg);
+        body.extend_from_slice(b"\r\n--frame\r\n");
+    }
+    check_every_split(&[PLAIN_HEAD, &body].concat(), &expected(Ok(())));
+    let input = [CHUNKED_HEAD, &chunked(&[body])].concat();
+    check_every_split(&input, &expected(Ok(())));
+}
+
 #[test]
 fn body_with_content_length_and_closing_delimiter() {
     let mut body = pieces_of_body().concat();

@@ -97,7 +97,13 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
             most + SPARE_FDS
         )));
     }
-    let header = report::Header::capture(args);
+    let camera = format!(
+        "{}, {} s measured after {} s warm-up",
+        args.source.describe(args),
+        args.seconds,
+        args.warmup_seconds
+    );
+    let header = report::Header::capture(&args.server_bin, camera);
     let rt = runtime::single_thread()?;
     let mut runs = Vec::new();
     let mut idle_rss_kib = None;

@@ -1,11 +1,11 @@
 //! The fan-out report: raw per-run measurements summarized into one markdown table row each,
 //! with the machine and the exact command line above it and what went wrong below it.
 
-use super::fanout::FanoutArgs;
 use super::procfs;
 use super::stats::quantile;
 use super::viewer::ViewerReport;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 /// Everything measured in one server start.
@@ -77,8 +77,10 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn capture(args: &FanoutArgs) -> Self {
-        let version = std::process::Command::new(&args.server_bin)
+    /// The machine, our command line and `server_bin --version`, with `camera`, what was
+    /// measured, as the run's arguments describe it.
+    pub fn capture(server_bin: &Path, camera: String) -> Self {
+        let version = std::process::Command::new(server_bin)
             .arg("--version")
             .output()
             .ok()
@@ -87,13 +89,8 @@ impl Header {
         Self {
             machine: procfs::machine(),
             command: command_line(),
-            server: format!("{} ({version})", args.server_bin.display()),
-            camera: format!(
-                "{}, {} s measured after {} s warm-up",
-                args.source.describe(args),
-                args.seconds,
-                args.warmup_seconds
-            ),
+            server: format!("{} ({version})", server_bin.display()),
+            camera,
         }
     }
 }

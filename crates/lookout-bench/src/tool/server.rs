@@ -71,10 +71,10 @@ impl Server {
                 Duration::from_secs(1),
                 lookout_bench::get(self.addr, "/healthz", &[]),
             );
-            if let Ok(Ok(r)) = probe.await {
-                if r.status == 200 {
-                    return Ok(());
-                }
+            if let Ok(Ok(r)) = probe.await
+                && r.status == 200
+            {
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(self.failure(&format!(

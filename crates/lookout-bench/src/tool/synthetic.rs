@@ -23,7 +23,7 @@ pub fn camera_like(width: u32, height: u32, seed: u64) -> RgbImage {
         for (x, px) in row.chunks_exact_mut(3).enumerate() {
             let x = x as u32;
             // Gradients across and down, and 64-pixel blocks of a darker shade for edges.
-            let block = if ((x / 64) + (y / 64)) % 3 == 0 {
+            let block = if ((x / 64) + (y / 64)).is_multiple_of(3) {
                 40
             } else {
                 0

@@ -2,7 +2,8 @@
 //! and events, on one small grayscale picture a frame (the algorithm is in the module docs).
 
 use super::events::{EventEdge, EventTracker};
-use super::gray::{self, GrayImage};
+use super::gray;
+use super::gray_image::GrayImage;
 use super::zones::{self, MaskZone};
 use crate::{Error, ErrorKind, Frame, FrameKind, RgbImage};
 use std::time::{Duration, Instant};

@@ -13,7 +13,7 @@
 //! unsupported, for a full decode to handle. Damaged data is an error, never a panic; work is
 //! bounded by the header's size (at most [`crate::jpeg::MAX_SIDE`] a side).
 
-use super::gray::GrayImage;
+use super::gray_image::GrayImage;
 use crate::Error;
 use crate::jpeg::MAX_SIDE;
 

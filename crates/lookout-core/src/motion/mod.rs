@@ -71,12 +71,14 @@
 mod detector;
 mod events;
 mod gray;
+mod gray_image;
 mod jpeg_dc;
 mod zones;
 
 pub use detector::{FrameVerdict, MotionConfig, MotionDetector, MotionUpdate};
 pub use events::EventEdge;
-pub use gray::{GrayImage, box_reduce, decode_luma, reduce_jpeg, reduce_rgb, reduction_factor};
+pub use gray::{box_reduce, decode_luma, reduce_jpeg, reduce_rgb, reduction_factor};
+pub use gray_image::GrayImage;
 pub use zones::{MaskZone, ZoneKind, rasterize};
 
 /// Only the 8x8 block means of a baseline JPEG (1/8 scale, no IDCT), as [`reduce_jpeg`] uses

@@ -25,9 +25,9 @@ mod depth;
 mod tests;
 
 use super::{RosImage, RosMessage};
-use crate::v4l2::convert::{uyvy_to_rgb, yuyv_to_rgb};
 use bytes::Bytes;
 use lookout_core::RgbImage;
+use lookout_core::pixels::{uyvy_to_rgb, yuyv_to_rgb};
 
 pub use compressed::decode_compressed;
 

@@ -106,7 +106,7 @@ pub fn start_capture(
             formats::describe_offers(&offers)
         )));
     }
-    let choice = formats::choose(&usable, plan.size, plan.fps).map_err(Error::invalid)?;
+    let choice = formats::choose(&usable, plan.size, plan.fps)?;
     let actual = dev.configure(&choice, plan.buffers)?;
     if !actual.format.is_usable() {
         return Err(Error::new(

@@ -17,6 +17,7 @@
 //! menu items. It changes nothing; [`validate_all`] checks a whole set of assignments first so
 //! a caller applies all of them or none.
 
+use lookout_core::Error;
 use std::fmt;
 
 /// What kind of value a control takes, with its limits.
@@ -226,18 +227,19 @@ pub fn key(name: &str) -> String {
     out
 }
 
-/// Finds the device control `typed` names; the error lists the device's controls.
-pub fn find<'a>(controls: &'a [ControlInfo], typed: &str) -> Result<&'a ControlInfo, String> {
+/// Finds the device control `typed` names; the error (`InvalidInput`: the name was typed by a
+/// user) lists the device's controls.
+pub fn find<'a>(controls: &'a [ControlInfo], typed: &str) -> Result<&'a ControlInfo, Error> {
     controls.iter().find(|c| c.matches(typed)).ok_or_else(|| {
         let names: Vec<String> = controls.iter().map(ControlInfo::key).collect();
-        if names.is_empty() {
+        Error::invalid(if names.is_empty() {
             format!("unknown control {typed:?}: this camera has no controls")
         } else {
             format!(
                 "unknown control {typed:?}; this camera has: {}",
                 names.join(", ")
             )
-        }
+        })
     })
 }
 
@@ -257,17 +259,22 @@ pub fn mode_switches_first(set: &[Assignment]) -> Vec<Assignment> {
     out
 }
 
-/// Parses `"brightness=128"` (spaces around either side are ignored).
-pub fn parse_assignment(text: &str) -> Result<Assignment, String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?}: expected NAME=VALUE, e.g. brightness=128"))?;
+/// Parses `"brightness=128"` (spaces around either side are ignored); errors are
+/// `InvalidInput`.
+pub fn parse_assignment(text: &str) -> Result<Assignment, Error> {
+    let (name, value) = text.split_once('=').ok_or_else(|| {
+        Error::invalid(format!(
+            "{text:?}: expected NAME=VALUE, e.g. brightness=128"
+        ))
+    })?;
     let (name, value) = (name.trim(), value.trim());
     if normalize(name).is_empty() {
-        return Err(format!("{text:?}: the control name is missing"));
+        return Err(Error::invalid(format!(
+            "{text:?}: the control name is missing"
+        )));
     }
     if value.is_empty() {
-        return Err(format!("{text:?}: the value is missing"));
+        return Err(Error::invalid(format!("{text:?}: the value is missing")));
     }
     Ok(Assignment {
         name: name.to_string(),
@@ -283,18 +290,27 @@ fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-/// The value to set for `value` typed by a user, or an error naming what is valid.
-/// Read-only controls take no value.
+/// The value to set for `value` typed by a user, or an error (`InvalidInput`) naming what is
+/// valid. Read-only controls take no value.
 ///
 /// Integers take a number within min..=max on the step grid (counted from min). Booleans take
 /// `true/false`, `on/off`, `yes/no` or `1/0`. Menus take an item's index or its name,
 /// compared normalized (`"50 hz"`, `"50Hz"`), or an unambiguous start of it (`"50"`,
 /// `"aperture priority"` for `"Aperture Priority Mode"`) — an exact index wins over a name.
-pub fn validate(info: &ControlInfo, value: &str) -> Result<i64, String> {
+pub fn validate(info: &ControlInfo, value: &str) -> Result<i64, Error> {
     let value = value.trim();
-    let bad = |why: &str| format!("{}: {why}; valid: {}", info.key(), info.describe_range());
+    let bad = |why: &str| {
+        Error::invalid(format!(
+            "{}: {why}; valid: {}",
+            info.key(),
+            info.describe_range()
+        ))
+    };
     if info.read_only {
-        return Err(format!("{}: read-only, it cannot be set", info.key()));
+        return Err(Error::invalid(format!(
+            "{}: read-only, it cannot be set",
+            info.key()
+        )));
     }
     match &info.kind {
         ControlKind::Integer { min, max, step, .. } => {
@@ -349,23 +365,24 @@ pub fn validate(info: &ControlInfo, value: &str) -> Result<i64, String> {
 }
 
 /// Resolves and validates every assignment against a device's controls: the (control id,
-/// value) pairs to set, in order, or one error listing every problem so nothing is set.
+/// value) pairs to set, in order, or one error (`InvalidInput`) listing every problem, a line
+/// each, so nothing is set.
 pub fn validate_all(
     controls: &[ControlInfo],
     assignments: &[Assignment],
-) -> Result<Vec<(u32, i64)>, String> {
+) -> Result<Vec<(u32, i64)>, Error> {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
     for a in assignments {
         match find(controls, &a.name).and_then(|c| validate(c, &a.value).map(|v| (c.id, v))) {
             Ok(pair) => ok.push(pair),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.message().to_owned()),
         }
     }
     if errors.is_empty() {
         Ok(ok)
     } else {
-        Err(errors.join("\n"))
+        Err(Error::invalid(errors.join("\n")))
     }
 }
 
@@ -373,6 +390,28 @@ pub fn validate_all(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use lookout_core::ErrorKind;
+
+    // The functions under test with their errors as text, to compare whole; each error must be
+    // `InvalidInput` (a user typed it).
+    fn text<T>(r: Result<T, Error>) -> Result<T, String> {
+        r.map_err(|e| {
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+            e.message().to_owned()
+        })
+    }
+    fn find<'a>(controls: &'a [ControlInfo], typed: &str) -> Result<&'a ControlInfo, String> {
+        text(super::find(controls, typed))
+    }
+    fn parse_assignment(s: &str) -> Result<Assignment, String> {
+        text(super::parse_assignment(s))
+    }
+    fn validate(info: &ControlInfo, value: &str) -> Result<i64, String> {
+        text(super::validate(info, value))
+    }
+    fn validate_all(c: &[ControlInfo], a: &[Assignment]) -> Result<Vec<(u32, i64)>, String> {
+        text(super::validate_all(c, a))
+    }
 
     fn int(id: u32, name: &str, min: i64, max: i64, step: i64, default: i64) -> ControlInfo {
         ControlInfo {

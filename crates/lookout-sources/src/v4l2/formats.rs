@@ -1,5 +1,6 @@
-//! Pixel formats and format negotiation: given what a camera offers, which format, size and
-//! frame rate to capture.
+//! Format negotiation: given what a camera offers, which format, size and frame rate to
+//! capture. The formats themselves ([`PixelFormat`]) and their conversion to RGB are
+//! [`lookout_core::pixels`].
 //!
 //! # Rules of [`choose`]
 //!
@@ -18,113 +19,10 @@
 //!    no wanted rate, the highest. An offer reporting no rates gives `fps: None` (the driver's
 //!    default).
 
+use lookout_core::Error;
 use std::fmt;
 
-/// A V4L2 pixel format, by its fourcc.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PixelFormat {
-    /// Motion-JPEG (`MJPG`): each buffer is a JPEG image, possibly without Huffman tables.
-    Mjpeg,
-    /// JPEG (`JPEG`).
-    Jpeg,
-    /// Packed 4:2:2 `Y0 U Y1 V` (`YUYV`).
-    Yuyv,
-    /// Packed 4:2:2 `U Y0 V Y1` (`UYVY`).
-    Uyvy,
-    /// Planar 4:2:0: a Y plane, then interleaved `U V` at half resolution (`NV12`).
-    Nv12,
-    /// Packed `R G B` (`RGB3`).
-    Rgb24,
-    /// Packed `B G R` (`BGR3`).
-    Bgr24,
-    /// 8-bit greyscale (`GREY`).
-    Grey,
-    /// Any other fourcc, kept so it can be listed.
-    Other(u32),
-}
-
-/// The little-endian fourcc code of four ASCII characters, as V4L2 defines them.
-pub const fn fourcc(code: &[u8; 4]) -> u32 {
-    u32::from_le_bytes(*code)
-}
-
-const KNOWN: [(PixelFormat, &[u8; 4]); 8] = [
-    (PixelFormat::Mjpeg, b"MJPG"),
-    (PixelFormat::Jpeg, b"JPEG"),
-    (PixelFormat::Yuyv, b"YUYV"),
-    (PixelFormat::Uyvy, b"UYVY"),
-    (PixelFormat::Nv12, b"NV12"),
-    (PixelFormat::Rgb24, b"RGB3"),
-    (PixelFormat::Bgr24, b"BGR3"),
-    (PixelFormat::Grey, b"GREY"),
-];
-
-impl PixelFormat {
-    /// The format of a fourcc code; unknown codes become [`PixelFormat::Other`].
-    pub fn from_fourcc(code: u32) -> Self {
-        KNOWN
-            .iter()
-            .find(|(_, cc)| fourcc(cc) == code)
-            .map_or(Self::Other(code), |(f, _)| *f)
-    }
-
-    /// The V4L2 fourcc code.
-    pub fn fourcc(self) -> u32 {
-        match self {
-            Self::Other(code) => code,
-            known => KNOWN
-                .iter()
-                .find(|(f, _)| *f == known)
-                .map_or(0, |(_, cc)| fourcc(cc)),
-        }
-    }
-
-    /// The fourcc as text, e.g. `"MJPG"`; non-printable bytes become `.`.
-    pub fn fourcc_str(self) -> String {
-        self.fourcc()
-            .to_le_bytes()
-            .iter()
-            .map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect()
-    }
-
-    /// Compressed formats passed through as JPEG, never re-encoded.
-    pub fn is_jpeg(self) -> bool {
-        matches!(self, Self::Mjpeg | Self::Jpeg)
-    }
-
-    /// Whether Lookout can capture this format (pass-through or conversion).
-    pub fn is_usable(self) -> bool {
-        self.preference().is_some()
-    }
-
-    /// Rank in the preference order (0 best); `None` for unusable formats.
-    fn preference(self) -> Option<u8> {
-        match self {
-            Self::Mjpeg => Some(0),
-            Self::Jpeg => Some(1),
-            Self::Yuyv => Some(2),
-            Self::Uyvy => Some(3),
-            Self::Nv12 => Some(4),
-            Self::Rgb24 => Some(5),
-            Self::Bgr24 => Some(6),
-            Self::Grey => Some(7),
-            Self::Other(_) => None,
-        }
-    }
-}
-
-impl fmt::Display for PixelFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.fourcc_str())
-    }
-}
+pub use lookout_core::pixels::{PixelFormat, fourcc};
 
 /// One format at one frame size, with the frame rates the device offers for it — one line
 /// of `v4l2-ctl --list-formats-ext`.
@@ -183,35 +81,51 @@ pub fn describe_offers(offers: &[FormatOffer]) -> String {
         .join(", ")
 }
 
+/// Rank of a format in the preference order of [`choose`] (0 best); `None` for unusable formats.
+fn preference(format: PixelFormat) -> Option<u8> {
+    match format {
+        PixelFormat::Mjpeg => Some(0),
+        PixelFormat::Jpeg => Some(1),
+        PixelFormat::Yuyv => Some(2),
+        PixelFormat::Uyvy => Some(3),
+        PixelFormat::Nv12 => Some(4),
+        PixelFormat::Rgb24 => Some(5),
+        PixelFormat::Bgr24 => Some(6),
+        PixelFormat::Grey => Some(7),
+        PixelFormat::Other(_) => None,
+    }
+}
+
 fn area(w: u32, h: u32) -> u64 {
     u64::from(w) * u64::from(h)
 }
 
 /// Chooses format, size and frame rate from a device's offers; see the module docs for the
-/// rules. `wanted` and `wanted_fps` come from the config.
+/// rules. `wanted` and `wanted_fps` come from the config. Nothing usable on offer is
+/// `InvalidInput`: the configured device is not a camera Lookout can use.
 pub fn choose(
     offers: &[FormatOffer],
     wanted: Option<(u32, u32)>,
     wanted_fps: Option<f64>,
-) -> Result<Choice, String> {
+) -> Result<Choice, Error> {
     let usable: Vec<&FormatOffer> = offers
         .iter()
         .filter(|o| o.format.is_usable() && o.width > 0 && o.height > 0)
         .collect();
     if usable.is_empty() {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "the camera offers no format Lookout can use (MJPG, JPEG, YUYV, UYVY, NV12, RGB3, \
              BGR3, GREY); it offers: {}",
             describe_offers(offers)
-        ));
+        )));
     }
 
     let (width, height) = choose_size(&usable, wanted);
     let offer = usable
         .iter()
         .filter(|o| o.width == width && o.height == height)
-        .min_by_key(|o| o.format.preference())
-        .ok_or_else(|| format!("internal: no offer at the chosen size {width}x{height}"))?;
+        .min_by_key(|o| preference(o.format))
+        .ok_or_else(|| Error::internal(format!("no offer at the chosen size {width}x{height}")))?;
 
     Ok(Choice {
         format: offer.format,
@@ -293,34 +207,21 @@ mod tests {
     }
 
     #[test]
-    fn fourccs_round_trip() {
+    fn every_usable_format_has_a_rank() {
         use PixelFormat::*;
-        let cases = [
-            (Mjpeg, "MJPG"),
-            (Jpeg, "JPEG"),
-            (Yuyv, "YUYV"),
-            (Uyvy, "UYVY"),
-            (Nv12, "NV12"),
-            (Rgb24, "RGB3"),
-            (Bgr24, "BGR3"),
-            (Grey, "GREY"),
-        ];
-        for (f, s) in cases {
-            let code = u32::from_le_bytes(s.as_bytes().try_into().unwrap());
-            assert_eq!(f.fourcc(), code, "{s}");
-            assert_eq!(PixelFormat::from_fourcc(code), f);
-            assert_eq!(f.fourcc_str(), s);
-            assert_eq!(f.to_string(), s);
+        for f in [
+            Mjpeg,
+            Jpeg,
+            Yuyv,
+            Uyvy,
+            Nv12,
+            Rgb24,
+            Bgr24,
+            Grey,
+            Other(fourcc(b"H264")),
+        ] {
+            assert_eq!(preference(f).is_some(), f.is_usable(), "{f}");
         }
-        // V4L2_PIX_FMT_MJPEG is 0x47504a4d.
-        assert_eq!(Mjpeg.fourcc(), 0x4750_4a4d);
-        let h264 = fourcc(b"H264");
-        assert_eq!(PixelFormat::from_fourcc(h264), Other(h264));
-        assert_eq!(Other(h264).fourcc(), h264);
-        assert_eq!(Other(h264).to_string(), "H264");
-        assert_eq!(Other(0x0102_0304).fourcc_str(), "....");
-        assert!(!Other(h264).is_usable());
-        assert!(Mjpeg.is_jpeg() && Jpeg.is_jpeg() && !Yuyv.is_jpeg());
     }
 
     #[test]
@@ -445,11 +346,13 @@ mod tests {
             offer(Other(fourcc(b"YU12")), 640, 480, &[]),
         ];
         let err = choose(&offers, Some((640, 480)), None).unwrap_err();
+        assert_eq!(err.kind(), lookout_core::ErrorKind::InvalidInput, "{err}");
+        let err = err.message();
         assert!(err.contains("H264 1920x1080 @ 30/7.5 fps"), "{err}");
         assert!(err.contains("YU12 640x480"), "{err}");
         assert!(err.contains("MJPG"), "{err}");
 
         let err = choose(&[], None, None).unwrap_err();
-        assert!(err.contains("offers: nothing"), "{err}");
+        assert!(err.message().contains("offers: nothing"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use lookout_core::Error;
 use std::path::{Path, PathBuf};
 
 /// One capture device.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct DeviceInfo {
     /// `/dev/videoN`.
     pub path: PathBuf,
@@ -21,7 +21,7 @@ pub struct DeviceInfo {
     pub driver: String,
     pub bus_info: String,
     /// What it can capture, or why that could not be read.
-    pub offers: Result<Vec<FormatOffer>, String>,
+    pub offers: Result<Vec<FormatOffer>, Error>,
 }
 
 /// The number in `videoN`, for sorting `video2` before `video10`.
@@ -81,7 +81,7 @@ pub fn list_devices() -> Vec<DeviceInfo> {
                     card: caps.card.clone(),
                     driver: caps.driver.clone(),
                     bus_info: caps.bus_info.clone(),
-                    offers: dev.format_offers().map_err(|e| e.to_string()),
+                    offers: dev.format_offers(),
                     path,
                     stable_names,
                 });
@@ -92,7 +92,7 @@ pub fn list_devices() -> Vec<DeviceInfo> {
                 card: String::new(),
                 driver: String::new(),
                 bus_info: String::new(),
-                offers: Err(e.to_string()),
+                offers: Err(e),
             }),
         }
     }
@@ -114,7 +114,7 @@ pub fn set_controls(path: &Path, set: &[Assignment]) -> Result<Vec<ControlInfo>,
     let dev = V4l2Device::open_capture(path)?;
     let known = dev.read_controls()?;
     let set = controls::mode_switches_first(set);
-    let pairs = controls::validate_all(&known, &set).map_err(Error::invalid)?;
+    let pairs = controls::validate_all(&known, &set)?;
     let mut done: Vec<String> = Vec::new();
     for (id, value) in pairs {
         let control = known.iter().find(|c| c.id == id);

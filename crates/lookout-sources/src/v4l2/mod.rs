@@ -1,9 +1,10 @@
 //! The `v4l2` source: webcams and other V4L2 capture devices.
 //!
 //! The device-independent part is always compiled: which pixel format, size and frame rate to
-//! ask a camera for ([`formats`]), turning raw YUV/RGB/grey buffers into RGB ([`convert`]) and
-//! matching and validating camera controls the way users type them ([`controls`]). It takes
-//! what a device reports as plain values, so it is unit-tested without a camera.
+//! ask a camera for ([`formats`]) and matching and validating camera controls the way users
+//! type them ([`controls`]). It takes what a device reports as plain values, so it is
+//! unit-tested without a camera. Raw YUV/RGB/grey buffers become RGB in
+//! [`lookout_core::pixels`], which the ROS sources share.
 //!
 //! With feature `v4l2` (Linux): our own ioctl definitions (`sys`), the device (`device`), the
 //! capture thread behind the [`CaptureDevice`] trait (`capture`), the [`V4l2Source`] that
@@ -11,8 +12,8 @@
 //! listing and control access by path (`list`). The capture logic is tested against a scripted
 //! fake device, the device code against a real kernel (vivid, v4l2loopback) in a qemu VM.
 
+mod config;
 pub mod controls;
-pub mod convert;
 pub mod formats;
 
 // The device layer (feature `v4l2`, Linux only): our own ioctl definitions ([`sys`]), the
@@ -35,6 +36,7 @@ pub mod source;
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 mod sys;
 
+pub use config::{DEFAULT_BUFFERS, V4l2Config};
 pub use controls::{Assignment, ControlInfo, ControlKind};
 pub use formats::{Choice, FormatOffer, PixelFormat, choose};
 
@@ -43,4 +45,4 @@ pub use capture::{ActualFormat, CaptureDevice, CapturePlan, DriverTimestamp, Raw
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 pub use list::{DeviceInfo, list_devices, read_controls, set_controls};
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub use source::{DEFAULT_BUFFERS, V4l2Config, V4l2Source};
+pub use source::V4l2Source;

@@ -33,7 +33,7 @@ const COMMON_RATES: [f64; 11] = [
 pub fn range_sizes(r: [u32; 6]) -> Vec<(u32, u32)> {
     let [min_w, max_w, step_w, min_h, max_h, step_h] = r;
     let on_grid = |v: u32, min: u32, max: u32, step: u32| {
-        (min..=max).contains(&v) && (v - min) % step.max(1) == 0
+        (min..=max).contains(&v) && (v - min).is_multiple_of(step.max(1))
     };
     let mut sizes: Vec<(u32, u32)> = COMMON_SIZES
         .iter()

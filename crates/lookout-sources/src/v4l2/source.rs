@@ -8,37 +8,16 @@
 //! "no signal" and calls `run` again with backoff, which is the reopen.
 
 use super::capture::{self, CaptureDevice, CapturePlan, CapturedFrame};
+use super::config::{DEFAULT_BUFFERS, V4l2Config};
 use super::controls::{self, Assignment};
-use super::convert;
 use super::device::V4l2Device;
-use super::formats::PixelFormat;
 use crate::{BoxFuture, FrameSink, Source};
 use bytes::Bytes;
 use lookout_core::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// Driver buffers when the config names none: one being filled, one being read, two spare
-/// for a late reader.
-pub const DEFAULT_BUFFERS: u32 = 4;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct V4l2Config {
-    /// `/dev/videoN` or, better, a `/dev/v4l/by-id/…` name that survives replugging.
-    pub device: PathBuf,
-    /// Wanted size; `None`: the largest offered.
-    pub size: Option<(u32, u32)>,
-    /// Wanted rate; `None`: the highest offered at the chosen size.
-    pub fps: Option<f64>,
-    /// Capture only this format; `None`: the camera's MJPEG if any, else the best raw one.
-    pub format: Option<PixelFormat>,
-    /// Driver buffers to map.
-    pub buffers: u32,
-    /// Applied at every open, in order.
-    pub controls: Vec<Assignment>,
-}
 
 /// Opens a device by path; tests substitute a fake.
 pub type DeviceOpener = Arc<dyn Fn(&Path) -> Result<Box<dyn CaptureDevice>, Error> + Send + Sync>;
@@ -141,7 +120,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
         return Ok(());
     }
     let converted = tokio::task::spawn_blocking(move || {
-        convert::to_rgb(
+        lookout_core::pixels::to_rgb(
             f.format,
             &frame.data,
             f.width,
@@ -154,7 +133,7 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
     match converted {
         Ok(img) => sink.publish_rgb(img, frame.captured_at).await,
         Err(why) => {
-            sink.drop_frame(&why);
+            sink.drop_frame(why.message());
             Ok(())
         }
     }
@@ -198,10 +177,12 @@ impl Source for V4l2Source {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::v4l2::PixelFormat;
     use crate::v4l2::capture::ActualFormat;
     use crate::v4l2::controls::parse_assignment;
     use crate::v4l2::fake::{FakeCamera, frame, int_control, offer};
     use lookout_core::{CameraHub, ErrorKind, RgbImage};
+    use std::path::PathBuf;
     use std::sync::atomic::Ordering;
 
     fn config(controls: &[&str]) -> V4l2Config {

@@ -8,7 +8,9 @@ fixed header stamp, at a steady rate until killed. Prints "ready" once the publi
       [--qos reliable|sensor] [--rate 20] [--stamp 1700000000.5] [--sequence]
 
 With --sequence the stamp's nanoseconds count the messages (0, 1, 2...), so the test can tell
-lost and repeated messages apart.
+lost and repeated messages apart. With --report it prints "subscriptions N" each time the
+number of subscriptions matched with the publisher changes (checked every 50 ms): what the
+publisher's own middleware believes it must send to.
 
 Needs rclpy (PyPI: ros-jazzy-rclpy[fastrtps], ros-jazzy-sensor-msgs).
 """
@@ -35,6 +37,7 @@ def main():
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--stamp", default="1700000000.5")
     parser.add_argument("--sequence", action="store_true")
+    parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
 
     with open(args.data_file, "rb") as f:
@@ -75,6 +78,16 @@ def main():
         publisher.publish(msg)
 
     node.create_timer(1.0 / args.rate, tick)
+    if args.report:
+        reported = [None]
+
+        def report():
+            n = publisher.get_subscription_count()
+            if n != reported[0]:
+                reported[0] = n
+                print(f"subscriptions {n}", flush=True)
+
+        node.create_timer(0.05, report)
     signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
     print("ready", flush=True)
     try:

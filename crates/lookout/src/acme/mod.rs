@@ -3,19 +3,25 @@
 //! route, renewal `renew_before_days` before expiry, retries with backoff, and the state
 //! for `lookout cert status` and `/api/cert`.
 
+mod cert_info;
 mod challenges;
+mod settings;
+mod state;
 pub mod storage;
 
+pub use cert_info::CertInfo;
 pub use challenges::Challenges;
-pub use storage::{CertInfo, Storage};
+pub use settings::AcmeSettings;
+pub use state::CertState;
+pub use storage::Storage;
 
-use crate::config::AcmeConfig;
 use crate::tls::CertStore;
 use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, OrderStatus,
     RetryPolicy,
 };
-use serde::Serialize;
+use lookout_core::redact::mask_url_secrets;
+use lookout_core::{Error, ErrorKind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
@@ -32,22 +38,8 @@ const CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
 const NONCE_RETRY: Duration = Duration::from_secs(2);
 const NONCE_RETRIES: u32 = 5;
 
-/// What `/api/cert` and the logs say about the certificate.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CertState {
-    pub domains: Vec<String>,
-    pub directory: String,
-    /// The certificate being served, if any.
-    pub certificate: Option<CertInfo>,
-    /// The directory that issued it.
-    pub issued_by: Option<String>,
-    pub last_error: Option<String>,
-    /// Seconds since the Unix epoch.
-    pub next_attempt: Option<u64>,
-}
-
 pub struct AcmeManager {
-    config: AcmeConfig,
+    config: AcmeSettings,
     storage: Storage,
     certs: Arc<CertStore>,
     challenges: Arc<Challenges>,
@@ -69,7 +61,7 @@ impl AcmeManager {
     /// Loads a stored certificate, if any, into `certs` so HTTPS works at once after a
     /// restart.
     pub fn new(
-        config: AcmeConfig,
+        config: AcmeSettings,
         storage: Storage,
         certs: Arc<CertStore>,
         challenges: Arc<Challenges>,
@@ -92,7 +84,7 @@ impl AcmeManager {
                 state.certificate = Some(info);
             }
             Ok(None) => {}
-            Err(e) => state.last_error = Some(e),
+            Err(e) => state.last_error = Some(e.chain().to_string()),
         }
         Self {
             config,
@@ -151,7 +143,10 @@ impl AcmeManager {
                 Err(_) => match tokio::time::timeout(ORDER_TIMEOUT, self.obtain())
                     .await
                     .unwrap_or_else(|_| {
-                        Err(format!("no answer from the CA within {ORDER_TIMEOUT:?}"))
+                        Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!("no answer from the CA within {ORDER_TIMEOUT:?}"),
+                        ))
                     }) {
                     Ok(info) => {
                         tracing::info!(domains = ?info.domains, not_after = info.not_after, "certificate obtained");
@@ -166,21 +161,23 @@ impl AcmeManager {
                         });
                         continue;
                     }
-                    Err(e) if e.contains("badNonce") && nonce_retries < NONCE_RETRIES => {
+                    Err(e) if is_bad_nonce(&e) && nonce_retries < NONCE_RETRIES => {
                         nonce_retries += 1;
                         tracing::info!(
-                            "the CA refused nonces again; retrying in {NONCE_RETRY:?}: {e}"
+                            "the CA refused nonces again; retrying in {NONCE_RETRY:?}: {}",
+                            e.chain()
                         );
                         NONCE_RETRY
                     }
                     Err(e) => {
                         tracing::warn!(
-                            "could not obtain a certificate (retrying in {backoff:?}): {e}"
+                            "could not obtain a certificate (retrying in {backoff:?}): {}",
+                            e.chain()
                         );
                         nonce_retries = 0;
                         let retry = backoff;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
-                        self.update(|s| s.last_error = Some(e));
+                        self.update(|s| s.last_error = Some(e.chain().to_string()));
                         retry
                     }
                 },
@@ -200,7 +197,7 @@ impl AcmeManager {
     }
 
     /// One order: account, HTTP-01 challenges, CSR, certificate; stored and served.
-    async fn obtain(&self) -> Result<CertInfo, String> {
+    async fn obtain(&self) -> Result<CertInfo, Error> {
         let account = self.account().await?;
         let identifiers: Vec<Identifier> = self
             .config
@@ -211,19 +208,27 @@ impl AcmeManager {
         let mut order = account
             .new_order(&NewOrder::new(&identifiers))
             .await
-            .map_err(|e| format!("new order: {e}"))?;
+            .map_err(|e| ca_error("new order", e))?;
         let mut tokens = Vec::new();
         let mut authorizations = order.authorizations();
         while let Some(authz) = authorizations.next().await {
-            let mut authz = authz.map_err(|e| format!("authorization: {e}"))?;
+            let mut authz = authz.map_err(|e| ca_error("authorization", e))?;
             match authz.status {
                 AuthorizationStatus::Pending => {}
                 AuthorizationStatus::Valid => continue,
-                other => return Err(format!("authorization is {other:?}")),
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::FailedPrecondition,
+                        format!("authorization is {other:?}"),
+                    ));
+                }
             }
-            let mut challenge = authz
-                .challenge(ChallengeType::Http01)
-                .ok_or("the CA offers no HTTP-01 challenge")?;
+            let mut challenge = authz.challenge(ChallengeType::Http01).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::FailedPrecondition,
+                    "the CA offers no HTTP-01 challenge",
+                )
+            })?;
             let token = challenge.token.clone();
             self.challenges
                 .insert(&token, challenge.key_authorization().as_str());
@@ -231,7 +236,7 @@ impl AcmeManager {
             challenge
                 .set_ready()
                 .await
-                .map_err(|e| format!("challenge: {e}"))?;
+                .map_err(|e| ca_error("challenge", e))?;
         }
         let retries = RetryPolicy::new()
             .initial_delay(Duration::from_millis(250))
@@ -240,39 +245,42 @@ impl AcmeManager {
         for t in &tokens {
             self.challenges.remove(t);
         }
-        match status.map_err(|e| format!("validation: {e}"))? {
+        match status.map_err(|e| ca_error("validation", e))? {
             OrderStatus::Ready => {}
             other => {
-                return Err(format!(
-                    "the CA did not validate the domains (order {other:?}); check that port 80 of each name reaches this server"
+                return Err(Error::new(
+                    ErrorKind::FailedPrecondition,
+                    format!(
+                        "the CA did not validate the domains (order {other:?}); check that port 80 of each name reaches this server"
+                    ),
                 ));
             }
         }
         let key_pem = order
             .finalize()
             .await
-            .map_err(|e| format!("finalize: {e}"))?;
+            .map_err(|e| ca_error("finalize", e))?;
         let chain_pem = order
             .poll_certificate(&retries)
             .await
-            .map_err(|e| format!("certificate: {e}"))?;
+            .map_err(|e| ca_error("certificate", e))?;
         let (key, info) = self.storage.store_certificate(&chain_pem, &key_pem)?;
         self.certs.set(key);
         Ok(info)
     }
 
     /// The stored account for this directory, or a new one (stored).
-    async fn account(&self) -> Result<Account, String> {
+    async fn account(&self) -> Result<Account, Error> {
         let builder = || match &self.config.directory_ca {
             Some(ca) => Account::builder_with_root(ca),
             None => Account::builder(),
         };
         if let Some(creds) = self.storage.load_account(&self.config.directory_url)? {
             return builder()
-                .map_err(|e| format!("ACME client: {e}"))?
+                .map_err(|e| ca_error("ACME client", e))?
                 .from_credentials(creds)
                 .await
-                .map_err(|e| format!("stored ACME account: {e}"));
+                .map_err(|e| ca_error("stored ACME account", e));
         }
         let contact = self.config.contact.as_ref().map(|c| {
             if c.starts_with("mailto:") {
@@ -283,7 +291,7 @@ impl AcmeManager {
         });
         let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
         let (account, creds) = builder()
-            .map_err(|e| format!("ACME client: {e}"))?
+            .map_err(|e| ca_error("ACME client", e))?
             .create(
                 &NewAccount {
                     contact: &contacts,
@@ -294,7 +302,15 @@ impl AcmeManager {
                 None,
             )
             .await
-            .map_err(|e| format!("new ACME account at {}: {e}", self.config.directory_url))?;
+            .map_err(|e| {
+                ca_error(
+                    &format!(
+                        "new ACME account at {}",
+                        mask_url_secrets(&self.config.directory_url)
+                    ),
+                    e,
+                )
+            })?;
         self.storage
             .save_account(&self.config.directory_url, &creds)?;
         tracing::info!(
@@ -302,5 +318,70 @@ impl AcmeManager {
             "ACME account created"
         );
         Ok(account)
+    }
+}
+
+/// A step of an order that failed at the CA or on the way to it: `doing` says which.
+fn ca_error(doing: &str, e: instant_acme::Error) -> Error {
+    let kind = match &e {
+        // The CA answered and refused (a problem document, RFC 8555 §6.7): mostly for the
+        // operator to fix; rate limits and bad nonces pass, so later tries may work.
+        instant_acme::Error::Api(_) => ErrorKind::FailedPrecondition,
+        instant_acme::Error::Timeout(_) => ErrorKind::Timeout,
+        _ => ErrorKind::Unavailable,
+    };
+    Error::wrap(kind, doing, e)
+}
+
+/// The CA refused a nonce (`urn:ietf:params:acme:error:badNonce`, RFC 8555 §6.5) even after
+/// the client's own retries: worth asking again soon.
+fn is_bad_nonce(e: &Error) -> bool {
+    use std::error::Error as _;
+    let mut next = e.source();
+    while let Some(cause) = next {
+        if let Some(instant_acme::Error::Api(problem)) = cause.downcast_ref::<instant_acme::Error>()
+            && problem
+                .r#type
+                .as_deref()
+                .is_some_and(|t| t.ends_with(":badNonce"))
+        {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(problem_type: &str) -> instant_acme::Error {
+        let problem: instant_acme::Problem = serde_json::from_value(serde_json::json!({
+            "type": problem_type,
+            "detail": "JWS has an invalid anti-replay nonce",
+            "status": 400,
+        }))
+        .unwrap();
+        instant_acme::Error::Api(problem)
+    }
+
+    #[test]
+    fn a_refused_nonce_is_told_by_the_ca_s_problem_type() {
+        let e = ca_error("new order", refused("urn:ietf:params:acme:error:badNonce"));
+        assert!(is_bad_nonce(&e));
+        assert!(is_bad_nonce(&e.clone().context("obtaining a certificate")));
+        assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
+        assert_eq!(
+            e.chain().to_string(),
+            "new order: API error: JWS has an invalid anti-replay nonce (urn:ietf:params:acme:error:badNonce)"
+        );
+        let limited = ca_error(
+            "new order",
+            refused("urn:ietf:params:acme:error:rateLimited"),
+        );
+        assert!(!is_bad_nonce(&limited));
+        // Words alone are not the CA's answer.
+        assert!(!is_bad_nonce(&Error::new(ErrorKind::Timeout, "badNonce")));
     }
 }

@@ -3,63 +3,19 @@
 //! `lookout cert status`. Files are written to a temporary name and renamed into place, so
 //! a crash never leaves half a certificate.
 
-use super::CertState;
+use super::cert_info::CertInfo;
+use super::state::CertState;
 use instant_acme::AccountCredentials;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use rustls::sign::CertifiedKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const CERT_FILE: &str = "cert.pem";
 pub const KEY_FILE: &str = "key.pem";
 pub const STATE_FILE: &str = "state.json";
-
-/// A certificate's facts, from its first (leaf) certificate.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct CertInfo {
-    pub domains: Vec<String>,
-    /// Seconds since the Unix epoch.
-    #[serde(default)]
-    pub not_before: u64,
-    /// Seconds since the Unix epoch.
-    pub not_after: u64,
-    pub issuer: String,
-    pub serial: String,
-}
-
-impl CertInfo {
-    pub fn not_after_time(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.not_after)
-    }
-
-    /// Reads the leaf of a PEM chain.
-    pub fn of_pem_chain(chain_pem: &str) -> Result<CertInfo, String> {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject;
-        let leaf = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
-            .next()
-            .ok_or("no certificate in the chain")?
-            .map_err(|e| format!("bad PEM certificate: {e}"))?;
-        let (_, cert) = x509_parser::parse_x509_certificate(&leaf)
-            .map_err(|e| format!("bad certificate: {e}"))?;
-        let mut domains = Vec::new();
-        if let Ok(Some(san)) = cert.subject_alternative_name() {
-            for name in &san.value.general_names {
-                if let x509_parser::extensions::GeneralName::DNSName(d) = name {
-                    domains.push((*d).to_owned());
-                }
-            }
-        }
-        Ok(CertInfo {
-            domains,
-            not_before: u64::try_from(cert.validity().not_before.timestamp()).unwrap_or(0),
-            not_after: u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0),
-            issuer: cert.issuer().to_string(),
-            serial: cert.raw_serial_as_string(),
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -68,14 +24,14 @@ pub struct Storage {
 
 impl Storage {
     /// `data_dir/acme`, created with mode 0700.
-    pub fn open(data_dir: &Path) -> Result<Storage, String> {
+    pub fn open(data_dir: &Path) -> Result<Storage, Error> {
         use std::os::unix::fs::DirBuilderExt;
         let dir = data_dir.join("acme");
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .map_err(|e| Error::wrap(io_kind(&e), format!("cannot create {}", dir.display()), e))?;
         Ok(Storage { dir })
     }
 
@@ -88,33 +44,40 @@ impl Storage {
         self.dir.join(format!("account-{id}.json"))
     }
 
-    pub fn load_account(&self, directory: &str) -> Result<Option<AccountCredentials>, String> {
+    pub fn load_account(&self, directory: &str) -> Result<Option<AccountCredentials>, Error> {
         let path = self.account_file(directory);
         match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-                format!(
-                    "{} is damaged ({e}); remove it to make a new account",
-                    path.display()
+                Error::wrap(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "{} is damaged ({e}); remove it to make a new account",
+                        path.display()
+                    ),
+                    e,
                 )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(Error::wrap(
+                io_kind(&e),
+                format!("cannot read {}", path.display()),
+                e,
+            )),
         }
     }
 
-    pub fn save_account(&self, directory: &str, creds: &AccountCredentials) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(creds).map_err(|e| e.to_string())?;
-        write_private(&self.account_file(directory), &json)
+    pub fn save_account(&self, directory: &str, creds: &AccountCredentials) -> Result<(), Error> {
+        write_json(&self.account_file(directory), creds)
     }
 
     /// The stored certificate and its facts, if there is one.
-    pub fn load_certificate(&self) -> Result<Option<(CertifiedKey, CertInfo)>, String> {
+    pub fn load_certificate(&self) -> Result<Option<(CertifiedKey, CertInfo)>, Error> {
         let (cert, key) = (self.dir.join(CERT_FILE), self.dir.join(KEY_FILE));
         if !cert.exists() {
             return Ok(None);
         }
         let chain = std::fs::read_to_string(&cert)
-            .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+            .map_err(|e| Error::wrap(io_kind(&e), format!("cannot read {}", cert.display()), e))?;
         let certified = crate::tls::load(&cert, &key)?;
         Ok(Some((certified, CertInfo::of_pem_chain(&chain)?)))
     }
@@ -125,7 +88,7 @@ impl Storage {
         &self,
         chain_pem: &str,
         key_pem: &str,
-    ) -> Result<(CertifiedKey, CertInfo), String> {
+    ) -> Result<(CertifiedKey, CertInfo), Error> {
         let info = CertInfo::of_pem_chain(chain_pem)?;
         let (cert, key) = (self.dir.join(CERT_FILE), self.dir.join(KEY_FILE));
         write_private(&key, key_pem.as_bytes())?;
@@ -134,9 +97,8 @@ impl Storage {
         Ok((certified, info))
     }
 
-    pub fn save_state(&self, state: &CertState) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?;
-        write_private(&self.dir.join(STATE_FILE), &json)
+    pub fn save_state(&self, state: &CertState) -> Result<(), Error> {
+        write_json(&self.dir.join(STATE_FILE), state)
     }
 
     pub fn load_state(&self) -> Option<serde_json::Value> {
@@ -145,10 +107,26 @@ impl Storage {
     }
 }
 
+/// `value` as pretty JSON, written as [`write_private`] does.
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Error> {
+    // Serializing these plain structs to memory cannot fail short of a bug.
+    let json = serde_json::to_vec_pretty(value).map_err(|e| {
+        Error::wrap(
+            ErrorKind::Internal,
+            format!("cannot encode {}", path.display()),
+            e,
+        )
+    })?;
+    write_private(path, &json)
+}
+
 /// Writes `path` with mode 0600 through a temporary file and a rename.
-fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, data: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let cannot_write = |p: &Path, e: std::io::Error| {
+        Error::wrap(io_kind(&e), format!("cannot write {}", p.display()), e)
+    };
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -156,11 +134,11 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        .map_err(|e| cannot_write(&tmp, e))?;
     f.write_all(data)
         .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| cannot_write(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| cannot_write(path, e))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -7,6 +7,8 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,17 +57,22 @@ pub struct Mail<'a> {
     pub attachment: Option<(String, Vec<u8>)>,
 }
 
-fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let tls = || -> Result<TlsParameters, String> {
+fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, Error> {
+    let tls = || -> Result<TlsParameters, Error> {
         let mut b = TlsParameters::builder(smtp.host.clone());
         if let Some(ca) = &smtp.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| format!("cannot read smtp.ca_file {}: {e}", ca.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| format!("smtp.ca_file {}: {e}", ca.display()))?;
+            let pem = std::fs::read(ca).map_err(|e| {
+                let msg = format!("cannot read smtp.ca_file {}", ca.display());
+                Error::wrap(io_kind(&e), msg, e)
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                let msg = format!("smtp.ca_file {}", ca.display());
+                Error::wrap(ErrorKind::InvalidInput, msg, e)
+            })?;
             b = b.add_root_certificate(cert);
         }
-        b.build_rustls().map_err(|e| format!("TLS for SMTP: {e}"))
+        b.build_rustls()
+            .map_err(|e| Error::wrap(ErrorKind::Internal, "TLS for SMTP", e))
     };
     let tls = match smtp.security {
         Security::StartTls => Tls::Required(tls()?),
@@ -82,7 +89,9 @@ fn transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, St
     Ok(builder.build())
 }
 
-pub async fn send(smtp: &SmtpConfig, mail: Mail<'_>) -> Result<(), String> {
+/// Sends `mail`; the error's chain says what failed (it is kept as the outbox row's last
+/// error).
+pub async fn send(smtp: &SmtpConfig, mail: Mail<'_>) -> Result<(), Error> {
     let mut builder = Message::builder()
         .from(smtp.from.clone())
         .subject(mail.subject);
@@ -94,16 +103,22 @@ pub async fn send(smtp: &SmtpConfig, mail: Mail<'_>) -> Result<(), String> {
         Some((name, jpeg)) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
             Attachment::new(name).body(
                 jpeg,
-                ContentType::parse("image/jpeg").map_err(|e| e.to_string())?,
+                ContentType::parse("image/jpeg").map_err(|e| Error::internal(e.to_string()))?,
             ),
         )),
         None => builder.singlepart(text),
     }
-    .map_err(|e| format!("cannot build the mail: {e}"))?;
+    .map_err(|e| Error::wrap(ErrorKind::InvalidInput, "cannot build the mail", e))?;
+    let server = format!("SMTP {}:{}", smtp.host, smtp.port);
     // Bounded as a whole (each step has its own timeout too), well inside the outbox lease.
     tokio::time::timeout(Duration::from_secs(45), transport(smtp)?.send(message))
         .await
-        .map_err(|_| format!("SMTP {}:{}: no answer within 45 s", smtp.host, smtp.port))?
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("{server}: no answer within 45 s"),
+            )
+        })?
         .map(|_| ())
-        .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
+        .map_err(|e| Error::wrap(ErrorKind::Unavailable, server, e))
 }

@@ -9,9 +9,9 @@ pub mod email;
 pub mod outbox;
 pub mod webhook;
 
-use crate::events::{EventKind, NewEvent};
-use crate::store::StoreError;
-use rusqlite::{Connection, params};
+use lookout_store::event_kind::EventKind;
+use lookout_store::events::NewEvent;
+use lookout_store::outbox::AlertQueue;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -46,7 +46,13 @@ pub enum Channel {
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Channel::Webhook { url, .. } => write!(f, "Webhook({url})"),
+            Channel::Webhook { url, .. } => {
+                write!(
+                    f,
+                    "Webhook({})",
+                    lookout_core::redact::mask_url_secrets(url)
+                )
+            }
             Channel::Email { to } => write!(f, "Email({to:?})"),
         }
     }
@@ -104,46 +110,46 @@ pub fn parse_quiet_hours(s: &str) -> Option<(u32, u32)> {
     Some((minutes(a)?, minutes(b)?))
 }
 
-/// Queues the event for every matching rule that is not in quiet hours or over its rate.
-pub fn enqueue(
-    tx: &Connection,
-    event_id: i64,
-    event: &NewEvent,
-    now: i64,
-    config: &AlertConfig,
-) -> Result<(), StoreError> {
-    for rule in config.rules.iter().filter(|r| r.matches(event)) {
-        if event.kind != EventKind::Test && rule.quiet_now() {
-            tracing::info!(
-                rule = rule.name,
-                "quiet hours: event {event_id} recorded, not sent"
-            );
-            continue;
-        }
-        let last_hour: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.rule = ?1 AND e.started_at > ?2",
-            params![rule.name, now - 3600],
-            |r| r.get(0),
-        )?;
-        if event.kind != EventKind::Test && last_hour >= i64::from(rule.max_per_hour) {
-            tracing::info!(
-                rule = rule.name,
-                "{last_hour} alerts in the last hour (max_per_hour): event {event_id} recorded, not sent"
-            );
-            continue;
-        }
-        tx.execute(
-            "INSERT OR IGNORE INTO outbox (event_id, rule, next_attempt_at) VALUES (?1, ?2, ?3)",
-            params![event_id, rule.name, now],
-        )?;
+/// Which rules an event goes to: what `lookout_store::events::record` queues in the event's
+/// transaction (each under its hourly limit), and the rules it skips for their quiet hours.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    pub queue: Vec<AlertQueue<'a>>,
+    pub quiet: Vec<&'a str>,
+}
+
+impl Plan<'_> {
+    pub fn quiet_rules(&self) -> Vec<String> {
+        self.quiet.iter().map(|r| (*r).to_owned()).collect()
     }
-    Ok(())
+}
+
+/// The rules that match `event` and are not in their quiet hours; a test goes to every rule,
+/// whatever the hour and however many alerts it sent.
+pub fn plan<'a>(config: &'a AlertConfig, event: &NewEvent) -> Plan<'a> {
+    let mut plan = Plan {
+        queue: Vec::new(),
+        quiet: Vec::new(),
+    };
+    let test = event.kind == EventKind::Test;
+    for rule in config.rules.iter().filter(|r| r.matches(event)) {
+        if !test && rule.quiet_now() {
+            plan.quiet.push(&rule.name);
+            continue;
+        }
+        plan.queue.push(AlertQueue {
+            rule: &rule.name,
+            max_per_hour: (!test).then_some(rule.max_per_hour),
+        });
+    }
+    plan
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use lookout_store::Store;
+    use lookout_store::outbox::deliveries;
 
     fn rule(name: &str, kinds: Option<Vec<EventKind>>, cameras: Option<Vec<&str>>) -> AlertRule {
         AlertRule {
@@ -183,41 +189,43 @@ mod tests {
             ],
             ..AlertConfig::default()
         };
-        let queued = |rule: &str| -> i64 {
-            store
-                .blocking(|c| {
-                    Ok::<_, StoreError>(c.query_row(
-                        "SELECT COUNT(*) FROM outbox WHERE rule = ?1",
-                        [rule],
-                        |r| r.get(0),
-                    )?)
-                })
-                .unwrap()
-        };
         let events = dir.path().join("events");
-        let record = |e: NewEvent| {
-            store
-                .blocking(|c| crate::events::record(c, &e, &config, &events))
-                .unwrap()
+        let record =
+            |e: NewEvent| crate::events::record_blocking(&store, &e, &config, &events).unwrap();
+        let mut recorded = vec![
+            record(event(EventKind::CameraOffline, "front")),
+            record(event(EventKind::CameraOffline, "back")),
+            record(event(EventKind::Motion, "front")),
+        ];
+        let queued = |rule: &str, recorded: &[i64]| -> usize {
+            recorded
+                .iter()
+                .map(|&id| store.blocking(|db| deliveries(db, id)).unwrap())
+                .filter(|d| d.iter().any(|d| d.rule == rule))
+                .count()
         };
-        record(event(EventKind::CameraOffline, "front"));
-        record(event(EventKind::CameraOffline, "back"));
-        record(event(EventKind::Motion, "front"));
-        assert_eq!(queued("offline-front"), 1, "only front's offline events");
-        assert_eq!(queued("all"), 3);
+        assert_eq!(
+            queued("offline-front", &recorded),
+            1,
+            "only front's offline events"
+        );
+        assert_eq!(queued("all", &recorded), 3);
         // A windy tree: past max_per_hour (3) events are recorded but not sent...
         for _ in 0..5 {
-            record(event(EventKind::Motion, "front"));
+            recorded.push(record(event(EventKind::Motion, "front")));
         }
-        assert_eq!(queued("all"), 3);
+        assert_eq!(queued("all", &recorded), 3);
         // ...while a test still goes through.
-        record(NewEvent {
+        recorded.push(record(NewEvent {
             camera: None,
             kind: EventKind::Test,
             details: serde_json::json!({}),
             snapshot: None,
-        });
-        assert_eq!((queued("all"), queued("offline-front")), (4, 2));
+        }));
+        assert_eq!(
+            (queued("all", &recorded), queued("offline-front", &recorded)),
+            (4, 2)
+        );
     }
 
     #[test]

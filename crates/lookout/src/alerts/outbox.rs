@@ -1,12 +1,14 @@
-//! The outbox worker: delivers queued alerts, oldest first, retrying failures with
-//! exponential backoff (`[alerts] retry_initial_seconds` doubling to `retry_max_seconds`)
-//! and giving up after `give_up_after_hours`. Woken at once when an event is recorded.
+//! The outbox worker: delivers queued alerts (`lookout_store::outbox`), oldest first,
+//! retrying failures with exponential backoff (`[alerts] retry_initial_seconds` doubling to
+//! `retry_max_seconds`) and giving up after `give_up_after_hours`. Woken at once when an event
+//! is recorded.
 
 use super::email::{self, Mail, SmtpConfig};
 use super::webhook::{self, HttpsClient};
 use super::{AlertConfig, Channel};
-use crate::store::{Store, StoreError, now_secs};
-use rusqlite::{OptionalExtension, params};
+use lookout_core::{Error, ErrorKind};
+use lookout_store::Store;
+use lookout_store::outbox::{self, DueEvent};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 const IDLE_LOOK: Duration = Duration::from_secs(30);
 
-/// A queued delivery with its event.
+/// A queued delivery with its event as alerts describe it.
 #[derive(Debug)]
 struct Due {
     id: i64,
@@ -23,6 +25,33 @@ struct Due {
     attempts: i64,
     event: serde_json::Value,
     queued_at: i64,
+}
+
+impl From<outbox::Due> for Due {
+    fn from(d: outbox::Due) -> Self {
+        let DueEvent {
+            id,
+            camera,
+            kind,
+            started_at,
+            details,
+            has_picture,
+        } = d.event;
+        Due {
+            id: d.id,
+            rule: d.rule,
+            attempts: d.attempts,
+            queued_at: started_at,
+            event: serde_json::json!({
+                "id": id,
+                "camera": camera,
+                "kind": kind,
+                "started_at": started_at,
+                "details": details,
+                "has_picture": has_picture,
+            }),
+        }
+    }
 }
 
 pub async fn run(
@@ -35,7 +64,7 @@ pub async fn run(
     let client = match webhook::client() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("alerts cannot be delivered: {e}");
+            tracing::error!("alerts cannot be delivered: {}", e.chain());
             return;
         }
     };
@@ -43,15 +72,15 @@ pub async fn run(
         let next = match deliver_due(&store, &config, &client, &snapshots).await {
             Ok(next) => next,
             Err(e) => {
-                tracing::warn!("alert outbox: {e}");
-                Some(now_secs() + 5)
+                tracing::warn!("alert outbox: {}", e.chain());
+                Some(store.now() + 5)
             }
         };
         // At most half a minute between looks: `lookout alerts test` and other processes
         // queue rows this one is not woken for.
         let wait = next
             .map_or(IDLE_LOOK, |at| {
-                Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0))
+                Duration::from_secs(u64::try_from(at - store.now()).unwrap_or(0))
             })
             .clamp(Duration::from_secs(1), IDLE_LOOK);
         tokio::select! {
@@ -68,42 +97,28 @@ pub async fn deliver_due(
     config: &AlertConfig,
     client: &HttpsClient,
     snapshots: &Path,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<i64>, Error> {
     loop {
-        let now = now_secs();
-        let Some(due) = store.run(move |c| next_due(c, now)).await? else {
-            return store
-                .run(|c| {
-                    Ok(c.query_row(
-                        "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL",
-                        [],
-                        |r| r.get::<_, Option<i64>>(0),
-                    )?)
-                })
-                .await;
+        let Some(due) = store.run(|db| outbox::take_due(db)).await? else {
+            return store.run(|db| outbox::next_attempt_at(db)).await;
         };
+        let due = Due::from(due);
         let result = match config.rules.iter().find(|r| r.name == due.rule) {
-            None => Err(format!(
-                "no [[alert]] named {:?} in the config any more",
-                due.rule
+            None => Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                format!("no [[alert]] named {:?} in the config any more", due.rule),
             )),
             Some(rule) => deliver(client, config, &rule.channel, &due, snapshots).await,
         };
         let attempts = due.attempts + 1;
         let id = due.id;
         // After the attempt, which may have taken a while.
-        let now = now_secs();
+        let now = store.now();
         match result {
             Ok(()) => {
                 tracing::info!(rule = due.rule, event = %due.event["id"], "alert delivered");
                 store
-                    .run(move |c| {
-                        c.execute(
-                            "UPDATE outbox SET delivered_at = ?1, attempts = ?2, last_error = NULL WHERE id = ?3",
-                            params![now_secs(), attempts, id],
-                        )?;
-                        Ok(())
-                    })
+                    .run(move |db| outbox::delivered(db, id, attempts))
                     .await?;
             }
             Err(e) => {
@@ -114,77 +129,22 @@ pub async fn deliver_due(
                     .min(config.retry_max);
                 let give_up = now - due.queued_at > config.give_up_after.as_secs() as i64;
                 if give_up {
-                    tracing::error!(rule = due.rule, event = %due.event["id"], "alert given up after {attempts} attempts: {e}");
+                    tracing::error!(rule = due.rule, event = %due.event["id"], "alert given up after {attempts} attempts: {}", e.chain());
                 } else {
-                    tracing::warn!(rule = due.rule, event = %due.event["id"], "alert not delivered (attempt {attempts}, next in {backoff:?}): {e}");
+                    tracing::warn!(rule = due.rule, event = %due.event["id"], "alert not delivered (attempt {attempts}, next in {backoff:?}): {}", e.chain());
                 }
                 let next = if give_up {
                     i64::MAX
                 } else {
                     now + backoff.as_secs() as i64
                 };
+                let error = e.chain().to_string();
                 store
-                    .run(move |c| {
-                        c.execute(
-                            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
-                            params![attempts, next, e, id],
-                        )?;
-                        Ok(())
-                    })
+                    .run(move |db| outbox::failed(db, id, attempts, next, &error))
                     .await?;
             }
         }
     }
-}
-
-/// How long a delivery in progress is leased: another process (the server and `lookout
-/// alerts test`) will not take the same row meanwhile.
-const LEASE_SECS: i64 = 60;
-
-/// The oldest due row, leased to us.
-fn next_due(c: &mut rusqlite::Connection, now: i64) -> Result<Option<Due>, StoreError> {
-    loop {
-        let Some((due, at)) = candidate(c, now)? else {
-            return Ok(None);
-        };
-        let taken = c.execute(
-            "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND next_attempt_at = ?3 AND delivered_at IS NULL",
-            params![now + LEASE_SECS, due.id, at],
-        )?;
-        if taken == 1 {
-            return Ok(Some(due));
-        }
-    }
-}
-
-fn candidate(c: &rusqlite::Connection, now: i64) -> Result<Option<(Due, i64)>, StoreError> {
-    Ok(c.query_row(
-        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at, e.snapshot \
-         FROM outbox o JOIN events e ON e.id = o.event_id \
-         WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT 1",
-        [now],
-        |r| {
-            let details: String = r.get(7)?;
-            let started_at: i64 = r.get(6)?;
-            let at: i64 = r.get(8)?;
-            let has_picture = r.get::<_, Option<String>>(9)?.is_some();
-            Ok((Due {
-                id: r.get(0)?,
-                rule: r.get(1)?,
-                attempts: r.get(2)?,
-                queued_at: started_at,
-                event: serde_json::json!({
-                    "id": r.get::<_, i64>(3)?,
-                    "camera": r.get::<_, Option<String>>(4)?,
-                    "kind": r.get::<_, String>(5)?,
-                    "started_at": started_at,
-                    "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or_default(),
-                    "has_picture": has_picture,
-                }),
-            }, at))
-        },
-    )
-    .optional()?)
 }
 
 async fn deliver(
@@ -193,13 +153,15 @@ async fn deliver(
     channel: &Channel,
     due: &Due,
     snapshots: &Path,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     match channel {
         Channel::Email { to } => {
-            let smtp = config
-                .smtp
-                .as_ref()
-                .ok_or("an email rule without an [smtp] table")?;
+            let smtp = config.smtp.as_ref().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::FailedPrecondition,
+                    "an email rule without an [smtp] table",
+                )
+            })?;
             email::send(smtp, mail(smtp, to, due, snapshots)).await
         }
         Channel::Webhook { url, secret } => {
@@ -242,14 +204,7 @@ fn mail<'a>(
         "test" => "test alert".to_owned(),
         other => format!("{other} on {camera}"),
     };
-    let when = u64::try_from(e["started_at"].as_i64().unwrap_or(0))
-        .map(|s| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
-            )
-            .to_string()
-        })
-        .unwrap_or_default();
+    let when = lookout_store::timestamp::rfc3339(e["started_at"].as_i64().unwrap_or(0));
     let mut text = format!("Lookout: {what} at {when} (UTC).\n");
     if let Some(err) = e["details"]["error"].as_str() {
         text.push_str(&format!("Reason: {err}\n"));
@@ -262,7 +217,7 @@ fn mail<'a>(
     let attachment = e["has_picture"]
         .as_bool()
         .unwrap_or(false)
-        .then(|| std::fs::read(crate::events::snapshot_path(snapshots, id)).ok())
+        .then(|| std::fs::read(lookout_store::events::picture_path(snapshots, id)).ok())
         .flatten()
         .map(|jpeg| (format!("{camera}-event-{id}.jpg"), jpeg));
     Mail {

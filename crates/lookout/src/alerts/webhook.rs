@@ -7,16 +7,17 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use lookout_core::{Error, ErrorKind};
 use sha2::Sha256;
 use std::time::Duration;
 
 pub type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<bytes::Bytes>>;
 
 /// An HTTP and HTTPS client with the system's trusted roots.
-pub fn client() -> Result<HttpsClient, String> {
+pub fn client() -> Result<HttpsClient, Error> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_platform_verifier(rustls::crypto::ring::default_provider())
-        .map_err(|e| format!("cannot set up TLS for webhooks: {e}"))?
+        .map_err(|e| Error::internal(format!("cannot set up TLS for webhooks: {e}")))?
         .https_or_http()
         .enable_http1()
         .build();
@@ -44,8 +45,8 @@ pub async fn post(
     secret: &str,
     delivery_id: &str,
     body: Vec<u8>,
-) -> Result<(), String> {
-    let timestamp = crate::store::now_secs();
+) -> Result<(), Error> {
+    let timestamp = lookout_store::Clock::system().now_secs();
     let sig = signature(secret, timestamp, &body);
     let req = http::Request::post(url)
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -56,17 +57,19 @@ pub async fn post(
         .header("X-Lookout-Signature", format!("t={timestamp},v1={sig}"))
         .header("X-Lookout-Delivery", delivery_id)
         .body(Full::new(bytes::Bytes::from(body)))
-        .map_err(|e| format!("bad webhook request: {e}"))?;
+        .map_err(|e| Error::wrap(ErrorKind::InvalidInput, "bad webhook request", e))?;
     let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
         .await
-        .map_err(|_| "no answer within 15 s".to_owned())?
-        .map_err(|e| format!("{e}"))?;
+        .map_err(|_| Error::new(ErrorKind::Timeout, "no answer within 15 s"))?
+        .map_err(|e| Error::unavailable(e.to_string()))?;
     let status = resp.status();
     let _ = tokio::time::timeout(Duration::from_secs(5), resp.into_body().collect()).await;
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("the receiver answered {status}"))
+        Err(Error::unavailable(format!(
+            "the receiver answered {status}"
+        )))
     }
 }
 

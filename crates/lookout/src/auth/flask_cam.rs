@@ -49,7 +49,7 @@ fn parse_line(raw: &str) -> Result<(String, String), String> {
     let (name, encoded) = raw
         .split_once('\t')
         .ok_or("expected NAME<TAB>HASH (no tab found)")?;
-    super::users::check_name(name).map_err(|e| e.to_string())?;
+    lookout_store::users::check_name(name).map_err(|e| e.to_string())?;
     let decoded = STANDARD
         .decode(encoded.trim())
         .map_err(|e| format!("the hash is not base64: {e}"))?;

@@ -2,7 +2,12 @@
 //! past a few free tries each further failure locks that key for twice as long as the last
 //! (2 s, 4 s, 8 s... up to a cap). Unknown and known names are counted alike, so the lock
 //! tells an attacker nothing about which names exist.
+//!
+//! A browser with a device cookie for the name (see `devices`) is counted apart: its
+//! attempts skip the name's and the address's lock and are counted, and locked, on the
+//! device alone, so someone guessing at the name cannot keep its owner out.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -39,6 +44,8 @@ pub struct LoginLimiter {
     policy: LimiterPolicy,
     by_addr: Mutex<HashMap<IpAddr, Failures>>,
     by_user: Mutex<HashMap<String, Failures>>,
+    /// Keyed by the device cookie's nonce.
+    by_device: Mutex<HashMap<String, Failures>>,
 }
 
 /// Keys kept at most per map; past it, entries idle longer than the longest lock go.
@@ -50,17 +57,31 @@ impl LoginLimiter {
             policy,
             by_addr: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
+            by_device: Mutex::new(HashMap::new()),
         }
     }
 
     /// Starts a login attempt: `Err(wait)` while the address or the name is locked, else the
     /// attempt is counted as a failure right away, so parallel guesses and requests dropped
-    /// half-way count too. [`LoginLimiter::succeeded`] takes it back.
-    pub fn begin(&self, addr: Option<IpAddr>, user: &str) -> Result<(), Duration> {
+    /// half-way count too. [`LoginLimiter::succeeded`] takes it back. With a `device` (a
+    /// valid device cookie's nonce for this name) only that device's lock and count apply.
+    pub fn begin(
+        &self,
+        addr: Option<IpAddr>,
+        user: &str,
+        device: Option<&str>,
+    ) -> Result<(), Duration> {
         let now = Instant::now();
+        if let Some(d) = device {
+            if let Some(w) = wait(&self.by_device, d, now) {
+                return Err(w);
+            }
+            self.bump(&self.by_device, d.to_owned(), now);
+            return Ok(());
+        }
         let addr = addr.map(addr_key);
         let wait_addr = addr.and_then(|a| wait(&self.by_addr, &a, now));
-        let wait_user = wait(&self.by_user, &user_key(user), now);
+        let wait_user = wait(&self.by_user, user_key(user).as_str(), now);
         if let Some(w) = wait_addr.max(wait_user) {
             return Err(w);
         }
@@ -73,28 +94,39 @@ impl LoginLimiter {
 
     /// The attempt proved the password: the name's failures are forgotten, and the address
     /// gets back the one [`LoginLimiter::begin`] counted (not the others: a valid account
-    /// must not reset the count of an address guessing other names).
-    pub fn succeeded(&self, addr: Option<IpAddr>, user: &str) {
+    /// must not reset the count of an address guessing other names). With a device, only
+    /// the device's failures are forgotten: the name stays locked for everyone else.
+    pub fn succeeded(&self, addr: Option<IpAddr>, user: &str, device: Option<&str>) {
+        if let Some(d) = device {
+            lock(&self.by_device).remove(d);
+            return;
+        }
         self.take_back(addr, None);
         lock(&self.by_user).remove(&user_key(user));
     }
 
     /// The attempt never ran (the server was busy): it does not count.
-    pub fn cancelled(&self, addr: Option<IpAddr>, user: &str) {
+    pub fn cancelled(&self, addr: Option<IpAddr>, user: &str, device: Option<&str>) {
+        if let Some(d) = device {
+            if let Some(f) = lock(&self.by_device).get_mut(d) {
+                f.take_back(self.policy.free_failures);
+            }
+            return;
+        }
         self.take_back(addr, Some(user));
     }
 
     fn take_back(&self, addr: Option<IpAddr>, user: Option<&str>) {
         let free = self.policy.free_failures;
-        if let Some(a) = addr {
-            if let Some(f) = lock(&self.by_addr).get_mut(&addr_key(a)) {
-                f.take_back(free);
-            }
+        if let Some(a) = addr
+            && let Some(f) = lock(&self.by_addr).get_mut(&addr_key(a))
+        {
+            f.take_back(free);
         }
-        if let Some(u) = user {
-            if let Some(f) = lock(&self.by_user).get_mut(&user_key(u)) {
-                f.take_back(free);
-            }
+        if let Some(u) = user
+            && let Some(f) = lock(&self.by_user).get_mut(&user_key(u))
+        {
+            f.take_back(free);
         }
     }
 
@@ -130,7 +162,7 @@ fn user_key(user: &str) -> String {
 
 /// An IPv6 client usually holds a whole /64: counting each address alone would give it
 /// endless fresh tries. IPv4-mapped addresses count as IPv4.
-fn addr_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn addr_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -147,9 +179,9 @@ fn lock<K>(m: &Mutex<HashMap<K, Failures>>) -> std::sync::MutexGuard<'_, HashMap
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn wait<K: Eq + Hash>(
+fn wait<K: Eq + Hash + Borrow<Q>, Q: Eq + Hash + ?Sized>(
     map: &Mutex<HashMap<K, Failures>>,
-    key: &K,
+    key: &Q,
     now: Instant,
 ) -> Option<Duration> {
     lock(map)
@@ -173,19 +205,22 @@ mod tests {
         let l = limiter();
         let ip = Some("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            assert!(l.begin(ip, "bob").is_ok());
+            assert!(l.begin(ip, "bob", None).is_ok());
         }
         // The fourth attempt is counted up front and locks for two seconds.
-        assert!(l.begin(ip, "bob").is_ok(), "three free failures");
-        let w1 = l.begin(ip, "bob").unwrap_err();
+        assert!(l.begin(ip, "bob", None).is_ok(), "three free failures");
+        let w1 = l.begin(ip, "bob", None).unwrap_err();
         assert!(
             w1 <= Duration::from_secs(2) && w1 > Duration::from_secs(1),
             "{w1:?}"
         );
         // Another address trying the same name is locked too; the name is what is guessed.
-        assert!(l.begin(Some("10.0.0.2".parse().unwrap()), "BOB").is_err());
+        assert!(
+            l.begin(Some("10.0.0.2".parse().unwrap()), "BOB", None)
+                .is_err()
+        );
         // Another name from the first address is locked as well.
-        assert!(l.begin(ip, "alice").is_err());
+        assert!(l.begin(ip, "alice", None).is_err());
     }
 
     #[test]
@@ -193,14 +228,14 @@ mod tests {
         let l = limiter();
         let ip = Some("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            l.begin(ip, "victim").unwrap();
+            l.begin(ip, "victim", None).unwrap();
         }
         // The attacker logs in to its own account: its attempt is taken back...
-        l.begin(ip, "mine").unwrap();
-        l.succeeded(ip, "mine");
+        l.begin(ip, "mine", None).unwrap();
+        l.succeeded(ip, "mine", None);
         // ...but the three failures against another name still count for the address.
-        l.begin(ip, "victim2").unwrap();
-        assert!(l.begin(ip, "victim3").is_err());
+        l.begin(ip, "victim2", None).unwrap();
+        assert!(l.begin(ip, "victim3", None).is_err());
     }
 
     #[test]
@@ -208,23 +243,61 @@ mod tests {
         let l = limiter();
         for i in 0..4u16 {
             let ip = format!("2001:db8:1:2::{i:x}").parse().ok();
-            let _ = l.begin(ip, &format!("name{i}"));
+            let _ = l.begin(ip, &format!("name{i}"), None);
         }
-        assert!(l.begin("2001:db8:1:2::ffff".parse().ok(), "other").is_err());
-        assert!(l.begin("2001:db8:1:3::1".parse().ok(), "other").is_ok());
+        assert!(
+            l.begin("2001:db8:1:2::ffff".parse().ok(), "other", None)
+                .is_err()
+        );
+        assert!(
+            l.begin("2001:db8:1:3::1".parse().ok(), "other", None)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_device_is_spared_the_name_and_address_locks_and_locked_on_its_own() {
+        let l = limiter();
+        let (attacker, home) = ("10.0.0.1".parse().ok(), "10.0.0.2".parse().ok());
+        for _ in 0..5 {
+            let _ = l.begin(attacker, "alice", None);
+        }
+        assert!(l.begin(home, "alice", None).is_err(), "the name is locked");
+        assert!(
+            l.begin(attacker, "bob", None).is_err(),
+            "the address is locked"
+        );
+        // Alice's browser: counted on its device, from anywhere.
+        l.begin(attacker, "alice", Some("dev1")).unwrap();
+        l.succeeded(attacker, "alice", Some("dev1"));
+        assert!(
+            l.begin(home, "alice", None).is_err(),
+            "a device's success does not unlock the name"
+        );
+        for _ in 0..4 {
+            l.begin(home, "alice", Some("dev1")).unwrap();
+        }
+        assert!(
+            l.begin(home, "alice", Some("dev1")).is_err(),
+            "its own lock"
+        );
+        assert!(
+            l.begin(home, "alice", Some("dev2")).is_ok(),
+            "another device"
+        );
     }
 
     #[test]
     fn lock_is_capped() {
         let l = limiter();
         for _ in 0..40 {
-            let _ = l.begin(None, "x");
+            let _ = l.begin(None, "x", None);
             // Wait out nothing: the lock only grows while attempts keep coming.
             if let Some(f) = lock(&l.by_user).get_mut("x") {
                 f.locked_until = Instant::now();
             }
         }
-        l.begin(None, "x").unwrap();
-        assert!(l.begin(None, "x").unwrap_err() <= Duration::from_secs(60));
+        l.begin(None, "x", None).unwrap();
+        assert!(l.begin(None, "x", None).unwrap_err() <= Duration::from_secs(60));
     }
 }

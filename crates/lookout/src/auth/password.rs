@@ -3,9 +3,9 @@
 //! replaced by Argon2id at their first login. Passwords past a limit are refused, never
 //! truncated (bcrypt's own `verify` would silently ignore bytes past 72).
 
-use super::AuthError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use lookout_core::Error;
 use std::sync::OnceLock;
 
 /// Longest password we hash: Argon2 takes more, but nobody types 1 KiB, and hashing huge
@@ -55,9 +55,9 @@ pub enum Verdict {
 }
 
 impl Passwords {
-    pub fn new(cost: HashCost) -> Result<Self, AuthError> {
+    pub fn new(cost: HashCost) -> Result<Self, Error> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(|e| AuthError::Invalid(format!("invalid Argon2 parameters: {e}")))?;
+            .map_err(|e| Error::invalid(format!("invalid Argon2 parameters: {e}")))?;
         Ok(Self {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             cost,
@@ -66,19 +66,19 @@ impl Passwords {
     }
 
     /// Checks a new password's length, then hashes it.
-    pub fn hash(&self, password: &str) -> Result<String, AuthError> {
+    pub fn hash(&self, password: &str) -> Result<String, Error> {
         if password.is_empty() {
-            return Err(AuthError::Invalid("the password is empty".into()));
+            return Err(Error::invalid("the password is empty"));
         }
         if password.len() > MAX_PASSWORD_BYTES {
-            return Err(AuthError::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "the password is longer than {MAX_PASSWORD_BYTES} bytes; choose a shorter one"
             )));
         }
         self.argon
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| AuthError::Invalid(format!("cannot hash the password: {e}")))
+            .map_err(|e| Error::internal(format!("cannot hash the password: {e}")))
     }
 
     pub fn verify(&self, password: &str, stored: &str) -> Verdict {

@@ -1,11 +1,15 @@
 //! `lookout alerts test`: records a test event, which every `[[alert]]` rule queues, and
 //! delivers it at once from this process, printing what each rule's receiver answered.
 
+use super::output::outln;
 use crate::alerts::outbox;
 use crate::config::Config;
 use crate::events::{self, EventKind, NewEvent};
-use crate::store::{Store, StoreError};
 use clap::Subcommand;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
+use lookout_store::Store;
+use lookout_store::outbox::{Delivery, deliveries};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -14,14 +18,14 @@ pub enum AlertsCommand {
     Test,
 }
 
-pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, Error> {
     let AlertsCommand::Test = cmd;
     if config.alerts.rules.is_empty() {
-        return Err(
-            "no [[alert]] rules in the config; docs/guide/alerts.md shows how to write one".into(),
-        );
+        return Err(Error::invalid(
+            "no [[alert]] rules in the config; docs/guide/alerts.md shows how to write one",
+        ));
     }
-    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.data_dir)?;
     let alerts = config.alerts.clone();
     let event = NewEvent {
         camera: None,
@@ -30,35 +34,26 @@ pub fn run(cmd: AlertsCommand, config: &Config) -> Result<ExitCode, String> {
         snapshot: None,
     };
     let snapshots = config.data_dir.join("events");
-    let id = store
-        .blocking(|c| events::record(c, &event, &alerts, &snapshots))
-        .map_err(|e| e.to_string())?;
+    let id = events::record_blocking(&store, &event, &alerts, &snapshots)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| Error::wrap(io_kind(&e), "cannot start the async runtime", e))?;
     let client = crate::alerts::webhook::client()?;
-    runtime
-        .block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))
-        .map_err(|e| e.to_string())?;
-    let results: Vec<(String, Option<i64>, Option<String>)> = store
-        .blocking(|c| {
-            let mut stmt = c.prepare(
-                "SELECT rule, delivered_at, last_error FROM outbox WHERE event_id = ?1 ORDER BY rule",
-            )?;
-            let rows = stmt
-                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>(rows)
-        })
-        .map_err(|e| e.to_string())?;
+    runtime.block_on(outbox::deliver_due(&store, &alerts, &client, &snapshots))?;
+    let results = store.blocking(|db| deliveries(db, id))?;
     let mut all_ok = true;
-    for (rule, delivered, error) in results {
-        match (delivered, error) {
-            (Some(_), _) => println!("{rule}: delivered"),
+    for Delivery {
+        rule,
+        delivered_at,
+        last_error,
+    } in results
+    {
+        match (delivered_at, last_error) {
+            (Some(_), _) => outln!("{rule}: delivered"),
             (None, e) => {
                 all_ok = false;
-                println!(
+                outln!(
                     "{rule}: NOT delivered ({}); the server retries it",
                     e.unwrap_or_else(|| "not tried".into())
                 );

@@ -1,9 +1,13 @@
 //! `lookout cert status`: the certificate HTTPS serves, from the files (tls.cert, or the
 //! ACME certificate in the data directory) and the ACME client's last state.
 
+use super::output::outln;
 use crate::acme::{CertInfo, Storage};
 use crate::config::Config;
 use clap::Subcommand;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
+use lookout_store::timestamp::rfc3339;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,11 +18,16 @@ pub enum CertCommand {
     Status,
 }
 
-pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
+pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, Error> {
     let CertCommand::Status = cmd;
     let (source, chain) = if let Some(t) = &config.tls {
-        let chain = std::fs::read_to_string(&t.files.cert)
-            .map_err(|e| format!("cannot read {}: {e}", t.files.cert.display()))?;
+        let chain = std::fs::read_to_string(&t.files.cert).map_err(|e| {
+            Error::wrap(
+                io_kind(&e),
+                format!("cannot read {}", t.files.cert.display()),
+                e,
+            )
+        })?;
         (format!("tls.cert {}", t.files.cert.display()), Some(chain))
     } else if config.acme.is_some() {
         let storage = Storage::open(&config.data_dir)?;
@@ -28,17 +37,20 @@ pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
             std::fs::read_to_string(&path).ok(),
         )
     } else {
-        println!("no HTTPS: neither [tls] nor [acme] is configured");
+        outln!("no HTTPS: neither [tls] nor [acme] is configured");
         return Ok(ExitCode::SUCCESS);
     };
-    println!("source: {source}");
+    outln!("source: {source}");
     if let Some(acme) = &config.acme {
-        println!("domains wanted: {}", acme.domains.join(", "));
-        println!("directory: {}", acme.directory_url);
+        outln!("domains wanted: {}", acme.domains.join(", "));
+        outln!(
+            "directory: {}",
+            lookout_core::redact::mask_url_secrets(&acme.directory_url)
+        );
     }
     let healthy = match chain {
         None => {
-            println!("certificate: none yet");
+            outln!("certificate: none yet");
             false
         }
         Some(chain) => {
@@ -47,13 +59,11 @@ pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let days = (info.not_after.saturating_sub(now)) / 86_400;
-            println!("certificate: {}", info.domains.join(", "));
-            println!("issuer: {}", info.issuer);
-            println!(
+            outln!("certificate: {}", info.domains.join(", "));
+            outln!("issuer: {}", info.issuer);
+            outln!(
                 "expires: {} ({days} days left)",
-                humantime::format_rfc3339_seconds(
-                    UNIX_EPOCH + std::time::Duration::from_secs(info.not_after)
-                )
+                rfc3339(i64::try_from(info.not_after).unwrap_or(i64::MAX))
             );
             info.not_after > now + 7 * 86_400
         }
@@ -61,14 +71,12 @@ pub fn run(cmd: CertCommand, config: &Config) -> Result<ExitCode, String> {
     if config.acme.is_some() {
         let state = Storage::open(&config.data_dir)?.load_state();
         if let Some(err) = state.as_ref().and_then(|s| s["last_error"].as_str()) {
-            println!("last error: {err}");
+            outln!("last error: {err}");
         }
         if let Some(next) = state.as_ref().and_then(|s| s["next_attempt"].as_u64()) {
-            println!(
+            outln!(
                 "next check: {}",
-                humantime::format_rfc3339_seconds(
-                    UNIX_EPOCH + std::time::Duration::from_secs(next)
-                )
+                rfc3339(i64::try_from(next).unwrap_or(i64::MAX))
             );
         }
     }

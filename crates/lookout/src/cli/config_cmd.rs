@@ -1,7 +1,9 @@
 //! `lookout config check FILE` and `lookout config example`.
 
+use super::output::{errln, out};
 use crate::config;
 use clap::Subcommand;
+use lookout_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,19 +15,19 @@ pub enum ConfigCommand {
     Example,
 }
 
-pub fn run(cmd: ConfigCommand) -> Result<ExitCode, String> {
+pub fn run(cmd: ConfigCommand) -> Result<ExitCode, Error> {
     match cmd {
         ConfigCommand::Example => {
-            print!("{}", config::EXAMPLE);
+            out!("{}", config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check { file } => {
-            let c = config::load(&file).map_err(|e| e.to_string())?;
-            match toml::to_string_pretty(&c.file.redacted()) {
-                Ok(text) => print!("{text}"),
-                Err(e) => eprintln!("(cannot print the resolved config: {e})"),
+            let c = config::load(&file)?;
+            match c.to_redacted_toml() {
+                Ok(text) => out!("{text}"),
+                Err(e) => errln!("(cannot print the resolved config: {e})"),
             }
-            eprintln!("{}: OK ({} camera(s))", file.display(), c.cameras.len());
+            errln!("{}: OK ({} camera(s))", file.display(), c.cameras.len());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,9 +2,12 @@
 //! Lookout behind nginx and as a systemd service. The file goes to standard output, what the
 //! operator should fix in the config to standard error.
 
+use super::output::{errln, out, outln};
 use crate::config::Config;
 use crate::deploy::{Generated, nginx, systemd};
 use crate::listen::ListenSpec;
+use lookout_core::Error;
+use lookout_core::error::io_kind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,7 +32,7 @@ pub struct SystemdUnitArgs {
     pub install: bool,
 }
 
-pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, String> {
+pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, Error> {
     let site = nginx::nginx_site(
         config,
         &args.server_name,
@@ -37,29 +40,37 @@ pub fn nginx_site(args: &NginxSiteArgs, config: &Config) -> Result<ExitCode, Str
         args.upstream.as_ref(),
     )?;
     print_warnings(&site);
-    print!("{}", site.text);
+    out!("{}", site.text);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find the path of this program for ExecStart: {e}"))?;
+pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode, Error> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::wrap(
+            io_kind(&e),
+            "cannot find the path of this program for ExecStart",
+            e,
+        )
+    })?;
     let config_path = match &config.origin {
-        Some(p) => Some(
-            std::path::absolute(p)
-                .map_err(|e| format!("cannot make {} an absolute path: {e}", p.display()))?,
-        ),
+        Some(p) => Some(std::path::absolute(p).map_err(|e| {
+            Error::wrap(
+                io_kind(&e),
+                format!("cannot make {} an absolute path", p.display()),
+                e,
+            )
+        })?),
         None => None,
     };
     let unit = systemd::systemd_unit(config, &exe, config_path.as_deref())?;
     print_warnings(&unit);
     if !args.install {
-        print!("{}", unit.text);
+        out!("{}", unit.text);
         return Ok(ExitCode::SUCCESS);
     }
     let path = Path::new(systemd::UNIT_PATH);
     systemd::install(&unit.text, path)?;
-    println!(
+    outln!(
         "wrote {}; now run:\n    systemctl daemon-reload\n    systemctl enable --now lookout",
         path.display()
     );
@@ -68,6 +79,6 @@ pub fn systemd_unit(args: &SystemdUnitArgs, config: &Config) -> Result<ExitCode,
 
 fn print_warnings(g: &Generated) {
     for w in &g.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
 }

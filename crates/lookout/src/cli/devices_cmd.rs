@@ -1,8 +1,11 @@
 //! `lookout devices` (the V4L2 cameras with their formats, sizes and rates, as
 //! `v4l2-ctl --list-formats-ext` shows them) and `lookout controls CAMERA [NAME=VALUE…]`.
 
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
+use super::output::outln;
 use crate::config::{Config, SourceConfig};
 use clap::Args;
+use lookout_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,7 +28,7 @@ pub struct ControlsArgs {
 }
 
 /// The device of `camera`: a configured V4L2 camera's, or the path itself.
-fn device_of(camera: &str, config: Option<&Config>) -> Result<PathBuf, String> {
+fn device_of(camera: &str, config: Option<&Config>) -> Result<PathBuf, Error> {
     let config = match config {
         Some(c) if !camera.starts_with('/') => c,
         _ => return Ok(PathBuf::from(camera)),
@@ -36,22 +39,22 @@ fn device_of(camera: &str, config: Option<&Config>) -> Result<PathBuf, String> {
         .find(|c| c.id == camera)
         .ok_or_else(|| {
             let ids: Vec<&str> = config.cameras.iter().map(|c| c.id.as_str()).collect();
-            format!(
+            Error::not_found(format!(
                 "no camera {camera:?} in the config (cameras: {}); or give a device path such as /dev/video0",
                 ids.join(", ")
-            )
+            ))
         })?;
     match &cam.source {
         SourceConfig::V4l2(v) => Ok(v.device.clone()),
-        other => Err(format!(
+        other => Err(Error::invalid(format!(
             "camera {camera:?} is a {} camera; only kind = \"v4l2\" cameras have controls",
             other.kind()
-        )),
+        ))),
     }
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
+pub fn devices(args: &DevicesArgs) -> Result<ExitCode, Error> {
     let list = lookout_sources::v4l2::list_devices();
     if args.json {
         let json: Vec<serde_json::Value> = list
@@ -72,19 +75,19 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
                         })).collect::<Vec<_>>(),
                         Err(_) => Vec::new(),
                     },
-                    "error": d.offers.as_ref().err(),
+                    "error": d.offers.as_ref().err().map(|e| e.message()),
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::from(json));
+        outln!("{}", serde_json::Value::from(json));
         return Ok(ExitCode::SUCCESS);
     }
     if list.is_empty() {
-        println!("no V4L2 capture devices found (is the camera plugged in? `ls /dev/video*`)");
+        outln!("no V4L2 capture devices found (is the camera plugged in? `ls /dev/video*`)");
         return Ok(ExitCode::SUCCESS);
     }
     for d in &list {
-        println!(
+        outln!(
             "{}  {} ({}, {})",
             d.path.display(),
             d.card,
@@ -92,23 +95,23 @@ pub fn devices(args: &DevicesArgs) -> Result<ExitCode, String> {
             d.bus_info
         );
         for name in &d.stable_names {
-            println!("  stable name: {}", name.display());
+            outln!("  stable name: {}", name.display());
         }
         match &d.offers {
-            Ok(offers) if offers.is_empty() => println!("  no formats offered"),
+            Ok(offers) if offers.is_empty() => outln!("  no formats offered"),
             Ok(offers) => {
                 for o in offers {
-                    println!("  {o}");
+                    outln!("  {o}");
                 }
             }
-            Err(e) => println!("  cannot list formats: {e}"),
+            Err(e) => outln!("  cannot list formats: {e}"),
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
-pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, String> {
+pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, Error> {
     use lookout_sources::v4l2::{self, controls::parse_assignment};
     let device = device_of(&args.camera, config)?;
     let list = if args.set.is_empty() {
@@ -120,26 +123,30 @@ pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode
             .map(|a| parse_assignment(a))
             .collect::<Result<Vec<_>, _>>()?;
         v4l2::set_controls(&device, &set)
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     if args.json {
         let json: Vec<serde_json::Value> = list.iter().map(crate::controls::to_json).collect();
-        println!("{}", serde_json::Value::from(json));
+        outln!("{}", serde_json::Value::from(json));
     } else {
         for c in &list {
-            println!("{c}");
+            outln!("{c}");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-pub fn devices(_: &DevicesArgs) -> Result<ExitCode, String> {
-    Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
+pub fn devices(_: &DevicesArgs) -> Result<ExitCode, Error> {
+    Err(not_built())
 }
 
 #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
-pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, String> {
+pub fn controls(args: &ControlsArgs, config: Option<&Config>) -> Result<ExitCode, Error> {
     device_of(&args.camera, config)?;
-    Err("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into())
+    Err(not_built())
+}
+
+#[cfg(not(all(feature = "v4l2", target_os = "linux")))]
+fn not_built() -> Error {
+    Error::unavailable("this Lookout was built without V4L2 support (feature `v4l2`, Linux only)")
 }

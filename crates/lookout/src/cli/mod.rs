@@ -1,22 +1,27 @@
 //! The command line: `lookout [serve]`, `lookout config check|example`, `lookout user ...`,
 //! `lookout token ...`, `lookout nginx-site`, `lookout systemd-unit`, `lookout devices`,
-//! `lookout controls`. Each command returns an exit code; errors are printed as they are,
-//! since they already say what to do.
+//! `lookout controls`. Each command returns an exit code, or an error that `main` prints with
+//! its causes (the message already says what to do) and exits 1 for.
 
 mod alerts_cmd;
 mod cert_cmd;
 mod config_cmd;
 mod deploy_cmd;
 mod devices_cmd;
+mod output;
 mod password_input;
 mod serve;
 mod tokens;
 mod users;
 
 use crate::config::{self, Config};
+use crate::listen::systemd::SystemdSockets;
 use clap::{Parser, Subcommand};
+use lookout_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub use output::stdout_error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,12 +70,14 @@ pub enum Command {
     Controls(devices_cmd::ControlsArgs),
 }
 
-pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli
+/// Runs the command; `systemd` holds the sockets systemd passed, which only `serve` uses.
+/// The caller prints an error with its causes, then checks [`stdout_error`].
+pub fn run(cli: Cli, systemd: SystemdSockets) -> Result<ExitCode, Error> {
+    match cli
         .command
         .unwrap_or(Command::Serve(serve::ServeArgs::default()))
     {
-        Command::Serve(args) => serve::run(args, cli.config.as_deref(), cli.data_dir),
+        Command::Serve(args) => serve::run(args, cli.config.as_deref(), cli.data_dir, systemd),
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::User(cmd) => load(&cli.config, cli.data_dir).and_then(|c| users::run(cmd, &c)),
         Command::Token(cmd) => load(&cli.config, cli.data_dir).and_then(|c| tokens::run(cmd, &c)),
@@ -92,31 +99,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Controls(args) => {
             load(&cli.config, cli.data_dir).and_then(|c| devices_cmd::controls(&args, Some(&c)))
         }
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(1)
-        }
     }
 }
 
 /// The config (for the data directory and password cost), with `--data-dir` applied.
-fn load(path: &Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, String> {
-    let mut c = config::discover(path.as_deref()).map_err(|e| e.to_string())?;
+fn load(path: &Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, Error> {
+    let mut c = config::discover(path.as_deref())?;
     if let Some(d) = data_dir {
         c.data_dir = d;
     }
     Ok(c)
-}
-
-fn open_store(config: &Config) -> Result<crate::store::Store, String> {
-    crate::store::Store::open(&config.data_dir).map_err(|e| e.to_string())
-}
-
-/// A database timestamp as RFC 3339, for listings.
-fn when(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -1,12 +1,15 @@
 //! `lookout user add|passwd|remove|list|check|sessions|import-flask-cam`.
 
+use super::output::{errln, outln, when};
 use super::password_input::{self, PasswordArgs};
-use super::{open_store, when};
 use crate::auth::password::{Passwords, Verdict};
-use crate::auth::{AuthError, Role, flask_cam, sessions, users};
+use crate::auth::{Role, flask_cam};
 use crate::config::Config;
-use crate::store::StoreError;
 use clap::Subcommand;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
+use lookout_store::users::AddAll;
+use lookout_store::{Store, sessions, users};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -65,20 +68,28 @@ pub enum UserCommand {
     },
 }
 
-fn err(e: AuthError) -> String {
-    e.to_string()
+fn no_user(name: &str) -> Error {
+    Error::not_found(format!(
+        "no user {name:?}; `lookout user list` shows the users"
+    ))
 }
 
-fn find(store: &crate::store::Store, name: &str) -> Result<(crate::auth::User, String), String> {
+fn find(store: &Store, name: &str) -> Result<(crate::auth::User, String), Error> {
     store
-        .blocking(|c| users::find(c, name).map_err(StoreError::from))
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {name:?}; `lookout user list` shows the users"))
+        .blocking(|db| users::find(db, name))?
+        .ok_or_else(|| no_user(name))
 }
 
-pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
-    let store = open_store(config)?;
-    let passwords = || Passwords::new(config.auth.cost).map_err(err);
+pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, Error> {
+    // Only adding users makes a database; the other commands read, or change a user that
+    // must exist, and say so when there is no database (they never leave an empty one).
+    let store = match cmd {
+        UserCommand::Add { .. } | UserCommand::ImportFlaskCam { .. } => {
+            Store::open(&config.data_dir)?
+        }
+        _ => Store::open_existing(&config.data_dir)?,
+    };
+    let passwords = || Passwords::new(config.auth.cost);
     match cmd {
         UserCommand::Add {
             name,
@@ -86,34 +97,29 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             cameras,
             password,
         } => {
-            users::check_name(&name).map_err(err)?;
+            users::check_name(&name)?;
             if let Some(list) = &cameras {
                 let unknown: Vec<&String> = list
                     .iter()
                     .filter(|id| !config.cameras.iter().any(|c| &c.id == *id))
                     .collect();
                 if !unknown.is_empty() {
-                    eprintln!("warning: no camera {unknown:?} in the current config");
+                    errln!("warning: no camera {unknown:?} in the current config");
                 }
             }
             let pw = password_input::read(&password, true)?;
-            let hash = passwords()?.hash(&pw).map_err(err)?;
+            let hash = passwords()?.hash(&pw)?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let user = store
-                .blocking(|c| {
-                    users::add(c, &name, &hash, role, cameras.as_deref()).map_err(StoreError::from)
-                })
-                .map_err(|e| e.to_string())?;
-            println!("added {} {:?}", user.role.as_str(), user.name);
+            let user =
+                store.blocking(|db| users::add(db, &name, &hash, role, cameras.as_deref()))?;
+            outln!("added {} {:?}", user.role.as_str(), user.name);
         }
         UserCommand::Passwd { name, password } => {
             let (user, _) = find(&store, &name)?;
             let pw = password_input::read(&password, true)?;
-            let hash = passwords()?.hash(&pw).map_err(err)?;
-            store
-                .blocking(|c| users::change_password(c, user.id, &hash).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
-            println!("password of {name:?} changed; their sessions were ended");
+            let hash = passwords()?.hash(&pw)?;
+            store.blocking(|db| users::change_password(db, user.id, &hash))?;
+            outln!("password of {name:?} changed; their sessions were ended");
         }
         UserCommand::Set {
             name,
@@ -128,49 +134,36 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             } else {
                 cameras.or(user.cameras)
             };
-            store
-                .blocking(|c| {
-                    users::set_access(c, user.id, role, cameras.as_deref())
-                        .map_err(StoreError::from)
-                })
-                .map_err(|e| e.to_string())?;
+            store.blocking(|db| users::set_access(db, user.id, role, cameras.as_deref()))?;
             let cams = cameras.map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
-            println!("{name:?} is now {} with {cams}", role.as_str());
+            outln!("{name:?} is now {} with {cams}", role.as_str());
             if role == Role::Admin {
-                println!("(admins watch every camera whatever the list says)");
+                outln!("(admins watch every camera whatever the list says)");
             }
         }
         UserCommand::Remove { name } => {
-            let removed = store
-                .blocking(|c| users::remove(c, &name).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let removed = store.blocking(|db| users::remove(db, &name))?;
             if !removed {
-                return Err(format!(
-                    "no user {name:?}; `lookout user list` shows the users"
-                ));
+                return Err(no_user(&name));
             }
-            println!("removed {name:?} with their sessions and tokens");
+            outln!("removed {name:?} with their sessions and tokens");
         }
         UserCommand::List => {
-            let list = store
-                .blocking(|c| users::list(c).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let list = store.blocking(|db| users::list(db))?;
             if list.is_empty() {
-                println!("no users yet: `lookout user add NAME --role admin` creates one");
+                outln!("no users yet: `lookout user add NAME --role admin` creates one");
             }
             for u in list {
                 let cams = u
                     .cameras
                     .map_or_else(|| "all cameras".to_owned(), |c| c.join(","));
-                println!("{}\t{}\t{cams}", u.name, u.role.as_str());
+                outln!("{}\t{}\t{cams}", u.name, u.role.as_str());
             }
         }
         UserCommand::Check { name, password } => {
             let pw = password_input::read(&password, false)?;
             let p = passwords()?;
-            let found = store
-                .blocking(|c| users::find(c, &name).map_err(StoreError::from))
-                .map_err(|e| e.to_string())?;
+            let found = store.blocking(|db| users::find(db, &name))?;
             let ok = match found {
                 Some((_, hash)) => p.verify(&pw, &hash) != Verdict::Wrong,
                 None => {
@@ -178,7 +171,7 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     false
                 }
             };
-            println!("{ok}");
+            outln!("{ok}");
             return Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -189,14 +182,12 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
             let (user, _) = find(&store, &name)?;
             match revoke.as_deref() {
                 None => {
-                    let list = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
+                    let list = store.blocking(|db| sessions::list(db, user.id))?;
                     if list.is_empty() {
-                        println!("{name:?} has no sessions");
+                        outln!("{name:?} has no sessions");
                     }
                     for s in list {
-                        println!(
+                        outln!(
                             "{}\tfrom {}\tsince {}\tlast seen {}\t{}{}",
                             s.id,
                             s.client,
@@ -208,63 +199,60 @@ pub fn run(cmd: UserCommand, config: &Config) -> Result<ExitCode, String> {
                     }
                 }
                 Some("all") => {
-                    let n = store
-                        .blocking(|c| sessions::revoke_all(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
-                    println!("ended {n} session(s) of {name:?}");
+                    let n = store.blocking(|db| sessions::revoke_all(db, user.id))?;
+                    outln!("ended {n} session(s) of {name:?}");
                 }
                 Some(id) => {
-                    let id: i64 = id.parse().map_err(|_| format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))?;
+                    let id: i64 = id.parse().map_err(|_| {
+                        Error::invalid(format!("--revoke takes a session id from the list, or nothing for all (got {id:?})"))
+                    })?;
                     let mine = store
-                        .blocking(|c| sessions::list(c, user.id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?
+                        .blocking(|db| sessions::list(db, user.id))?
                         .iter()
                         .any(|s| s.id == id);
                     if !mine {
-                        return Err(format!("{name:?} has no session {id}"));
+                        return Err(Error::not_found(format!("{name:?} has no session {id}")));
                     }
-                    store
-                        .blocking(|c| sessions::revoke(c, id).map_err(StoreError::from))
-                        .map_err(|e| e.to_string())?;
-                    println!("ended session {id} of {name:?}");
+                    store.blocking(|db| sessions::revoke(db, id))?;
+                    outln!("ended session {id} of {name:?}");
                 }
             }
         }
         UserCommand::ImportFlaskCam { file, role } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Error::wrap(io_kind(&e), format!("cannot read {}", file.display()), e)
+            })?;
             let imported = flask_cam::parse(&text).map_err(|problems| {
-                format!(
+                Error::invalid(format!(
                     "{}: nothing imported:\n  {}",
                     file.display(),
                     problems.join("\n  ")
-                )
+                ))
             })?;
             let role = Role::parse(&role).unwrap_or(Role::Viewer);
-            let n = store
-                .blocking(|c| {
-                    let tx = c.transaction()?;
-                    let clashes: Vec<String> = imported
+            let list: Vec<(&str, &str)> = imported
+                .iter()
+                .map(|u| (u.name.as_str(), u.bcrypt.as_str()))
+                .collect();
+            let n = match store.blocking(|db| users::add_all(db, &list, role))? {
+                AddAll::Added(n) => n,
+                AddAll::Clashes(at) => {
+                    let clashes: Vec<String> = at
                         .iter()
-                        .filter(|u| users::find(&tx, &u.name).ok().flatten().is_some())
+                        .filter_map(|&i| imported.get(i))
                         .map(|u| format!("line {}: user {:?} exists already", u.line, u.name))
                         .collect();
-                    if !clashes.is_empty() {
-                        return Err(StoreError::Setup(format!(
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
                             "{}: nothing imported:\n  {}",
                             file.display(),
                             clashes.join("\n  ")
-                        )));
-                    }
-                    for u in &imported {
-                        users::add(&tx, &u.name, &u.bcrypt, role, None)
-                            .map_err(StoreError::from)?;
-                    }
-                    tx.commit()?;
-                    Ok(imported.len())
-                })
-                .map_err(|e| e.to_string())?;
-            println!(
+                        ),
+                    ));
+                }
+            };
+            outln!(
                 "imported {n} user(s) as {}; each keeps their password, stored as Argon2id from their first login",
                 role.as_str()
             );

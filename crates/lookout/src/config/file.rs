@@ -1,9 +1,13 @@
 //! The config file as it is on disk: TOML, unknown keys refused, every key with a default.
-//! `docs/ref/config.md` documents each of these fields; keep the two in step.
+//! `docs/ref/config.md` documents each of these fields; keep the two in step. Only `config/`
+//! sees these types: it resolves them into the settings of the modules that use them.
+//!
+//! Integers that `resolve` checks against a range are `i64` here, whatever they become, so that
+//! any whole number reaches that check and its message ("a whole number from 1 to 100").
 
+use crate::server::RedirectHttp;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use toml::Spanned;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +40,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub ros_topics: RosTopicsSection,
     #[serde(default, rename = "camera")]
-    pub cameras: Vec<Spanned<CameraSection>>,
+    pub cameras: Vec<CameraSection>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -58,9 +62,10 @@ pub struct Ros1Section {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ros2Section {
-    /// Default: `ROS_DOMAIN_ID`, else 0.
+    /// Default: `ROS_DOMAIN_ID`, else 0. (Wider than a domain id, so that any whole number
+    /// gets the range error of `resolve` instead of serde's.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain_id: Option<u16>,
+    pub domain_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -76,7 +81,18 @@ pub struct RosTopicsSection {
     pub allow: Vec<String>,
     /// How many topics may be open at once.
     pub max_open: usize,
+    /// Web origins allowed to load `/stream?topic=` and `/snapshot?topic=` from their own
+    /// pages' scripts (CORS) and to embed `/stream_viewer` in a frame; `["*"]` for any.
+    /// Default: `["*"]` when logins are off (as web_video_server), none when they are on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<String>>,
+    /// How long a quiet topic's last picture is shown again (marked stale) before "no
+    /// signal": web_video_server keeps the last picture.
+    pub keep_last_frame_ms: u64,
 }
+
+/// A quiet topic's last picture is shown for this long before "no signal".
+pub const DEFAULT_KEEP_LAST_FRAME_MS: u64 = 30_000;
 
 impl Default for RosTopicsSection {
     fn default() -> Self {
@@ -85,34 +101,20 @@ impl Default for RosTopicsSection {
             transport: None,
             allow: Vec::new(),
             max_open: 16,
+            allow_origins: None,
+            keep_last_frame_ms: DEFAULT_KEEP_LAST_FRAME_MS,
         }
     }
 }
 
 impl ConfigFile {
-    /// The file as `lookout config check` prints it: passwords in URLs replaced by `***`.
-    pub fn redacted(&self) -> ConfigFile {
-        let mut out = self.clone();
-        for cam in &mut out.cameras {
-            if let SourceSection::Http(h) = &mut cam.get_mut().source {
-                h.url = redact_url(&h.url);
-            }
-        }
-        out
+    /// The file as `lookout config check` prints it, every default filled in, with the
+    /// password of every URL in it (camera URLs, a command's arguments, webhooks...) shown
+    /// as `***`.
+    pub fn to_redacted_toml(&self) -> Result<String, toml::ser::Error> {
+        let text = toml::to_string_pretty(self)?;
+        Ok(lookout_core::redact::mask_url_secrets(&text).into_owned())
     }
-}
-
-/// `http://user:secret@host/` → `http://user:***@host/`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let user = rest[..at].split(':').next().unwrap_or("");
-    format!("{scheme}://{user}:***@{}", &rest[at + 1..])
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -133,11 +135,15 @@ pub struct ServerSection {
     pub socket_group: Option<String>,
     /// Open connections at most; past it new ones get 503.
     pub max_connections: usize,
+    /// Open connections at most from one client address (an IPv6 /64); past it new ones get
+    /// 429. Trusted proxies are exempt.
+    pub max_connections_per_address: usize,
     /// Time to produce a response (not to stream its body).
     pub request_timeout_ms: u64,
     /// A client that accepts no bytes for this long is dropped.
     pub write_timeout_ms: u64,
-    /// Time for a client to send its request headers.
+    /// Time for a client to send a request: from the connection (or the end of its TLS
+    /// handshake), or from the end of the previous response.
     pub header_read_timeout_ms: u64,
     /// Size limit of a request's headers (at least 8192).
     pub max_header_bytes: usize,
@@ -145,6 +151,12 @@ pub struct ServerSection {
     pub max_headers: usize,
     /// How long a snapshot waits for a fresh frame.
     pub snapshot_timeout_ms: u64,
+    /// `Strict-Transport-Security: max-age=N` on HTTPS responses; unset, one year on HTTPS
+    /// listeners that are not loopback and none on loopback ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hsts_max_age_s: Option<u64>,
+    /// Memory that variant encodes (`?width=`, `?quality=`) may hold at once, in MiB.
+    pub variant_memory_mb: u64,
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -159,12 +171,15 @@ impl Default for ServerSection {
             socket_mode: "0660".into(),
             socket_group: None,
             max_connections: 1000,
+            max_connections_per_address: 100,
             request_timeout_ms: 30_000,
             write_timeout_ms: 10_000,
             header_read_timeout_ms: 10_000,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             snapshot_timeout_ms: 5_000,
+            hsts_max_age_s: None,
+            variant_memory_mb: 128,
             data_dir: None,
         }
     }
@@ -295,7 +310,7 @@ pub struct SmtpSection {
     pub host: String,
     /// Default: 587 for starttls, 465 for tls, 25 for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    pub port: Option<i64>,
     /// "starttls" (default), "tls" (implicit, port 465) or "none" (a local relay only).
     #[serde(default = "default_security")]
     pub security: String,
@@ -368,17 +383,6 @@ fn default_renew_before_days() -> u64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RedirectHttp {
-    /// Plain TCP listeners on non-loopback addresses (port 80 on the internet).
-    Public,
-    /// Every plain TCP listener.
-    All,
-    /// None.
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum AuthMode {
     /// Everything but the login page and `/healthz` needs credentials.
     Login,
@@ -437,7 +441,7 @@ pub struct CameraSection {
     pub idle_linger_ms: u64,
     /// JPEG quality for frames Lookout encodes (test pattern, scaled variants).
     #[serde(default = "default_quality")]
-    pub quality: u8,
+    pub quality: i64,
     /// Motion detection (off unless the table is there); the camera then captures always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motion: Option<MotionSection>,
@@ -507,7 +511,7 @@ pub struct ZoneSection {
 fn default_idle_linger_ms() -> u64 {
     10_000
 }
-fn default_quality() -> u8 {
+fn default_quality() -> i64 {
     80
 }
 
@@ -531,9 +535,9 @@ pub struct V4l2Section {
     pub device: PathBuf,
     /// Wanted size; default the largest the camera offers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
+    pub width: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
+    pub height: Option<i64>,
     /// Wanted frame rate; default the highest offered at that size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fps: Option<f64>,
@@ -542,11 +546,11 @@ pub struct V4l2Section {
     pub format: Option<String>,
     /// Capture buffers shared with the driver.
     #[serde(default = "default_v4l2_buffers")]
-    pub buffers: u32,
+    pub buffers: i64,
 }
 
-fn default_v4l2_buffers() -> u32 {
-    4
+fn default_v4l2_buffers() -> i64 {
+    lookout_sources::v4l2::DEFAULT_BUFFERS.into()
 }
 
 /// A ROS image topic as a camera.
@@ -559,13 +563,21 @@ pub struct RosTopicSection {
     /// ROS 2: reliable delivery instead of sensor-data QoS (best effort).
     #[serde(default)]
     pub reliable: bool,
+    /// How long the topic's last picture is shown again (marked stale) when it goes quiet,
+    /// before "no signal".
+    #[serde(default = "default_keep_last_frame_ms")]
+    pub keep_last_frame_ms: u64,
+}
+
+fn default_keep_last_frame_ms() -> u64 {
+    DEFAULT_KEEP_LAST_FRAME_MS
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestPatternSection {
-    pub width: u32,
-    pub height: u32,
+    pub width: i64,
+    pub height: i64,
     pub fps: f64,
 }
 
@@ -605,6 +617,9 @@ pub struct CommandSection {
     pub command: CommandLine,
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
+    /// End and restart the program when it sends no frame for this long.
+    #[serde(default = "default_stall_timeout_ms")]
+    pub stall_timeout_ms: u64,
 }
 
 fn default_max_frame_bytes() -> usize {

@@ -1,12 +1,11 @@
-//! Each camera's `[camera.source]` → [`SourceConfig`], and the ROS sections (`[ros1]`,
-//! `[ros2]`, `[ros_topics]`) → [`RosConfig`]. Split from `resolve` to keep the sources'
-//! rules (and the features they need) in one place.
+//! Each camera's `[camera.source]` → [`SourceConfig`]: the sources' rules (and the features
+//! they need) in one place. Problems are reported at the source's own keys.
 
-use super::ConfigError;
-use super::file::{
-    CameraSection, CommandLine, ConfigFile, RosTopicSection, SourceSection, V4l2Section,
-};
-use super::resolve::Ctx;
+use super::context::Ctx;
+use super::file::{CameraSection, CommandLine, RosTopicSection, SourceSection, V4l2Section};
+use super::secrets::{SecretFrom, read_secret};
+use super::words::whole;
+use crate::ros::settings::{RosTransport, check_topic};
 use lookout_core::jpeg::MAX_SIDE;
 use lookout_sources::command::CommandSource;
 use lookout_sources::files::FilesSource;
@@ -14,8 +13,8 @@ use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::ros::Reliability;
 use lookout_sources::testpattern::TestPattern;
 use lookout_sources::v4l2::controls::mode_switches_first;
-use lookout_sources::v4l2::{Assignment, PixelFormat};
-use std::path::PathBuf;
+use lookout_sources::v4l2::{Assignment, PixelFormat, V4l2Config};
+use std::cell::Cell;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -24,7 +23,7 @@ pub enum SourceConfig {
     Files(FilesSource),
     Command(CommandSource),
     Http(Box<HttpSource>),
-    V4l2(Box<V4l2Settings>),
+    V4l2(Box<V4l2Config>),
     Ros(RosSourceSettings),
 }
 
@@ -41,317 +40,307 @@ impl SourceConfig {
     }
 }
 
-/// A V4L2 camera as configured; opened (and its controls set) by the source at every start.
-#[derive(Debug, Clone)]
-pub struct V4l2Settings {
-    pub device: PathBuf,
-    pub size: Option<(u32, u32)>,
-    pub fps: Option<f64>,
-    pub format: Option<PixelFormat>,
-    pub buffers: u32,
-    /// `[camera.controls]`, mode switches (`auto_exposure`, `focus_automatic_continuous`…)
-    /// first: a manual value is refused by the driver while its automatic mode is on.
-    pub controls: Vec<Assignment>,
-}
-
 #[derive(Debug, Clone)]
 pub struct RosSourceSettings {
     pub transport: RosTransport,
     pub topic: String,
     pub reliability: Reliability,
+    /// How long a quiet topic's last picture is repeated before "no signal".
+    pub keep_last_frame: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RosTransport {
-    Ros1,
-    Ros2,
+/// Reports problems of one camera's source at its keys, and remembers that there were some.
+struct Check<'c, 'a> {
+    cx: &'c Ctx<'a>,
+    /// `camera[2]`.
+    at: &'c str,
+    id: &'c str,
+    failed: Cell<bool>,
 }
 
-impl RosTransport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Ros1 => "ros1",
-            Self::Ros2 => "ros2",
+impl Check<'_, '_> {
+    /// A problem with `key` of the camera (`source.fps`, `controls`).
+    fn bad(&self, key: &str, msg: impl std::fmt::Display, fix: &str) {
+        self.cx.report(
+            &format!("{}.{key}", self.at),
+            format!("camera {:?}: {msg}", self.id),
+            fix,
+        );
+        self.failed.set(true);
+    }
+
+    fn fps(&self, key: &str, fps: f64, max: f64, fix: &str) {
+        if !(fps.is_finite() && fps > 0.0 && fps <= max) {
+            self.bad(
+                key,
+                format!(
+                    "{} is {fps}; it must be above 0 and at most {max}",
+                    last(key)
+                ),
+                fix,
+            );
         }
     }
 
-    /// Whether this build has the transport (cargo features `ros1`, `ros2`).
-    pub fn built_in(self) -> bool {
-        match self {
-            Self::Ros1 => cfg!(feature = "ros1"),
-            Self::Ros2 => cfg!(feature = "ros2"),
+    fn frame_limit(&self, n: usize) {
+        if !(1024..=64 << 20).contains(&n) {
+            self.bad(
+                "source.max_frame_bytes",
+                format!(
+                    "max_frame_bytes is {n}; it must be {}",
+                    whole(1024, 64 << 20)
+                ),
+                "remove it to use the default (16 MiB)",
+            );
+        }
+    }
+
+    /// A source sending no frame this long is restarted: zero would restart it at once.
+    fn stall_timeout(&self, ms: u64) {
+        if ms == 0 {
+            self.bad(
+                "source.stall_timeout_ms",
+                "stall_timeout_ms must be above 0",
+                "remove it to use the default (10000), or give a slow camera more, e.g. 60000",
+            );
+        }
+    }
+
+    /// A side of a picture, 16 to 8192 pixels.
+    fn side(&self, key: &str, v: i64, fix: &str) -> u32 {
+        match u32::try_from(v) {
+            Ok(side) if (16..=MAX_SIDE).contains(&side) => side,
+            _ => {
+                self.bad(
+                    key,
+                    format!("{} is {v}; it must be {}", last(key), whole(16, MAX_SIDE)),
+                    fix,
+                );
+                16
+            }
         }
     }
 }
 
-/// The ROS transports to start and web_video_server's on-demand topics.
-#[derive(Debug, Clone, Default)]
-pub struct RosConfig {
-    pub ros1: Option<Ros1Settings>,
-    pub ros2: Option<Ros2Settings>,
-    pub topics: Option<TopicsSettings>,
+/// `source.fps` → `fps`.
+fn last(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
 }
 
-#[derive(Debug, Clone)]
-pub struct Ros1Settings {
-    pub master_uri: String,
-    pub hostname: Option<String>,
-    pub node_name: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Ros2Settings {
-    pub domain_id: u16,
-}
-
-#[derive(Debug, Clone)]
-pub struct TopicsSettings {
-    pub transport: RosTransport,
-    /// Names or `*` patterns; empty: every image topic.
-    pub allow: Vec<String>,
-    pub max_open: usize,
-}
-
-impl TopicsSettings {
-    pub fn allows(&self, topic: &str) -> bool {
-        self.allow.is_empty() || self.allow.iter().any(|p| glob_match(p, topic))
-    }
-}
-
-/// `*` matches any run of characters (slashes included); everything else matches itself.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let [first, middle @ .., last] = parts.as_slice() else {
-        return pattern == text;
+/// The camera at `at` (`camera[2]`)'s source; `None` when it has errors (all reported).
+pub(super) fn source(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<SourceConfig> {
+    let c = Check {
+        cx,
+        at,
+        id: &cam.id,
+        failed: Cell::new(false),
     };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
-pub(super) fn source(
-    cx: &Ctx<'_>,
-    at: Option<usize>,
-    cam: &CameraSection,
-) -> Result<SourceConfig, ConfigError> {
-    let id = &cam.id;
-    let bad = |msg: String, fix: &str| cx.err(at, format!("camera {id:?}: {msg}"), fix);
     if !cam.controls.is_empty() && !matches!(cam.source, SourceSection::V4l2(_)) {
-        return Err(bad(
-            "[camera.controls] is only for kind = \"v4l2\" cameras".into(),
+        c.bad(
+            "controls",
+            "[camera.controls] is only for kind = \"v4l2\" cameras",
             "remove the table, or set controls in the program that feeds this camera",
-        ));
+        );
     }
-    let fps_ok = |fps: f64, max: f64| fps.is_finite() && fps > 0.0 && fps <= max;
-    Ok(match &cam.source {
+    let source = match &cam.source {
         SourceSection::Testpattern(t) => {
-            if !(16..=MAX_SIDE).contains(&t.width) || !(16..=MAX_SIDE).contains(&t.height) {
-                return Err(bad(
-                    format!("test pattern size {}x{} is out of range", t.width, t.height),
-                    "use sides of 16 to 8192 pixels, e.g. 1280x720",
-                ));
-            }
-            if !fps_ok(t.fps, 120.0) {
-                return Err(bad(
-                    format!("fps is {}; it must be above 0 and at most 120", t.fps),
-                    "e.g. fps = 15",
-                ));
-            }
+            let fix = "use sides of 16 to 8192 pixels, e.g. 1280x720";
+            let width = c.side("source.width", t.width, fix);
+            let height = c.side("source.height", t.height, fix);
+            c.fps("source.fps", t.fps, 120.0, "e.g. fps = 15");
             SourceConfig::TestPattern(TestPattern {
-                width: t.width,
-                height: t.height,
+                width,
+                height,
                 fps: t.fps,
             })
         }
         SourceSection::Files(f) => {
             if !f.dir.is_dir() {
-                return Err(bad(
+                c.bad(
+                    "source.dir",
                     format!("folder {} does not exist", f.dir.display()),
                     "set dir to a folder of .jpg files (a relative path is from the current directory)",
-                ));
+                );
             }
-            if !fps_ok(f.fps, 120.0) {
-                return Err(bad(
-                    format!("fps is {}; it must be above 0 and at most 120", f.fps),
-                    "e.g. fps = 1",
-                ));
-            }
+            c.fps("source.fps", f.fps, 120.0, "e.g. fps = 1");
             SourceConfig::Files(FilesSource {
                 dir: f.dir.clone(),
                 fps: f.fps,
             })
         }
-        SourceSection::Command(c) => {
-            let argv = match &c.command {
+        SourceSection::Command(cmd) => {
+            let argv = match &cmd.command {
                 CommandLine::Argv(v) => v.clone(),
                 CommandLine::Shell(s) => vec!["sh".into(), "-c".into(), s.clone()],
             };
-            let empty_shell = matches!(&c.command, CommandLine::Shell(s) if s.trim().is_empty());
+            let empty_shell = matches!(&cmd.command, CommandLine::Shell(s) if s.trim().is_empty());
             if empty_shell || argv.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(bad(
-                    "command is empty".into(),
+                c.bad(
+                    "source.command",
+                    "command is empty",
                     "e.g. command = [\"ffmpeg\", \"-i\", \"/dev/video0\", \"-f\", \"mjpeg\", \"-\"]",
-                ));
+                );
             }
-            check_frame_limit(&bad, c.max_frame_bytes)?;
+            c.frame_limit(cmd.max_frame_bytes);
+            c.stall_timeout(cmd.stall_timeout_ms);
             SourceConfig::Command(CommandSource {
                 argv,
-                max_frame_bytes: c.max_frame_bytes,
+                max_frame_bytes: cmd.max_frame_bytes,
+                stall_timeout: Duration::from_millis(cmd.stall_timeout_ms),
             })
         }
-        SourceSection::Http(h) => {
-            let (url, from_url) = split_userinfo(&h.url).map_err(|e| {
-                bad(
-                    format!("url: {e}"),
-                    "e.g. url = \"http://192.168.1.20/video.mjpg\"",
-                )
-            })?;
-            let password = match (&h.password_file, &h.password_env) {
-                (Some(_), Some(_)) => {
-                    return Err(bad(
-                        "both password_file and password_env are set".into(),
-                        "keep one of them",
-                    ));
-                }
-                (Some(file), None) => Some(
-                    std::fs::read_to_string(file)
-                        .map_err(|e| {
-                            bad(
-                                format!("cannot read password_file {}: {e}", file.display()),
-                                "check the path and that Lookout may read it",
-                            )
-                        })?
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
-                (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
-                    bad(
-                        format!("environment variable {var} is not set"),
-                        "set it in the service's environment, or use password_file",
-                    )
-                })?),
-                (None, None) => None,
-            };
-            if from_url.is_some() && (h.username.is_some() || password.is_some()) {
-                return Err(bad(
-                    "credentials are both in the url and in username/password keys".into(),
-                    "keep one: remove user:password@ from the url, or the username/password_file/password_env keys",
-                ));
-            }
-            let creds = match (&h.username, password, from_url) {
-                (Some(u), p, _) => Some(Credentials {
-                    username: u.clone(),
-                    password: p.unwrap_or_default(),
-                }),
-                (None, Some(_), _) => {
-                    return Err(bad(
-                        "a password is set but no username".into(),
-                        "add username = \"...\"",
-                    ));
-                }
-                (None, None, c) => c,
-            };
-            if !fps_ok(h.poll_fps, 30.0) {
-                return Err(bad(
-                    format!(
-                        "poll_fps is {}; it must be above 0 and at most 30",
-                        h.poll_fps
-                    ),
-                    "e.g. poll_fps = 2",
-                ));
-            }
-            if h.stall_timeout_ms == 0 {
-                return Err(bad(
-                    "stall_timeout_ms must be above 0".into(),
-                    "remove it to use the default (10000)",
-                ));
-            }
-            check_frame_limit(&bad, h.max_frame_bytes)?;
-            let mut src = HttpSource::new(url, creds);
-            src.poll_fps = h.poll_fps;
-            src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
-            src.max_frame_bytes = h.max_frame_bytes;
-            SourceConfig::Http(Box::new(src))
-        }
-        SourceSection::V4l2(v) => SourceConfig::V4l2(Box::new(v4l2(&bad, v, cam)?)),
-        SourceSection::Ros1(r) => SourceConfig::Ros(ros_source(&bad, RosTransport::Ros1, r)?),
-        SourceSection::Ros2(r) => SourceConfig::Ros(ros_source(&bad, RosTransport::Ros2, r)?),
-    })
+        SourceSection::Http(h) => SourceConfig::Http(Box::new(http(&c, h)?)),
+        SourceSection::V4l2(v) => SourceConfig::V4l2(Box::new(v4l2(&c, v, cam))),
+        SourceSection::Ros1(r) => SourceConfig::Ros(ros_source(&c, RosTransport::Ros1, r)),
+        SourceSection::Ros2(r) => SourceConfig::Ros(ros_source(&c, RosTransport::Ros2, r)),
+    };
+    (!c.failed.get()).then_some(source)
 }
 
-fn v4l2(
-    bad: &impl Fn(String, &str) -> ConfigError,
-    v: &V4l2Section,
-    cam: &CameraSection,
-) -> Result<V4l2Settings, ConfigError> {
+fn http(c: &Check<'_, '_>, h: &super::file::HttpSection) -> Option<HttpSource> {
+    let (url, from_url) = match split_userinfo(&h.url) {
+        Ok(parts) => parts,
+        Err(e) => {
+            c.bad(
+                "source.url",
+                format!("url: {e}"),
+                "e.g. url = \"http://192.168.1.20/video.mjpg\"",
+            );
+            return None;
+        }
+    };
+    let password = match (&h.password_file, &h.password_env) {
+        (Some(_), Some(_)) => {
+            c.bad(
+                "source.password_env",
+                "both password_file and password_env are set",
+                "keep one of them",
+            );
+            None
+        }
+        (Some(file), None) => read(c, SecretFrom::File(file), "source.password_file"),
+        (None, Some(var)) => read(c, SecretFrom::Env(var), "source.password_env"),
+        (None, None) => None,
+    };
+    let has_password = h.password_file.is_some() || h.password_env.is_some();
+    if from_url.is_some() && (h.username.is_some() || has_password) {
+        c.bad(
+            "source.url",
+            "credentials are both in the url and in username/password keys",
+            "keep one: remove user:password@ from the url, or the username/password_file/password_env keys",
+        );
+    }
+    let creds = match (&h.username, password, from_url) {
+        (Some(u), p, _) => Some(Credentials {
+            username: u.clone(),
+            password: p.unwrap_or_default(),
+        }),
+        (None, _, c2) if has_password => {
+            c.bad(
+                "source.username",
+                "a password is set but no username",
+                "add username = \"...\"",
+            );
+            c2
+        }
+        (None, _, c2) => c2,
+    };
+    c.fps("source.poll_fps", h.poll_fps, 30.0, "e.g. poll_fps = 2");
+    c.stall_timeout(h.stall_timeout_ms);
+    c.frame_limit(h.max_frame_bytes);
+    let mut src = HttpSource::new(url, creds);
+    src.poll_fps = h.poll_fps;
+    src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
+    src.max_frame_bytes = h.max_frame_bytes;
+    Some(src)
+}
+
+/// A camera's password from `password_file` or `password_env` (the `key` named).
+fn read(c: &Check<'_, '_>, from: SecretFrom<'_>, key: &str) -> Option<String> {
+    match read_secret(from, "camera password") {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let fix = match from {
+                SecretFrom::File(_) => "check the path and that Lookout may read it",
+                SecretFrom::Env(_) => "set it in the service's environment, or use password_file",
+            };
+            c.bad(key, e.message(), fix);
+            None
+        }
+    }
+}
+
+fn v4l2(c: &Check<'_, '_>, v: &V4l2Section, cam: &CameraSection) -> V4l2Config {
     if !cfg!(all(feature = "v4l2", target_os = "linux")) {
-        return Err(bad(
-            "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)".into(),
+        c.bad(
+            "source.kind",
+            "this Lookout was built without V4L2 support (feature `v4l2`, Linux only)",
             "build it with the default features (`cargo build --release`), or use kind = \"command\" with ffmpeg",
-        ));
+        );
     }
     if v.device.as_os_str().is_empty() {
-        return Err(bad(
-            "device is empty".into(),
+        c.bad(
+            "source.device",
+            "device is empty",
             "e.g. device = \"/dev/video0\"; `lookout devices` lists the cameras",
-        ));
+        );
     }
+    let fix = "e.g. width = 1280 and height = 720; `lookout devices` lists the sizes";
     let size = match (v.width, v.height) {
         (None, None) => None,
-        (Some(w), Some(h)) if (16..=MAX_SIDE).contains(&w) && (16..=MAX_SIDE).contains(&h) => {
-            Some((w, h))
-        }
-        (Some(_), Some(_)) => {
-            return Err(bad(
-                "width and height must be 16 to 8192".into(),
-                "e.g. width = 1280 and height = 720; `lookout devices` lists the sizes",
-            ));
-        }
-        _ => {
-            return Err(bad(
-                "set both width and height, or neither".into(),
+        (Some(w), Some(h)) => Some((
+            c.side("source.width", w, fix),
+            c.side("source.height", h, fix),
+        )),
+        (w, _) => {
+            c.bad(
+                if w.is_some() {
+                    "source.width"
+                } else {
+                    "source.height"
+                },
+                "set both width and height, or neither",
                 "e.g. width = 1280 and height = 720 (neither: the largest size offered)",
-            ));
+            );
+            None
         }
     };
     if let Some(fps) = v.fps {
-        if !(fps.is_finite() && fps > 0.0 && fps <= 240.0) {
-            return Err(bad(
-                format!("fps is {fps}; it must be above 0 and at most 240"),
-                "e.g. fps = 30, or remove it for the highest rate offered",
-            ));
-        }
+        c.fps(
+            "source.fps",
+            fps,
+            240.0,
+            "e.g. fps = 30, or remove it for the highest rate offered",
+        );
     }
-    let format = match &v.format {
-        None => None,
-        Some(text) => Some(parse_fourcc(text).ok_or_else(|| {
-            bad(
+    let format = v.format.as_ref().and_then(|text| {
+        let format = parse_fourcc(text);
+        match format {
+            None => c.bad(
+                "source.format",
                 format!("format {text:?} is not a FourCC"),
                 "use four characters as `lookout devices` shows them, e.g. \"MJPG\" or \"YUYV\"",
-            )
-        })?),
+            ),
+            Some(f) if !f.is_usable() => c.bad(
+                "source.format",
+                format!("format {f} cannot be captured"),
+                "use MJPG, JPEG, YUYV, UYVY, NV12, RGB3, BGR3 or GREY, or remove it",
+            ),
+            Some(_) => {}
+        }
+        format
+    });
+    let buffers = match u32::try_from(v.buffers) {
+        Ok(n) if (2..=32).contains(&n) => n,
+        _ => {
+            c.bad(
+                "source.buffers",
+                format!("buffers is {}; it must be {}", v.buffers, whole(2, 32)),
+                "remove it to use the default (4)",
+            );
+            lookout_sources::v4l2::DEFAULT_BUFFERS
+        }
     };
-    if let Some(f) = format.filter(|f| !f.is_usable()) {
-        return Err(bad(
-            format!("format {f} cannot be captured"),
-            "use MJPG, JPEG, YUYV, UYVY, NV12, RGB3, BGR3 or GREY, or remove it",
-        ));
-    }
-    if !(2..=32).contains(&v.buffers) {
-        return Err(bad(
-            format!("buffers is {}; it must be 2..=32", v.buffers),
-            "remove it to use the default (4)",
-        ));
-    }
     let controls: Vec<Assignment> = cam
         .controls
         .iter()
@@ -360,16 +349,17 @@ fn v4l2(
             value: value.to_string(),
         })
         .collect();
-    // The automatic-mode switches first, the rest sorted by name (the table's order).
-    let controls = mode_switches_first(&controls);
-    Ok(V4l2Settings {
+    V4l2Config {
         device: v.device.clone(),
         size,
         fps: v.fps,
         format,
-        buffers: v.buffers,
-        controls,
-    })
+        buffers,
+        // Automatic-mode switches (`auto_exposure`, `focus_automatic_continuous`…) first: a
+        // manual value is refused by the driver while its automatic mode is on. The rest in
+        // the table's order (sorted by name).
+        controls: mode_switches_first(&controls),
+    }
 }
 
 fn parse_fourcc(text: &str) -> Option<PixelFormat> {
@@ -381,19 +371,26 @@ fn parse_fourcc(text: &str) -> Option<PixelFormat> {
 }
 
 fn ros_source(
-    bad: &impl Fn(String, &str) -> ConfigError,
+    c: &Check<'_, '_>,
     transport: RosTransport,
     r: &RosTopicSection,
-) -> Result<RosSourceSettings, ConfigError> {
+) -> RosSourceSettings {
     if !transport.built_in() {
         let name = transport.name();
-        return Err(bad(
+        c.bad(
+            "source.kind",
             format!("this Lookout was built without {name} support"),
             &format!("build it with `cargo build --release --features {name}`"),
-        ));
+        );
     }
-    check_topic(&r.topic).map_err(|e| bad(e, "e.g. topic = \"/camera/image_raw\""))?;
-    Ok(RosSourceSettings {
+    if let Err(e) = check_topic(&r.topic) {
+        c.bad(
+            "source.topic",
+            e.message(),
+            "e.g. topic = \"/camera/image_raw\"",
+        );
+    }
+    RosSourceSettings {
         transport,
         topic: r.topic.clone(),
         reliability: if r.reliable {
@@ -401,206 +398,13 @@ fn ros_source(
         } else {
             Reliability::BestEffort
         },
-    })
-}
-
-/// A ROS graph name as users write it: absolute, no spaces or odd characters.
-pub fn check_topic(topic: &str) -> Result<(), String> {
-    // ROS names: absolute, parts of letters, digits and '_' that do not start with a digit.
-    let ok = topic.len() > 1
-        && topic.len() <= 256
-        && topic.strip_prefix('/').is_some_and(|rest| {
-            rest.split('/').all(|part| {
-                part.bytes().next().is_some_and(|b| !b.is_ascii_digit())
-                    && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            })
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "topic {topic:?} is not a valid ROS topic name (absolute; parts of letters, digits and '_', not starting with a digit)"
-        ))
-    }
-}
-
-/// `[ros1]`, `[ros2]` and `[ros_topics]`.
-pub(super) fn ros(cx: &Ctx<'_>, file: &ConfigFile) -> Result<RosConfig, ConfigError> {
-    let uses = |t: RosTransport| {
-        file.cameras.iter().any(|c| {
-            matches!(
-                (&c.get_ref().source, t),
-                (SourceSection::Ros1(_), RosTransport::Ros1)
-                    | (SourceSection::Ros2(_), RosTransport::Ros2)
-            )
-        })
-    };
-    let section_err = |t: RosTransport, header: &str| {
-        let name = t.name();
-        cx.err(
-            cx.key_in(header, 0, "").or(cx.key_offset(name)),
-            format!("[{name}] is set but this Lookout was built without {name} support"),
-            format!("build it with `cargo build --release --features {name}`, or remove [{name}]"),
-        )
-    };
-    let ros1 = match (&file.ros1, uses(RosTransport::Ros1)) {
-        (None, false) => None,
-        (section, _) => {
-            if section.is_some() && !RosTransport::Ros1.built_in() {
-                return Err(section_err(RosTransport::Ros1, "[ros1]"));
-            }
-            let s = section.clone().unwrap_or_default();
-            let master_uri = s
-                .master_uri
-                .or_else(|| {
-                    std::env::var("ROS_MASTER_URI")
-                        .ok()
-                        .filter(|v| !v.is_empty())
-                })
-                .unwrap_or_else(|| "http://localhost:11311".to_owned());
-            if !master_uri.starts_with("http://") {
-                return Err(cx.err(
-                    cx.key_offset("master_uri"),
-                    format!("ros1.master_uri {master_uri:?} is not an http:// URL"),
-                    "e.g. master_uri = \"http://127.0.0.1:11311\"",
-                ));
-            }
-            Some(Ros1Settings {
-                master_uri,
-                // Unset: the node applies ROS_HOSTNAME, then ROS_IP, as roscpp does.
-                hostname: s.hostname,
-                node_name: s.node_name.unwrap_or_else(|| "/lookout".to_owned()),
-            })
-        }
-    };
-    let ros2 = match (&file.ros2, uses(RosTransport::Ros2)) {
-        (None, false) => None,
-        (section, _) => {
-            if section.is_some() && !RosTransport::Ros2.built_in() {
-                return Err(section_err(RosTransport::Ros2, "[ros2]"));
-            }
-            let from_env = std::env::var("ROS_DOMAIN_ID")
-                .ok()
-                .filter(|v| !v.is_empty());
-            let domain_id = match (section.as_ref().and_then(|s| s.domain_id), from_env) {
-                (Some(d), _) => d,
-                (None, Some(v)) => v.trim().parse().map_err(|_| {
-                    cx.err(
-                        None,
-                        format!("ROS_DOMAIN_ID={v:?} is not a number"),
-                        "set it to 0..=232, or set [ros2] domain_id",
-                    )
-                })?,
-                (None, None) => 0,
-            };
-            if domain_id > 232 {
-                return Err(cx.err(
-                    cx.key_offset("domain_id"),
-                    format!("ros2 domain id {domain_id} is above 232"),
-                    "DDS domains are 0..=232; ROS uses 0..=101 by default",
-                ));
-            }
-            Some(Ros2Settings { domain_id })
-        }
-    };
-    let t = &file.ros_topics;
-    let topics = if !t.enabled {
-        None
-    } else {
-        let bad =
-            |key: &str, msg: String, fix: &str| cx.err(cx.key_in("[ros_topics]", 0, key), msg, fix);
-        let transport = match (t.transport.as_deref(), ros1.is_some(), ros2.is_some()) {
-            (Some("ros1"), true, _) => Some(RosTransport::Ros1),
-            (Some("ros2"), _, true) => Some(RosTransport::Ros2),
-            (Some(other @ ("ros1" | "ros2")), _, _) => {
-                return Err(bad(
-                    "transport",
-                    format!("ros_topics.transport is {other:?} but [{other}] is not configured"),
-                    &format!("add a [{other}] table"),
-                ));
-            }
-            (Some(other), _, _) => {
-                return Err(bad(
-                    "transport",
-                    format!("ros_topics.transport {other:?} is not known"),
-                    "write \"ros1\" or \"ros2\"",
-                ));
-            }
-            (None, true, true) => {
-                return Err(bad(
-                    "transport",
-                    "both [ros1] and [ros2] are configured: which one serves /stream?topic=?"
-                        .into(),
-                    "set [ros_topics] transport = \"ros1\" or \"ros2\"",
-                ));
-            }
-            (None, true, false) => Some(RosTransport::Ros1),
-            (None, false, true) => Some(RosTransport::Ros2),
-            (None, false, false) => None,
-        };
-        if let Some(p) = t.allow.iter().find(|p| !p.starts_with('/')) {
-            return Err(bad(
-                "allow",
-                format!("ros_topics.allow pattern {p:?} does not start with '/'"),
-                "write absolute names or patterns, e.g. \"/camera/*\"",
-            ));
-        }
-        if !(1..=256).contains(&t.max_open) {
-            return Err(bad(
-                "max_open",
-                format!("ros_topics.max_open is {}; it must be 1..=256", t.max_open),
-                "remove it to use the default (16)",
-            ));
-        }
-        transport.map(|transport| TopicsSettings {
-            transport,
-            allow: t.allow.clone(),
-            max_open: t.max_open,
-        })
-    };
-    Ok(RosConfig { ros1, ros2, topics })
-}
-
-fn check_frame_limit(
-    bad: &impl Fn(String, &str) -> ConfigError,
-    n: usize,
-) -> Result<(), ConfigError> {
-    if (1024..=64 << 20).contains(&n) {
-        Ok(())
-    } else {
-        Err(bad(
-            format!("max_frame_bytes is {n}; it must be 1024..=67108864"),
-            "remove it to use the default (16 MiB)",
-        ))
+        keep_last_frame: Duration::from_millis(r.keep_last_frame_ms),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_patterns() {
-        assert!(glob_match("/camera/*", "/camera/image_raw"));
-        assert!(glob_match("/camera/*", "/camera/left/image_raw"));
-        assert!(glob_match("*/compressed", "/a/b/compressed"));
-        assert!(glob_match("/a", "/a"));
-        assert!(!glob_match("/a", "/ab"));
-        assert!(!glob_match("/camera/*", "/other/image"));
-        assert!(glob_match("/c*m*", "/cam"));
-        assert!(!glob_match("/ab*ba", "/aba"));
-    }
-
-    #[test]
-    fn topic_names() {
-        assert!(check_topic("/camera/image_raw").is_ok());
-        assert!(check_topic("/cam_2/image").is_ok());
-        for bad in [
-            "camera", "/", "/a//b", "/a b", "/a/", "", "/~cam", "/1cam", "/a/2b",
-        ] {
-            assert!(check_topic(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn fourcc_text() {

@@ -6,6 +6,7 @@ use super::Generated;
 use crate::config::Config;
 use crate::listen::ListenSpec;
 use crate::web::TrustedProxy;
+use lookout_core::Error;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -92,22 +93,22 @@ pub fn nginx_site(
     server_name: &str,
     webroot: &Path,
     upstream_given: Option<&ListenSpec>,
-) -> Result<Generated, String> {
+) -> Result<Generated, Error> {
     if config.auth.mode == crate::config::AuthMode::None {
-        return Err(
-            "auth.mode = \"none\" in the config: published through nginx, everyone could watch and change everything; remove it (logins are the default) and create users with `lookout user add`".into(),
-        );
+        return Err(Error::invalid(
+            "auth.mode = \"none\" in the config: published through nginx, everyone could watch and change everything; remove it (logins are the default) and create users with `lookout user add`",
+        ));
     }
     if !valid_server_name(server_name) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "--server-name {server_name:?} is not a host name; give the name clients use, e.g. --server-name cam.example.org"
-        ));
+        )));
     }
     let Some(webroot) = nginx_safe_path(webroot) else {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "--webroot {}: give an absolute path without spaces, quotes or ;{{}}$#",
             webroot.display()
-        ));
+        )));
     };
     // A socket systemd made (lookout.socket) has the mode and group its unit gives it.
     let mut from_socket_unit = false;
@@ -115,7 +116,9 @@ pub fn nginx_site(
         Some(spec) => {
             from_socket_unit = config.server.listen.contains(&ListenSpec::Systemd);
             upstream(std::slice::from_ref(spec)).ok_or_else(|| {
-                format!("--upstream {spec}: give unix:/PATH or a plain-HTTP address IP:PORT")
+                Error::invalid(format!(
+                    "--upstream {spec}: give unix:/PATH or a plain-HTTP address IP:PORT"
+                ))
             })?
         }
         None => upstream(&config.server.listen).ok_or_else(|| {
@@ -125,14 +128,14 @@ pub fn nginx_site(
                 .iter()
                 .map(ToString::to_string)
                 .collect();
-            format!(
+            Error::invalid(format!(
                 "nginx needs a unix socket or a plain-HTTP TCP address to proxy to, and server.listen has none it can use ({}); add \"unix:/run/lookout/http.sock\" (or a loopback address such as \"127.0.0.1:8080\") to server.listen, or name the socket systemd passes with --upstream unix:/PATH",
                 if listed.is_empty() {
                     "empty".to_owned()
                 } else {
                     listed.join(", ")
                 }
-            )
+            ))
         })?,
     };
     let trusted = &config.server.trusted_proxies;
@@ -145,10 +148,10 @@ pub fn nginx_site(
     let (proxy_pass, about_upstream) = match &upstream {
         Upstream::Unix(path) => {
             let Some(path) = nginx_safe_path(path) else {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "the socket path unix:{} has characters nginx cannot take unquoted (spaces, quotes, ;{{}}$#); choose a plain path such as /run/lookout/http.sock",
                     path.display()
-                ));
+                )));
             };
             if !trusted.contains(&TrustedProxy::Unix) {
                 warnings.push(
@@ -231,10 +234,12 @@ pub fn nginx_site(
          #     ln -s /etc/nginx/sites-available/lookout /etc/nginx/sites-enabled/lookout\n\
          #     nginx -t && systemctl reload nginx\n\
          # Certificate (Let's Encrypt): nginx refuses this file until the certificate exists, so\n\
-         # get the first one before enabling the site:\n\
-         #     certbot certonly --nginx -d {name}\n\
-         # or, with port 80 served by this site, `certbot certonly --webroot -w {webroot} -d {name}`.\n\
-         # certbot's timer renews it; `--deploy-hook \"systemctl reload nginx\"` makes nginx reload it.\n\
+         # get the first one before enabling the site, with\n\
+         #     certbot certonly --webroot -w {webroot} -d {name}\n\
+         # while a port-80 server of its own serves {webroot} (docs/guide/remote-access.md,\n\
+         # step 3), or with `certbot certonly --nginx -d {name}`. Not --standalone: its renewals\n\
+         # need port 80, which nginx holds. certbot's timer renews through this site's port 80;\n\
+         # `--deploy-hook \"systemctl reload nginx\"` makes nginx load the new certificate.\n\
          #\n\
          {about_upstream}\
          \n\
@@ -433,6 +438,7 @@ mod tests {
                 None,
             )
             .unwrap_err();
+            let err = err.message();
             assert!(err.contains("unix:/run/lookout/http.sock"), "{err}");
             assert!(err.contains("loopback"), "{err}");
         }
@@ -456,7 +462,7 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(err.contains("/run/lookout/http.sock"), "{err}");
+        assert!(err.message().contains("/run/lookout/http.sock"), "{err}");
     }
 
     #[test]
@@ -470,6 +476,6 @@ mod tests {
         assert_eq!(g.warnings, Vec::<String>::new());
         let bad: ListenSpec = "systemd".parse().unwrap();
         let err = nginx_site(&c, "cam", Path::new(DEFAULT_WEBROOT), Some(&bad)).unwrap_err();
-        assert!(err.contains("--upstream"), "{err}");
+        assert!(err.message().contains("--upstream"), "{err}");
     }
 }

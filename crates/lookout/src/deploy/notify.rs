@@ -7,6 +7,8 @@
 //! The variables stay in the environment, so command sources inherit them; the unit's
 //! `NotifyAccess=main` makes systemd ignore anything but Lookout's own messages.
 
+use lookout_core::Error;
+use lookout_core::error::io_kind;
 use std::ffi::OsStr;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
@@ -33,7 +35,7 @@ impl Notifier {
         match Self::new(&socket, usec.as_deref(), pid.as_deref(), std::process::id()) {
             Ok(n) => Some(n),
             Err(e) => {
-                tracing::debug!("not notifying systemd: {e}");
+                tracing::debug!("not notifying systemd: {}", e.chain());
                 None
             }
         }
@@ -46,13 +48,14 @@ impl Notifier {
         watchdog_usec: Option<&str>,
         watchdog_pid: Option<&str>,
         pid: u32,
-    ) -> Result<Notifier, String> {
+    ) -> Result<Notifier, Error> {
         let addr = socket_addr(notify_socket)?;
-        let socket = UnixDatagram::unbound().map_err(|e| format!("no datagram socket: {e}"))?;
+        let socket = UnixDatagram::unbound()
+            .map_err(|e| Error::wrap(io_kind(&e), "no datagram socket", e))?;
         // A full queue on systemd's side must not block the runtime: drop the message.
         socket
             .set_nonblocking(true)
-            .map_err(|e| format!("cannot make the socket non-blocking: {e}"))?;
+            .map_err(|e| Error::wrap(io_kind(&e), "cannot make the socket non-blocking", e))?;
         let for_us = watchdog_pid.is_none_or(|p| p.trim().parse::<u32>() == Ok(pid));
         let watchdog = watchdog_usec
             .and_then(|u| u.trim().parse::<u64>().ok())
@@ -104,32 +107,45 @@ impl Notifier {
     }
 }
 
-fn socket_addr(s: &OsStr) -> Result<SocketAddr, String> {
+fn socket_addr(s: &OsStr) -> Result<SocketAddr, Error> {
+    use lookout_core::ErrorKind;
     use std::os::unix::ffi::OsStrExt;
     let bytes = s.as_bytes();
     match bytes.first() {
-        Some(b'/') => SocketAddr::from_pathname(s)
-            .map_err(|e| format!("NOTIFY_SOCKET {s:?} is not a socket path: {e}")),
+        Some(b'/') => SocketAddr::from_pathname(s).map_err(|e| {
+            Error::wrap(
+                ErrorKind::InvalidInput,
+                format!("NOTIFY_SOCKET {s:?} is not a socket path"),
+                e,
+            )
+        }),
         Some(b'@') => abstract_addr(&bytes[1..]),
-        _ => Err(format!(
+        _ => Err(Error::invalid(format!(
             "NOTIFY_SOCKET {s:?} is neither a path nor an abstract name (@...)"
-        )),
+        ))),
     }
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn abstract_addr(name: &[u8]) -> Result<SocketAddr, String> {
+fn abstract_addr(name: &[u8]) -> Result<SocketAddr, Error> {
     #[cfg(target_os = "android")]
     use std::os::android::net::SocketAddrExt;
     #[cfg(target_os = "linux")]
     use std::os::linux::net::SocketAddrExt;
-    SocketAddr::from_abstract_name(name)
-        .map_err(|e| format!("NOTIFY_SOCKET: bad abstract socket name: {e}"))
+    SocketAddr::from_abstract_name(name).map_err(|e| {
+        Error::wrap(
+            lookout_core::ErrorKind::InvalidInput,
+            "NOTIFY_SOCKET: bad abstract socket name",
+            e,
+        )
+    })
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn abstract_addr(_name: &[u8]) -> Result<SocketAddr, String> {
-    Err("NOTIFY_SOCKET names an abstract socket, which only Linux has".into())
+fn abstract_addr(_name: &[u8]) -> Result<SocketAddr, Error> {
+    Err(Error::invalid(
+        "NOTIFY_SOCKET names an abstract socket, which only Linux has",
+    ))
 }
 
 #[cfg(test)]

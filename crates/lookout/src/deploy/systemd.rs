@@ -6,6 +6,8 @@
 use super::Generated;
 use crate::config::Config;
 use crate::listen::ListenSpec;
+use lookout_core::error::io_kind;
+use lookout_core::{Error, ErrorKind};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -25,22 +27,25 @@ pub fn systemd_unit(
     config: &Config,
     exe: &Path,
     config_path: Option<&Path>,
-) -> Result<Generated, String> {
+) -> Result<Generated, Error> {
     let mut warnings = Vec::new();
     let mut exec = vec![path_arg(exe)?, "serve".to_owned()];
+    // The service starts this very file: one under /home (`cargo build` output, a download)
+    // fails with status 203/EXEC.
+    if let Some(hider) = hidden_by_sandbox(exe) {
+        warnings.push(format!(
+            "this program is {}, which {hider} hides from the service, so it would not start: install it with `sudo install -m 755 {} /usr/local/bin/lookout` and run `/usr/local/bin/lookout systemd-unit` again (with the same --config)",
+            exe.display(),
+            exe.display()
+        ));
+    }
     match config_path {
         Some(p) => {
             exec.push("--config".into());
             exec.push(path_arg(p)?);
-            let hidden = |dir: &str| p.starts_with(dir);
-            if hidden("/home") || hidden("/root") || hidden("/run/user") {
+            if let Some(hider) = hidden_by_sandbox(p) {
                 warnings.push(format!(
-                    "the config {} is in a home directory, which ProtectHome=yes hides from the service: move it to /etc/lookout/lookout.toml and run this command again with --config /etc/lookout/lookout.toml",
-                    p.display()
-                ));
-            } else if hidden("/tmp") || hidden("/var/tmp") {
-                warnings.push(format!(
-                    "the config {} is in /tmp, which PrivateTmp=yes hides from the service: move it to /etc/lookout/lookout.toml",
+                    "the config {} is where {hider} hides it from the service: move it to /etc/lookout/lookout.toml and run this command again with --config /etc/lookout/lookout.toml",
                     p.display()
                 ));
             }
@@ -52,9 +57,7 @@ pub fn systemd_unit(
     exec.push("--data-dir".into());
     exec.push(STATE_DIR.into());
     if let Some(d) = config
-        .file
-        .server
-        .data_dir
+        .data_dir_in_file
         .as_deref()
         .filter(|d| *d != Path::new(STATE_DIR))
     {
@@ -72,7 +75,7 @@ pub fn systemd_unit(
             _ => {}
         }
     }
-    if config.file.tls.key.is_some() {
+    if config.tls.is_some() {
         warnings.push(
             "[tls] names key files: the service's dynamic user cannot read root-only files such as /etc/letsencrypt/live/*/privkey.pem; copy them somewhere the service can read (a certbot --deploy-hook), or let nginx do HTTPS (`lookout nginx-site`)".to_owned(),
         );
@@ -91,9 +94,9 @@ pub fn systemd_unit(
     if let Some(g) = &config.server.socket.group {
         // chown(2) to a group needs membership in it, which a dynamic user only has this way.
         if !valid_group(g) {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "server.socket_group {g:?} is not a group name systemd accepts"
-            ));
+            )));
         }
         if !groups.contains(g) {
             groups.push(g.clone());
@@ -188,6 +191,22 @@ pub fn systemd_unit(
     Ok(Generated { text: u, warnings })
 }
 
+/// The setting of the unit below that hides `p` from the service, if one does: home
+/// directories are inaccessible (`ProtectHome=yes`) and `/tmp` is the service's own, empty
+/// one (`PrivateTmp=yes`).
+fn hidden_by_sandbox(p: &Path) -> Option<&'static str> {
+    if ["/home", "/root", "/run/user"]
+        .iter()
+        .any(|d| p.starts_with(d))
+    {
+        Some("ProtectHome=yes")
+    } else if ["/tmp", "/var/tmp"].iter().any(|d| p.starts_with(d)) {
+        Some("PrivateTmp=yes")
+    } else {
+        None
+    }
+}
+
 /// A group name as systemd takes it in `SupplementaryGroups=` (a name or a number).
 fn valid_group(g: &str) -> bool {
     !g.is_empty()
@@ -197,20 +216,20 @@ fn valid_group(g: &str) -> bool {
 
 /// A path as one `ExecStart=` word: quoted when it has characters systemd would split or
 /// expand. `%` (specifiers) and `$` (environment) are doubled, quotes and backslashes escaped.
-fn path_arg(p: &Path) -> Result<String, String> {
+fn path_arg(p: &Path) -> Result<String, Error> {
     let s = p.to_str().ok_or_else(|| {
-        format!(
+        Error::invalid(format!(
             "{} is not UTF-8, which a unit file cannot name",
             p.display()
-        )
+        ))
     })?;
     if !p.is_absolute() {
-        return Err(format!("{s} is not an absolute path"));
+        return Err(Error::invalid(format!("{s} is not an absolute path")));
     }
     if s.chars().any(char::is_control) {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{s:?} has control characters, which a unit file cannot name"
-        ));
+        )));
     }
     let escaped = s.replace('%', "%%").replace('$', "$$");
     let plain = escaped
@@ -225,24 +244,25 @@ fn path_arg(p: &Path) -> Result<String, String> {
 
 /// Writes `text` to `path` (through a temporary file, so a unit is never half-written); the
 /// error says what to do.
-pub fn install(text: &str, path: &Path) -> Result<(), String> {
+pub fn install(text: &str, path: &Path) -> Result<(), Error> {
     let shown = path.display();
     let dir = path
         .parent()
-        .ok_or_else(|| format!("{shown} has no parent directory"))?;
+        .ok_or_else(|| Error::invalid(format!("{shown} has no parent directory")))?;
     let tmp = dir.join(".lookout.service.tmp");
     let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         match e.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                format!("cannot write {shown}: {e}; run it as root: sudo lookout systemd-unit --install (with the same --config)")
+                Error::wrap(ErrorKind::PermissionDenied, format!("cannot write {shown}: {e}; run it as root: sudo lookout systemd-unit --install (with the same --config)"), e)
             }
-            std::io::ErrorKind::NotFound => format!(
+            // The message says it all; "No such file or directory" after it would not help.
+            std::io::ErrorKind::NotFound => Error::not_found(format!(
                 "cannot write {shown}: {} does not exist; is this a systemd system? Print the unit without --install and put it where your init system wants it",
                 dir.display()
-            ),
-            _ => format!("cannot write {shown}: {e}"),
+            )),
+            _ => Error::wrap(io_kind(&e), format!("cannot write {shown}"), e),
         }
     })
 }
@@ -350,6 +370,7 @@ mod tests {
         .unwrap();
         assert_eq!(g.warnings.len(), 3, "{:?}", g.warnings);
         assert!(g.warnings[0].contains("ProtectHome"));
+        assert!(g.warnings[0].contains("/home/pi/lookout.toml"));
         assert!(g.warnings[1].contains("server.data_dir"));
         assert!(g.warnings[2].contains("unix:/run/lookout/http.sock"));
         let g = systemd_unit(&c, Path::new("/usr/bin/lookout"), None).unwrap();
@@ -358,6 +379,34 @@ mod tests {
             lines(&g.text)
                 .contains(&"ExecStart=/usr/bin/lookout serve --data-dir /var/lib/lookout")
         );
+    }
+
+    #[test]
+    fn a_program_the_sandbox_hides_is_warned_about() {
+        let c = config("listen = [\"127.0.0.1:8080\"]");
+        let conf = Some(Path::new("/etc/lookout/lookout.toml"));
+        for (exe, hider) in [
+            ("/home/pi/lookout/target/release/lookout", "ProtectHome=yes"),
+            ("/root/.cargo/bin/lookout", "ProtectHome=yes"),
+            ("/tmp/lookout", "PrivateTmp=yes"),
+            ("/var/tmp/x/lookout", "PrivateTmp=yes"),
+        ] {
+            let g = systemd_unit(&c, Path::new(exe), conf).unwrap();
+            assert_eq!(g.warnings.len(), 1, "{exe}: {:?}", g.warnings);
+            let w = &g.warnings[0];
+            assert!(
+                w.contains(exe) && w.contains(hider) && w.contains("/usr/local/bin/lookout"),
+                "{w}"
+            );
+        }
+        for exe in [
+            "/usr/local/bin/lookout",
+            "/usr/bin/lookout",
+            "/opt/homely/lookout",
+        ] {
+            let g = systemd_unit(&c, Path::new(exe), conf).unwrap();
+            assert_eq!(g.warnings, Vec::<String>::new(), "{exe}");
+        }
     }
 
     #[test]
@@ -384,6 +433,7 @@ mod tests {
         install("[Unit]\nDescription=new\n", &path).unwrap();
         assert!(std::fs::read_to_string(&path).unwrap().contains("new"));
         let err = install("x", &dir.path().join("missing/lookout.service")).unwrap_err();
-        assert!(err.contains("does not exist"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.message().contains("does not exist"), "{err}");
     }
 }

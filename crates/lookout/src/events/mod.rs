@@ -1,6 +1,7 @@
-//! Events: what happened to a camera (motion, offline, back online), stored in the database
-//! with their times and, for motion, the peak score and a snapshot. Recording an event also
-//! queues its alerts in the same transaction, so an event is never stored without them.
+//! Events: what happened to a camera (motion, offline, back online) or to the server (a new
+//! public address), recorded by `lookout_store::events` with their times and, for motion, the
+//! peak score and a snapshot. Recording an event also queues the alerts its rules ask for in
+//! the same transaction, so an event is never stored without them.
 
 pub mod camera_watch;
 pub mod motion_watch;
@@ -9,175 +10,68 @@ pub mod retention;
 pub mod zones;
 
 use crate::alerts::{self, AlertConfig};
-use crate::store::{Store, StoreError, now_secs};
-use rusqlite::{Connection, params};
-use serde::Serialize;
+use lookout_store::Store;
+pub use lookout_store::event_kind::EventKind;
+pub use lookout_store::event_list::Event;
+pub use lookout_store::events::{NewEvent, picture_path as snapshot_path};
+use lookout_store::events::{Recorded, record};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Motion,
-    CameraOffline,
-    CameraOnline,
-    /// The public address watcher saw a new address.
-    PublicAddressChanged,
-    /// `lookout alerts test`.
-    Test,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 5] = [
-        EventKind::Motion,
-        EventKind::CameraOffline,
-        EventKind::CameraOnline,
-        EventKind::PublicAddressChanged,
-        EventKind::Test,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Motion => "motion",
-            EventKind::CameraOffline => "camera_offline",
-            EventKind::CameraOnline => "camera_online",
-            EventKind::PublicAddressChanged => "public_address_changed",
-            EventKind::Test => "test",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EventKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// An event to record.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub camera: Option<String>,
-    pub kind: EventKind,
-    pub details: serde_json::Value,
-    /// A JPEG of the moment (motion), or the last picture before a camera went offline.
-    pub snapshot: Option<bytes::Bytes>,
-}
-
-/// A stored event, as `/api/events` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub id: i64,
-    pub camera: Option<String>,
-    pub kind: String,
-    /// Seconds since the Unix epoch.
-    pub started_at: i64,
-    pub ended_at: Option<i64>,
-    pub peak_score: Option<f64>,
-    /// `/api/events/{id}/snapshot.jpg` when the event has a picture.
-    pub snapshot_url: Option<String>,
-    pub details: serde_json::Value,
-}
-
-/// Where event pictures are kept: `DATA_DIR/events/{id}.jpg`.
-pub fn snapshot_path(dir: &std::path::Path, id: i64) -> std::path::PathBuf {
-    dir.join(format!("{id}.jpg"))
-}
 
 /// Stores events and wakes the alert outbox.
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub store: Store,
     /// `DATA_DIR/events`.
-    pub snapshots: std::path::PathBuf,
+    pub snapshots: PathBuf,
     pub alerts: Arc<AlertConfig>,
     pub outbox_wake: Arc<Notify>,
 }
 
 impl EventLog {
     /// Records `event` and queues an alert for each matching rule; returns its id.
-    pub async fn record(&self, event: NewEvent) -> Result<i64, StoreError> {
+    pub async fn record(&self, event: NewEvent) -> Result<i64, lookout_core::Error> {
         let alerts = self.alerts.clone();
         let dir = self.snapshots.clone();
-        let id = self
+        let (recorded, quiet) = self
             .store
-            .run(move |c| record(c, &event, &alerts, &dir))
+            .run(move |db| {
+                let plan = alerts::plan(&alerts, &event);
+                Ok((record(db, &event, &dir, &plan.queue)?, plan.quiet_rules()))
+            })
             .await?;
+        log_unsent(&recorded, &quiet);
         self.outbox_wake.notify_one();
-        Ok(id)
+        Ok(recorded.id)
     }
 }
 
-pub fn record(
-    conn: &mut Connection,
+/// Records `event` from a thread that may block (the command line): as [`EventLog::record`],
+/// without waking a worker.
+pub fn record_blocking(
+    store: &Store,
     event: &NewEvent,
     alerts: &AlertConfig,
-    snapshots: &std::path::Path,
-) -> Result<i64, StoreError> {
-    let now = now_secs();
-    let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO events (camera, kind, started_at, details) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            event.camera,
-            event.kind.as_str(),
-            now,
-            event.details.to_string()
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    // The picture is on disk before the alert can be queued (mails attach it).
-    if let Some(jpeg) = &event.snapshot {
-        let path = snapshot_path(snapshots, id);
-        let written = std::fs::create_dir_all(snapshots).and_then(|()| std::fs::write(&path, jpeg));
-        match written {
-            Ok(()) => {
-                tx.execute(
-                    "UPDATE events SET snapshot = ?1 WHERE id = ?2",
-                    params![format!("{id}.jpg"), id],
-                )?;
-            }
-            Err(e) => tracing::warn!(
-                "cannot keep the picture of event {id} in {}: {e}",
-                path.display()
-            ),
-        }
-    }
-    alerts::enqueue(&tx, id, event, now, alerts)?;
-    tx.commit()?;
-    Ok(id)
+    snapshots: &Path,
+) -> Result<i64, lookout_core::Error> {
+    let plan = alerts::plan(alerts, event);
+    let recorded = store.blocking(|db| record(db, event, snapshots, &plan.queue))?;
+    log_unsent(&recorded, &plan.quiet_rules());
+    Ok(recorded.id)
 }
 
-/// The newest events first, at most `limit`, for cameras `visible` allows.
-pub fn list(
-    conn: &Connection,
-    limit: u32,
-    visible: &dyn Fn(Option<&str>) -> bool,
-) -> Result<Vec<Event>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, camera, kind, started_at, ended_at, peak_score, details, snapshot FROM events ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([i64::from(limit) * 4], |r| {
-        let details: String = r.get(6)?;
-        let id: i64 = r.get(0)?;
-        let snapshot: Option<String> = r.get(7)?;
-        Ok(Event {
-            snapshot_url: snapshot.map(|_| format!("/api/events/{id}/snapshot.jpg")),
-            id,
-            camera: r.get(1)?,
-            kind: r.get(2)?,
-            started_at: r.get(3)?,
-            ended_at: r.get(4)?,
-            peak_score: r.get(5)?,
-            details: serde_json::from_str(&details).unwrap_or_default(),
-        })
-    })?;
-    let mut out = Vec::new();
-    for e in rows {
-        let e = e?;
-        if visible(e.camera.as_deref()) {
-            out.push(e);
-            if out.len() >= limit as usize {
-                break;
-            }
-        }
+/// Says which rules did not queue an alert for the event, and why.
+fn log_unsent(recorded: &Recorded, quiet: &[String]) {
+    let id = recorded.id;
+    for rule in quiet {
+        tracing::info!(rule, "quiet hours: event {id} recorded, not sent");
     }
-    Ok(out)
+    for held in &recorded.held_back {
+        tracing::info!(
+            rule = held.rule,
+            "{} alerts in the last hour (max_per_hour): event {id} recorded, not sent",
+            held.last_hour
+        );
+    }
 }

@@ -4,8 +4,6 @@
 //! the picture of the peak.
 
 use super::{EventKind, EventLog, NewEvent};
-use crate::config::resolve::MotionSettings;
-use crate::store::StoreError;
 use bytes::Bytes;
 use lookout_core::CameraHub;
 use lookout_core::motion::{EventEdge, MaskZone, MotionConfig, MotionDetector};
@@ -14,6 +12,14 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// `[camera.motion]` as `config/` resolves it.
+#[derive(Debug, Clone)]
+pub struct MotionSettings {
+    pub detector: MotionConfig,
+    /// Frames closer together than this are not analysed.
+    pub min_interval: Duration,
+}
 
 pub async fn watch(
     hub: Arc<CameraHub>,
@@ -63,10 +69,10 @@ pub async fn watch(
                 .await;
                 // No-signal cards and damaged frames are not pictures to judge.
                 let Ok(Ok(update)) = update else { continue };
-                if update.peak {
-                    if let Some((_, best)) = &mut open {
-                        *best = Some(frame.jpeg.clone());
-                    }
+                if update.peak
+                    && let Some((_, best)) = &mut open
+                {
+                    *best = Some(frame.jpeg.clone());
                 }
                 match update.event {
                     Some(EventEdge::Start { .. }) => {
@@ -116,12 +122,11 @@ pub async fn watch(
             last_motion_at,
             ..
         }) = edge
+            && let Some((id, best)) = open.take()
         {
-            if let Some((id, best)) = open.take() {
-                let ended = SystemTime::now() - last_motion_at.elapsed();
-                if let Err(e) = finish(&log, id, ended, peak_score, best).await {
-                    tracing::warn!(camera, "cannot complete motion event {id}: {e}");
-                }
+            let ended = SystemTime::now() - last_motion_at.elapsed();
+            if let Err(e) = finish(&log, id, ended, peak_score, best).await {
+                tracing::warn!(camera, "cannot complete motion event {id}: {e}");
             }
         }
         if shutdown.is_cancelled() {
@@ -137,16 +142,15 @@ async fn finish(
     ended: SystemTime,
     peak_score: f32,
     best: Option<Bytes>,
-) -> Result<(), StoreError> {
+) -> Result<(), lookout_core::Error> {
     if let Some(jpeg) = best {
-        let path = super::snapshot_path(&log.snapshots, id);
-        // A new file renamed over the old: readers never see half a picture.
-        let tmp = path.with_extension("jpg.tmp");
-        let written = async {
-            tokio::fs::write(&tmp, &jpeg).await?;
-            tokio::fs::rename(&tmp, &path).await
-        };
-        if let Err(e) = written.await {
+        let pictures = log.snapshots.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            lookout_store::events::replace_picture(&pictures, id, &jpeg)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = written {
             tracing::warn!("cannot keep the peak picture of event {id}: {e}");
         }
     }
@@ -154,12 +158,6 @@ async fn finish(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     log.store
-        .run(move |c| {
-            c.execute(
-                "UPDATE events SET ended_at = ?1, peak_score = ?2 WHERE id = ?3",
-                rusqlite::params![ended, f64::from(peak_score), id],
-            )?;
-            Ok(())
-        })
+        .run(move |db| lookout_store::events::finish(db, id, ended, peak_score))
         .await
 }

@@ -6,6 +6,8 @@
 use super::{EventKind, EventLog, NewEvent};
 use crate::alerts::webhook::HttpsClient;
 use http_body_util::{BodyExt, Full};
+use lookout_core::redact::mask_url_secrets;
+use lookout_core::{Error, ErrorKind};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -26,10 +28,13 @@ pub async fn watch(
         match fetch(&client, &config.url).await {
             Ok(address) => {
                 if let Err(e) = note(&log, address).await {
-                    tracing::warn!("public address: {e}");
+                    tracing::warn!("public address: {}", e.chain());
                 }
             }
-            Err(e) => tracing::warn!(url = config.url, "public address not known: {e}"),
+            Err(e) => tracing::warn!(
+                url = %mask_url_secrets(&config.url),
+                "public address not known: {e}"
+            ),
         }
         tokio::select! {
             () = tokio::time::sleep(config.every) => {}
@@ -38,54 +43,48 @@ pub async fn watch(
     }
 }
 
-async fn fetch(client: &HttpsClient, url: &str) -> Result<IpAddr, String> {
+async fn fetch(client: &HttpsClient, url: &str) -> Result<IpAddr, Error> {
     let req = http::Request::get(url)
         .header(
             http::header::USER_AGENT,
             concat!("Lookout/", env!("CARGO_PKG_VERSION")),
         )
         .body(Full::new(bytes::Bytes::new()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let no_answer = || Error::new(ErrorKind::Timeout, "no answer within 15 s");
     let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
         .await
-        .map_err(|_| "no answer within 15 s".to_owned())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| no_answer())?
+        .map_err(|e| Error::unavailable(e.to_string()))?;
     if !resp.status().is_success() {
-        return Err(format!("the service answered {}", resp.status()));
+        return Err(Error::unavailable(format!(
+            "the service answered {}",
+            resp.status()
+        )));
     }
     // An address is a few bytes: a service sending more is not one to believe.
     let limited = http_body_util::Limited::new(resp.into_body(), 1024);
     let body = tokio::time::timeout(Duration::from_secs(15), limited.collect())
         .await
-        .map_err(|_| "no answer within 15 s".to_owned())?
-        .map_err(|e| e.to_string())?
+        .map_err(|_| no_answer())?
+        .map_err(|e| Error::unavailable(e.to_string()))?
         .to_bytes();
     let text = String::from_utf8_lossy(&body[..body.len().min(256)])
         .trim()
         .to_owned();
     text.parse().map_err(|_| {
-        format!("the answer {text:?} is not an address; use a URL that returns only the address")
+        Error::invalid(format!(
+            "the answer {text:?} is not an address; use a URL that returns only the address"
+        ))
     })
 }
 
 /// Records an event if `address` differs from the last one recorded.
-async fn note(log: &EventLog, address: IpAddr) -> Result<(), String> {
-    let last: Option<String> = log
+async fn note(log: &EventLog, address: IpAddr) -> Result<(), Error> {
+    let previous = log
         .store
-        .run(|c| {
-            use rusqlite::OptionalExtension;
-            Ok(c.query_row(
-                "SELECT details FROM events WHERE kind = 'public_address_changed' ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let previous = last
-        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-        .and_then(|d| d["address"].as_str().map(str::to_owned));
+        .run(|db| lookout_store::events::last_public_address(db))
+        .await?;
     if previous.as_deref() == Some(address.to_string().as_str()) {
         return Ok(());
     }
@@ -98,5 +97,4 @@ async fn note(log: &EventLog, address: IpAddr) -> Result<(), String> {
     })
     .await
     .map(|_| ())
-    .map_err(|e| e.to_string())
 }

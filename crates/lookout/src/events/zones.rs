@@ -2,8 +2,9 @@
 //! they replace the config file's zones for that camera, and handed to the running motion
 //! detector at once (which starts learning the background again).
 
-use crate::store::{Store, StoreError, now_secs};
+use lookout_core::Error;
 use lookout_core::motion::{MaskZone, ZoneKind};
+use lookout_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tokio::sync::watch;
@@ -31,29 +32,33 @@ impl ZoneJson {
         }
     }
 
-    pub fn to_zone(&self) -> Result<MaskZone, String> {
+    pub fn to_zone(&self) -> Result<MaskZone, Error> {
         if self.points.len() > MAX_POINTS {
-            return Err(format!("a zone has at most {MAX_POINTS} points"));
+            return Err(Error::invalid(format!(
+                "a zone has at most {MAX_POINTS} points"
+            )));
         }
         let points = self.points.iter().map(|[x, y]| (*x, *y)).collect();
         let zone = match self.kind.as_str() {
             "include" => MaskZone::include(points),
             "exclude" => MaskZone::exclude(points),
             other => {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "zone kind {other:?}: use \"include\" or \"exclude\""
-                ));
+                )));
             }
         };
-        zone.validate().map_err(|e| e.to_string())?;
+        zone.validate().map_err(|e| Error::invalid(e.to_string()))?;
         Ok(zone)
     }
 }
 
 /// Checks a whole list from a page.
-pub fn parse(list: &[ZoneJson]) -> Result<Vec<MaskZone>, String> {
+pub fn parse(list: &[ZoneJson]) -> Result<Vec<MaskZone>, Error> {
     if list.len() > MAX_ZONES {
-        return Err(format!("at most {MAX_ZONES} zones per camera"));
+        return Err(Error::invalid(format!(
+            "at most {MAX_ZONES} zones per camera"
+        )));
     }
     list.iter().map(ZoneJson::to_zone).collect()
 }
@@ -76,7 +81,8 @@ impl MotionZones {
         let stored = load(store, camera).unwrap_or_else(|e| {
             tracing::warn!(
                 camera,
-                "stored motion zones unreadable, using the config's: {e}"
+                "stored motion zones unreadable, using the config's: {}",
+                e.chain()
             );
             None
         });
@@ -91,12 +97,7 @@ impl MotionZones {
 
     /// Stores `zones` for `camera` and applies them; `false` if the camera has no motion
     /// detection.
-    pub fn set(
-        &self,
-        store: &Store,
-        camera: &str,
-        zones: Vec<MaskZone>,
-    ) -> Result<bool, StoreError> {
+    pub fn set(&self, store: &Store, camera: &str, zones: Vec<MaskZone>) -> Result<bool, Error> {
         let Some(tx) = self.cameras.get(camera) else {
             return Ok(false);
         };
@@ -106,34 +107,17 @@ impl MotionZones {
         }
         let json = serde_json::to_string(&zones.iter().map(ZoneJson::of).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into());
-        store.blocking(|c| {
-            c.execute(
-                "INSERT INTO motion_zones (camera, zones, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (camera) DO UPDATE SET zones = ?2, updated_at = ?3",
-                rusqlite::params![camera, json, now_secs()],
-            )?;
-            Ok::<_, StoreError>(())
-        })?;
+        store.blocking(|db| lookout_store::zones::save(db, camera, &json))?;
         tx.send_replace(zones);
         Ok(true)
     }
 }
 
-fn load(store: &Store, camera: &str) -> Result<Option<Vec<MaskZone>>, String> {
-    let json: Option<String> = store
-        .blocking(|c| {
-            use rusqlite::OptionalExtension;
-            Ok::<_, StoreError>(
-                c.query_row(
-                    "SELECT zones FROM motion_zones WHERE camera = ?1",
-                    [camera],
-                    |r| r.get(0),
-                )
-                .optional()?,
-            )
-        })
-        .map_err(|e| e.to_string())?;
-    let Some(json) = json else { return Ok(None) };
-    let list: Vec<ZoneJson> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+fn load(store: &Store, camera: &str) -> Result<Option<Vec<MaskZone>>, Error> {
+    let Some(json) = store.blocking(|db| lookout_store::zones::load(db, camera))? else {
+        return Ok(None);
+    };
+    let list: Vec<ZoneJson> = serde_json::from_str(&json)
+        .map_err(|e| Error::corrupt(format!("the stored zones are not zone JSON: {e}")))?;
     parse(&list).map(Some)
 }

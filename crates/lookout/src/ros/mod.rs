@@ -4,12 +4,13 @@
 //! A node starts at its first use and, if that fails (no master yet, say), again at the next:
 //! Lookout must come up and serve its other cameras while the robot's ROS graph is down.
 
+pub mod settings;
 pub mod topics;
 
-use crate::config::sources::{RosConfig, RosTransport};
 use lookout_core::{Error, ErrorKind};
 use lookout_sources::BoxFuture;
 use lookout_sources::ros::{Reliability, RosMessage, RosNode, TopicInfo};
+use settings::{Ros1Settings, Ros2Settings, RosSettings, RosTransport};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -61,7 +62,7 @@ pub struct RosNodes {
 
 impl RosNodes {
     /// Prepares (does not yet start) the transports `cfg` names.
-    pub fn new(cfg: &RosConfig) -> Self {
+    pub fn new(cfg: &RosSettings) -> Self {
         Self {
             ros1: cfg.ros1.clone().map(|s| {
                 Arc::new(LazyNode {
@@ -95,9 +96,7 @@ impl RosNodes {
 }
 
 #[cfg(feature = "ros1")]
-fn start_ros1(
-    s: crate::config::sources::Ros1Settings,
-) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
+fn start_ros1(s: Ros1Settings) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
     Box::pin(async move {
         let node = lookout_sources::ros::ros1::Ros1Node::start(
             &s.master_uri,
@@ -110,16 +109,12 @@ fn start_ros1(
 }
 
 #[cfg(not(feature = "ros1"))]
-fn start_ros1(
-    _: crate::config::sources::Ros1Settings,
-) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
+fn start_ros1(_: Ros1Settings) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
     Box::pin(async { Err(not_built(RosTransport::Ros1)) })
 }
 
 #[cfg(feature = "ros2")]
-fn start_ros2(
-    s: crate::config::sources::Ros2Settings,
-) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
+fn start_ros2(s: Ros2Settings) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
     Box::pin(async move {
         let node = lookout_sources::ros::ros2::Ros2Node::start(s.domain_id)?;
         Ok(node as Arc<dyn RosNode>)
@@ -127,9 +122,7 @@ fn start_ros2(
 }
 
 #[cfg(not(feature = "ros2"))]
-fn start_ros2(
-    _: crate::config::sources::Ros2Settings,
-) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
+fn start_ros2(_: Ros2Settings) -> BoxFuture<'static, Result<Arc<dyn RosNode>, Error>> {
     Box::pin(async { Err(not_built(RosTransport::Ros2)) })
 }
 

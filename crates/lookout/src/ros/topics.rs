@@ -3,10 +3,10 @@
 //! unsubscribes shortly after its last viewer leaves. At most `max_open` topics are open; an
 //! idle one is closed to make room.
 
-use crate::config::sources::{TopicsSettings, check_topic};
+use super::settings::{TopicsSettings, check_topic};
 use crate::web::{ApiError, CameraEntry};
 use http::StatusCode;
-use lookout_core::{CameraHub, Error};
+use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::ros::{Reliability, RosNode, RosTopicSource, TopicInfo};
 use lookout_sources::{SupervisorConfig, supervise};
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,8 @@ pub struct TopicCameras {
     shutdown: CancellationToken,
     /// Shutdown waits for the supervisors (a ROS 1 topic unregisters as it stops).
     tasks: TaskTracker,
+    /// The server's variant memory budget, shared with the configured cameras.
+    variant_budget: Arc<VariantBudget>,
 }
 
 impl std::fmt::Debug for TopicCameras {
@@ -54,6 +56,7 @@ impl TopicCameras {
         quality: u8,
         shutdown: CancellationToken,
         tasks: TaskTracker,
+        variant_budget: Arc<VariantBudget>,
     ) -> Self {
         Self {
             kind: node.kind(),
@@ -63,6 +66,7 @@ impl TopicCameras {
             open: Mutex::new(Vec::new()),
             shutdown,
             tasks,
+            variant_budget,
         }
     }
 
@@ -105,11 +109,11 @@ impl TopicCameras {
                     ),
                 ));
             };
-            let closed = open.swap_remove(i);
+            let closed = open.remove(i);
             closed.stop.cancel();
             tracing::info!(topic = closed.topic, "closed an idle topic to make room");
         }
-        let hub = CameraHub::new(topic, self.quality);
+        let hub = CameraHub::with_budget(topic, self.quality, self.variant_budget.clone());
         let stop = self.shutdown.child_token();
         let source = RosTopicSource::new(self.node.clone(), topic.to_owned(), reliability);
         self.tasks.spawn(supervise(
@@ -119,6 +123,7 @@ impl TopicCameras {
                 idle_linger: LINGER,
                 // A topic may simply not be published yet: retry soon, not after 30 s.
                 backoff_max: Duration::from_secs(5),
+                keep_last_frame: self.settings.keep_last_frame,
                 ..SupervisorConfig::default()
             },
             stop.clone(),
@@ -148,12 +153,31 @@ impl TopicCameras {
         Ok(topics)
     }
 
+    /// Whether `topic` is published now; `None` when the transport cannot say (its master
+    /// or node is not up).
+    pub async fn is_published(&self, topic: &str) -> Option<bool> {
+        let topics = self.node.image_topics().await.ok()?;
+        Some(topics.iter().any(|t| t.name == topic))
+    }
+
+    /// The topics open now, with the delivery each asked for, in the order they opened.
+    pub fn open_topics(&self) -> Vec<(Arc<CameraEntry>, Reliability)> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.iter()
+            .map(|t| (t.entry.clone(), t.reliability))
+            .collect()
+    }
+
+    pub fn settings(&self) -> &TopicsSettings {
+        &self.settings
+    }
+
     pub fn kind(&self) -> &'static str {
         self.kind
     }
 
     fn check(&self, topic: &str, asked: &str) -> Result<(), ApiError> {
-        check_topic(topic).map_err(ApiError::bad_request)?;
+        check_topic(topic)?;
         if !self.settings.allows(topic) && !self.settings.allows(asked) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -64,14 +64,17 @@ pub async fn redirect_to_https(req: Request, next: Next) -> Response {
     if req.uri().path().starts_with(PREFIX) {
         return next.run(req).await;
     }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(host_without_port);
-    let Some(host) = host.filter(|h| !h.is_empty()) else {
+    let Some(host) = req.headers().get(header::HOST) else {
         return ApiError::bad_request("a Host header is needed to redirect to HTTPS")
             .into_response();
+    };
+    // The Host goes into Location: anything but a plain host[:port] (`evil.example/x?`,
+    // `a@b`, spaces) would let a request choose where the redirect leads.
+    let Some(host) = host.to_str().ok().and_then(host_without_port) else {
+        return ApiError::bad_request(
+            "the Host header is not a valid host[:port] (RFC 3986); cannot redirect to HTTPS",
+        )
+        .into_response();
     };
     let port = if port == 443 {
         String::new()
@@ -90,12 +93,56 @@ pub async fn redirect_to_https(req: Request, next: Next) -> Response {
     resp
 }
 
-/// `example.org:80` → `example.org`; `[::1]:80` → `[::1]`.
-fn host_without_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |i| &host[..=i]);
+/// The host of a `Host` value that is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986
+/// §3.2.2): `example.org:80` → `example.org`, `[::1]:80` → `[::1]`; `None` for anything else.
+fn host_without_port(value: &str) -> Option<&str> {
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        // IP-literal: an IPv6 address in brackets (IPvFuture is not used by anyone).
+        let end = rest.find(']')?;
+        rest[..end].parse::<std::net::Ipv6Addr>().ok()?;
+        let after = &rest[end + 1..];
+        let port = if after.is_empty() {
+            after
+        } else {
+            after.strip_prefix(':')?
+        };
+        (&value[..end + 2], port)
+    } else {
+        let (host, port) = value.split_once(':').unwrap_or((value, ""));
+        if host.is_empty() || !reg_name_or_ipv4(host) {
+            return None;
+        }
+        (host, port)
+    };
+    // port = *DIGIT; an empty one is allowed and means the default.
+    let port_ok = port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && (port.is_empty() || port.parse::<u16>().is_ok());
+    port_ok.then_some(host)
+}
+
+/// RFC 3986 reg-name (unreserved, pct-encoded, sub-delims), which IPv4 addresses are too.
+fn reg_name_or_ipv4(host: &str) -> bool {
+    let b = host.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                if !(i + 2 < b.len()
+                    && b[i + 1].is_ascii_hexdigit()
+                    && b[i + 2].is_ascii_hexdigit())
+                {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            c if c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&c) => {}
+            _ => return false,
+        }
+        i += 1;
     }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
+    true
 }
 
 #[cfg(test)]
@@ -120,9 +167,45 @@ mod tests {
 
     #[test]
     fn ports_come_off_hosts() {
-        assert_eq!(host_without_port("cam.example:80"), "cam.example");
-        assert_eq!(host_without_port("cam.example"), "cam.example");
-        assert_eq!(host_without_port("[2001:db8::1]:8080"), "[2001:db8::1]");
-        assert_eq!(host_without_port("[::1]"), "[::1]");
+        for (value, host) in [
+            ("cam.example:80", "cam.example"),
+            ("cam.example", "cam.example"),
+            ("cam.example:", "cam.example"),
+            ("CAM-1.example_x~", "CAM-1.example_x~"),
+            ("192.0.2.7:8080", "192.0.2.7"),
+            ("[2001:db8::1]:8080", "[2001:db8::1]"),
+            ("[::1]", "[::1]"),
+            ("caf%C3%A9.example", "caf%C3%A9.example"),
+        ] {
+            assert_eq!(host_without_port(value), Some(host), "{value}");
+        }
+    }
+
+    #[test]
+    fn hosts_that_would_change_the_redirect_target_are_refused() {
+        for bad in [
+            "",
+            ":80",
+            "evil.example/foo?",
+            "evil.example/",
+            "good@evil.example",
+            "evil.example?x",
+            "evil.example#x",
+            "evil.example\\x",
+            "a b",
+            "cam.example:80:80",
+            "cam.example:http",
+            "cam.example:65536",
+            "cam.example:000080",
+            "[::1",
+            "[::1]x",
+            "[::1]:80/x",
+            "[not-ipv6]",
+            "[v1.fe]",
+            "%zz.example",
+            "%4",
+        ] {
+            assert_eq!(host_without_port(bad), None, "{bad:?}");
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! The JSON API: cameras' state and viewers, and the health check.
 
 use super::{ApiError, AppState, CameraEntry, Principal};
+use crate::auth::Role;
 use axum::Json;
 use axum::extract::{Path, State};
 use lookout_core::hub::ViewerView;
-use lookout_core::{SourceState, SourceStatus};
+use lookout_core::{FrameKind, SourceState, SourceStatus};
+use lookout_store::event_list::{self as store_events, EventPicture, EventScope};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,6 +17,8 @@ pub struct CameraView {
     pub name: String,
     pub source: &'static str,
     pub online: bool,
+    /// The source runs but is quiet: viewers are shown its last picture again.
+    pub stale: bool,
     #[serde(flatten)]
     pub status: SourceStatus,
     /// Size of the latest live frame; null before the first.
@@ -47,6 +51,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         name: c.name.clone(),
         source: c.kind,
         online: status.state == SourceState::Online,
+        stale: hub.latest().is_some_and(|f| f.kind == FrameKind::Stale),
         status,
         width: latest.as_ref().map(|f| f.width),
         height: latest.as_ref().map(|f| f.height),
@@ -105,9 +110,25 @@ pub async fn certificate(
 #[derive(Debug, serde::Deserialize)]
 pub struct EventsQuery {
     limit: Option<u32>,
+    before: Option<i64>,
 }
 
-/// Recent events of the cameras `who` may watch, newest first (`?limit=`, default 100).
+/// The events `who` may see: admins all, viewers those of the cameras they may watch (events
+/// without a camera are for admins only).
+pub fn event_scope(who: &Principal) -> EventScope {
+    match who {
+        Principal::Anyone => EventScope::All,
+        Principal::Anonymous => EventScope::Cameras(Vec::new()),
+        Principal::User { user, .. } if user.role == Role::Admin => EventScope::All,
+        Principal::User { user, .. } => user
+            .cameras
+            .clone()
+            .map_or(EventScope::AnyCamera, EventScope::Cameras),
+    }
+}
+
+/// Events of the cameras `who` may watch, newest first: `?limit=` (default 100) per page,
+/// `?before=ID` for the page after the one whose `next_before` was ID.
 pub async fn events(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -115,29 +136,28 @@ pub async fn events(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let axum::extract::Query(q) = q.map_err(|e| {
         ApiError::bad_request(format!(
-            "{}; limit is a number of events (1 to 1000)",
+            "{}; limit is a number of events (1 to 1000), before an event id (next_before of the previous page)",
             e.body_text()
         ))
     })?;
     let Some(log) = &state.events else {
-        return Ok(Json(serde_json::json!({ "events": [] })));
+        return Ok(Json(
+            serde_json::json!({ "events": [], "next_before": null }),
+        ));
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let mut list = log
+    let scope = event_scope(&who);
+    let mut page = log
         .store
-        .run(move |c| {
-            crate::events::list(c, limit, &|camera| {
-                camera.map_or(who.is_admin(), |id| who.may_view(id))
-            })
-        })
+        .run(move |db| store_events::list(db, &scope, q.before, limit))
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;
-    for e in &mut list {
+        .map_err(|e| ApiError::database("cannot read events", e))?;
+    for e in &mut page.events {
         if let Some(u) = &mut e.snapshot_url {
             *u = format!("{}{u}", state.base);
         }
     }
-    Ok(Json(serde_json::json!({ "events": list })))
+    Ok(Json(serde_json::to_value(page).unwrap_or_default()))
 }
 
 /// An event's picture, if `who` may watch its camera.
@@ -154,27 +174,28 @@ pub async fn event_snapshot(
     };
     let found = log
         .store
-        .run(move |c| {
-            use rusqlite::OptionalExtension;
-            Ok(c.query_row(
-                "SELECT camera, snapshot FROM events WHERE id = ?1",
-                [event],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                    ))
-                },
-            )
-            .optional()?)
-        })
+        .run(move |db| store_events::picture(db, event))
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot read events: {e}")))?;
-    let Some((camera, Some(_))) = found else {
+        .map_err(|e| ApiError::database("cannot read events", e))?;
+    let Some(EventPicture {
+        camera,
+        snapshot: Some(_),
+    }) = found
+    else {
         return Err(ApiError::not_found(format!("event {event} has no picture")));
     };
-    if let Some(c) = &camera {
-        state.camera_for(c, &who)?;
+    match &camera {
+        Some(c) => {
+            state.camera_for(c, &who)?;
+        }
+        // As in the list: events without a camera are for admins.
+        None if !who.is_admin() => {
+            return Err(ApiError::new(
+                http::StatusCode::FORBIDDEN,
+                format!("event {event} is not of a camera; only admins see it"),
+            ));
+        }
+        None => {}
     }
     let path = crate::events::snapshot_path(&log.snapshots, event);
     let jpeg = tokio::fs::read(&path).await.map_err(|_| {

@@ -91,7 +91,8 @@ pub struct ProxyTrust {
 }
 
 impl ProxyTrust {
-    fn trusts_peer(&self, peer: Option<SocketAddr>) -> bool {
+    /// Whether `peer` (`None`: a unix socket client) is a trusted proxy.
+    pub fn trusts_peer(&self, peer: Option<SocketAddr>) -> bool {
         match peer {
             None => self.trusted.contains(&TrustedProxy::Unix),
             Some(a) => self.trusts_ip(a.ip()),

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use http::header;
 use lookout_core::SourceState;
+use lookout_sources::ros::Reliability;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -24,18 +25,41 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// Each camera with its labels: the configured ones, then the ROS topics open now (a topic
+/// is a camera whose id is its name; one opened reliable too says so).
+fn labelled_cameras(state: &AppState) -> Vec<(String, super::CameraEntry)> {
+    // Camera ids are limited to [A-Za-z0-9_-] and topic names to [A-Za-z0-9_/], so they need
+    // no escaping as label values.
+    let mut cams: Vec<_> = state
+        .cameras
+        .iter()
+        .map(|c| (format!("camera=\"{}\"", c.id), c.clone()))
+        .collect();
+    if let Some(topics) = &state.topics {
+        for (entry, reliability) in topics.open_topics() {
+            let labels = match reliability {
+                Reliability::BestEffort => format!("camera=\"{}\"", entry.id),
+                Reliability::Reliable => {
+                    format!("camera=\"{}\",qos_profile=\"default\"", entry.id)
+                }
+            };
+            cams.push((labels, (*entry).clone()));
+        }
+    }
+    cams
+}
+
 pub fn render(state: &AppState) -> String {
     let mut out = String::with_capacity(4096);
-    let cams = &state.cameras;
-    // Camera ids are limited to [A-Za-z0-9_-], so they need no escaping as label values.
+    let cams = labelled_cameras(state);
     let per_camera = |out: &mut String,
                       name: &str,
                       kind: &str,
                       help: &str,
                       value: &dyn Fn(&super::CameraEntry) -> String| {
         family(out, name, kind, help);
-        for c in cams {
-            let _ = writeln!(out, "{name}{{camera=\"{}\"}} {}", c.id, value(c));
+        for (labels, c) in &cams {
+            let _ = writeln!(out, "{name}{{{labels}}} {}", value(c));
         }
     };
     let counter = |f: fn(&lookout_core::hub::CameraStats) -> u64| {
@@ -103,18 +127,13 @@ pub fn render(state: &AppState) -> String {
         "summary",
         "Time spent encoding JPEGs (test pattern, variants).",
     );
-    for c in cams {
+    for (labels, c) in &cams {
         let s = c.hub.stats();
         let secs = s.encode_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "lookout_jpeg_encode_seconds_sum{{{labels}}} {secs}");
         let _ = writeln!(
             out,
-            "lookout_jpeg_encode_seconds_sum{{camera=\"{}\"}} {secs}",
-            c.id
-        );
-        let _ = writeln!(
-            out,
-            "lookout_jpeg_encode_seconds_count{{camera=\"{}\"}} {}",
-            c.id,
+            "lookout_jpeg_encode_seconds_count{{{labels}}} {}",
             s.encodes.load(Ordering::Relaxed)
         );
     }
@@ -152,6 +171,26 @@ pub fn render(state: &AppState) -> String {
         "lookout_connections_refused_total {}",
         conns.refused.load(Ordering::Relaxed)
     );
+    for (name, help, value) in [
+        (
+            "lookout_connections_refused_per_address_total",
+            "Connections answered 429 because their address held server.max_connections_per_address.",
+            &conns.refused_per_address,
+        ),
+        (
+            "lookout_connections_closed_idle_total",
+            "Connections closed because no request came within server.header_read_timeout_ms.",
+            &conns.closed_idle,
+        ),
+        (
+            "lookout_connections_dropped_stalled_total",
+            "HTTP/2 connections dropped because a response's client took no data for server.write_timeout_ms.",
+            &conns.dropped_stalled,
+        ),
+    ] {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+    }
     family(
         &mut out,
         "lookout_build_info",

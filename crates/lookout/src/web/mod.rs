@@ -6,12 +6,13 @@ pub mod auth;
 pub mod client;
 mod controls_api;
 mod error;
+mod error_page;
 mod events_page;
 mod metrics;
 pub(crate) mod pages;
 mod query;
 mod ros_pages;
-mod security_headers;
+pub(crate) mod security_headers;
 mod snapshot;
 mod stream;
 mod zones_api;
@@ -196,9 +197,14 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let base = state.base.clone();
+    // Outermost: a refusal of a page opened in a browser becomes an HTML page.
+    let html_errors = axum::middleware::from_fn_with_state(
+        Arc::<str>::from(base.as_str()),
+        error_page::for_browsers,
+    );
     let inner = site(state);
     if base.is_empty() {
-        return inner;
+        return inner.layer(html_errors);
     }
     // Under a base path, requests are matched without it (`/cam/api/cameras` is
     // `/api/cameras`); ACME challenges stay at the root, where the CA asks; the rest is 404.
@@ -221,6 +227,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             }
         })
         .layer(axum::middleware::from_fn(security_headers::add))
+        .layer(html_errors)
 }
 
 /// The request with `base` taken off its path (and the original kept as `OriginalUri`), or
@@ -228,13 +235,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 fn strip_base(mut req: Request, base: &str) -> Result<Request, http::Uri> {
     let uri = req.uri().clone();
     // HTTP/2 names the host only in the URI, which is rewritten below: keep it as Host.
-    if !req.headers().contains_key(http::header::HOST) {
-        if let Some(a) = uri
+    if !req.headers().contains_key(http::header::HOST)
+        && let Some(a) = uri
             .authority()
             .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
-        {
-            req.headers_mut().insert(http::header::HOST, a);
-        }
+    {
+        req.headers_mut().insert(http::header::HOST, a);
     }
     let path = uri.path();
     let rest = match path.strip_prefix(base) {

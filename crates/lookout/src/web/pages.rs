@@ -7,7 +7,7 @@ use super::query;
 use super::{ApiError, AppState, CameraEntry, Client, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::{HeaderMap, HeaderValue, header};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ pub async fn root(
     RawQuery(raw): RawQuery,
     peer: Client,
     who: Principal,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // The page itself takes no parameters; only mjpg-streamer's actions are checked.
     let has_action =
@@ -33,7 +34,7 @@ pub async fn root(
         None => Ok(index(&state, &who).into_response()),
         Some("stream") => {
             let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
-            stream::start(&state, cam, q.clone(), peer, &who)
+            stream::start(&state, cam, q.clone(), peer, &who, &headers)
         }
         Some("snapshot") => {
             let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
@@ -74,12 +75,16 @@ pub async fn camera_page(
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
+    let b = escape(&state.base);
+    let topics = if state.topics.is_some() {
+        format!(" &middot; <a href=\"{b}/ros/topics\">ROS topics</a>")
+    } else {
+        String::new()
+    };
     let mut body = format!(
-        "<header><h1>Lookout</h1><a href=\"{}/events\">Events</a>{}</header>\n<main class=\"grid\">\n",
-        escape(&state.base),
+        "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
         user_bar(who, &state.base)
     );
-    let b = escape(&state.base);
     for (i, c) in state.visible_cameras(who).enumerate() {
         card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
     }

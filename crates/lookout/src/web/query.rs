@@ -21,6 +21,9 @@ pub struct ViewQuery {
     /// web_video_server's `qos_profile`: `sensor_data` (best effort, the default) or
     /// `default`/`system_default`/`reliable`.
     pub qos_profile: Option<String>,
+    /// µStreamer's `advance_headers`: each part's header lines right after the previous JPEG
+    /// (what browsers need); `None` decides by the request (browsers get them).
+    pub advance_headers: Option<bool>,
 }
 
 pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
@@ -50,17 +53,8 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
             }
             "action" => q.action = Some(v.into_owned()),
             // web_video_server's flag: present (`&invert`, `&invert=`) or a yes/no word.
-            "invert" => {
-                q.variant.invert = match v.to_ascii_lowercase().as_str() {
-                    "" | "1" | "true" | "yes" | "on" => true,
-                    "0" | "false" | "no" | "off" => false,
-                    _ => {
-                        return Err(ApiError::bad_request(format!(
-                            "invert must be empty, 1/true/yes/on or 0/false/no/off (got {v:?})"
-                        )));
-                    }
-                };
-            }
+            "invert" => q.variant.invert = flag("invert", &v)?,
+            "advance_headers" => q.advance_headers = Some(flag("advance_headers", &v)?),
             "topic" => q.topic = Some(v.into_owned()),
             "type" => q.stream_type = Some(v.into_owned()),
             "qos_profile" => q.qos_profile = Some(v.into_owned()),
@@ -69,6 +63,17 @@ pub fn parse(raw: Option<&str>) -> Result<ViewQuery, ApiError> {
         }
     }
     Ok(q)
+}
+
+/// A flag: present (`&name`, `&name=`) or a yes/no word, any case.
+fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
+    match v.to_ascii_lowercase().as_str() {
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ApiError::bad_request(format!(
+            "{name} must be empty, 1/true/yes/on or 0/false/no/off (got {v:?})"
+        ))),
+    }
 }
 
 fn side(name: &str, v: &str) -> Result<u32, ApiError> {
@@ -118,6 +123,16 @@ mod tests {
         assert!(!parse(Some("invert=OFF")).unwrap().variant.invert);
         assert!(parse(Some("invert=True")).unwrap().variant.invert);
         assert!(parse(Some("invert=maybe")).is_err());
+        assert_eq!(
+            parse(Some("advance_headers=1")).unwrap().advance_headers,
+            Some(true)
+        );
+        assert_eq!(
+            parse(Some("advance_headers=0")).unwrap().advance_headers,
+            Some(false)
+        );
+        assert_eq!(parse(None).unwrap().advance_headers, None);
+        assert!(parse(Some("advance_headers=x")).is_err());
         assert!(!parse(None).unwrap().variant.invert);
     }
 

@@ -2,14 +2,21 @@
 //! `/stream_viewer?topic=T` (a page with the stream) and the list of image topics, as a page
 //! (`/ros/topics`) and as JSON (`/api/ros/topics`). A topic is a camera whose id is its name:
 //! users limited to some cameras see the topics their list names.
+//!
+//! As web_video_server: a topic may be named without its leading `/`, `type=ros_compressed`
+//! on a topic without a compressed transport streams the topic itself, and other sites' pages
+//! may read streams and snapshots and frame the viewer (`[ros_topics] allow_origins`).
 
+use super::auth::login::user_bar;
 use super::pages::{escape, page};
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Principal};
+use super::security_headers::FrameAncestors;
+use super::{ApiError, AppState, CameraEntry, Principal, api};
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::response::{Html, IntoResponse, Response};
-use http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, header};
+use lookout_core::SourceState;
 use lookout_sources::ros::{ImageType, Reliability, TopicInfo};
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -21,9 +28,20 @@ fn no_topics() -> ApiError {
     )
 }
 
+/// `robot/cam/image_raw` is `/robot/cam/image_raw`: web_video_server finds a topic with or
+/// without its leading slash (our node lives in the root namespace).
+fn absolute(topic: &str) -> String {
+    if topic.starts_with('/') {
+        topic.to_owned()
+    } else {
+        format!("/{topic}")
+    }
+}
+
 /// The camera of `q.topic`, opened on demand. `type=ros_compressed` reads `T/compressed`
-/// (its JPEGs are passed through); `qos_profile=default` asks for reliable delivery.
-pub fn topic_camera(
+/// (its JPEGs are passed through) when that is published, else `T` as web_video_server
+/// does; `qos_profile=default` asks for reliable delivery.
+pub async fn topic_camera(
     state: &AppState,
     q: &ViewQuery,
     who: &Principal,
@@ -34,10 +52,20 @@ pub fn topic_camera(
             "topic is missing, e.g. ?topic=/camera/image_raw",
         ));
     };
+    let asked = absolute(asked);
     let topic = match q.stream_type.as_deref() {
-        None | Some("mjpeg") => asked.to_owned(),
-        Some("ros_compressed") if asked.ends_with("/compressed") => asked.to_owned(),
-        Some("ros_compressed") => format!("{asked}/compressed"),
+        None | Some("mjpeg") => asked.clone(),
+        Some("ros_compressed") if asked.ends_with("/compressed") => asked.clone(),
+        Some("ros_compressed") => {
+            let compressed = format!("{asked}/compressed");
+            // Unknown (the graph is down): the compressed one, which the retries will find.
+            if topics.is_published(&compressed).await == Some(false) {
+                tracing::debug!("{compressed} is not published: streaming {asked} instead");
+                asked.clone()
+            } else {
+                compressed
+            }
+        }
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "type={other} is not served; use type=mjpeg or type=ros_compressed"
@@ -56,13 +84,34 @@ pub fn topic_camera(
         }
     };
     // A user allowed a topic may watch its compressed transport too.
-    if !who.may_view(&topic) && !who.may_view(asked) {
+    if !who.may_view(&topic) && !who.may_view(&asked) {
         return Err(ApiError::new(
             http::StatusCode::FORBIDDEN,
             format!("you may not watch topic {topic:?}; an admin can add it to your cameras"),
         ));
     }
-    topics.open(&topic, asked, reliability)
+    topics.open(&topic, &asked, reliability)
+}
+
+/// `resp` (a topic's stream or snapshot, or its error) with `Access-Control-Allow-Origin`
+/// when `[ros_topics] allow_origins` lets the requesting page's origin read it.
+pub fn with_allowed_origin(state: &AppState, request: &HeaderMap, mut resp: Response) -> Response {
+    let Some(topics) = &state.topics else {
+        return resp;
+    };
+    let origin = request.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let Some(allowed) = topics.settings().allowed_origin(origin) {
+        if let Ok(v) = HeaderValue::from_str(allowed) {
+            resp.headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if allowed != "*" {
+            // The answer depends on who asks: caches must not give it to another origin.
+            resp.headers_mut()
+                .append(header::VARY, HeaderValue::from_static("origin"));
+        }
+    }
+    resp
 }
 
 async fn visible_topics(state: &AppState, who: &Principal) -> Result<Vec<TopicInfo>, ApiError> {
@@ -72,10 +121,27 @@ async fn visible_topics(state: &AppState, who: &Principal) -> Result<Vec<TopicIn
     Ok(list)
 }
 
+/// The open topics `who` may watch.
+fn open_topics(state: &AppState, who: &Principal) -> Vec<(Arc<CameraEntry>, Reliability)> {
+    let Some(topics) = &state.topics else {
+        return Vec::new();
+    };
+    let mut open = topics.open_topics();
+    open.retain(|(e, _)| who.may_view(&e.id));
+    open
+}
+
 fn type_name(t: ImageType) -> &'static str {
     match t {
         ImageType::Raw => "sensor_msgs/Image",
         ImageType::Compressed => "sensor_msgs/CompressedImage",
+    }
+}
+
+fn qos_name(r: Reliability) -> &'static str {
+    match r {
+        Reliability::BestEffort => "sensor_data",
+        Reliability::Reliable => "default",
     }
 }
 
@@ -88,8 +154,15 @@ pub async fn topics_json(
     who: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let list = visible_topics(&state, &who).await?;
+    let open = open_topics(&state, &who);
     let b = &state.base;
     let transport = state.topics.as_ref().map(|t| t.kind());
+    let viewers = |name: &str| -> usize {
+        open.iter()
+            .filter(|(e, _)| e.id == name)
+            .map(|(e, _)| e.hub.viewer_count())
+            .sum()
+    };
     Ok(Json(json!({
         "transport": transport,
         "topics": list.iter().map(|t| json!({
@@ -98,7 +171,17 @@ pub async fn topics_json(
             "stream": format!("{b}/stream?topic={}", encoded(&t.name)),
             "snapshot": format!("{b}/snapshot?topic={}", encoded(&t.name)),
             "viewer": format!("{b}/stream_viewer?topic={}", encoded(&t.name)),
+            "viewer_count": viewers(&t.name),
         })).collect::<Vec<_>>(),
+        // Each topic open now (also one no longer published), as `/api/cameras` shows a
+        // camera: its state, last error, rate and viewers.
+        "open": open.iter().map(|(e, r)| {
+            let mut view = api::view(e, &who, b);
+            let q = format!("topic={}&qos_profile={}", encoded(&e.id), qos_name(*r));
+            view.stream_url = format!("{b}/stream?{q}");
+            view.snapshot_url = format!("{b}/snapshot?{q}");
+            json!({ "qos_profile": qos_name(*r), "camera": view })
+        }).collect::<Vec<_>>(),
     })))
 }
 
@@ -120,9 +203,11 @@ pub async fn topics_page(
         return Ok(topics_json(State(state), who).await?.into_response());
     }
     let list = visible_topics(&state, &who).await?;
+    let open = open_topics(&state, &who);
     let b = escape(&state.base);
+    let bar = user_bar(&who, &state.base);
     let mut body = format!(
-        "<nav><a href=\"{b}/\">&larr; all cameras</a></nav>\n<main class=\"single\">\n<h1>ROS image topics</h1>\n"
+        "<nav><a href=\"{b}/\">&larr; all cameras</a>{bar}</nav>\n<main class=\"single\">\n<h1>ROS image topics</h1>\n"
     );
     if list.is_empty() {
         body.push_str("<p>No image topics are being published now.</p>\n");
@@ -131,11 +216,26 @@ pub async fn topics_page(
         for t in &list {
             let name = escape(&t.name);
             let q = escape(&encoded(&t.name));
-            let _ = writeln!(
+            let _ = write!(
                 body,
-                r#"<li><a href="{b}/stream_viewer?topic={q}">{name}</a> <span class="hint">{}</span> (<a href="{b}/stream?topic={q}">stream</a>, <a href="{b}/snapshot?topic={q}">snapshot</a>)</li>"#,
+                r#"<li><a href="{b}/stream_viewer?topic={q}">{name}</a> <span class="hint">{}</span> (<a href="{b}/stream?topic={q}">stream</a>, <a href="{b}/snapshot?topic={q}">snapshot</a>)"#,
                 type_name(t.image_type)
             );
+            for (e, r) in open.iter().filter(|(e, _)| e.id == t.name) {
+                let _ = write!(body, " {}", open_state(e, *r));
+            }
+            body.push_str("</li>\n");
+        }
+        body.push_str("</ul>\n");
+    }
+    let gone: Vec<_> = open
+        .iter()
+        .filter(|(e, _)| !list.iter().any(|t| t.name == e.id))
+        .collect();
+    if !gone.is_empty() {
+        body.push_str("<h2>Open, no longer published</h2>\n<ul class=\"topics\">\n");
+        for (e, r) in gone {
+            let _ = writeln!(body, "<li>{} {}</li>", escape(&e.id), open_state(e, *r));
         }
         body.push_str("</ul>\n");
     }
@@ -143,29 +243,58 @@ pub async fn topics_page(
     Ok(page(&state.base, "ROS image topics", &body).into_response())
 }
 
+/// An open topic's state for the list: viewers, and why it shows nothing if it does not.
+fn open_state(e: &CameraEntry, r: Reliability) -> String {
+    let status = e.hub.status();
+    let state = format!("{:?}", status.state).to_lowercase();
+    let mut out = format!(
+        r#"<span class="state">{}: {state}, {} watching"#,
+        qos_name(r),
+        e.hub.viewer_count()
+    );
+    if status.state != SourceState::Online
+        && let Some(err) = &status.last_error
+    {
+        let _ = write!(out, " &mdash; {}", escape(err));
+    }
+    out.push_str("</span>");
+    out
+}
+
 /// web_video_server's page with one stream; its parameters are passed on to `/stream`.
 pub async fn stream_viewer(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
     who: Principal,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     // Checks the topic and the viewer's right to it before drawing a page around it.
-    topic_camera(&state, &q, &who)?;
-    let topic = escape(q.topic.as_deref().unwrap_or_default());
+    topic_camera(&state, &q, &who).await?;
+    let topic = escape(&absolute(q.topic.as_deref().unwrap_or_default()));
     let b = escape(&state.base);
+    let bar = user_bar(&who, &state.base);
     let src = escape(raw.as_deref().unwrap_or_default());
     let body = format!(
-        r#"<nav><a href="{b}/ros/topics">&larr; all topics</a></nav>
+        r#"<nav><a href="{b}/ros/topics">&larr; all topics</a>{bar}</nav>
 <main class="single">
 <h1>{topic}</h1>
 <figure class="cam large"><img src="{b}/stream?{src}" alt="{topic}, live"></figure>
 <p class="actions"><a class="button" href="{b}/snapshot?{src}" download>Take snapshot</a></p>
 </main>"#
     );
-    Ok(page(
+    let mut resp = page(
         &state.base,
-        q.topic.as_deref().unwrap_or("topic"),
+        &absolute(q.topic.as_deref().unwrap_or("topic")),
         &body,
-    ))
+    )
+    .into_response();
+    // The origins that may read the streams may frame the viewer too.
+    if let Some(topics) = &state.topics {
+        let origins = &topics.settings().allow_origins;
+        if !origins.is_empty() {
+            resp.extensions_mut()
+                .insert(FrameAncestors(origins.join(" ")));
+        }
+    }
+    Ok(resp)
 }

@@ -5,7 +5,7 @@ use super::query::{self, ViewQuery};
 use super::{ApiError, AppState, CameraEntry, Principal, unix_timestamp};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use lookout_core::{Frame, FrameKind, SourceState};
 use serde_json::json;
 use std::sync::Arc;
@@ -25,12 +25,19 @@ pub async fn camera_snapshot(
 pub async fn compat_snapshot(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     if q.topic.is_some() {
-        let cam = super::ros_pages::topic_camera(&state, &q, &who)?;
-        return snapshot(&cam, &q, state.snapshot_timeout).await;
+        let resp = match super::ros_pages::topic_camera(&state, &q, &who).await {
+            Ok(cam) => snapshot(&cam, &q, state.snapshot_timeout).await,
+            Err(e) => Err(e),
+        };
+        let resp = resp.unwrap_or_else(IntoResponse::into_response);
+        return Ok(super::ros_pages::with_allowed_origin(
+            &state, &headers, resp,
+        ));
     }
     snapshot(
         state.camera_or_first_for(q.camera.as_deref(), &who)?,
@@ -50,9 +57,7 @@ pub async fn snapshot(
     // Demand starts an idle camera and keeps it running while we wait.
     let _demand = hub.demand();
     let frame = fresh_frame(cam, wait).await?;
-    let jpeg = frame
-        .jpeg_for(&q.variant, hub.default_quality(), hub.stats())
-        .await?;
+    let jpeg = frame.jpeg_for(&q.variant, hub.variant_encoder()).await?;
     let mut resp = jpeg.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
@@ -60,9 +65,10 @@ pub async fn snapshot(
     if let Ok(v) = HeaderValue::from_str(&unix_timestamp(frame.captured_at)) {
         h.insert("x-timestamp", v);
     }
+    // A topic's id is its name: `/camera/image_raw` saves as `camera_image_raw-….jpg`.
     let filename = format!(
         "inline; filename=\"{}-{}.jpg\"",
-        cam.id,
+        cam.id.trim_start_matches('/').replace('/', "_"),
         humantime::format_rfc3339_seconds(frame.captured_at)
             .to_string()
             .replace(':', "-")

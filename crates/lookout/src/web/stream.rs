@@ -1,18 +1,28 @@
 //! Live MJPEG: `multipart/x-mixed-replace`, one part per frame with Content-Type,
 //! Content-Length and X-Timestamp, as mjpg-streamer and µStreamer send it.
 //!
-//! Each viewer waits on the hub for the newest frame; the part's JPEG is the frame's own
-//! `Bytes` (or the shared variant), sent as its own body chunk so it is never copied per viewer.
+//! Each part's delimiter goes out right after its JPEG, not with the next frame. Chromium
+//! draws a part only once the *next* part's header lines have arrived (crbug.com/527446), so
+//! browsers (requests with `Sec-Fetch-Dest`, or `?advance_headers=1`) also get those lines at
+//! once, as µStreamer's `advance_headers` does: `JPEG, "\r\n--boundary\r\nContent-Type:
+//! image/jpeg\r\n\r\n"`. The next frame's `Content-Length` and `X-Timestamp` are not known
+//! then, so those parts carry neither. Programs (ffmpeg, VLC, mjpg-streamer clients, the
+//! bench), which read `Content-Length`, get `head, JPEG, "\r\n--boundary\r\n"`, the head
+//! holding all the part's header lines.
+//!
+//! Each viewer waits on the hub for the newest frame; the JPEG is the frame's own `Bytes` (or
+//! the shared variant), the head is made once per frame and variant and the delimiters are
+//! static: each is its own body chunk, never copied per viewer.
 
 use super::auth::live::Registration;
 use super::query::{self, ViewQuery};
 use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
-use http::{HeaderValue, header};
+use http::{HeaderMap, HeaderValue, header};
 use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, VariantSlot, ViewerHandle};
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -22,8 +32,21 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// mjpg-streamer's boundary, kept for clients that hard-coded it.
-pub const BOUNDARY: &str = "boundarydonotcross";
+/// The boundary is mjpg-streamer's, `boundarydonotcross`, kept for clients that hard-coded it.
+const CONTENT_TYPE: &str = "multipart/x-mixed-replace;boundary=boundarydonotcross";
+
+/// What opens the body: the first part's delimiter (RFC 2046 §5.1.1 lets the body start with
+/// it, without the CRLF that belongs to every later one).
+const FIRST_DELIMITER: &[u8] = b"--boundarydonotcross\r\n";
+
+/// What follows each JPEG: the CRLF and `--boundary` that end its part and open the next.
+const DELIMITER: &[u8] = b"\r\n--boundarydonotcross\r\n";
+
+/// For browsers, the first delimiter with the first part's header lines.
+const FIRST_DELIMITER_ADVANCE: &[u8] = b"--boundarydonotcross\r\nContent-Type: image/jpeg\r\n\r\n";
+
+/// For browsers, what follows each JPEG: the delimiter and the next part's header lines.
+const DELIMITER_ADVANCE: &[u8] = b"\r\n--boundarydonotcross\r\nContent-Type: image/jpeg\r\n\r\n";
 
 pub async fn camera_stream(
     State(state): State<Arc<AppState>>,
@@ -31,26 +54,34 @@ pub async fn camera_stream(
     RawQuery(raw): RawQuery,
     peer: Client,
     who: Principal,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     let cam = state.camera_for(&id, &who)?;
-    start(&state, cam, q, peer, &who)
+    start(&state, cam, q, peer, &who, &headers)
 }
 
 /// µStreamer's `/stream` (first camera, or `?camera=ID`), web_video_server's with `?topic=`.
 pub async fn compat_stream(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     peer: Client,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     if q.topic.is_some() {
-        let cam = super::ros_pages::topic_camera(&state, &q, &who)?;
-        return start(&state, &cam, q, peer, &who);
+        let resp = match super::ros_pages::topic_camera(&state, &q, &who).await {
+            Ok(cam) => start(&state, &cam, q, peer, &who, &headers),
+            Err(e) => Err(e),
+        };
+        let resp = resp.unwrap_or_else(IntoResponse::into_response);
+        return Ok(super::ros_pages::with_allowed_origin(
+            &state, &headers, resp,
+        ));
     }
     let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
-    start(&state, cam, q, peer, &who)
+    start(&state, cam, q, peer, &who, &headers)
 }
 
 struct Viewer {
@@ -58,6 +89,9 @@ struct Viewer {
     handle: ViewerHandle,
     _slot: VariantSlot,
     q: ViewQuery,
+    /// Send the next part's header lines with the delimiter (for browsers), without
+    /// `Content-Length` and `X-Timestamp`.
+    advance_headers: bool,
     min_interval: Option<Duration>,
     last_sent: Option<Instant>,
     pending: VecDeque<Bytes>,
@@ -67,12 +101,14 @@ struct Viewer {
     _registration: Option<Registration>,
 }
 
+/// Starts a stream of `cam` for the request with these `headers`.
 pub fn start(
     state: &AppState,
     cam: &CameraEntry,
     q: ViewQuery,
     peer: Client,
     who: &Principal,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let hub = &cam.hub;
     let slot = hub.reserve_variant(q.variant)?;
@@ -91,14 +127,26 @@ pub fn start(
     if hub.status().state == SourceState::Online {
         rx.mark_changed();
     }
+    // Every current browser sends Sec-Fetch-Dest (`image` for an <img>, `document` for the
+    // address bar); programs do not.
+    let advance_headers = q
+        .advance_headers
+        .unwrap_or_else(|| headers.contains_key("sec-fetch-dest"));
+    let mut pending = VecDeque::with_capacity(3);
+    pending.push_back(Bytes::from_static(if advance_headers {
+        FIRST_DELIMITER_ADVANCE
+    } else {
+        FIRST_DELIMITER
+    }));
     let viewer = Viewer {
         rx,
         handle,
         _slot: slot,
+        advance_headers,
         min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
         q,
         last_sent: None,
-        pending: VecDeque::with_capacity(3),
+        pending,
         shutdown: state.shutdown.clone(),
         revoked,
         _registration: registration,
@@ -106,10 +154,7 @@ pub fn start(
     let body = Body::from_stream(stream::unfold(viewer, next_chunk));
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("multipart/x-mixed-replace;boundary=boundarydonotcross"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
@@ -141,7 +186,8 @@ fn describe(q: &ViewQuery) -> String {
     parts.join("&")
 }
 
-/// The next body chunk: a part's head, its JPEG, or the CRLF that ends it.
+/// The next body chunk: the first delimiter, a part's head, its JPEG, or the delimiter after
+/// it.
 async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)> {
     loop {
         if let Some(chunk) = v.pending.pop_front() {
@@ -163,10 +209,7 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             continue;
         };
         let hub = v.handle.hub().clone();
-        let jpeg = match frame
-            .jpeg_for(&v.q.variant, hub.default_quality(), hub.stats())
-            .await
-        {
+        let jpeg = match frame.jpeg_for(&v.q.variant, hub.variant_encoder()).await {
             Ok(j) => j,
             Err(e) if e.kind() == ErrorKind::Unavailable => {
                 tracing::warn!(camera = hub.id(), "ending a stream: {e}");
@@ -179,20 +222,29 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
                 continue;
             }
         };
-        let head = format!(
-            "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
-            jpeg.len(),
-            unix_timestamp(frame.captured_at),
-            if frame.kind == FrameKind::NoSignal {
-                "X-Lookout-No-Signal: 1\r\n"
-            } else {
-                ""
-            },
-        );
-        v.handle.record_sent(head.len() + jpeg.len() + 2);
         v.last_sent = Some(Instant::now());
-        v.pending.push_back(Bytes::from(head));
+        if v.advance_headers {
+            v.handle.record_sent(jpeg.len() + DELIMITER_ADVANCE.len());
+            v.pending.push_back(jpeg);
+            v.pending.push_back(Bytes::from_static(DELIMITER_ADVANCE));
+            continue;
+        }
+        let head = frame.packaged("mjpeg part head", &v.q.variant, || {
+            Bytes::from(format!(
+                "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
+                jpeg.len(),
+                unix_timestamp(frame.captured_at),
+                match frame.kind {
+                    FrameKind::Live => "",
+                    FrameKind::NoSignal => "X-Lookout-No-Signal: 1\r\n",
+                    FrameKind::Stale => "X-Lookout-Stale: 1\r\n",
+                },
+            ))
+        });
+        v.handle
+            .record_sent(head.len() + jpeg.len() + DELIMITER.len());
+        v.pending.push_back(head);
         v.pending.push_back(jpeg);
-        v.pending.push_back(Bytes::from_static(b"\r\n"));
+        v.pending.push_back(Bytes::from_static(DELIMITER));
     }
 }

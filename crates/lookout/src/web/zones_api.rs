@@ -54,7 +54,7 @@ pub async fn put_zones(
         ))
     })?;
     let cam = state.camera_for(&id, &who)?;
-    let parsed = zones::parse(&list.zones).map_err(ApiError::bad_request)?;
+    let parsed = zones::parse(&list.zones)?;
     let Some(log) = &state.events else {
         return Err(no_motion(&id));
     };

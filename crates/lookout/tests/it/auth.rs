@@ -321,6 +321,39 @@ async fn repeated_failures_lock_the_name_and_address_with_429() {
     s.stop().await;
 }
 
+/// `Retry-After` is rounded up: a client that waits what it says is let in. (Rounded down, a
+/// 2 s lock with 1.7 s left said 1, and the retry a second later was refused again.)
+#[tokio::test]
+async fn waiting_what_retry_after_says_is_enough() {
+    let s = server("login_free_failures = 0\nlogin_max_lock_seconds = 60\n").await;
+    // The server has opened its database once it answers: `lookout user add` run before
+    // could race its first migration ("table users already exists").
+    assert_eq!(s.get("/healthz").await.status, 200);
+    s.add_user("alice", "correct horse", &[]);
+    // No free failures: this one locks the name and the address for 2 s.
+    assert_eq!(s.try_login("alice", "wrong", false).await.status, 401);
+    let locked = s.try_login("alice", "correct horse", false).await;
+    assert_eq!(locked.status, 429);
+    let retry: u64 = locked
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    let body = String::from_utf8_lossy(&locked.body).into_owned();
+    assert!(
+        body.contains(&format!("try again in {retry} s")),
+        "{retry}: {body}"
+    );
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let r = s.try_login("alice", "correct horse", false).await;
+    assert_eq!(
+        r.status,
+        303,
+        "refused after waiting Retry-After: {retry} s: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn basic_bearer_and_query_tokens_open_streams_and_snapshots() {
     let s = server("").await;

@@ -1,7 +1,11 @@
 //! Accounts with programs we did not write: a flask-cam users file made by Python's `bcrypt`,
-//! headless Chromium signing in, and the timing of failed logins seen from outside.
+//! headless Chromium signing in, curl keeping a device cookie through a lock, and the timing
+//! of failed logins seen from outside.
 
-use crate::support::{TestServer, basic, browser_scripts, login_config, test_python, testpattern};
+use crate::support::{
+    TestServer, basic, browser_scripts, hidden_field, login_config, require, test_python,
+    testpattern,
+};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -210,5 +214,121 @@ async fn unknown_user_wrong_and_overlong_passwords_take_the_same_time() {
             "wrong password {k:?} vs {what} {t:?}: the answer time tells them apart"
         );
     }
+    s.stop().await;
+}
+
+/// Signs in with curl from the local address `from`, keeping cookies in `jar` as a browser
+/// does (a fresh jar is a browser never seen before): the login page for its CSRF token, then
+/// the form. Returns the status of the form's answer.
+fn curl_login(s: &TestServer, from: &str, jar: &std::path::Path, user: &str, pw: &str) -> u16 {
+    let origin = s.origin();
+    let run = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--interface", from, "-b"])
+            .arg(jar)
+            .arg("-c")
+            .arg(jar)
+            .args(args)
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let page = run(&[&format!("{origin}/login")]);
+    let csrf = hidden_field(&page, "csrf").expect("csrf field");
+    let status = run(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("Origin: {origin}"),
+        "--data-urlencode",
+        &format!("csrf={csrf}"),
+        "--data-urlencode",
+        &format!("user={user}"),
+        "--data-urlencode",
+        &format!("password={pw}"),
+        "--data-urlencode",
+        "next=/",
+        &format!("{origin}/login"),
+    ]);
+    status.trim().parse().expect("an HTTP status")
+}
+
+/// OWASP's device cookies: someone guessing at a name from elsewhere locks the name, but the
+/// browser its owner signed in with before still gets in, even from the guesser's address.
+/// Everybody else stays locked out, and the device cookie has its own lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_cookie_lets_its_browser_in_while_the_name_is_locked() {
+    if !require("curl", "curl") {
+        return;
+    }
+    let s = TestServer::start(&format!(
+        "{}{}",
+        login_config("login_free_failures = 2\nlogin_max_lock_seconds = 600\n"),
+        testpattern("yard", 64, 48, 5)
+    ))
+    .await;
+    // The server has opened its database once it answers: `lookout user add` run before
+    // could race its first migration ("table users already exists").
+    assert_eq!(s.get("/healthz").await.status, 200);
+    s.add_user("alice", "correct horse", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, attacker, fresh) = ("127.0.0.3", "127.0.0.2", "127.0.0.4");
+    let jar = dir.path().join("alice.jar");
+    // Alice signs in once: her browser keeps a long-lived device cookie.
+    assert_eq!(curl_login(&s, alice, &jar, "alice", "correct horse"), 303);
+    let cookies = std::fs::read_to_string(&jar).unwrap();
+    let device = cookies
+        .lines()
+        .find(|l| l.contains("\tlookout_device\t"))
+        .unwrap_or_else(|| panic!("no device cookie in the jar:\n{cookies}"));
+    assert!(device.starts_with("#HttpOnly_"), "HttpOnly: {device}");
+    let expires: u64 = device.split('\t').nth(4).unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(expires > now + 300 * 86_400, "long-lived: {device}");
+    // Someone else guesses at "alice" until the name is locked, and keeps at it as each lock
+    // ends, so the lock grows to 8 s (2 s, 4 s, 8 s): time for the checks below.
+    let guesses = dir.path().join("guesser.jar");
+    for _ in 0..3 {
+        assert_eq!(curl_login(&s, attacker, &guesses, "alice", "guess"), 401);
+    }
+    for lock_s in [2, 4] {
+        tokio::time::sleep(Duration::from_millis(lock_s * 1000 + 200)).await;
+        assert_eq!(curl_login(&s, attacker, &guesses, "alice", "guess"), 401);
+    }
+    assert_eq!(
+        curl_login(&s, attacker, &guesses, "alice", "correct horse"),
+        429
+    );
+    // A browser never seen before, from an address that never failed, is locked out too.
+    let new_jar = dir.path().join("fresh.jar");
+    assert_eq!(
+        curl_login(&s, fresh, &new_jar, "alice", "correct horse"),
+        429
+    );
+    // Alice's browser gets in, from home and from the guesser's (locked) address.
+    assert_eq!(curl_login(&s, alice, &jar, "alice", "correct horse"), 303);
+    assert_eq!(
+        curl_login(&s, attacker, &jar, "alice", "correct horse"),
+        303
+    );
+    // Her device cookie vouches for her name only: another name from the locked address waits.
+    assert_eq!(curl_login(&s, attacker, &jar, "bob", "anything"), 429);
+    // It counts its own failures: past the free ones it is locked like a name (2 s, then 4 s).
+    for _ in 0..3 {
+        assert_eq!(curl_login(&s, alice, &jar, "alice", "typo"), 401);
+    }
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert_eq!(curl_login(&s, alice, &jar, "alice", "typo"), 401);
+    assert_eq!(curl_login(&s, alice, &jar, "alice", "correct horse"), 429);
     s.stop().await;
 }

@@ -366,9 +366,24 @@ async fn rtsp_examples_stream_from_gstreamers_rtsp_server_and_survive_a_stalled_
         "192.168.1.31:554/mjpeg",
         &format!("{address}/mjpeg"),
     );
+    // The password file that systemd's LoadCredential= would hand over.
+    let terrace = swap(
+        &example("terrace"),
+        "192.168.1.33:554/stream1",
+        &format!("{address}/cam"),
+    );
+    let credentials = tempfile::tempdir().unwrap();
+    std::fs::write(credentials.path().join("terrace"), encoded).unwrap();
     let lookout = Lookout::start(
-        &format!("{driveway}\n{gate}"),
-        &[("DRIVEWAY_PASSWORD", encoded), ("GATE_PASSWORD", encoded)],
+        &format!("{driveway}\n{gate}\n{terrace}"),
+        &[
+            ("DRIVEWAY_PASSWORD", encoded),
+            ("GATE_PASSWORD", encoded),
+            (
+                "CREDENTIALS_DIRECTORY",
+                credentials.path().to_str().unwrap(),
+            ),
+        ],
         None,
     );
     let t0 = Instant::now();
@@ -377,9 +392,11 @@ async fn rtsp_examples_stream_from_gstreamers_rtsp_server_and_survive_a_stalled_
     let t1 = Instant::now();
     lookout.check_camera("gate", (640, 360)).await;
     let mjpeg_first = t1.elapsed();
+    lookout.check_camera("terrace", (640, 360)).await;
 
     // The camera hangs without closing the connection: ffmpeg's -timeout and -xerror make it
-    // exit, Lookout restarts it, and once the camera answers again the pictures come back.
+    // exit, or Lookout's stall_timeout_ms ends it (both about 10 s), Lookout restarts it, and
+    // once the camera answers again the pictures come back.
     let mut s = lookout_bench::open_stream(lookout.addr, "/cameras/driveway/stream.mjpeg", &[])
         .await
         .unwrap();
@@ -393,7 +410,7 @@ async fn rtsp_examples_stream_from_gstreamers_rtsp_server_and_survive_a_stalled_
             c["restarts"].as_u64() >= Some(1)
                 && c["last_error"]
                     .as_str()
-                    .is_some_and(|e| e.contains("exited"))
+                    .is_some_and(|e| e.contains("exited") || e.contains("sent no frame"))
         })
         .await;
     let noticed = t2.elapsed();

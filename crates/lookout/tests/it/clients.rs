@@ -139,3 +139,60 @@ async fn chromium_renders_the_page_with_a_live_picture() {
     }
     srv.stop().await;
 }
+
+/// Chromium shows a multipart part once the boundary after it arrives. With the boundary sent
+/// right after each JPEG, a camera sending one frame every 10 s shows its first frame at once,
+/// not when the second one comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shows_a_slow_cameras_first_frame_before_the_second_comes() {
+    let Some(scripts) = crate::support::browser_scripts() else {
+        return;
+    };
+    let srv = TestServer::start(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 0.1\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("first-frame.png");
+    let url = format!("http://{}/cameras/a", srv.addr);
+    let out = tokio::task::spawn_blocking({
+        let shot = shot.clone();
+        move || {
+            Command::new("node")
+                .arg(scripts.join("first_frame.mjs"))
+                .args([url.as_str(), "figure.cam img", "3000"])
+                .arg(&shot)
+                .output()
+                .expect("run node")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "first_frame.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("first_frame.mjs prints JSON");
+    eprintln!("Chromium at ~3 s: {seen}");
+    // The second frame comes 10 s after the first: anything drawn before that is the first.
+    assert!(
+        seen["elapsed_ms"].as_u64().unwrap() < 9000,
+        "the page was read too late to tell: {seen}"
+    );
+    assert_eq!(
+        (
+            seen["natural_width"].as_u64(),
+            seen["natural_height"].as_u64()
+        ),
+        (Some(320), Some(240)),
+        "the first frame is not drawn: {seen}"
+    );
+    // The test pattern's yellow and blue bars, not a blank picture.
+    assert!(
+        seen["yellow"].as_u64().unwrap() > 1000 && seen["blue"].as_u64().unwrap() > 1000,
+        "the drawn picture is not the test pattern: {seen}"
+    );
+    srv.stop().await;
+}

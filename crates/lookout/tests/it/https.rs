@@ -195,6 +195,37 @@ async fn plain_http_redirects_to_https_but_answers_acme_challenges() {
     let r = s.get("/.well-known/acme-challenge/tok-EN_123").await;
     assert_eq!(r.status, 200);
     assert_eq!(&r.body[..], b"tok-EN_123.thumbprint");
+    // The Host goes into Location only when it is a plain host[:port].
+    let r = get_with_host(s.addr, "cam.example:8080", "/cameras/cam").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://cam.example:{port}/cameras/cam").as_str())
+    );
+    let r = get_with_host(s.addr, "[::1]", "/").await;
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://[::1]:{port}/").as_str())
+    );
+    for host in [
+        "evil.example/foo?",
+        "evil.example/",
+        "user@evil.example",
+        "evil.example#",
+        "cam.example:80x",
+        "[::1]evil.example",
+    ] {
+        let r = get_with_host(s.addr, host, "/cameras/cam").await;
+        assert_eq!(r.status, 400, "Host: {host}");
+        assert_eq!(r.header("location"), None, "Host: {host}");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not a valid host[:port]")),
+            "Host: {host}: {body}"
+        );
+    }
     for probe in [
         "/.well-known/acme-challenge/..%2F..%2Fsecret.txt",
         "/.well-known/acme-challenge/../../secret.txt",
@@ -205,6 +236,114 @@ async fn plain_http_redirects_to_https_but_answers_acme_challenges() {
         assert!(r.status == 404 || r.status == 301, "{probe}: {}", r.status);
         assert!(!String::from_utf8_lossy(&r.body).contains("not for you"));
     }
+    s.stop().await;
+}
+
+/// `GET path` to `addr` with the given `Host` header, sent as is.
+async fn get_with_host(
+    addr: std::net::SocketAddr,
+    host: &str,
+    path: &str,
+) -> lookout_bench::Response {
+    let io = tokio::net::TcpStream::connect(addr).await.unwrap();
+    lookout_bench::get_on(io, host, path, &[]).await.unwrap()
+}
+
+/// A client that finishes the TLS handshake and then sends nothing (no request, no HTTP/2
+/// preface) is closed after `server.header_read_timeout_ms`, as a silent plain one is.
+#[tokio::test]
+async fn a_client_silent_after_the_tls_handshake_is_closed() {
+    if !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "silent");
+    let (listener, port) = tls_listener().await;
+    let toml = format!(
+        "[server]\nheader_read_timeout_ms = 1500\n{}",
+        tls_config(&cert, &key, "")
+    );
+    let s = TestServer::start_on(&toml, vec![listener]).await;
+    for alpn in ["http/1.1", "h2"] {
+        // stdin stays open and empty: s_client says nothing after the handshake and exits
+        // when the server closes the connection.
+        let mut client = tokio::process::Command::new("openssl")
+            .args(["s_client", "-brief", "-alpn", alpn, "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run openssl s_client");
+        let stdin = client.stdin.take();
+        let started = tokio::time::Instant::now();
+        let out = tokio::time::timeout(Duration::from_secs(15), client.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("ALPN {alpn}: the silent TLS client was not closed"))
+            .unwrap();
+        drop(stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("CONNECTION ESTABLISHED"),
+            "ALPN {alpn}: no handshake: {stderr}"
+        );
+        eprintln!(
+            "ALPN {alpn}: closed {:.2} s after connecting",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    s.stop().await;
+}
+
+/// `Strict-Transport-Security` on HTTPS answers: off on loopback listeners unless
+/// `server.hsts_max_age_s` is set, never on plain HTTP.
+#[tokio::test]
+async fn https_answers_carry_hsts_as_configured() {
+    if !require("curl", "curl") || !require("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "hsts");
+    let headers = |url: String, version: &'static str| {
+        let cert = cert.clone();
+        async move {
+            let (code, head) = curl(&cert, &[version, "-D", "-", "-o", "/dev/null", &url]).await;
+            assert_eq!(code, 0, "{url}");
+            head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("strict-transport-security")
+                    .then(|| v.trim().to_owned())
+            })
+        }
+    };
+    // The default on a loopback listener: none (HSTS binds a host name for every port).
+    let (listener, port) = tls_listener().await;
+    let s = TestServer::start_on(&tls_config(&cert, &key, ""), vec![listener]).await;
+    let url = format!("https://127.0.0.1:{port}/healthz");
+    assert_eq!(headers(url, "--http2").await, None);
+    s.stop().await;
+
+    let (tls, port) = tls_listener().await;
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let toml = format!(
+        "[server]\nhsts_max_age_s = 600\n{}",
+        tls_config(&cert, &key, "redirect_http = \"none\"")
+    );
+    let s = TestServer::start_on(&toml, vec![plain.into(), tls]).await;
+    for version in ["--http2", "--http1.1"] {
+        for path in ["/healthz", "/cameras/cam/snapshot.jpg", "/no/such/page"] {
+            let url = format!("https://127.0.0.1:{port}{path}");
+            assert_eq!(
+                headers(url, version).await.as_deref(),
+                Some("max-age=600"),
+                "{version} {path}"
+            );
+        }
+    }
+    let r = s.get("/healthz").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("strict-transport-security"), None, "plain HTTP");
     s.stop().await;
 }
 
@@ -245,6 +384,7 @@ async fn unix_socket_serves_streams_and_its_proxy_names_the_client() {
             mode: 0o660,
             group: None,
         },
+        &mut lookout::listen::systemd::SystemdSockets::none(),
     )
     .await
     .unwrap();

@@ -1,9 +1,10 @@
 //! Lookout's integration tests: the real server on 127.0.0.1 port 0, real clients.
 //!
 //! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
-//! refusals and limits in `errors`, programs we did not write (ffmpeg, Chromium) in `clients`,
-//! the binary's command line and signals in `cli`, nginx and systemd in `remote`. `support`
-//! holds the fixtures.
+//! refusals and limits in `errors`, how long connections may hold their slots (timeouts,
+//! per-address limit) in `connections`, programs we did not write (ffmpeg, Chromium) in
+//! `clients`, the binary's command line and signals in `cli`, variant sizes and their memory in
+//! `variants`, nginx and systemd in `remote`. `support` holds the fixtures.
 
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -14,8 +15,13 @@ mod auth;
 mod auth_clients;
 mod cameras_guide;
 mod cli;
+mod cli_store;
 mod clients;
+mod connections;
+mod damaged_db;
+mod data_dir;
 mod errors;
+mod events_api;
 mod https;
 mod remote;
 #[cfg(feature = "ros1")]
@@ -28,4 +34,5 @@ mod sources;
 mod streaming;
 mod support;
 mod v4l2;
+mod variants;
 mod zones;

@@ -740,24 +740,17 @@ fn serve_notifies_an_abstract_notify_socket() {
     notifies_systemd(&format!("@{name}"), &systemd);
 }
 
-/// Socket activation as systemd does it: the listening socket is file descriptor 3,
-/// `LISTEN_FDS=1`, and `LISTEN_PID` is the pid of the process that execs Lookout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_takes_the_socket_systemd_passes() {
-    use std::os::fd::AsRawFd;
+/// `lookout serve` with `config`, started as systemd starts a socket-activated service:
+/// `listener` is file descriptor 3 (inherited, as systemd passes it), `LISTEN_FDS=1`, and
+/// `LISTEN_PID` is the pid of the process that execs Lookout.
+fn serve_socket_activated(
+    config: &str,
+    dir: &Path,
+    listener: &impl std::os::fd::AsRawFd,
+) -> (Running, String) {
     use std::os::unix::process::CommandExt;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("lookout.toml");
-    // A systemd socket may face the network: logins are required.
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = [\"systemd\"]\n[auth]\nmode = \"login\"\n{CHEAP_AUTH}[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n"
-        ),
-    )
-    .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let config_path = dir.join("lookout.toml");
+    std::fs::write(&config_path, config).unwrap();
     let fd = listener.as_raw_fd();
     // The shell learns its own pid ($$) and execs Lookout with it, so LISTEN_PID is
     // Lookout's pid, which only the child itself can know before exec.
@@ -766,9 +759,9 @@ async fn serve_takes_the_socket_systemd_passes() {
         .arg(r#"LISTEN_PID=$$ exec "$0" "$@""#)
         .arg(BIN)
         .arg("--config")
-        .arg(&config)
+        .arg(&config_path)
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir)
         .arg("serve")
         .env("LISTEN_FDS", "1")
         .env_remove("LISTEN_PID")
@@ -789,7 +782,20 @@ async fn serve_takes_the_socket_systemd_passes() {
             Ok(())
         });
     }
-    let (_lookout, url) = start_serving(cmd, dir.path().join("lookout.log"));
+    start_serving(cmd, dir.join("lookout.log"))
+}
+
+/// Socket activation as systemd does it (see [`serve_socket_activated`]).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_the_socket_systemd_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A systemd socket may face the network: logins are required.
+    let config = format!(
+        "[server]\nlisten = [\"systemd\"]\n[auth]\nmode = \"login\"\n{CHEAP_AUTH}[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n"
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_lookout, url) = serve_socket_activated(&config, dir.path(), &listener);
     drop(listener);
     assert_eq!(
         addr_of(&url),
@@ -803,4 +809,77 @@ async fn serve_takes_the_socket_systemd_passes() {
         .await
         .unwrap();
     assert_ne!(page.status, 200);
+}
+
+/// The passed socket is Lookout's alone: a program it starts (a command source here) inherits
+/// neither the listening socket, which would keep the port open after Lookout ends, nor the
+/// LISTEN_* variables. sd_listen_fds(3) marks the descriptors close-on-exec and unsets the
+/// variables; so does Lookout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn programs_lookout_starts_inherit_no_socket_systemd_passed() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen.txt");
+    // The camera program writes down its open files and its environment, then waits.
+    let script = format!(
+        "for f in /proc/$$/fd/*; do readlink \"$f\"; done > {seen}.tmp; env >> {seen}.tmp; mv {seen}.tmp {seen}; exec sleep 600",
+        seen = seen.display()
+    );
+    let config = format!(
+        "[server]\nlisten = [\"systemd\"]\n[auth]\nmode = \"login\"\n{CHEAP_AUTH}[[camera]]\nid = \"a\"\nkeep_warm = true\n[camera.source]\nkind = \"command\"\ncommand = [\"/bin/sh\", \"-c\", {script:?}]\n"
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // `socket:[INODE]`: how the listening socket shows among a process's open files.
+    let socket = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd()))
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(socket.starts_with("socket:["), "{socket}");
+    let (mut lookout, _url) = serve_socket_activated(&config, dir.path(), &listener);
+    drop(listener);
+    let start = Instant::now();
+    while !seen.exists() {
+        lookout.assert_running();
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the camera program did not start:\n{}",
+            lookout.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        !seen.lines().any(|l| l == socket),
+        "the camera program holds the passed socket {socket}:\n{seen}"
+    );
+    assert!(
+        !seen.lines().any(|l| l.starts_with("LISTEN_")),
+        "the camera program sees LISTEN_* variables:\n{seen}"
+    );
+}
+
+/// A unix socket systemd passed is systemd's: its file stays when Lookout stops, so that the
+/// next start (and nginx meanwhile) finds it by its path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_systemd_passed_stays_when_lookout_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lookout.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let config = format!(
+        "[server]\nlisten = [\"systemd\"]\n[auth]\nmode = \"login\"\n{CHEAP_AUTH}[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n"
+    );
+    let (mut lookout, url) = serve_socket_activated(&config, dir.path(), &listener);
+    assert_eq!(url, format!("unix:{}", path.display()));
+    lookout.terminate();
+    assert!(
+        lookout.wait(Duration::from_secs(15)).is_some(),
+        "lookout did not stop:\n{}",
+        lookout.log()
+    );
+    assert!(
+        path.exists(),
+        "the socket file was removed:\n{}",
+        lookout.log()
+    );
+    std::os::unix::net::UnixStream::connect(&path).expect("the socket still takes connections");
 }

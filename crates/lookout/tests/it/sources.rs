@@ -1,7 +1,7 @@
 //! Each source kind against the real server: command (ffmpeg), http (another Lookout), files,
 //! and a source that fails.
 
-use crate::support::{TestServer, camera, jpeg_size, read_parts, require, testpattern};
+use crate::support::{BIN, TestServer, camera, jpeg_size, read_parts, require, testpattern};
 use std::time::Duration;
 
 const SECS: Duration = Duration::from_secs(30);
@@ -258,4 +258,289 @@ async fn http_source_sends_basic_credentials_and_never_shows_them() {
     );
     srv.stop().await;
     server.abort();
+}
+
+/// A small JPEG in `dir`, for shell scripts that play a camera with `cat`.
+fn jpeg_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("frame.jpg");
+    let jpeg = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(64, 48), 80).unwrap();
+    std::fs::write(&path, jpeg).unwrap();
+    path
+}
+
+/// A `command` source running `script` with `sh -c`, and extra source keys.
+fn shell_source(script: &str, extra: &str) -> String {
+    let quoted = serde_json::to_string(script).unwrap();
+    format!("kind = \"command\"\ncommand = [\"sh\", \"-c\", {quoted}]\n{extra}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffmpegs_error_line_is_the_cameras_last_error() {
+    if !require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    let source = "kind = \"command\"\ncommand = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-f\", \"lavfi\", \"-i\", \"testsrc3\", \"-f\", \"mjpeg\", \"-\"]\n";
+    let srv = TestServer::start(&camera("typo", "keep_warm = true", source)).await;
+    let cam = srv
+        .wait_camera("typo", SECS, |c| {
+            c["state"] == "offline" && c["last_error"].as_str().is_some()
+        })
+        .await;
+    let err = cam["last_error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("`ffmpeg` exited") && err.contains("No such filter: 'testsrc3'"),
+        "{cam}"
+    );
+    // The camera's page shows it too: its script fills the details from the API.
+    if require("chromium", "chromium") {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://{}/cameras/typo", srv.addr);
+        let profile = format!("--user-data-dir={}", dir.path().display());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("timeout")
+                .args([
+                    "60",
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                ])
+                .args([
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                ])
+                .args(["--disable-component-update", "--disable-sync"])
+                .args([&profile, "--virtual-time-budget=5000", "--dump-dom", &url])
+                .output()
+        })
+        .await
+        .unwrap()
+        .expect("run chromium");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("No such filter: 'testsrc3'"),
+            "not on the page: {dom}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stderr_bytes_that_are_not_utf8_do_not_kill_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = jpeg_file(dir.path());
+    // Before it was read as bytes, the first line ended the reading and the next message
+    // killed the shell with SIGPIPE: a restart every few frames, for ever.
+    let script = format!(
+        "printf '\\377\\376 not UTF-8\\n' >&2; while :; do cat '{}'; printf 'tick \\351\\n' >&2; sleep 0.1; done",
+        frame.display()
+    );
+    let srv = TestServer::start(&camera(
+        "bytes",
+        "keep_warm = true",
+        &shell_source(&script, ""),
+    ))
+    .await;
+    srv.wait_camera("bytes", SECS, |c| c["online"] == true)
+        .await;
+    let mut s = srv.stream("/cameras/bytes/stream.mjpeg").await;
+    // 20 frames, each after a line of stderr.
+    let parts = read_parts(&mut s, 20, SECS).await;
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.header("x-lookout-no-signal").is_none())
+    );
+    let cam = srv.json("/api/cameras/bytes").await;
+    assert_eq!(
+        (cam["restarts"].as_u64(), cam["online"].as_bool()),
+        (Some(0), Some(true)),
+        "{cam}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_sends_nothing_is_restarted_after_its_stall_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("sleep.pid");
+    // The shell waits on a `sleep` of its own: ending the shell alone would leave it behind.
+    let script = format!(
+        "echo wedged >&2; sleep 600 & echo $! >> '{}'; wait",
+        pidfile.display()
+    );
+    let srv = TestServer::start(&camera(
+        "wedged",
+        "keep_warm = true",
+        &shell_source(&script, "stall_timeout_ms = 1000\n"),
+    ))
+    .await;
+    let cam = srv
+        .wait_camera("wedged", SECS, |c| c["restarts"].as_u64() >= Some(1))
+        .await;
+    let err = cam["last_error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("`sh` sent no frame for 1s") && err.contains("it said: wedged"),
+        "{cam}"
+    );
+    let first: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .lines()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap();
+    // The restart ended the program's `sleep` too (gone, or a zombie nobody reaped yet).
+    let deadline = std::time::Instant::now() + SECS;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{first}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()));
+        if matches!(state, None | Some(Some('Z'))) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sleep {first} still runs: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Restarted, with the backoff: a new program, and more restarts as long as it is silent.
+    srv.wait_camera("wedged", SECS, |c| c["restarts"].as_u64() >= Some(2))
+        .await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_closes_its_output_but_lives_on_is_restarted() {
+    let srv = TestServer::start(&camera(
+        "closed",
+        "keep_warm = true",
+        &shell_source(
+            "exec >&-; echo closed >&2; exec sleep 600",
+            "stall_timeout_ms = 1000\n",
+        ),
+    ))
+    .await;
+    let cam = srv
+        .wait_camera("closed", SECS, |c| c["restarts"].as_u64() >= Some(1))
+        .await;
+    let err = cam["last_error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("`sh` closed its standard output but did not exit")
+            && err.contains("it said: closed"),
+        "{cam}"
+    );
+    srv.stop().await;
+}
+
+/// The peak resident memory of process `pid` (`VmHWM`), in bytes.
+fn peak_rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"));
+    kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stderr_flood_keeps_the_servers_memory_bounded_and_its_log_short() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let frame = jpeg_file(dir.path());
+    // 5000 lines, then 200 MB with no line end (and bytes that are not UTF-8), then frames.
+    // Before the fix the server held the whole line (~256 MB), logged every line and then
+    // lost the pipe, so the shell died of SIGPIPE at its next message.
+    let flood_bytes = 200_000_000;
+    let script = format!(
+        "yes 'spam line' | head -n 5000 >&2; head -c {flood_bytes} /dev/urandom | tr -d '\\n\\r' >&2; \
+         printf '\\nflood over\\n' >&2; while :; do cat '{}'; sleep 0.1; done",
+        frame.display()
+    );
+    let config = format!(
+        "[auth]\nmode = \"none\"\n{}",
+        camera("flood", "keep_warm = true", &shell_source(&script, ""))
+    );
+    let config_path = dir.path().join("lookout.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let log_path = dir.path().join("lookout.log");
+    let mut child = crate::support::Running(
+        std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let addr: std::net::SocketAddr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("listening on http://")
+                .and_then(|a| a.trim_end_matches('/').parse().ok())
+        })
+        .expect("lookout never listened");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let cam = loop {
+        let r = lookout_bench::get(addr, "/api/cameras/flood", &[])
+            .await
+            .unwrap();
+        let cam: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        if cam["online"] == true {
+            break cam;
+        }
+        assert!(std::time::Instant::now() < deadline, "never online: {cam}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(cam["restarts"], 0, "{cam}");
+    let peak = peak_rss_bytes(child.0.id());
+    eprintln!(
+        "peak RSS of lookout after a {flood_bytes}-byte stderr line: {} MiB",
+        peak >> 20
+    );
+    assert!(peak < 100 << 20, "peak RSS {} MiB", peak >> 20);
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let _ = child.0.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let spam = log.lines().filter(|l| l.contains("spam line")).count();
+    assert!(
+        (1..=20).contains(&spam),
+        "{spam} stderr lines logged:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commands_password_never_shows_in_last_error() {
+    if !require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    // A port that was free a moment ago: ffmpeg fails naming the whole URL.
+    let port = crate::support::free_port();
+    let source = format!(
+        "kind = \"command\"\ncommand = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-rtsp_transport\", \"tcp\", \"-i\", \"rtsp://viewer:s3cret@127.0.0.1:{port}/live\", \"-f\", \"mjpeg\", \"-\"]\n"
+    );
+    let srv = TestServer::start(&camera("rtsp", "keep_warm = true", &source)).await;
+    let cam = srv
+        .wait_camera("rtsp", SECS, |c| {
+            c["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("it said"))
+        })
+        .await;
+    let text = cam.to_string();
+    assert!(
+        text.contains(&format!("rtsp://viewer:***@127.0.0.1:{port}/live")),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "password shown: {text}");
+    srv.stop().await;
 }

@@ -283,3 +283,86 @@ async fn invert_turns_the_picture_upside_down() {
     assert!(rgb.pixel(2, 8)[0] > 225 && rgb.pixel(30, 8)[0] < 30);
     srv.stop().await;
 }
+
+/// The multipart framing, byte for byte: each part's delimiter follows its JPEG at once, not
+/// with the next frame. Browsers (`Sec-Fetch-Dest`, or `?advance_headers=1`) also get the next
+/// part's header lines at once, since Chromium draws a part only when those arrive; programs
+/// get them, with `Content-Length`, when the next frame comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_parts_delimiter_comes_right_after_its_jpeg() {
+    use tokio::io::AsyncReadExt;
+    // One frame every 10 s: what comes after the first JPEG comes before the second frame.
+    let srv = TestServer::start(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 64\nheight = 48\nfps = 0.1\n",
+    )
+    .await;
+    const DELIMITER: &[u8] = b"\r\n--boundarydonotcross\r\n";
+    const PART_TYPE: &[u8] = b"Content-Type: image/jpeg\r\n";
+    for (path, extra, advance) in [
+        ("/cameras/a/stream.mjpeg", "", false),
+        ("/cameras/a/stream.mjpeg", "Sec-Fetch-Dest: image\r\n", true),
+        ("/cameras/a/stream.mjpeg?advance_headers=1", "", true),
+        (
+            "/cameras/a/stream.mjpeg?advance_headers=0",
+            "Sec-Fetch-Dest: image\r\n",
+            false,
+        ),
+    ] {
+        // HTTP/1.0: the body is not chunked, so the bytes read are the body's own.
+        let mut conn = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+        conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n{extra}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let tail: &[u8] = if advance {
+            b"\r\n--boundarydonotcross\r\nContent-Type: image/jpeg\r\n\r\n"
+        } else {
+            DELIMITER
+        };
+        let read = tokio::time::timeout(Duration::from_secs(8), async {
+            let mut buf = [0u8; 65536];
+            // Until a JPEG's end and what follows it.
+            while !got.windows(2).any(|w| w == [0xff, 0xd9]) || !got.ends_with(tail) {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the stream ended");
+                got.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        let text = String::from_utf8_lossy(&got).into_owned();
+        assert!(
+            read.is_ok(),
+            "{path} {extra:?}: the part was not closed before the next frame: {text:?}"
+        );
+        let head = text.split_once("\r\n\r\n").unwrap().0;
+        assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+        let body = &got[head.len() + 4..];
+        let mut want_start = b"--boundarydonotcross\r\n".to_vec();
+        want_start.extend_from_slice(PART_TYPE);
+        assert!(body.starts_with(&want_start), "{path}: {text:?}");
+        let rest = &body[want_start.len()..];
+        let jpeg = if advance {
+            // No Content-Length or X-Timestamp: the JPEG runs to the delimiter.
+            let jpeg = rest.strip_prefix(b"\r\n").expect("the blank line");
+            &jpeg[..jpeg.len() - tail.len()]
+        } else {
+            let fields = String::from_utf8_lossy(&rest[..rest.len().min(200)]).into_owned();
+            let len: usize = fields
+                .strip_prefix("Content-Length: ")
+                .and_then(|f| f.split("\r\n").next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{path}: no Content-Length: {fields:?}"));
+            assert!(fields.contains("\r\nX-Timestamp: "), "{fields:?}");
+            let start = rest.len() - tail.len() - len;
+            assert!(rest[..start].ends_with(b"\r\n\r\n"), "{fields:?}");
+            assert_eq!(rest.len(), start + len + tail.len());
+            &rest[start..start + len]
+        };
+        assert_eq!(jpeg_size(jpeg), (64, 48), "{path} {extra:?}");
+        assert!(
+            !jpeg.ends_with(b"\r\n"),
+            "the CRLF belongs to the delimiter"
+        );
+    }
+    srv.stop().await;
+}

@@ -15,7 +15,7 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     /// Where the server keeps its database (for `lookout` commands run against it).
     pub state_dir: std::path::PathBuf,
-    task: Option<JoinHandle<Result<(), String>>>,
+    task: Option<JoinHandle<Result<(), lookout_core::Error>>>,
 }
 
 /// The `lookout` binary, for CLI commands against a test server's database.
@@ -50,7 +50,7 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let data_dir = tempfile::tempdir().expect("temp dir");
         // A config naming its own data directory keeps it (a restart on the same state).
-        if config.file.server.data_dir.is_none() {
+        if config.data_dir_in_file.is_none() {
             config.data_dir = data_dir.path().to_path_buf();
         }
         // The same config for `lookout user ...` run against this server's database.

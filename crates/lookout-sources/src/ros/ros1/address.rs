@@ -3,19 +3,21 @@
 //! address we listen on.
 
 use http::Uri;
+use lookout_core::redact::mask_url_secrets;
 use lookout_core::{Error, ErrorKind};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// A master URI as ROS wants it: `http://host:port` (a path is allowed and ignored).
 pub fn parse_master_uri(uri: &str) -> Result<Uri, Error> {
+    let shown = mask_url_secrets(uri);
     let parsed: Uri = uri.parse().map_err(|e| {
         Error::invalid(format!(
-            "ROS master URI {uri:?} is not a URI ({e}); expected e.g. http://localhost:11311"
+            "ROS master URI {shown:?} is not a URI ({e}); expected e.g. http://localhost:11311"
         ))
     })?;
     if parsed.scheme_str() != Some("http") || parsed.host().is_none() {
         return Err(Error::invalid(format!(
-            "ROS master URI {uri:?} must be http://host:port, e.g. http://localhost:11311"
+            "ROS master URI {shown:?} must be http://host:port, e.g. http://localhost:11311"
         )));
     }
     Ok(parsed)
@@ -48,8 +50,9 @@ pub async fn advertise_host(
             Error::new(
                 ErrorKind::Unavailable,
                 format!(
-                    "cannot tell which of this machine's addresses the ROS master at {master} \
-                     can reach ({why}); set ROS_IP or [ros1] hostname"
+                    "cannot tell which of this machine's addresses the ROS master at {} \
+                     can reach ({why}); set ROS_IP or [ros1] hostname",
+                    mask_url_secrets(&master.to_string())
                 ),
             )
         })

@@ -20,16 +20,14 @@ pub mod xmlrpc;
 
 use crate::BoxFuture;
 use crate::ros::{ImageType, Reliability, RosMessage, RosNode, TopicInfo};
-use lookout_core::log_limiter::LogLimiter;
 use lookout_core::{Error, ErrorKind};
 use master::Master;
 use rpc::RpcClient;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use subscription::Topic;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The master ROS tools use when ROS_MASTER_URI is not set.
@@ -106,8 +104,9 @@ impl Ros1Node {
             Arc::new(move |method, params| slave::handle(&weak, method, params));
         tokio::spawn(rpc::serve(listener, handler, shared.cancel.clone()));
         tracing::info!(
-            "ros1: node {} at {uri}, master {master_uri}",
-            shared.caller_id
+            "ros1: node {} at {uri}, master {}",
+            shared.caller_id,
+            lookout_core::redact::mask_url_secrets(master_uri)
         );
         Ok(Arc::new(Self { shared, uri }))
     }
@@ -154,7 +153,9 @@ impl RosNode for Ros1Node {
         })
     }
 
-    /// TCPROS is always reliable: `Reliability` has nothing to choose here.
+    /// TCPROS is always reliable: `Reliability` has nothing to choose here. Every
+    /// subscription to a topic shares one TCPROS connection per publisher: a publisher keeps
+    /// one connection per caller id and drops the older of two.
     fn subscribe<'a>(
         &'a self,
         topic: &'a str,
@@ -177,17 +178,7 @@ impl RosNode for Ros1Node {
                     "{name} carries {ty}, not sensor_msgs/Image or sensor_msgs/CompressedImage"
                 )));
             };
-            let (id, publishers) = self.shared.register(&name, image_type).await?;
-            let (tx, rx) = mpsc::channel(1);
-            let topic = Arc::new(Topic {
-                shared: self.shared.clone(),
-                name,
-                image_type,
-                malformed: AtomicU64::new(0),
-                malformed_log: LogLimiter::new(Duration::from_secs(60)),
-            });
-            tokio::spawn(subscription::run(topic, id, publishers, tx));
-            Ok(rx)
+            subscription::subscribe(&self.shared, name, image_type).await
         })
     }
 }
@@ -196,108 +187,32 @@ impl RosNode for Ros1Node {
 struct Shared {
     master: Master,
     caller_id: String,
-    /// Every live subscription by topic, for publisherUpdate and getSubscriptions.
-    topics: Mutex<HashMap<String, Vec<Registration>>>,
-    /// Serialises (un)registration with the master, so that a subscription ending while
-    /// another on the same topic starts cannot leave the master with the wrong state.
-    /// A tokio mutex: it is held across the master call.
+    /// The subscription of each topic, shared by its consumers; for publisherUpdate and
+    /// getSubscriptions too.
+    topics: Mutex<HashMap<String, Arc<Topic>>>,
+    /// Serialises subscribing and unsubscribing (each calls the master), so that the last
+    /// consumer of a topic leaving while a new one comes cannot leave the master, or the
+    /// table above, with the wrong state. A tokio mutex: it is held across the master call.
     registering: tokio::sync::Mutex<()>,
     next_id: AtomicU64,
     cancel: CancellationToken,
 }
 
-struct Registration {
-    id: u64,
-    image_type: ImageType,
-    /// `None` until the master's first list arrives.
-    publishers: watch::Sender<Option<Vec<String>>>,
-}
-
 impl Shared {
-    fn lock_topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Registration>>> {
+    fn lock_topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Topic>>> {
         self.topics.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a subscription and registers it with the master, which answers with the
-    /// current publishers.
-    async fn register(
-        &self,
-        topic: &str,
-        image_type: ImageType,
-    ) -> Result<(u64, watch::Receiver<Option<Vec<String>>>), Error> {
-        let _serial = self.registering.lock().await;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (publishers, rx) = watch::channel(None);
-        // Listed before the call: a publisherUpdate may arrive before its answer does.
-        self.lock_topics()
-            .entry(topic.to_owned())
-            .or_default()
-            .push(Registration {
-                id,
-                image_type,
-                publishers: publishers.clone(),
-            });
-        let ty = msg::message_type(image_type).name;
-        match self.master.register_subscriber(topic, ty).await {
-            Ok(list) => {
-                // An update that came meanwhile is newer than this answer: keep it.
-                publishers.send_if_modified(|p| {
-                    if p.is_some() {
-                        return false;
-                    }
-                    *p = Some(list);
-                    true
-                });
-                Ok((id, rx))
-            }
-            Err(e) => {
-                self.remove(topic, id);
-                Err(e)
-            }
-        }
-    }
-
-    /// Removes a subscription; the master forgets us for the topic with its last one.
-    async fn unregister(&self, topic: &str, id: u64) {
-        let _serial = self.registering.lock().await;
-        if !self.remove(topic, id) {
-            return;
-        }
-        if let Err(e) = self.master.unregister_subscriber(topic).await {
-            tracing::warn!("ros1: unsubscribing from {topic}: {e}");
-        }
-    }
-
-    /// True when it was the topic's last subscription.
-    fn remove(&self, topic: &str, id: u64) -> bool {
-        let mut topics = self.lock_topics();
-        let Some(regs) = topics.get_mut(topic) else {
-            return false;
-        };
-        regs.retain(|r| r.id != id);
-        if regs.is_empty() {
-            topics.remove(topic);
-            true
-        } else {
-            false
-        }
-    }
-
     fn publisher_update(&self, topic: &str, publishers: Vec<String>) {
-        if let Some(regs) = self.lock_topics().get(topic) {
-            for r in regs {
-                r.publishers.send_replace(Some(publishers.clone()));
-            }
+        if let Some(t) = self.lock_topics().get(topic) {
+            t.set_publishers(publishers);
         }
     }
 
     fn subscriptions(&self) -> Vec<(String, &'static str)> {
         self.lock_topics()
-            .iter()
-            .filter_map(|(topic, regs)| {
-                let r = regs.first()?;
-                Some((topic.clone(), msg::message_type(r.image_type).name))
-            })
+            .values()
+            .map(|t| (t.name.clone(), msg::message_type(t.image_type).name))
             .collect()
     }
 }

@@ -3,10 +3,15 @@
 //!
 //! The topic list and each topic's type come from DDS discovery (the publications other
 //! participants announce), so a topic appears as soon as a publisher does and the type it
-//! announces decides how its messages are read. Readers are made directly on our own DDS
-//! subscriber rather than through a ros2-client `Node`, which records every reader it ever made
-//! in the node's graph announcement and so would grow with each on-demand subscription.
+//! announces decides how its messages are read.
+//!
+//! Each subscription reads through a DDS participant of its own, which goes away with it and
+//! says so in a form Fast DDS understands ([`farewell`]): RustDDS's own announcement that a
+//! reader is gone is lost on Fast DDS, whose publishers would otherwise go on sending every
+//! picture to each closed subscription. Readers are not made through a ros2-client `Node`,
+//! which records every reader it ever made in the node's graph announcement.
 
+mod farewell;
 pub mod msg;
 mod names;
 mod subscription;
@@ -14,12 +19,15 @@ mod subscription;
 use crate::BoxFuture;
 use crate::ros::{ImageType, Reliability, RosMessage, RosNode, TopicInfo};
 use lookout_core::{Error, ErrorKind};
+use ros2_client::dds::rustdds::no_key::SimpleDataReaderCdr;
 use ros2_client::dds::rustdds::policy::ResourceLimits;
 use ros2_client::dds::rustdds::{self, DomainParticipant, QosPolicies, TopicKind};
 use ros2_client::qos::{History, QosProfile, WhenFull};
 use ros2_client::{Context, ContextOptions, Node, NodeName, NodeOptions};
+use serde::de::DeserializeOwned;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use subscription::Counters;
 use tokio::sync::mpsc;
 
@@ -34,6 +42,11 @@ const HISTORY_DEPTH: usize = 5;
 /// Capacity of a subscription's channel; the subscription task holds one more message.
 const CHANNEL_CAPACITY: usize = 1;
 
+/// A participant learns of the others within a few of their announcements (Fast DDS makes
+/// one every 3 s, more at its start): a topic asked for this soon after joining may just not
+/// be known yet, so the subscription waits for it instead of failing at once.
+const DISCOVERY_GRACE: Duration = Duration::from_secs(3);
+
 /// What every subscription of a node has seen so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ros2Stats {
@@ -43,16 +56,14 @@ pub struct Ros2Stats {
     pub malformed: u64,
     /// Messages replaced by a newer one before the consumer took them.
     pub skipped: u64,
-    /// Samples an earlier subscription to the same topic left behind, dropped.
-    pub stale: u64,
 }
 
-/// A running ROS 2 participant. Dropping the last `Arc` leaves the DDS domain once the
-/// subscriptions' receivers are gone too.
+/// A running ROS 2 participant, for discovery; each subscription has its own. Dropping the
+/// last `Arc` leaves the DDS domain; subscriptions end when their receivers are dropped.
 pub struct Ros2Node {
     domain_id: u16,
+    joined: Instant,
     participant: DomainParticipant,
-    subscriber: rustdds::Subscriber,
     counters: Arc<Counters>,
     // Held so that `ros2 node list` shows us; the Mutex makes the node shareable whatever
     // ros2-client's own thread-safety.
@@ -99,14 +110,11 @@ impl Ros2Node {
             .new_node(name, options)
             .map_err(|e| Error::internal(format!("creating the ROS 2 node: {e:?}")))?;
         let participant = context.domain_participant();
-        let subscriber = participant
-            .create_subscriber(&reader_qos(Reliability::BestEffort))
-            .map_err(|e| Error::internal(format!("creating the DDS subscriber: {e}")))?;
         tracing::info!("ros2: joined DDS domain {domain_id} as node /lookout");
         Ok(Arc::new(Self {
             domain_id,
+            joined: Instant::now(),
             participant,
-            subscriber,
             counters: Arc::new(Counters::default()),
             _node: Mutex::new(node),
             _context: context,
@@ -122,7 +130,6 @@ impl Ros2Node {
             received: self.counters.received.load(Ordering::Relaxed),
             malformed: self.counters.malformed.load(Ordering::Relaxed),
             skipped: self.counters.skipped.load(Ordering::Relaxed),
-            stale: self.counters.stale.load(Ordering::Relaxed),
         }
     }
 
@@ -147,11 +154,12 @@ impl Ros2Node {
         topics
     }
 
-    fn subscribe_now(
+    /// Checks `topic` against what discovery knows of its publishers.
+    fn prepare(
         &self,
         topic: &str,
         reliability: Reliability,
-    ) -> Result<mpsc::Receiver<RosMessage>, Error> {
+    ) -> Result<(OpenReader, ImageType, mpsc::Receiver<RosMessage>), Error> {
         let dds_name = names::dds_topic_name(topic)?;
         let writers: Vec<_> = self
             .participant
@@ -190,55 +198,85 @@ impl Ros2Node {
                 )
             })
         {
-            // DDS never matches a reliable reader with a best-effort writer: nothing would come.
-            tracing::warn!(
-                "ros2: {topic} is published best effort; a reliable subscription receives \
-                 nothing from it. Subscribe best effort instead"
-            );
+            // DDS never matches a reliable reader with a best-effort writer: nothing would
+            // come, and the viewer would see "no signal" without knowing why.
+            return Err(Error::invalid(format!(
+                "QoS mismatch: {topic} is published best effort, a reliable subscription \
+                 receives nothing from it; subscribe best effort (qos_profile=sensor_data, \
+                 or no `reliable = true`)"
+            )));
         }
-        let qos = reader_qos(reliability);
-        // The type string exactly as the publisher announced it: DDS matches on it.
-        let dds_topic = self
-            .participant
-            .create_topic(dds_name, dds_type, &qos, TopicKind::NoKey)
-            .map_err(|e| Error::internal(format!("creating DDS topic for {topic}: {e}")))?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let counters = self.counters.clone();
-        let name = topic.to_owned();
-        let reader_error =
-            |e: rustdds::dds::CreateError| Error::internal(format!("subscribing to {topic}: {e}"));
-        // Before the reader exists: anything received earlier is stale.
-        let created = rustdds::Timestamp::now();
-        match image_type {
-            ImageType::Raw => {
-                let reader = self
-                    .subscriber
-                    .create_simple_datareader_no_key(&dds_topic, Some(qos))
-                    .map_err(reader_error)?;
-                tokio::spawn(subscription::run(
-                    name,
-                    subscription::Reader { reader, created },
-                    |m: msg::Image| RosMessage::Image(m.into()),
-                    tx,
-                    counters,
-                ));
-            }
-            ImageType::Compressed => {
-                let reader = self
-                    .subscriber
-                    .create_simple_datareader_no_key(&dds_topic, Some(qos))
-                    .map_err(reader_error)?;
-                tokio::spawn(subscription::run(
-                    name,
-                    subscription::Reader { reader, created },
-                    |m: msg::CompressedImage| RosMessage::Compressed(m.into()),
-                    tx,
-                    counters,
-                ));
-            }
-        }
-        tracing::debug!("ros2: subscribed to {topic} ({image_type:?}, {reliability:?})");
-        Ok(rx)
+        let open = OpenReader {
+            domain_id: self.domain_id,
+            topic: topic.to_owned(),
+            dds_name,
+            dds_type,
+            reliability,
+            tx,
+            counters: self.counters.clone(),
+        };
+        Ok((open, image_type, rx))
+    }
+}
+
+/// What a subscription needs to open its reader, checked against discovery.
+struct OpenReader {
+    domain_id: u16,
+    topic: String,
+    dds_name: String,
+    /// Exactly as the publishers announced it: DDS matches on it.
+    dds_type: String,
+    reliability: Reliability,
+    tx: mpsc::Sender<RosMessage>,
+    counters: Arc<Counters>,
+}
+
+impl OpenReader {
+    /// Joins the domain with a participant of its own and reads `topic` there until the
+    /// receiver is dropped; `convert` makes the wire message ours. Synchronous: it binds the
+    /// participant's sockets and starts RustDDS's threads, which takes milliseconds.
+    fn start<M>(self, convert: fn(M) -> RosMessage) -> Result<(), Error>
+    where
+        M: DeserializeOwned + Send + Sync + 'static,
+    {
+        let Self {
+            domain_id,
+            topic,
+            dds_name,
+            dds_type,
+            reliability,
+            tx,
+            counters,
+        } = self;
+        let participant = DomainParticipant::new(domain_id).map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("subscribing to {topic}: cannot join ROS 2 domain {domain_id}: {e}"),
+            )
+        })?;
+        let qos = reader_qos(reliability);
+        let reader: SimpleDataReaderCdr<M> = participant
+            .create_subscriber(&qos)
+            .and_then(|subscriber| {
+                let dds_topic =
+                    participant.create_topic(dds_name, dds_type, &qos, TopicKind::NoKey)?;
+                subscriber.create_simple_datareader_no_key(&dds_topic, Some(qos))
+            })
+            .map_err(|e| Error::internal(format!("subscribing to {topic}: {e}")))?;
+        tracing::debug!("ros2: subscribed to {topic} ({reliability:?})");
+        tokio::spawn(subscription::run(
+            topic,
+            subscription::Reader {
+                reader,
+                participant,
+                domain_id,
+            },
+            convert,
+            tx,
+            counters,
+        ));
+        Ok(())
     }
 }
 
@@ -256,7 +294,34 @@ impl RosNode for Ros2Node {
         topic: &'a str,
         reliability: Reliability,
     ) -> BoxFuture<'a, Result<mpsc::Receiver<RosMessage>, Error>> {
-        Box::pin(async move { self.subscribe_now(topic, reliability) })
+        Box::pin(async move {
+            let (open, image_type, rx) = loop {
+                match self.prepare(topic, reliability) {
+                    Err(e)
+                        if e.kind() == ErrorKind::Unavailable
+                            && self.joined.elapsed() < DISCOVERY_GRACE =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    prepared => break prepared?,
+                }
+            };
+            // Binding sockets and starting threads: off the async runtime. The reader's task
+            // is spawned from there onto this runtime.
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let _entered = runtime.enter();
+                match image_type {
+                    ImageType::Raw => open.start(|m: msg::Image| RosMessage::Image(m.into())),
+                    ImageType::Compressed => {
+                        open.start(|m: msg::CompressedImage| RosMessage::Compressed(m.into()))
+                    }
+                }
+            })
+            .await
+            .map_err(|e| Error::internal(format!("subscribing to {topic}: {e}")))??;
+            Ok(rx)
+        })
     }
 }
 

@@ -2,24 +2,24 @@
 //!
 //! The channel holds one message and the task one more (the newest not yet delivered), so a
 //! slow consumer gets at most one message older than the newest, never a growing queue. The
-//! task ends, dropping (and so deleting) the reader, when the receiver is dropped.
+//! task ends when the receiver is dropped: it deletes the reader, leaves the domain with the
+//! reader's participant and tells the publishers so ([`super::farewell`]).
 
+use super::farewell;
 use crate::ros::RosMessage;
 use futures_util::StreamExt;
 use lookout_core::log_limiter::LogLimiter;
-use ros2_client::dds::rustdds::Timestamp;
 use ros2_client::dds::rustdds::no_key::SimpleDataReaderCdr;
+use ros2_client::dds::rustdds::{DomainParticipant, RTPSEntity};
 use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
-
-/// More than a topic cache can hold (its resource limits say 5), few enough that a system
-/// clock stepped back while we wait for the first sample costs only a moment of pictures.
-const MAX_STALE: u32 = 16;
 
 /// Counts shared by a node's subscriptions, for the log and tests.
 #[derive(Debug, Default)]
@@ -29,19 +29,16 @@ pub struct Counters {
     pub malformed: AtomicU64,
     /// Messages replaced by a newer one before the consumer took them.
     pub skipped: AtomicU64,
-    /// Samples received before the subscription existed, dropped.
-    pub stale: AtomicU64,
 }
 
-/// A reader just made, and when.
+/// A reader and the participant it was made in, for it alone. A fresh participant also has
+/// a fresh topic cache: RustDDS keeps a topic's last samples in a cache shared by the
+/// participant's readers, so a reader made later in the same participant would begin with
+/// pictures an earlier one left there.
 pub struct Reader<M: 'static> {
     pub reader: SimpleDataReaderCdr<M>,
-    /// Samples received before this were left in the topic's cache by an earlier
-    /// subscription: RustDDS keeps a topic's last samples in a cache its readers share and a
-    /// new reader starts at the cache's beginning (a reliable one once the writer's heartbeat
-    /// releases them), so without this a subscription made minutes after the previous one on
-    /// the same topic would begin with minutes-old pictures.
-    pub created: Timestamp,
+    pub participant: DomainParticipant,
+    pub domain_id: u16,
 }
 
 /// Runs until `tx`'s receiver is dropped. `M` is the wire message, `convert` makes it ours.
@@ -52,14 +49,56 @@ pub async fn run<M>(
     tx: mpsc::Sender<RosMessage>,
     counters: Arc<Counters>,
 ) where
-    M: DeserializeOwned + 'static,
+    M: DeserializeOwned + Send + Sync + 'static,
 {
     let log = LogLimiter::new(LOG_INTERVAL);
-    let stream = reader.reader.as_async_stream();
+    let Reader {
+        reader,
+        participant,
+        domain_id,
+    } = reader;
+    read(&topic, &reader, convert, &tx, &counters, &log).await;
+    drop(tx);
+    // The participants whose writers could send to us, before ours forgets them.
+    let peers: BTreeSet<SocketAddrV4> = participant
+        .discovered_writers()
+        .iter()
+        .flat_map(|w| &w.writer_proxy.unicast_locator_list)
+        .filter_map(|l| match SocketAddr::from(*l) {
+            SocketAddr::V4(addr) => farewell::spdp_address(domain_id, addr),
+            SocketAddr::V6(_) => None,
+        })
+        .collect();
+    // Deleting the reader and leaving the domain join RustDDS's threads: off the runtime.
+    let left = tokio::task::spawn_blocking(move || {
+        let prefix = participant.guid().prefix;
+        drop(reader);
+        drop(participant);
+        let mut guid_prefix = [0u8; 12];
+        guid_prefix.copy_from_slice(prefix.as_ref());
+        farewell::send(guid_prefix, &peers);
+    })
+    .await;
+    if let Err(e) = left {
+        tracing::warn!("ros2: leaving the domain after {topic}: {e}");
+    }
+    tracing::debug!("ros2: unsubscribed from {topic}");
+}
+
+/// Delivers samples until the receiver is dropped.
+async fn read<M>(
+    topic: &str,
+    reader: &SimpleDataReaderCdr<M>,
+    convert: fn(M) -> RosMessage,
+    tx: &mpsc::Sender<RosMessage>,
+    counters: &Counters,
+    log: &LogLimiter,
+) where
+    M: DeserializeOwned + Send + Sync + 'static,
+{
+    let stream = reader.as_async_stream();
     tokio::pin!(stream);
     let mut pending: Option<RosMessage> = None;
-    // Stale samples all come before the first fresh one.
-    let mut stale_budget = MAX_STALE;
     loop {
         tokio::select! {
             // Deliver first: the consumer is waiting for exactly this.
@@ -73,14 +112,6 @@ pub async fn run<M>(
             }
             sample = stream.next() => match sample {
                 Some(Ok(change)) => {
-                    if stale_budget > 0 {
-                        if change.receive_instant < reader.created {
-                            stale_budget -= 1;
-                            counters.stale.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                        stale_budget = 0;
-                    }
                     counters.received.fetch_add(1, Ordering::Relaxed);
                     if pending.replace(convert(change.into_value())).is_some() {
                         counters.skipped.fetch_add(1, Ordering::Relaxed);
@@ -101,5 +132,4 @@ pub async fn run<M>(
             },
         }
     }
-    tracing::debug!("ros2: unsubscribed from {topic}");
 }

@@ -1,8 +1,8 @@
-//! The session and CSRF cookies. On HTTPS at the site's root the session cookie is
+//! The session, CSRF and device cookies. On HTTPS at the site's root the session cookie is
 //! `__Host-lookout_session` (Secure, Path=/, no Domain: no other site or subdomain can set
 //! or read it); under a `base_path` it is `__Secure-lookout_session` with that Path (the
 //! `__Host-` prefix demands Path=/); over plain HTTP browsers refuse both prefixes, so it is
-//! `lookout_session` there.
+//! `lookout_session` there. The device cookie (`lookout_device`) is named the same way.
 
 use http::HeaderMap;
 use std::time::Duration;
@@ -11,6 +11,11 @@ pub const SESSION: &str = "lookout_session";
 pub const SESSION_HOST: &str = "__Host-lookout_session";
 pub const SESSION_SECURE: &str = "__Secure-lookout_session";
 pub const CSRF: &str = "lookout_csrf";
+pub const DEVICE: &str = "lookout_device";
+pub const DEVICE_HOST: &str = "__Host-lookout_device";
+pub const DEVICE_SECURE: &str = "__Secure-lookout_device";
+/// How long a browser keeps its device cookie: a year (browsers cap cookies at 400 days).
+pub const DEVICE_MAX_AGE: Duration = Duration::from_secs(365 * 86_400);
 
 /// Where cookies are sent: the scheme the client used and the site's base path.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +72,23 @@ fn session_name(scope: Scope<'_>) -> &'static str {
         (true, false) => SESSION_SECURE,
         (false, _) => SESSION,
     }
+}
+
+/// The device cookie, under the strongest name present (as [`session`]).
+pub fn device(headers: &HeaderMap) -> Option<&str> {
+    get(headers, DEVICE_HOST)
+        .or_else(|| get(headers, DEVICE_SECURE))
+        .or_else(|| get(headers, DEVICE))
+}
+
+/// The device cookie set at a successful sign-in: HttpOnly, Secure on HTTPS, for a year.
+pub fn device_cookie(value: &str, scope: Scope<'_>) -> String {
+    let name = match (scope.https, scope.base.is_empty()) {
+        (true, true) => DEVICE_HOST,
+        (true, false) => DEVICE_SECURE,
+        (false, _) => DEVICE,
+    };
+    build(name, value, scope, Some(DEVICE_MAX_AGE))
 }
 
 pub fn session_cookie(token: &str, scope: Scope<'_>, max_age: Option<Duration>) -> String {
@@ -146,5 +168,35 @@ mod tests {
             under.starts_with("__Secure-lookout_session=t; Path=/cam/;"),
             "{under}"
         );
+    }
+
+    #[test]
+    fn the_device_cookie_is_long_lived_httponly_and_secure_on_https() {
+        let https = Scope {
+            https: true,
+            base: "",
+        };
+        let c = device_cookie("n.m", https);
+        assert!(
+            c.starts_with("__Host-lookout_device=n.m; Path=/; HttpOnly;")
+                && c.contains("; Secure")
+                && c.ends_with("; Max-Age=31536000"),
+            "{c}"
+        );
+        let plain = Scope {
+            https: false,
+            base: "/cam",
+        };
+        let c = device_cookie("n.m", plain);
+        assert!(
+            c.starts_with("lookout_device=n.m; Path=/cam/; HttpOnly;") && !c.contains("Secure"),
+            "{c}"
+        );
+        let mut h = HeaderMap::new();
+        h.append(
+            http::header::COOKIE,
+            "lookout_device=a; __Host-lookout_device=b".parse().unwrap(),
+        );
+        assert_eq!(device(&h), Some("b"));
     }
 }

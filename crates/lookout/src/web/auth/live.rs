@@ -3,8 +3,7 @@
 //! database's auth epoch), the affected streams end within a second.
 
 use super::Credential;
-use crate::auth::{auth_epoch, sessions, tokens, users};
-use crate::store::{Store, StoreError};
+use lookout_store::{Db, Store, StoreError, auth_epoch, sessions, tokens, users};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,6 +82,7 @@ impl LiveStreams {
         shutdown: CancellationToken,
     ) {
         let mut last_epoch = None;
+        let mut failing = false;
         let mut since_check = Duration::ZERO;
         loop {
             tokio::select! {
@@ -90,14 +90,25 @@ impl LiveStreams {
                 () = shutdown.cancelled() => return,
             }
             since_check += POLL;
-            let epoch = match auth
-                .store
-                .run(|c| auth_epoch(c).map_err(StoreError::from))
-                .await
-            {
-                Ok(e) => e,
+            let epoch = match auth.store.run(|db| auth_epoch(db)).await {
+                Ok(e) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("the revocation counter reads again");
+                    }
+                    e
+                }
                 Err(e) => {
-                    tracing::warn!("cannot read the auth epoch: {e}");
+                    // Revocations can no longer be seen: fail closed. Said once, not at
+                    // every poll, unless there were streams to end.
+                    let why = format!(
+                        "cannot read the revocation counter in {}: {e}",
+                        auth.store.path().display()
+                    );
+                    if !self.end_all(&why) && !failing {
+                        tracing::error!("{why}; streams opened now will be ended");
+                    }
+                    failing = true;
+                    last_epoch = None;
                     continue;
                 }
             };
@@ -117,6 +128,20 @@ impl LiveStreams {
         }
     }
 
+    /// Ends every open stream (revocations cannot be read: the database failed); false if
+    /// there was none.
+    fn end_all(&self, why: &str) -> bool {
+        let map = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let live = map.values().filter(|e| !e.revoked.is_cancelled()).count();
+        for entry in map.values() {
+            entry.revoked.cancel();
+        }
+        if live > 0 {
+            tracing::error!("{why}; ended {live} open stream(s) that could not be vouched for");
+        }
+        live > 0
+    }
+
     /// Ends the streams whose credential is no longer valid: every stream when `all`, else
     /// only those opened since the last sweep. False if the database could not be read.
     async fn end_revoked(&self, store: &Store, all: bool) -> bool {
@@ -133,16 +158,31 @@ impl LiveStreams {
         }
         let checked: Vec<u64> = open.iter().map(|(id, ..)| *id).collect();
         let verdicts = store
-            .run(move |c| {
+            .run(move |db| {
                 open.into_iter()
-                    .map(|(id, cred, camera)| Ok((id, still_valid(c, &cred, &camera)?)))
+                    .map(|(id, cred, camera)| Ok((id, still_valid(db, &cred, &camera)?)))
                     .collect::<Result<Vec<_>, StoreError>>()
             })
             .await;
         let verdicts = match verdicts {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!("cannot check open streams' credentials: {e}");
+                // Fail closed: a stream whose credential cannot be checked may be one that
+                // was revoked. Its viewer can reconnect once the database reads again.
+                let map = self.open.lock().unwrap_or_else(|e| e.into_inner());
+                let mut ended = 0;
+                for id in &checked {
+                    if let Some(entry) = map.get(id).filter(|e| !e.revoked.is_cancelled()) {
+                        entry.revoked.cancel();
+                        ended += 1;
+                    }
+                }
+                if ended > 0 {
+                    tracing::error!(
+                        "cannot check open streams' credentials, the database {} failed: {e}; ended {ended} stream(s) that could not be vouched for",
+                        store.path().display()
+                    );
+                }
                 return false;
             }
         };
@@ -161,42 +201,21 @@ impl LiveStreams {
     }
 }
 
-fn still_valid(
-    c: &rusqlite::Connection,
-    cred: &Credential,
-    camera: &str,
-) -> Result<bool, StoreError> {
-    use rusqlite::OptionalExtension;
+fn still_valid(db: &Db<'_>, cred: &Credential, camera: &str) -> Result<bool, StoreError> {
     let user_id: Option<i64> = match cred {
-        Credential::Session { id, .. } => {
-            if !sessions::is_live(c, *id)? {
-                return Ok(false);
-            }
-            c.query_row("SELECT user_id FROM sessions WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-        }
-        Credential::Token { id } => {
-            if !tokens::is_live(c, *id)? {
-                return Ok(false);
-            }
-            c.query_row("SELECT user_id FROM api_tokens WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-        }
+        Credential::Session { id, .. } => sessions::live_user(db, *id)?,
+        Credential::Token { id } => tokens::live_user(db, *id)?,
         Credential::Basic { user_id, .. } => Some(*user_id),
     };
-    let Some(user) = user_id.map(|id| users::get(c, id)).transpose()?.flatten() else {
+    let Some(user) = user_id.map(|id| users::get(db, id)).transpose()?.flatten() else {
         return Ok(false);
     };
     // Basic credentials are checked again at the next request; an open stream ends when
     // its password changes (the epoch is bumped).
-    if let Credential::Basic { generation, .. } = cred {
-        if user.password_generation != *generation {
-            return Ok(false);
-        }
+    if let Credential::Basic { generation, .. } = cred
+        && user.password_generation != *generation
+    {
+        return Ok(false);
     }
     Ok(user.may_view(camera))
 }

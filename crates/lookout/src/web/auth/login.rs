@@ -1,13 +1,14 @@
 //! The login page, signing in and out.
 
 use super::{AuthState, Credential, Principal, cookies, csrf};
-use crate::auth::{sessions, users};
+use crate::auth::sessions;
 use crate::web::pages::{escape, page};
 use crate::web::{ApiError, AppState, Client};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use lookout_store::users;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -74,12 +75,7 @@ pub async fn login_page(
     client: Client,
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
-    let no_users = auth
-        .store
-        .run(|c| users::count(c).map_err(Into::into))
-        .await
-        .unwrap_or(1)
-        == 0;
+    let no_users = auth.store.run(|db| users::count(db)).await.unwrap_or(1) == 0;
     let notice = if no_users {
         "<p class=\"notice\">There are no accounts yet. Create one on the server: <code>lookout user add NAME --role admin</code></p>"
     } else {
@@ -148,7 +144,11 @@ pub async fn login(
     }
     let next = safe_next(f.next.as_deref(), &state.base);
     let addr = peer.ip();
-    let user = match auth.check_password(addr, &f.user, &f.password).await {
+    let device = cookies::device(&headers);
+    let user = match auth
+        .check_password(addr, &f.user, &f.password, device)
+        .await
+    {
         Err(refused) => return Ok(refused.response()),
         Ok(None) => {
             let notice = "<p class=\"error\">Wrong user name or password.</p>";
@@ -173,11 +173,10 @@ pub async fn login(
     let session_user = user.clone();
     let session = auth
         .store
-        .run(move |c| {
-            sessions::create(c, &session_user, remember, &client, &ua, &policy).map_err(Into::into)
-        })
+        .run(move |db| sessions::create(db, &session_user, remember, &client, &ua, &policy))
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot create a session: {e}")))?;
+        // A password changed while this login was checked is a refusal (409): sign in again.
+        .map_err(|e| ApiError::database("cannot create a session", e))?;
     tracing::info!(user = user.name, client = %peer, remember, "signed in");
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
@@ -186,6 +185,11 @@ pub async fn login(
         scope,
         session.cookie_max_age,
     )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    // A fresh device cookie at every sign-in: this browser is now known to be the user's.
+    let device = cookies::device_cookie(&auth.devices.issue(&user.name), scope);
+    if let Ok(v) = HeaderValue::from_str(&device) {
         h.append(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -218,9 +222,9 @@ pub async fn logout(
         ));
     }
     auth.store
-        .run(move |c| sessions::revoke(c, id).map_err(Into::into))
+        .run(move |db| lookout_store::sessions::revoke(db, id))
         .await
-        .map_err(|e| lookout_core::Error::internal(format!("cannot end the session: {e}")))?;
+        .map_err(|e| ApiError::database("cannot end the session", e))?;
     tracing::info!(user = user.name, "signed out");
     let mut resp = Redirect::to(&format!("{}/login", state.base)).into_response();
     for c in cookies::clear_session(scope) {

@@ -7,18 +7,19 @@ pub mod live;
 pub mod login;
 
 use super::{ApiError, AppState};
+use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::{MAX_PASSWORD_BYTES, Passwords, Verdict};
 use crate::auth::secret::hash_token;
 use crate::auth::sessions::SessionPolicy;
-use crate::auth::{Role, User, sessions, tokens, users};
-use crate::store::Store;
+use crate::auth::{Role, User, sessions, tokens};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
+use lookout_store::{Store, users};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,9 @@ pub struct AuthState {
     pub limiter: LoginLimiter,
     pub sessions: SessionPolicy,
     pub live: Arc<live::LiveStreams>,
+    /// Signs and checks device cookies: a browser that signed in before is spared the locks
+    /// someone else's guesses put on the name.
+    pub devices: DeviceKey,
     /// Password checks running at once: each Argon2 check holds 19 MiB, so a flood of logins
     /// must queue here, not take every thread and all memory.
     hash_slots: Semaphore,
@@ -59,6 +63,22 @@ pub enum LoginRefused {
     Locked(Duration),
     /// Too many logins being checked at once.
     Busy,
+    /// The database could not be read: no verdict, so no failure counted (logged already).
+    Unavailable,
+}
+
+/// How long a client is asked to wait when the database cannot be read.
+const DATABASE_RETRY_SECS: &str = "30";
+
+/// `503` for a request whose credentials could not be checked because the database failed:
+/// never "wrong password" (which would count towards a lock) and never anonymous.
+fn database_unavailable(doing: &str, e: lookout_core::Error) -> Response {
+    let mut resp = ApiError::database(doing, e).into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(DATABASE_RETRY_SECS),
+    );
+    resp
 }
 
 impl LoginRefused {
@@ -75,6 +95,18 @@ impl LoginRefused {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 resp
             }
+            LoginRefused::Unavailable => {
+                let mut resp = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "signing in is not possible now: the account database cannot be read; the server log says why",
+                )
+                .into_response();
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(DATABASE_RETRY_SECS),
+                );
+                resp
+            }
         }
     }
 }
@@ -85,6 +117,7 @@ impl AuthState {
         passwords: Passwords,
         limiter: LoginLimiter,
         sessions: SessionPolicy,
+        devices: DeviceKey,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
@@ -93,6 +126,7 @@ impl AuthState {
             limiter,
             sessions,
             live: Arc::new(live::LiveStreams::default()),
+            devices,
             hash_slots: Semaphore::new(cores),
             basic_cache: Mutex::new(HashMap::new()),
             basic_epoch: AtomicU64::new(0),
@@ -106,33 +140,46 @@ impl AuthState {
     }
 
     /// Checks a name and password: the same work (a lookup and an Argon2 verification) and
-    /// the same answer time whether or not the user exists, counted by the limiter.
+    /// the same answer time whether or not the user exists, counted by the limiter. A
+    /// `device` cookie that we issued for `name` has the attempt counted on that device
+    /// rather than on the name and the address.
     pub async fn check_password(
         &self,
         addr: Option<IpAddr>,
         name: &str,
         password: &str,
+        device: Option<&str>,
     ) -> Result<Option<User>, LoginRefused> {
         let started = tokio::time::Instant::now();
+        let device = device.and_then(|d| self.devices.verify(d, name));
         self.limiter
-            .begin(addr, name)
+            .begin(addr, name, device)
             .map_err(LoginRefused::Locked)?;
         let Ok(Ok(_slot)) = tokio::time::timeout(HASH_QUEUE_WAIT, self.hash_slots.acquire()).await
         else {
-            self.limiter.cancelled(addr, name);
+            self.limiter.cancelled(addr, name, device);
             return Err(LoginRefused::Busy);
         };
         // Implausible input is refused like a wrong password, after the same work.
         let plausible = users::check_name(name).is_ok() && password.len() <= MAX_PASSWORD_BYTES;
         let found = if plausible {
-            let name = name.to_owned();
-            self.store
-                .run(move |c| users::find(c, &name).map_err(Into::into))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!("user lookup failed: {e}");
-                    None
-                })
+            let owned = name.to_owned();
+            let found = self.store.run(move |db| users::find(db, &owned)).await;
+            match found {
+                Ok(found) => found,
+                // No verdict: a damaged database must not lock its users out as failures.
+                Err(e) => {
+                    let shown: String = name.chars().take(64).collect();
+                    tracing::error!(
+                        client = ?addr,
+                        user = shown,
+                        "cannot check a password, the database {} failed: {e}",
+                        self.store.path().display()
+                    );
+                    self.limiter.cancelled(addr, name, device);
+                    return Err(LoginRefused::Unavailable);
+                }
+            }
         } else {
             None
         };
@@ -150,12 +197,13 @@ impl AuthState {
         match (verdict, found) {
             (Verdict::Wrong, _) | (_, None) => {
                 let shown: String = name.chars().take(64).collect();
-                tracing::warn!(client = ?addr, user = shown, "failed login");
+                let known_device = device.is_some();
+                tracing::warn!(client = ?addr, user = shown, known_device, "failed login");
                 tokio::time::sleep_until(started + FAILED_LOGIN_MIN).await;
                 Ok(None)
             }
             (v, Some((user, hash))) => {
-                self.limiter.succeeded(addr, name);
+                self.limiter.succeeded(addr, name, device);
                 if v == Verdict::RightRehash {
                     self.rehash(&user, &hash, password).await;
                 }
@@ -175,7 +223,7 @@ impl AuthState {
         let (id, old) = (user.id, old_hash.to_owned());
         match self
             .store
-            .run(move |c| users::store_rehash(c, id, &old, &hash).map_err(Into::into))
+            .run(move |db| users::store_rehash(db, id, &old, &hash))
             .await
         {
             Ok(true) => tracing::info!(user = user.name, "password hash upgraded to Argon2id"),
@@ -338,18 +386,18 @@ fn refuse(access: Access, principal: &Principal, parts: &Parts, base: &str) -> R
 async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response> {
     if let Some(token) = cookies::session(&parts.headers) {
         let t = token.to_owned();
-        if let Ok(Some((id, user))) = auth
-            .store
-            .run(move |c| sessions::lookup(c, &t).map_err(Into::into))
-            .await
-        {
-            return Ok(Principal::User {
-                user,
-                via: Credential::Session {
-                    id,
-                    csrf: csrf::for_session(token),
-                },
-            });
+        match auth.store.run(move |db| sessions::lookup(db, &t)).await {
+            Ok(Some((id, user))) => {
+                return Ok(Principal::User {
+                    user,
+                    via: Credential::Session {
+                        id,
+                        csrf: csrf::for_session(token),
+                    },
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Err(database_unavailable("cannot check the session", e)),
         }
     }
     let authorization = parts
@@ -365,17 +413,15 @@ async fn resolve(auth: &AuthState, parts: &Parts) -> Result<Principal, Response>
             .map(|(_, v)| v.into_owned())
     });
     if let Some(token) = bearer.map(str::to_owned).or(query_token) {
-        let lookup = auth
-            .store
-            .run(move |c| tokens::lookup(c, &token).map_err(Into::into))
-            .await;
-        return Ok(match lookup {
-            Ok(Some((id, user))) => Principal::User {
+        let lookup = auth.store.run(move |db| tokens::lookup(db, &token)).await;
+        return match lookup {
+            Ok(Some((id, user))) => Ok(Principal::User {
                 user,
                 via: Credential::Token { id },
-            },
-            _ => Principal::Anonymous,
-        });
+            }),
+            Ok(None) => Ok(Principal::Anonymous),
+            Err(e) => Err(database_unavailable("cannot check the API token", e)),
+        };
     }
     if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic ")) {
         return basic_login(auth, parts, basic.trim()).await;
@@ -395,17 +441,16 @@ async fn basic_login(
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
         .cloned()
+        && at.elapsed() < BASIC_CACHE_TTL
     {
-        if at.elapsed() < BASIC_CACHE_TTL {
-            let (user_id, generation) = (user.id, user.password_generation);
-            return Ok(Principal::User {
-                user,
-                via: Credential::Basic {
-                    user_id,
-                    generation,
-                },
-            });
-        }
+        let (user_id, generation) = (user.id, user.password_generation);
+        return Ok(Principal::User {
+            user,
+            via: Credential::Basic {
+                user_id,
+                generation,
+            },
+        });
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
@@ -415,7 +460,11 @@ async fn basic_login(
         return Ok(Principal::Anonymous);
     };
     let epoch = auth.basic_epoch.load(Ordering::SeqCst);
-    match auth.check_password(client_ip(parts), name, password).await {
+    // Programs sending Basic credentials have no device cookie.
+    match auth
+        .check_password(client_ip(parts), name, password, None)
+        .await
+    {
         Err(refused) => Err(refused.response()),
         Ok(None) => Ok(Principal::Anonymous),
         Ok(Some(user)) => {
@@ -445,7 +494,7 @@ async fn basic_login(
 
 /// 429 for a client or name locked after failed logins.
 pub fn locked(wait: Duration) -> Response {
-    let secs = wait.as_secs().max(1);
+    let secs = super::error::retry_after_secs(wait);
     let mut resp = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many failed logins; try again in {secs} s"),

@@ -1,15 +1,15 @@
-//! Raw camera buffers to packed RGB ([`RgbImage`]), for the formats that are not JPEG already.
+//! Raw camera buffers to packed RGB ([`RgbImage`]), for the formats that are not JPEG already:
+//! V4L2 webcams' YUYV, UYVY, NV12, RGB24, BGR24 and GREY, and ROS images in the same layouts.
 //!
 //! YUV is taken as BT.601 limited range (Y 16–235, U/V 16–240), what UVC webcams send,
 //! converted with integer math. Every function checks the buffer against the width, height
 //! and stride (V4L2's `bytesperline`; `0` means tightly packed) and returns an error, never
-//! panics, for short buffers, strides shorter than a row, empty sizes, or odd widths (and,
-//! for NV12, odd heights) the format cannot hold. Buffers may be longer than needed (drivers
-//! round `sizeimage` up) and the last row need not carry its padding.
+//! panics: `Corrupt` for short buffers, `InvalidInput` for strides shorter than a row, empty
+//! sizes, or odd widths (and, for NV12, odd heights) the format cannot hold. Buffers may be
+//! longer than needed (drivers round `sizeimage` up) and the last row need not carry its padding.
 
-use lookout_core::RgbImage;
-
-use super::formats::PixelFormat;
+use super::format::PixelFormat;
+use crate::{Error, RgbImage};
 
 /// One BT.601 limited-range YUV sample to RGB.
 pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
@@ -44,7 +44,7 @@ pub fn to_rgb(
     width: u32,
     height: u32,
     stride: usize,
-) -> Result<RgbImage, String> {
+) -> Result<RgbImage, Error> {
     match format {
         PixelFormat::Yuyv => yuyv_to_rgb(src, width, height, stride),
         PixelFormat::Uyvy => uyvy_to_rgb(src, width, height, stride),
@@ -52,10 +52,12 @@ pub fn to_rgb(
         PixelFormat::Rgb24 => rgb24_to_rgb(src, width, height, stride),
         PixelFormat::Bgr24 => bgr24_to_rgb(src, width, height, stride),
         PixelFormat::Grey => grey_to_rgb(src, width, height, stride),
-        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::Other(_) => Err(format!(
-            "{format} frames are not converted to RGB (JPEG is passed through; other formats \
+        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::Other(_) => {
+            Err(Error::invalid(format!(
+                "{format} frames are not converted to RGB (JPEG is passed through; other formats \
              are unsupported)"
-        )),
+            )))
+        }
     }
 }
 
@@ -66,31 +68,36 @@ fn check(
     width: u32,
     height: u32,
     stride: usize,
-) -> Result<usize, String> {
+) -> Result<usize, Error> {
     if width == 0 || height == 0 {
-        return Err(format!("{format} {width}x{height}: empty frame size"));
+        return Err(Error::invalid(format!(
+            "{format} {width}x{height}: empty frame size"
+        )));
     }
     let needs_even_width = matches!(
         format,
         PixelFormat::Yuyv | PixelFormat::Uyvy | PixelFormat::Nv12
     );
-    if needs_even_width && width % 2 != 0 {
-        return Err(format!(
+    if needs_even_width && !width.is_multiple_of(2) {
+        return Err(Error::invalid(format!(
             "{format} {width}x{height}: the width must be even for this format"
-        ));
+        )));
     }
-    if format == PixelFormat::Nv12 && height % 2 != 0 {
-        return Err(format!(
+    if format == PixelFormat::Nv12 && !height.is_multiple_of(2) {
+        return Err(Error::invalid(format!(
             "{format} {width}x{height}: the height must be even for this format"
-        ));
+        )));
     }
-    let row = row_bytes(format, width)
-        .ok_or_else(|| format!("{format} {width}x{height}: not a convertible format"))?;
+    let row = row_bytes(format, width).ok_or_else(|| {
+        Error::invalid(format!(
+            "{format} {width}x{height}: not a convertible format"
+        ))
+    })?;
     let stride = if stride == 0 { row } else { stride };
     if stride < row {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{format} {width}x{height}: bytesperline {stride} is shorter than a row ({row} bytes)"
-        ));
+        )));
     }
     let rows = if format == PixelFormat::Nv12 {
         height as usize + height as usize / 2
@@ -100,19 +107,23 @@ fn check(
     let needed = stride
         .checked_mul(rows - 1)
         .and_then(|n| n.checked_add(row))
-        .ok_or_else(|| format!("{format} {width}x{height}: frame size too large"))?;
+        .ok_or_else(|| too_large(format, width, height))?;
     // The output must fit too.
     (width as usize)
         .checked_mul(height as usize)
         .and_then(|n| n.checked_mul(3))
-        .ok_or_else(|| format!("{format} {width}x{height}: frame size too large"))?;
+        .ok_or_else(|| too_large(format, width, height))?;
     if len < needed {
-        return Err(format!(
+        return Err(Error::corrupt(format!(
             "{format} {width}x{height}: buffer is {len} bytes, needs at least {needed} \
              (bytesperline {stride})"
-        ));
+        )));
     }
     Ok(stride)
+}
+
+fn too_large(format: PixelFormat, width: u32, height: u32) -> Error {
+    Error::invalid(format!("{format} {width}x{height}: frame size too large"))
 }
 
 /// The rows of a packed buffer, each cut to `row` bytes.
@@ -124,9 +135,12 @@ fn output(width: u32, height: u32) -> Vec<u8> {
     Vec::with_capacity(width as usize * height as usize * 3)
 }
 
-fn finish(width: u32, height: u32, data: Vec<u8>) -> Result<RgbImage, String> {
-    RgbImage::from_raw(width, height, data)
-        .ok_or_else(|| format!("internal: converted {width}x{height} frame has the wrong size"))
+fn finish(width: u32, height: u32, data: Vec<u8>) -> Result<RgbImage, Error> {
+    RgbImage::from_raw(width, height, data).ok_or_else(|| {
+        Error::internal(format!(
+            "converted {width}x{height} frame has the wrong size"
+        ))
+    })
 }
 
 /// Packed 4:2:2 with the byte order given by the positions of Y0, U, Y1, V in each group.
@@ -137,7 +151,7 @@ fn packed_422(
     width: u32,
     height: u32,
     stride: usize,
-) -> Result<RgbImage, String> {
+) -> Result<RgbImage, Error> {
     let stride = check(format, src.len(), width, height, stride)?;
     let mut out = output(width, height);
     for line in rows(src, stride, width as usize * 2, height) {
@@ -150,17 +164,17 @@ fn packed_422(
 }
 
 /// YUYV (`Y0 U Y1 V`) to RGB.
-pub fn yuyv_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, String> {
+pub fn yuyv_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     packed_422(PixelFormat::Yuyv, [0, 1, 2, 3], src, width, height, stride)
 }
 
 /// UYVY (`U Y0 V Y1`) to RGB.
-pub fn uyvy_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, String> {
+pub fn uyvy_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     packed_422(PixelFormat::Uyvy, [1, 0, 3, 2], src, width, height, stride)
 }
 
 /// NV12 (a Y plane, then a half-height plane of interleaved `U V`, both with `stride`) to RGB.
-pub fn nv12_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, String> {
+pub fn nv12_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     let stride = check(PixelFormat::Nv12, src.len(), width, height, stride)?;
     let w = width as usize;
     let uv_start = stride * height as usize;
@@ -177,12 +191,7 @@ pub fn nv12_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result
 }
 
 /// RGB24 with padding removed.
-pub fn rgb24_to_rgb(
-    src: &[u8],
-    width: u32,
-    height: u32,
-    stride: usize,
-) -> Result<RgbImage, String> {
+pub fn rgb24_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     let stride = check(PixelFormat::Rgb24, src.len(), width, height, stride)?;
     let mut out = output(width, height);
     for line in rows(src, stride, width as usize * 3, height) {
@@ -192,12 +201,7 @@ pub fn rgb24_to_rgb(
 }
 
 /// BGR24 to RGB.
-pub fn bgr24_to_rgb(
-    src: &[u8],
-    width: u32,
-    height: u32,
-    stride: usize,
-) -> Result<RgbImage, String> {
+pub fn bgr24_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     let stride = check(PixelFormat::Bgr24, src.len(), width, height, stride)?;
     let mut out = output(width, height);
     for line in rows(src, stride, width as usize * 3, height) {
@@ -209,7 +213,7 @@ pub fn bgr24_to_rgb(
 }
 
 /// 8-bit grey to RGB (each byte copied to R, G and B).
-pub fn grey_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, String> {
+pub fn grey_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, Error> {
     let stride = check(PixelFormat::Grey, src.len(), width, height, stride)?;
     let mut out = output(width, height);
     for line in rows(src, stride, width as usize, height) {
@@ -224,6 +228,7 @@ pub fn grey_to_rgb(src: &[u8], width: u32, height: u32, stride: usize) -> Result
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     /// BT.601 limited-range YUV of the test colours, and the RGB they stand for.
     const BLACK: ([u8; 3], [u8; 3]) = ([16, 128, 128], [0, 0, 0]);
@@ -275,7 +280,7 @@ mod tests {
 
     fn check_422(
         order: [usize; 4],
-        convert: fn(&[u8], u32, u32, usize) -> Result<RgbImage, String>,
+        convert: fn(&[u8], u32, u32, usize) -> Result<RgbImage, Error>,
     ) {
         // 6x2: row 0 black, white, red; row 1 green, blue, grey; 4 bytes of padding a row.
         let rows: [&[[u8; 3]]; 2] = [&[BLACK.0, WHITE.0, RED.0], &[GREEN.0, BLUE.0, GREY50.0]];
@@ -293,7 +298,8 @@ mod tests {
         // Without the last row's padding is fine; a byte less is not.
         assert!(convert(&buf[..buf.len() - 4], 6, 2, 16).is_ok());
         let err = convert(&buf[..buf.len() - 5], 6, 2, 16).unwrap_err();
-        assert!(err.contains("needs at least 28"), "{err}");
+        assert!(err.message().contains("needs at least 28"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
         // Tightly packed with stride 0.
         let tight = packed(order, &rows, 0);
         assert_eq!(convert(&tight, 6, 2, 0).unwrap(), img);
@@ -354,9 +360,10 @@ mod tests {
         assert_near(img.pixel(1, 1), [0, 0, 0], "(1,1)");
         buf.pop();
         let err = nv12_to_rgb(&buf, 2, 2, 0).unwrap_err();
-        assert!(err.contains("needs at least 6"), "{err}");
+        assert!(err.message().contains("needs at least 6"), "{err}");
         let err = nv12_to_rgb(&[0; 64], 4, 3, 0).unwrap_err();
-        assert!(err.contains("height must be even"), "{err}");
+        assert!(err.message().contains("height must be even"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     }
 
     #[test]
@@ -392,16 +399,18 @@ mod tests {
     fn bad_layouts_are_errors() {
         let buf = [0u8; 64];
         let err = yuyv_to_rgb(&buf, 3, 2, 0).unwrap_err();
-        assert!(err.contains("width must be even"), "{err}");
+        assert!(err.message().contains("width must be even"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
         assert!(uyvy_to_rgb(&buf, 5, 1, 0).is_err());
         assert!(nv12_to_rgb(&buf, 3, 2, 0).is_err());
         let err = yuyv_to_rgb(&buf, 4, 2, 6).unwrap_err();
         assert!(
-            err.contains("bytesperline 6 is shorter than a row (8 bytes)"),
+            err.message()
+                .contains("bytesperline 6 is shorter than a row (8 bytes)"),
             "{err}"
         );
         let err = grey_to_rgb(&buf, 0, 4, 0).unwrap_err();
-        assert!(err.contains("empty"), "{err}");
+        assert!(err.message().contains("empty"), "{err}");
         assert!(grey_to_rgb(&buf, 4, 0, 0).is_err());
         assert!(yuyv_to_rgb(&[], 2, 1, 0).is_err());
         // Huge sizes are refused without overflowing or allocating.
@@ -416,7 +425,8 @@ mod tests {
         assert_eq!(img.pixel(1, 0), [255, 255, 255]);
         let img = to_rgb(PixelFormat::Grey, &[5], 1, 1, 0).unwrap();
         assert_eq!(img.pixel(0, 0), [5, 5, 5]);
-        assert!(to_rgb(PixelFormat::Mjpeg, &[0xFF, 0xD8], 1, 1, 0).is_err());
+        let err = to_rgb(PixelFormat::Mjpeg, &[0xFF, 0xD8], 1, 1, 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
         assert!(to_rgb(PixelFormat::Other(0), &[0; 8], 1, 1, 0).is_err());
         assert_eq!(row_bytes(PixelFormat::Uyvy, 640), Some(1280));
         assert_eq!(row_bytes(PixelFormat::Bgr24, 640), Some(1920));

@@ -1,8 +1,8 @@
 //! Schema migrations, applied in order; `PRAGMA user_version` holds how many ran.
 //! Never edit a migration that has shipped: add a new one.
 
-use super::StoreError;
-use rusqlite::Connection;
+use crate::error::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
 
 const MIGRATIONS: &[&str] = &[
     // 1: accounts.
@@ -91,25 +91,45 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     );
     "#,
+    // 4: a viewer limited to some cameras pages through their events by index, however many
+    // events the other cameras have.
+    r#"
+    CREATE INDEX events_camera ON events (camera, id);
+    "#,
 ];
 
+/// Brings the schema up to date. The version is read inside an IMMEDIATE (write) transaction,
+/// so two processes opening a new database at once (`lookout user add` while the service
+/// starts) take turns: the second sees the first's version instead of creating the tables
+/// again ("table users already exists").
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: usize =
-        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    // Most opens find nothing to do: say so without taking the write lock.
+    let version = user_version(conn)?;
+    if version == MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version = user_version(&tx)?;
     if version > MIGRATIONS.len() {
-        return Err(StoreError::Setup(format!(
-            "the database has schema version {version}, newer than this Lookout knows ({}); run a newer Lookout or restore a backup",
-            MIGRATIONS.len()
-        )));
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-        tracing::info!("database schema migrated to version {}", i + 1);
+    }
+    tx.commit()?;
+    for v in version + 1..=MIGRATIONS.len() {
+        tracing::info!("database schema migrated to version {v}");
     }
     Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<usize, StoreError> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok(usize::try_from(v).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]
@@ -127,5 +147,26 @@ mod tests {
         assert_eq!(v, MIGRATIONS.len() as i64);
         c.pragma_update(None, "user_version", 99).unwrap();
         assert!(migrate(&mut c).unwrap_err().to_string().contains("newer"));
+    }
+
+    /// Several processes opening one new database at once: each waits for the one migrating.
+    #[test]
+    fn concurrent_first_opens_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lookout.db");
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut c = Connection::open(&path).unwrap();
+                    c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+                    migrate(&mut c)
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 }

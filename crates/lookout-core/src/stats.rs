@@ -1,0 +1,26 @@
+//! A camera's counters for `/metrics` and the API, shared by its hub (frames captured, dropped
+//! and sent) and its variant encodes (how many, how long).
+
+use crate::rate::RateMeter;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters for `/metrics` and the API. Atomics: bumped per frame and per viewer write.
+#[derive(Debug, Default)]
+pub struct CameraStats {
+    pub frames_captured: AtomicU64,
+    pub frames_dropped: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub frames_sent: AtomicU64,
+    pub encodes: AtomicU64,
+    pub encode_nanos: AtomicU64,
+    pub capture_rate: RateMeter,
+}
+
+impl CameraStats {
+    pub fn record_encode(&self, took: Duration) {
+        self.encodes.fetch_add(1, Ordering::Relaxed);
+        self.encode_nanos
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    }
+}

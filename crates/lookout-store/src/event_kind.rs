@@ -1,0 +1,58 @@
+//! What an event is about, as the `events.kind` column keeps it. Its own file: the events
+//! that are recorded, the alert rules that filter them and the config that names them all
+//! use it, and none of them should need the others for it.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Motion,
+    CameraOffline,
+    CameraOnline,
+    /// The public address watcher saw a new address.
+    PublicAddressChanged,
+    /// `lookout alerts test`.
+    Test,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Motion,
+        EventKind::CameraOffline,
+        EventKind::CameraOnline,
+        EventKind::PublicAddressChanged,
+        EventKind::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Motion => "motion",
+            EventKind::CameraOffline => "camera_offline",
+            EventKind::CameraOnline => "camera_online",
+            EventKind::PublicAddressChanged => "public_address_changed",
+            EventKind::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+
+    #[test]
+    fn names_parse_back_and_match_serde() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::Value::from(k.as_str())
+            );
+        }
+        assert_eq!(EventKind::parse("Motion"), None);
+    }
+}
