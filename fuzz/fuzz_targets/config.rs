@@ -2,7 +2,8 @@
 //! naming the file, the line and the fix. The file is the operator's, but a loader that
 //! panics on a typo instead of saying where it is fails them.
 //!
-//! Checks: no panic on any text; an error's line is a line of the text, and it displays.
+//! Checks: no panic on any text; a failed load reports at least one problem, in line order;
+//! each problem's line is a line of the text, and it displays naming the file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,13 +16,20 @@ fuzz_target!(|data: &[u8]| {
         Ok(config) => {
             let _ = format!("{config:?}");
         }
-        Err(e) => {
-            if let Some(line) = e.line {
-                let lines = text.split('\n').count();
-                assert!((1..=lines).contains(&line), "line {line} of {lines}");
+        Err(errors) => {
+            let errors = errors.errors();
+            assert!(!errors.is_empty(), "an error with no problem in it");
+            let lines = text.split('\n').count();
+            let mut last_line = 0;
+            for e in errors {
+                if let Some(line) = e.line {
+                    assert!((1..=lines).contains(&line), "line {line} of {lines}");
+                    assert!(line >= last_line, "line {line} after line {last_line}");
+                    last_line = line;
+                }
+                let shown = e.to_string();
+                assert!(shown.starts_with("fuzz.toml"), "{shown}");
             }
-            let shown = e.to_string();
-            assert!(shown.starts_with("fuzz.toml"), "{shown}");
         }
     }
 });
