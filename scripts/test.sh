@@ -2,8 +2,8 @@
 # Lookout's whole test suite: installs the programs the tests talk to (Debian packages), then
 # runs every test of every crate with every feature. `.ci/run` calls exactly this.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh -p lookout-core # extra arguments go to `cargo test`
+#   scripts/test.sh                 # everything, then every fuzz target for 20 s
+#   scripts/test.sh -p lookout-core # extra arguments go to `cargo test` (and skip the fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +61,15 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 
+# cargo-fuzz (crates.io, the version scripts/fuzz.sh pins) builds and runs the fuzz targets
+# in fuzz/ on the nightly toolchain these machines carry beside stable.
+scripts/fuzz.sh --install
+
 # Everything above is installed: a test that finds a dependency missing fails, never skips.
 export LOOKOUT_TEST_STRICT=1
 cargo test --workspace --all-features "$@"
+
+# Every fuzz target for a short while on its seeds (docs/fuzzing.md): a crash fails the run.
+if (($# == 0)); then
+    scripts/fuzz.sh all "${LOOKOUT_FUZZ_SECONDS:-20}" --scratch
+fi
