@@ -11,7 +11,7 @@ pub mod webhook;
 
 use lookout_store::event_kind::EventKind;
 use lookout_store::events::NewEvent;
-use lookout_store::outbox::AlertQueue;
+use lookout_store::outbox::{AlertQueue, Target};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -139,6 +139,7 @@ pub fn plan<'a>(config: &'a AlertConfig, event: &NewEvent) -> Plan<'a> {
         }
         plan.queue.push(AlertQueue {
             rule: &rule.name,
+            target: Target::Alert,
             max_per_hour: (!test).then_some(rule.max_per_hour),
         });
     }
