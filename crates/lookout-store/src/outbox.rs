@@ -81,7 +81,11 @@ pub(crate) fn queue(
 
 /// Queues rows for event `event_id` after it was recorded (the end of a motion event), with
 /// no hourly limit.
-pub fn queue_later(db: &mut Db<'_>, event_id: i64, rules: &[AlertQueue<'_>]) -> Result<(), StoreError> {
+pub fn queue_later(
+    db: &mut Db<'_>,
+    event_id: i64,
+    rules: &[AlertQueue<'_>],
+) -> Result<(), StoreError> {
     let now = db.now();
     let tx = db.conn_mut().transaction()?;
     let unlimited: Vec<AlertQueue<'_>> = rules

@@ -2,7 +2,7 @@
 //! [`run`] is what `lookout serve` calls and what tests call on a port-0 listener.
 
 use crate::acme::{self, AcmeManager, Challenges};
-use crate::alerts;
+use crate::alerts::{self, Arming};
 use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
@@ -11,6 +11,7 @@ use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
+use crate::mqtt;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, ConnectionStats, Limits};
@@ -199,6 +200,8 @@ pub async fn run_with(
         snapshots: config.data_dir.join("events"),
         alerts: config.alerts.clone(),
         outbox_wake: Arc::new(Notify::new()),
+        mqtt_wake: config.mqtt.as_ref().map(|_| Arc::new(Notify::new())),
+        arming: Arc::new(Arming::default()),
     });
     if let Some(log) = &events {
         background.spawn(retention::run(
@@ -307,6 +310,31 @@ pub async fn run_with(
             })
         })
         .collect::<Result<_, Error>>()?;
+    if let (Some(settings), Some(log)) = (&config.mqtt, &events)
+        && let Some(wake) = &log.mqtt_wake
+    {
+        let shown = cameras
+            .iter()
+            .map(|c| mqtt::MqttCamera {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                hub: c.hub.clone(),
+            })
+            .collect();
+        let source = mqtt::EventSource {
+            store: log.store.clone(),
+            snapshots: log.snapshots.clone(),
+            wake: wake.clone(),
+        };
+        mqtt::start(
+            settings.clone(),
+            shown,
+            source,
+            log.arming.clone(),
+            &background,
+            shutdown.clone(),
+        );
+    }
     let topics = config.ros.topics.as_ref().and_then(|t| {
         let node = ros.get(t.transport).ok()?;
         Some(Arc::new(TopicCameras::new(

@@ -5,10 +5,12 @@
 //! so nothing is queued twice; a crash between a delivery and its record could repeat it, so
 //! every delivery carries the same idempotency key (`X-Lookout-Delivery`) each time.
 
+pub mod arming;
 pub mod email;
 pub mod outbox;
 pub mod webhook;
 
+pub use arming::Arming;
 use lookout_store::event_kind::EventKind;
 use lookout_store::events::NewEvent;
 use lookout_store::outbox::{AlertQueue, Target};

@@ -1,0 +1,191 @@
+//! Events on the broker, from the durable outbox: rows of the MQTT target are taken strictly
+//! in the order they were queued (a motion `OFF` never overtakes its `ON`), one at a time, and
+//! a row is marked delivered only when the broker acknowledged (QoS 1 PUBACK) every message
+//! of it. While the broker is away nothing is tried; a row that fails is tried again after
+//! 1 s doubling to 10 s, and given up after a day. So an event is published at least once:
+//! a second time only if Lookout stops between the broker's acknowledgement and recording it
+//! (the JSON on `PREFIX/events` carries the event id to tell).
+//!
+//! Row `mqtt` (queued with the event): `PREFIX/camera/ID/motion` = `ON`, the picture on
+//! `picture` (retained), the event on `PREFIX/events`, a new public address on
+//! `PREFIX/public_address` (retained). Row `mqtt-end` (queued when motion ends): the peak
+//! picture, the event with its end, `motion` = `OFF`.
+
+use super::Topics;
+use super::connection::{Broker, Message};
+use lookout_core::Error;
+use lookout_store::Store;
+use lookout_store::outbox::{self, Due, InOrder, Target};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The row queued with each event.
+pub const START: &str = "mqtt";
+/// The row queued when a motion event ends.
+pub const END: &str = "mqtt-end";
+
+const ACK_TIMEOUT: Duration = Duration::from_secs(15);
+const RETRY_FIRST_SECS: i64 = 1;
+const RETRY_MAX_SECS: i64 = 10;
+const GIVE_UP_SECS: i64 = 24 * 3600;
+const IDLE_LOOK: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    store: Store,
+    snapshots: PathBuf,
+    topics: Topics,
+    broker: Broker,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut connected = broker.connected();
+    loop {
+        tokio::select! {
+            up = connected.wait_for(|c| *c != 0) => if up.is_err() { return },
+            () = shutdown.cancelled() => return,
+        }
+        let wait = match store
+            .run(|db| outbox::take_next_in_order(db, Target::Mqtt))
+            .await
+        {
+            Ok(InOrder::Due(due)) => {
+                if let Err(e) = deliver_one(&store, &snapshots, &topics, &broker, due).await {
+                    tracing::warn!("MQTT outbox: {}", e.chain());
+                }
+                continue;
+            }
+            Ok(InOrder::NotBefore(at)) => {
+                Duration::from_secs(u64::try_from(at - store.now()).unwrap_or(0)).min(IDLE_LOOK)
+            }
+            Ok(InOrder::Nothing) => IDLE_LOOK,
+            Err(e) => {
+                tracing::warn!("MQTT outbox: {}", e.chain());
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
+            () = wake.notified() => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Publishes one row and records the outcome.
+async fn deliver_one(
+    store: &Store,
+    snapshots: &Path,
+    topics: &Topics,
+    broker: &Broker,
+    due: Due,
+) -> Result<(), Error> {
+    let (id, attempts, event) = (due.id, due.attempts + 1, due.event.id);
+    let mut result = Ok(());
+    for message in messages(&due, topics, snapshots) {
+        result = broker.publish_acked(message, ACK_TIMEOUT).await;
+        if result.is_err() {
+            break;
+        }
+    }
+    match result {
+        Ok(()) => {
+            tracing::debug!(event, rule = due.rule, "published on MQTT");
+            store
+                .run(move |db| outbox::delivered(db, id, attempts))
+                .await
+        }
+        Err(e) => {
+            let now = store.now();
+            let shift = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(10);
+            let backoff = (RETRY_FIRST_SECS << shift).min(RETRY_MAX_SECS);
+            let give_up = now - due.event.started_at > GIVE_UP_SECS;
+            let next = if give_up {
+                tracing::error!(
+                    event,
+                    "MQTT: event given up after {attempts} attempts: {}",
+                    e.chain()
+                );
+                i64::MAX
+            } else {
+                tracing::info!(
+                    event,
+                    "MQTT: event not published yet (attempt {attempts}): {}",
+                    e.chain()
+                );
+                now + backoff
+            };
+            let error = e.chain().to_string();
+            store
+                .run(move |db| outbox::failed(db, id, attempts, next, &error))
+                .await
+        }
+    }
+}
+
+/// The messages of one row, in the order they are published.
+pub fn messages(due: &Due, topics: &Topics, snapshots: &Path) -> Vec<Message> {
+    let e = &due.event;
+    let end = due.rule == END;
+    let motion = e.kind == "motion";
+    let mut out = Vec::new();
+    let message = |topic: String, payload: Vec<u8>, retain: bool| Message {
+        topic,
+        payload: payload.into(),
+        retain,
+    };
+    let picture = || {
+        e.has_picture
+            .then(|| std::fs::read(lookout_store::events::picture_path(snapshots, e.id)).ok())
+            .flatten()
+    };
+    if let (Some(camera), true) = (&e.camera, motion) {
+        if !end {
+            out.push(message(
+                topics.camera(camera, "motion"),
+                b"ON".to_vec(),
+                false,
+            ));
+        }
+        if let Some(jpeg) = picture() {
+            out.push(message(topics.camera(camera, "picture"), jpeg, true));
+        }
+    }
+    let mut json = serde_json::json!({
+        "id": e.id,
+        "camera": e.camera,
+        "kind": e.kind,
+        "phase": if end { "end" } else { "start" },
+        "started_at": lookout_store::timestamp::rfc3339(e.started_at),
+        "details": e.details,
+        "has_picture": e.has_picture,
+    });
+    if end {
+        json["ended_at"] = e.ended_at.map(lookout_store::timestamp::rfc3339).into();
+        json["peak_score"] = e.peak_score.into();
+    }
+    out.push(message(
+        topics.events(),
+        json.to_string().into_bytes(),
+        false,
+    ));
+    if e.kind == "public_address_changed"
+        && let Some(address) = e.details["address"].as_str()
+    {
+        out.push(message(
+            topics.public_address(),
+            address.as_bytes().to_vec(),
+            true,
+        ));
+    }
+    if let (Some(camera), true, true) = (&e.camera, motion, end) {
+        out.push(message(
+            topics.camera(camera, "motion"),
+            b"OFF".to_vec(),
+            false,
+        ));
+    }
+    out
+}
