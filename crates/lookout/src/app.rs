@@ -126,6 +126,8 @@ fn needs_store(config: &Config) -> bool {
     config.auth.mode == AuthMode::Login
         || !config.alerts.rules.is_empty()
         || config.public_address.is_some()
+        // The MQTT outbox and the list of cameras announced to Home Assistant.
+        || config.mqtt.is_some()
         || config.cameras.iter().any(|c| c.motion.is_some())
 }
 
