@@ -607,3 +607,110 @@ fn tls_with_a_ca_file_connects_and_without_it_does_not() {
     }
     stop(second);
 }
+
+/// Commands, when on: `snapshot/set` publishes a fresh picture, `alerts/set OFF` disarms the
+/// camera's motion alerts (its events are still recorded and published) and says so on
+/// `alerts`; `ON` arms them again.
+#[test]
+fn commands_take_a_snapshot_and_disarm_motion_alerts() {
+    if !programs() || !require("mosquitto_pub", "mosquitto-clients") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mqtt_port, http_port) = (free_port(), free_port());
+    let _broker = broker(d, mqtt_port, false);
+    let out = d.join("sub.txt");
+    let _sub = subscriber(mqtt_port, &out, None);
+    let frames = blinking_frames(d);
+    let mqtt = mqtt_section(
+        &format!("mqtt://127.0.0.1:{mqtt_port}"),
+        d,
+        "commands = true",
+    );
+    // An alert rule for motion, so that disarming has something to hold back.
+    std::fs::write(d.join("hook-secret"), "0123456789abcdef0123456789abcdef\n").unwrap();
+    let rule = format!(
+        "[[alert]]\nname = \"hook\"\nkinds = [\"motion\"]\n[alert.webhook]\nurl = \"http://127.0.0.1:{}/\"\nsecret_file = {:?}\n",
+        free_port(),
+        d.join("hook-secret")
+    );
+    let config = write_config(
+        d,
+        &format!("{mqtt}{rule}{}", blinking_camera("yard", &frames)),
+    );
+    let log_path = d.join("lookout.log");
+    let server = lookout(&config, &d.join("data"), http_port, &log_path);
+    wait_for(&out, 20, "online", |m| {
+        m.iter()
+            .any(|m| m.topic == "lookout/camera/yard/alerts" && m.text() == "ON")
+    });
+    let publish = |topic: &str, payload: &str| {
+        let status = Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &mqtt_port.to_string(),
+                "-u",
+                USER,
+                "-P",
+                PASSWORD,
+            ])
+            .args(["-q", "1", "-t", topic, "-m", payload])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let pictures = |m: &[Msg]| {
+        m.iter()
+            .filter(|m| m.topic == "lookout/camera/yard/picture")
+            .count()
+    };
+    let before = pictures(&received(&out));
+    publish("lookout/camera/yard/snapshot/set", "PRESS");
+    let got = wait_for(&out, 15, "a snapshot", |m| pictures(m) > before);
+    let picture = got
+        .iter()
+        .rev()
+        .find(|m| m.topic == "lookout/camera/yard/picture")
+        .unwrap();
+    assert_eq!(crate::support::jpeg_size(&picture.payload), (320, 240));
+
+    publish("lookout/camera/yard/alerts/set", "off");
+    wait_for(&out, 10, "disarmed", |m| {
+        m.iter()
+            .any(|m| m.topic == "lookout/camera/yard/alerts" && m.text() == "OFF")
+    });
+    // The next motion event is published, and its alert is held back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("motion alerts disarmed: event") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "no disarmed event: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let id: i64 = log
+        .split("motion alerts disarmed: event ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    wait_for(&out, 20, "the disarmed event on MQTT", |m| {
+        m.iter()
+            .any(|m| m.topic == "lookout/events" && m.json()["id"] == id)
+    });
+    publish("lookout/camera/yard/alerts/set", "ON");
+    wait_for(&out, 10, "armed again", |m| {
+        let last = m
+            .iter()
+            .rev()
+            .find(|m| m.topic == "lookout/camera/yard/alerts");
+        last.is_some_and(|m| m.text() == "ON")
+            && m.iter()
+                .any(|m| m.topic == "lookout/camera/yard/alerts" && m.text() == "OFF")
+    });
+    stop(server);
+}
