@@ -4,8 +4,9 @@
 //! motion alerts (events are still recorded and published), answered on `alerts`. Arming is
 //! kept in memory: every camera is armed at start.
 
+use super::camera::MqttCamera;
 use super::connection::{Broker, Message};
-use super::{MqttCamera, Topics};
+use super::topics::Topics;
 use crate::alerts::Arming;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,8 @@
 //! acknowledged (`session_present` is false), so every waiter of the lost connection is told
 //! it failed and the durable outbox sends again: at least once, never silently lost.
 
-use super::{MqttSettings, Topics};
+use super::settings::MqttSettings;
+use super::topics::Topics;
 use bytes::Bytes;
 use lookout_core::{Error, ErrorKind};
 use rumqttc::{

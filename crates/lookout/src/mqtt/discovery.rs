@@ -7,8 +7,10 @@
 //! the list) that are no longer configured get an empty retained config, which removes their
 //! entities.
 
+use super::camera::MqttCamera;
 use super::connection::{Broker, Message};
-use super::{MqttCamera, MqttSettings, Topics};
+use super::settings::MqttSettings;
+use super::topics::Topics;
 use lookout_store::Store;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -11,8 +11,8 @@
 //! `PREFIX/public_address` (retained). Row `mqtt-end` (queued when motion ends): the peak
 //! picture, the event with its end, `motion` = `OFF`.
 
-use super::Topics;
 use super::connection::{Broker, Message};
+use super::topics::Topics;
 use lookout_core::Error;
 use lookout_store::Store;
 use lookout_store::outbox::{self, Due, InOrder, Target};

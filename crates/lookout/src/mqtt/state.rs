@@ -3,8 +3,9 @@
 //! once per `viewers_every`, and with commands whether motion alerts are armed. All again at
 //! every connect, so the broker's retained copy is never older than the connection.
 
+use super::camera::MqttCamera;
 use super::connection::{Broker, Message};
-use super::{MqttCamera, Topics};
+use super::topics::Topics;
 use crate::alerts::Arming;
 use std::sync::Arc;
 use std::time::Duration;

@@ -434,6 +434,7 @@ fn motion_state_and_discovery_reach_a_real_subscriber_and_removed_cameras_go() {
     // What a newcomer (Home Assistant after a restart) gets: the configs and states, not
     // the events.
     let kept = retained(mqtt_port);
+    assert!(kept.iter().all(|m| m.retained), "{kept:?}");
     let shown: Vec<_> = kept.iter().map(|m| m.topic.as_str()).collect();
     for topic in [
         "lookout/status",
