@@ -76,6 +76,8 @@ pub fn configs(settings: &MqttSettings, cameras: &[(String, String)]) -> Vec<(St
                 "availability_topic": topics.status(),
                 "payload_available": "online",
                 "payload_not_available": "offline",
+                // Events are published at QoS 1: ask Home Assistant to subscribe so too.
+                "qos": 1,
                 "device": device,
             });
             let fields = match object {
