@@ -220,6 +220,18 @@ fn candidate(
     .optional()?)
 }
 
+/// Makes every waiting row of `target` due now (not those given up): for a worker that is
+/// the only one of its target (the MQTT worker: one server per data directory), at its
+/// start, so that a row leased by a process that was killed mid-delivery does not wait out
+/// the lease, nor a retry the backoff of a broker that is back.
+pub fn due_now(db: &Db<'_>, target: Target) -> Result<usize, StoreError> {
+    Ok(db.conn().execute(
+        "UPDATE outbox SET next_attempt_at = ?1 \
+         WHERE target = ?2 AND delivered_at IS NULL AND next_attempt_at > ?1 AND next_attempt_at < ?3",
+        params![db.now(), target.as_str(), i64::MAX],
+    )?)
+}
+
 /// When the next undelivered alert row is due (`None`: nothing is waiting).
 pub fn next_attempt_at(db: &Db<'_>) -> Result<Option<i64>, StoreError> {
     Ok(db.conn().query_row(
@@ -399,6 +411,15 @@ mod tests {
             .unwrap();
         // The end row is due, but waits for the start row.
         assert_eq!(take(), InOrder::NotBefore(1_700_000_030));
+        // Unless the worker starts again (the lease of a killed process, a retry's backoff).
+        assert_eq!(store.blocking(|db| due_now(db, Target::Mqtt)).unwrap(), 1);
+        let InOrder::Due(early) = take() else {
+            panic!("due at once")
+        };
+        assert_eq!(early.id, on.id);
+        store
+            .blocking(|db| failed(db, on.id, 1, 1_700_000_030, "no broker"))
+            .unwrap();
         // The alert worker sees only its own row.
         let hook = store.blocking(|db| take_due(db)).unwrap().unwrap();
         assert_eq!(hook.rule, "hook");

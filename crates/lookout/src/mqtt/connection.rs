@@ -227,7 +227,7 @@ impl Connection {
                         // The first failure says why; a broker down for hours is one line a
                         // minute, not one per retry.
                         if failures == 1 || failures.is_multiple_of(1 + 60 / BACKOFF_MAX.as_secs()) {
-                            tracing::warn!(broker = self.endpoint, "MQTT broker unreachable ({failures} attempts), retrying in {backoff:?}: {e}");
+                            tracing::warn!(broker = self.endpoint, "cannot connect to the MQTT broker ({failures} attempts), retrying in {backoff:?}: {e}");
                         } else {
                             tracing::debug!(broker = self.endpoint, "MQTT: {e}");
                         }

@@ -41,6 +41,13 @@ pub async fn run(
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
+    // The only MQTT worker of this data directory: a row leased by a process that was killed
+    // in the middle of publishing it goes first, now.
+    match store.run(|db| outbox::due_now(db, Target::Mqtt)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("MQTT: {n} event message(s) waiting from before, publishing"),
+        Err(e) => tracing::warn!("MQTT outbox: {}", e.chain()),
+    }
     let mut connected = broker.connected();
     loop {
         tokio::select! {
