@@ -232,6 +232,27 @@ pub fn due_now(db: &Db<'_>, target: Target) -> Result<usize, StoreError> {
     )?)
 }
 
+/// Queues an `end` row (rule `end`, target `target`) for every motion event that has a
+/// `start` row but was never finished and started before `before` (seconds since the epoch):
+/// the events a killed process left open, so that their subscribers hear they ended.
+/// Returns how many were queued.
+pub fn end_abandoned(
+    db: &Db<'_>,
+    target: Target,
+    start: &str,
+    end: &str,
+    before: i64,
+) -> Result<usize, StoreError> {
+    Ok(db.conn().execute(
+        "INSERT OR IGNORE INTO outbox (event_id, rule, next_attempt_at, target) \
+         SELECT o.event_id, ?1, ?2, o.target FROM outbox o JOIN events e ON e.id = o.event_id \
+         WHERE o.target = ?3 AND o.rule = ?4 AND e.kind = 'motion' AND e.ended_at IS NULL \
+         AND e.started_at < ?5 \
+         AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.event_id = o.event_id AND x.rule = ?1)",
+        params![end, db.now(), target.as_str(), start, before],
+    )?)
+}
+
 /// When the next undelivered alert row is due (`None`: nothing is waiting).
 pub fn next_attempt_at(db: &Db<'_>) -> Result<Option<i64>, StoreError> {
     Ok(db.conn().query_row(
@@ -436,5 +457,27 @@ mod tests {
         assert_eq!(off.rule, "mqtt-end");
         store.blocking(|db| delivered(db, off.id, 1)).unwrap();
         assert_eq!(take(), InOrder::Nothing);
+        // A motion event a killed process left open gets its end row, once.
+        let open = store
+            .blocking(|db| record(db, &motion(), dir.path(), &rules[1..]))
+            .unwrap();
+        let now = clock.clock().now_secs();
+        let abandon = || {
+            store
+                .blocking(|db| end_abandoned(db, Target::Mqtt, "mqtt", "mqtt-end", now + 1))
+                .unwrap()
+        };
+        let none_before_it = store
+            .blocking(|db| end_abandoned(db, Target::Mqtt, "mqtt", "mqtt-end", now))
+            .unwrap();
+        assert_eq!(
+            none_before_it, 0,
+            "an event of this second may be the new process's"
+        );
+        assert_eq!(abandon(), 1);
+        assert_eq!(abandon(), 0);
+        let d = store.blocking(|db| deliveries(db, open.id)).unwrap();
+        let rules: Vec<_> = d.iter().map(|d| d.rule.as_str()).collect();
+        assert_eq!(rules, ["mqtt", "mqtt-end"]);
     }
 }

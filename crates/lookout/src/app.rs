@@ -205,6 +205,8 @@ pub async fn run_with(
         mqtt_wake: config.mqtt.as_ref().map(|_| Arc::new(Notify::new())),
         arming: Arc::new(Arming::default()),
     });
+    // Before any camera starts: motion events older than this were left by an earlier run.
+    let mqtt_since = events.as_ref().map(|log| log.store.now());
     if let Some(log) = &events {
         background.spawn(retention::run(
             log.store.clone(),
@@ -325,6 +327,7 @@ pub async fn run_with(
             .collect();
         let source = mqtt::EventSource {
             store: log.store.clone(),
+            started_at: mqtt_since.unwrap_or(0),
             snapshots: log.snapshots.clone(),
             wake: wake.clone(),
         };

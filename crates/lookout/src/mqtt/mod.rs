@@ -30,6 +30,9 @@ use tokio_util::task::TaskTracker;
 #[derive(Debug, Clone)]
 pub struct EventSource {
     pub store: Store,
+    /// When this server started (store time): motion events of MQTT that began before and
+    /// never ended were left open by a process that was killed.
+    pub started_at: i64,
     pub snapshots: PathBuf,
     pub wake: Arc<Notify>,
 }
@@ -54,6 +57,7 @@ pub fn start(
     tasks.spawn(conn.run(shutdown.clone()));
     tasks.spawn(outbox::run(
         events.store.clone(),
+        events.started_at,
         events.snapshots,
         topics.clone(),
         broker.clone(),

@@ -9,7 +9,8 @@
 //! Row `mqtt` (queued with the event): `PREFIX/camera/ID/motion` = `ON`, the picture on
 //! `picture` (retained), the event on `PREFIX/events`, a new public address on
 //! `PREFIX/public_address` (retained). Row `mqtt-end` (queued when motion ends): the peak
-//! picture, the event with its end, `motion` = `OFF`.
+//! picture, the event with its end, `motion` = `OFF`; also queued at start for motion events
+//! a killed process left open (their `ended_at` is then `null`).
 
 use super::connection::{Broker, Message};
 use super::topics::Topics;
@@ -35,6 +36,7 @@ const IDLE_LOOK: Duration = Duration::from_secs(30);
 
 pub async fn run(
     store: Store,
+    started_at: i64,
     snapshots: PathBuf,
     topics: Topics,
     broker: Broker,
@@ -46,6 +48,15 @@ pub async fn run(
     match store.run(|db| outbox::due_now(db, Target::Mqtt)).await {
         Ok(0) => {}
         Ok(n) => tracing::info!("MQTT: {n} event message(s) waiting from before, publishing"),
+        Err(e) => tracing::warn!("MQTT outbox: {}", e.chain()),
+    }
+    // Motion a killed process announced as ON and never ended: OFF, after its ON.
+    let ended = store
+        .run(move |db| outbox::end_abandoned(db, Target::Mqtt, START, END, started_at))
+        .await;
+    match ended {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("MQTT: {n} motion event(s) left open by the last run end now"),
         Err(e) => tracing::warn!("MQTT outbox: {}", e.chain()),
     }
     let mut connected = broker.connected();

@@ -787,9 +787,19 @@ fn kill_9_mid_publish_loses_no_event() {
         libc::kill(broker_pid, libc::SIGCONT);
     }
     let second = lookout(&config, &data, http_port, &d.join("second.log"));
+    let ends = |m: &[Msg]| -> Vec<i64> {
+        m.iter()
+            .filter(|m| m.topic == "lookout/events" && m.json()["phase"] == "end")
+            .map(|m| m.json()["id"].as_i64().unwrap())
+            .collect()
+    };
+    // Each started and ended, also the one the kill left open (Home Assistant's motion
+    // sensor would stay ON otherwise).
     let got = wait_for(&out, 30, "every event recorded before the kill", |m| {
-        let published = starts(m);
-        recorded.iter().all(|id| published.contains(id))
+        let (published, ended) = (starts(m), ends(m));
+        recorded
+            .iter()
+            .all(|id| published.contains(id) && ended.contains(id))
     });
     // In order of the events, each at least once.
     let published = starts(&got);
