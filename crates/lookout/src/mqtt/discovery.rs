@@ -245,3 +245,46 @@ async fn publish(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(commands: bool) -> MqttSettings {
+        MqttSettings {
+            host: "b".into(),
+            port: 1883,
+            tls: false,
+            ca_file: None,
+            username: None,
+            password: None,
+            client_id: "lookout garage.1".into(),
+            topic_prefix: "lookout".into(),
+            discovery_prefix: Some("homeassistant".into()),
+            device_name: "Lookout".into(),
+            configuration_url: None,
+            commands,
+            viewers_every: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn command_entities_only_with_commands_and_cleared_without() {
+        let cams = [("yard".to_owned(), "Yard".to_owned())];
+        let without = configs(&settings(false), &cams);
+        assert_eq!(without.len(), 4);
+        assert!(
+            without[0]
+                .0
+                .starts_with("homeassistant/binary_sensor/lookout_garage_1/yard_motion")
+        );
+        assert_eq!(configs(&settings(true), &cams).len(), 6);
+        // Without commands, a button and switch announced before are cleared; a camera gone
+        // loses all six.
+        let gone = removals(&settings(false), &["old".into()], &["yard".into()]);
+        assert_eq!(gone.len(), 8);
+        assert!(gone.contains(&"homeassistant/switch/lookout_garage_1/yard_alerts/config".into()));
+        assert!(removals(&settings(true), &[], &["yard".into()]).is_empty());
+    }
+}

@@ -207,3 +207,119 @@ pub fn messages(due: &Due, topics: &Topics, snapshots: &Path) -> Vec<Message> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_store::outbox::DueEvent;
+
+    fn due(rule: &str, kind: &str, camera: Option<&str>, details: serde_json::Value) -> Due {
+        Due {
+            id: 1,
+            rule: rule.into(),
+            attempts: 0,
+            event: DueEvent {
+                id: 7,
+                camera: camera.map(String::from),
+                kind: kind.into(),
+                started_at: 1_700_000_000,
+                details,
+                has_picture: true,
+                ended_at: (rule == END).then_some(1_700_000_009),
+                peak_score: (rule == END).then_some(0.25),
+            },
+        }
+    }
+
+    fn shown(messages: &[Message]) -> Vec<(&str, bool)> {
+        messages
+            .iter()
+            .map(|m| (m.topic.as_str(), m.retain))
+            .collect()
+    }
+
+    #[test]
+    fn motion_is_on_picture_event_then_event_picture_off() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("7.jpg"), b"\xff\xd8jpeg").unwrap();
+        let topics = Topics::new("home/lookout");
+        let start = messages(
+            &due(
+                START,
+                "motion",
+                Some("yard"),
+                serde_json::json!({"score": 0.1}),
+            ),
+            &topics,
+            dir.path(),
+        );
+        assert_eq!(
+            shown(&start),
+            [
+                ("home/lookout/camera/yard/motion", false),
+                ("home/lookout/camera/yard/picture", true),
+                ("home/lookout/events", false),
+            ]
+        );
+        assert_eq!(&start[0].payload[..], b"ON");
+        assert_eq!(&start[1].payload[..], b"\xff\xd8jpeg");
+        let json: serde_json::Value = serde_json::from_slice(&start[2].payload).unwrap();
+        assert_eq!(
+            (json["id"].as_i64(), json["phase"].as_str()),
+            (Some(7), Some("start"))
+        );
+        assert_eq!(json["started_at"], "2023-11-14T22:13:20Z");
+        let end = messages(
+            &due(END, "motion", Some("yard"), serde_json::json!({})),
+            &topics,
+            dir.path(),
+        );
+        assert_eq!(
+            shown(&end),
+            [
+                ("home/lookout/camera/yard/picture", true),
+                ("home/lookout/events", false),
+                ("home/lookout/camera/yard/motion", false),
+            ]
+        );
+        assert_eq!(&end[2].payload[..], b"OFF");
+        let json: serde_json::Value = serde_json::from_slice(&end[1].payload).unwrap();
+        assert_eq!(
+            (json["phase"].as_str(), json["peak_score"].as_f64()),
+            (Some("end"), Some(0.25))
+        );
+    }
+
+    #[test]
+    fn a_new_public_address_is_an_event_and_retained_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let topics = Topics::new("lookout");
+        let m = messages(
+            &due(
+                START,
+                "public_address_changed",
+                None,
+                serde_json::json!({"address": "203.0.113.7", "previous": null}),
+            ),
+            &topics,
+            dir.path(),
+        );
+        assert_eq!(
+            shown(&m),
+            [("lookout/events", false), ("lookout/public_address", true)]
+        );
+        assert_eq!(&m[1].payload[..], b"203.0.113.7");
+        // A camera going offline: the event only (its state has its own retained topic).
+        let m = messages(
+            &due(
+                START,
+                "camera_offline",
+                Some("gate"),
+                serde_json::json!({"error": "x"}),
+            ),
+            &topics,
+            dir.path(),
+        );
+        assert_eq!(shown(&m), [("lookout/events", false)]);
+    }
+}

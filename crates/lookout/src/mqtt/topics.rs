@@ -41,3 +41,25 @@ impl Topics {
         (!camera.is_empty() && !camera.contains('/')).then_some(camera)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Topics;
+
+    #[test]
+    fn command_topics_name_their_camera() {
+        let t = Topics::new("home/lookout");
+        let topic = t.camera("yard", "alerts/set");
+        assert_eq!(topic, "home/lookout/camera/yard/alerts/set");
+        assert_eq!(t.camera_of(&topic, "alerts/set"), Some("yard"));
+        assert_eq!(t.camera_of(&topic, "snapshot/set"), None);
+        for other in [
+            "home/lookout/camera//alerts/set",
+            "home/lookout/camera/a/b/alerts/set",
+            "other/camera/yard/alerts/set",
+            "home/lookout/camera/yardalerts/set",
+        ] {
+            assert_eq!(t.camera_of(other, "alerts/set"), None, "{other}");
+        }
+    }
+}

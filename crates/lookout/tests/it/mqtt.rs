@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 const USER: &str = "lookout";
 const PASSWORD: &str = "s3cret pass";
 
-/// A mosquitto on `port`, with a password file (`USER`/`PASSWORD`) and, if `tls`, TLS with a
-/// certificate of `ca_signed_cert` in `dir`.
+/// A mosquitto on `port`, with a password file (`USER`/`PASSWORD`) or, if `tls`, anonymous
+/// over TLS with a certificate of `ca_signed_cert` in `dir`.
 fn broker(dir: &Path, port: u16, tls: bool) -> Running {
     let passwd = dir.join("passwd");
     if !passwd.exists() {
@@ -27,10 +27,16 @@ fn broker(dir: &Path, port: u16, tls: bool) -> Running {
         assert!(out.status.success(), "{out:?}");
     }
     let mut conf = format!(
-        "# Stays root: it reads files in the test's 0700 temporary folder.\nuser root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\n",
-        passwd.display()
+        "# Stays root: it reads files in the test's 0700 temporary folder.\nuser root\nlistener {port} 127.0.0.1\npersistence false\n"
     );
-    if tls {
+    if !tls {
+        conf.push_str(&format!(
+            "allow_anonymous false\npassword_file {}\n",
+            passwd.display()
+        ));
+    } else {
+        // No password file: anyone may connect (the subscriber's name is not checked).
+        conf.push_str("allow_anonymous true\n");
         conf.push_str(&format!(
             "cafile {}\ncertfile {}\nkeyfile {}\n",
             dir.join("ca.crt").display(),
@@ -581,7 +587,9 @@ fn tls_with_a_ca_file_connects_and_without_it_does_not() {
     let out = d.join("sub.txt");
     let _sub = subscriber(mqtt_port, &out, Some(&ca));
     let url = format!("mqtts://127.0.0.1:{mqtt_port}");
-    let mqtt = mqtt_section(&url, d, &format!("ca_file = {ca:?}"));
+    // Anonymous: no username, no password.
+    let anonymous = |extra: &str| format!("[mqtt]\nurl = \"{url}\"\n{extra}\n");
+    let mqtt = anonymous(&format!("ca_file = {ca:?}"));
     let config = write_config(d, &format!("{mqtt}{}", dead_camera("gate")));
     let data = d.join("data");
     let first = lookout(&config, &data, http_port, &d.join("first.log"));
@@ -593,7 +601,7 @@ fn tls_with_a_ca_file_connects_and_without_it_does_not() {
     });
     stop(first);
 
-    let mqtt = mqtt_section(&url, d, "");
+    let mqtt = anonymous("");
     let config = write_config(d, &format!("{mqtt}{}", dead_camera("gate")));
     let second = lookout(&config, &data, http_port, &d.join("second.log"));
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -813,4 +821,47 @@ fn kill_9_mid_publish_loses_no_event() {
     sorted.sort_unstable();
     assert_eq!(firsts, sorted, "in the order they were recorded");
     stop(second);
+}
+
+/// A wrong password: the broker refuses, Lookout says so and keeps trying; nothing is
+/// published under its name.
+#[test]
+fn a_wrong_password_is_refused_and_said() {
+    if !programs() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mqtt_port, http_port) = (free_port(), free_port());
+    let _broker = broker(d, mqtt_port, false);
+    let out = d.join("sub.txt");
+    let _sub = subscriber(mqtt_port, &out, None);
+    std::fs::write(d.join("wrong"), "not the password\n").unwrap();
+    let mqtt = format!(
+        "[mqtt]\nurl = \"mqtt://127.0.0.1:{mqtt_port}\"\nusername = \"{USER}\"\npassword_file = {:?}\n",
+        d.join("wrong")
+    );
+    let config = write_config(d, &format!("{mqtt}{}", dead_camera("gate")));
+    let log_path = d.join("lookout.log");
+    let server = lookout(&config, &d.join("data"), http_port, &log_path);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("cannot connect to the MQTT broker") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "no refusal: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        log.contains("NotAuthorized") || log.contains("BadUserNamePassword"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("not the password"),
+        "the password is not logged: {log}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(received(&out).is_empty(), "{:?}", received(&out));
+    stop(server);
 }
