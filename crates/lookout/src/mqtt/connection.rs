@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// While the broker stays away, a warning at most this often (the rest at debug level).
+const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Event pictures are JPEGs of a few hundred kB; mosquitto takes up to 256 MB by default.
 const MAX_OUTGOING_BYTES: usize = 16 << 20;
 /// Commands are a few bytes.
@@ -180,6 +182,7 @@ impl Connection {
         let mut backoff = BACKOFF_FIRST;
         let mut connections = 0u64;
         let mut failures = 0u64;
+        let mut last_warned: Option<tokio::time::Instant> = None;
         loop {
             let is_connected = *self.connected.borrow() != 0;
             tokio::select! {
@@ -188,6 +191,7 @@ impl Connection {
                         connections += 1;
                         backoff = BACKOFF_FIRST;
                         failures = 0;
+                        last_warned = None;
                         tracing::info!(broker = self.endpoint, "connected to the MQTT broker");
                         handed.clear();
                         waiting.clear();
@@ -226,7 +230,8 @@ impl Connection {
                         failures += 1;
                         // The first failure says why; a broker down for hours is one line a
                         // minute, not one per retry.
-                        if failures == 1 || failures.is_multiple_of(1 + 60 / BACKOFF_MAX.as_secs()) {
+                        if last_warned.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                            last_warned = Some(tokio::time::Instant::now());
                             tracing::warn!(broker = self.endpoint, "cannot connect to the MQTT broker ({failures} attempts), retrying in {backoff:?}: {e}");
                         } else {
                             tracing::debug!(broker = self.endpoint, "MQTT: {e}");
