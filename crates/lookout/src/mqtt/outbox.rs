@@ -2,7 +2,7 @@
 //! in the order they were queued (a motion `OFF` never overtakes its `ON`), one at a time, and
 //! a row is marked delivered only when the broker acknowledged (QoS 1 PUBACK) every message
 //! of it. While the broker is away nothing is tried; a row that fails is tried again after
-//! 1 s doubling to 10 s, and given up after a day. So an event is published at least once:
+//! 1 s doubling to 10 s, and given up after a day or 20 failed tries. So an event is published at least once:
 //! a second time only if Lookout stops between the broker's acknowledgement and recording it
 //! (the JSON on `PREFIX/events` carries the event id to tell).
 //!
@@ -32,6 +32,10 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRY_FIRST_SECS: i64 = 1;
 const RETRY_MAX_SECS: i64 = 10;
 const GIVE_UP_SECS: i64 = 24 * 3600;
+/// Tries are made only while connected, so this many failures say the message itself is
+/// refused (a picture over the broker's size limit): given up after about 3 minutes, so that
+/// it does not hold back the events after it for a day.
+const GIVE_UP_ATTEMPTS: i64 = 20;
 const IDLE_LOOK: Duration = Duration::from_secs(30);
 
 pub async fn run(
@@ -119,7 +123,7 @@ async fn deliver_one(
             let now = store.now();
             let shift = u32::try_from(attempts - 1).unwrap_or(u32::MAX).min(10);
             let backoff = (RETRY_FIRST_SECS << shift).min(RETRY_MAX_SECS);
-            let give_up = now - due.event.started_at > GIVE_UP_SECS;
+            let give_up = now - due.event.started_at > GIVE_UP_SECS || attempts >= GIVE_UP_ATTEMPTS;
             let next = if give_up {
                 tracing::error!(
                     event,
