@@ -13,13 +13,14 @@ cd "$(dirname "$0")/.."
 # runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`;
 # aiosmtpd is the mail server. The V4L2 tier boots Debian's kernel in qemu (vivid, v4l2loopback);
 # ROS 1 tests run a real roscore and rospy publisher; the RTSP camera is GStreamer's server;
-# iproute2 brings loopback up in the network namespaces the ROS 2 tests run in.
+# iproute2 brings loopback up in the network namespaces the ROS 2 tests run in; mosquitto is
+# the MQTT broker and mosquitto-clients its subscriber (mosquitto_sub) and mosquitto_passwd.
 packages=(ffmpeg chromium cmake nasm curl openssl pebble nginx systemd python3-aiosmtpd
     qemu-system-x86 busybox-static kmod v4l-utils cpio dkms v4l2loopback-dkms linux-headers-amd64
     python3-rospy python3-rosmaster python3-roslaunch python3-sensor-msgs python3-rostopic rosout
     ros-sensor-msgs ros-std-msgs iproute2
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-    gstreamer1.0-plugins-ugly gstreamer1.0-tools)
+    gstreamer1.0-plugins-ugly gstreamer1.0-tools mosquitto mosquitto-clients)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")

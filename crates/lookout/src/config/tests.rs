@@ -673,3 +673,43 @@ fn a_secret_file_of_several_lines_is_refused_at_its_key() {
         "{e}"
     );
 }
+
+#[test]
+fn mqtt_is_resolved_and_every_error_is_at_its_key() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let c = parse(&format!("[mqtt]\nurl = \"mqtts://[::1]\"\n{cam}"), "t.toml").unwrap();
+    let m = c.mqtt.unwrap();
+    assert_eq!((m.host.as_str(), m.port, m.tls), ("::1", 8883, true));
+    assert_eq!(
+        (m.client_id.as_str(), m.topic_prefix.as_str()),
+        ("lookout", "lookout")
+    );
+    assert_eq!(m.discovery_prefix.as_deref(), Some("homeassistant"));
+    assert!(!m.commands);
+    let text = format!(
+        "[mqtt]\nurl = \"http://b\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET_MQTT\"\n\
+         ca_file = \"/x.pem\"\ntopic_prefix = \"a/#\"\nviewers_every_seconds = 0\n{cam}"
+    );
+    let got: Vec<(Option<usize>, String)> =
+        errs(&text).into_iter().map(|e| (e.line, e.msg)).collect();
+    // In line order; the missing username at the [mqtt] line.
+    assert_eq!(
+        got,
+        [
+            (Some(1), "mqtt has a password but no username".to_owned()),
+            (Some(2), "mqtt.url \"http://b\" is not an mqtt:// or mqtts:// URL".to_owned()),
+            (
+                Some(3),
+                "the environment variable LOOKOUT_TEST_SURELY_UNSET_MQTT (MQTT password) is not set"
+                    .to_owned()
+            ),
+            (Some(4), "mqtt.ca_file is set but the broker URL is not mqtts://".to_owned()),
+            (Some(5), "mqtt.topic_prefix \"a/#\" is not a topic prefix".to_owned()),
+            (
+                Some(6),
+                "mqtt.viewers_every_seconds 0 is out of range; it must be a whole number from 1 to 3600"
+                    .to_owned()
+            ),
+        ]
+    );
+}

@@ -23,6 +23,7 @@ mod data_dir;
 mod errors;
 mod events_api;
 mod https;
+mod mqtt;
 mod remote;
 #[cfg(feature = "ros1")]
 mod ros1;
