@@ -38,6 +38,10 @@ impl SourceConfig {
             Self::Ros(r) => r.transport.name(),
         }
     }
+    /// The source sends H.264 and no JPEG.
+    pub fn sends_h264_only(&self) -> bool {
+        matches!(self, Self::Command(c) if c.format == CommandFormat::H264)
+    }
 }
 
 #[derive(Debug, Clone)]
