@@ -41,8 +41,7 @@ pub(super) enum OutputReader {
     H264 {
         reader: AnnexBReader,
         buf: BytesMut,
-        /// A pipe carries no timestamps: pts is the arrival time on the monotonic clock.
-        started: Instant,
+        clock: ArrivalClock,
         units: u64,
     },
 }
@@ -54,7 +53,7 @@ impl OutputReader {
             CommandFormat::H264 => Self::H264 {
                 reader: AnnexBReader::new(max_frame_bytes.min(MAX_NAL_BYTES)),
                 buf: BytesMut::new(),
-                started: Instant::now(),
+                clock: ArrivalClock::new(),
                 units: 0,
             },
         }
@@ -87,7 +86,7 @@ impl OutputReader {
             Self::H264 {
                 reader,
                 buf,
-                started,
+                clock,
                 units,
             } => {
                 reader.push(buf);
@@ -96,8 +95,12 @@ impl OutputReader {
                     match unit {
                         Ok(au) => {
                             frames += 1;
-                            // 90 kHz ticks since start: u64 lasts 6.5 million years.
-                            let pts_90k = (started.elapsed().as_micros() * 9 / 100) as u64;
+                            let fps = au
+                                .params
+                                .as_ref()
+                                .and_then(|p| p.sps.timing)
+                                .and_then(|t| t.frame_rate());
+                            let pts_90k = clock.pts_90k(fps);
                             sink.publish_h264(au, SystemTime::now(), pts_90k);
                         }
                         Err(e) => sink.drop_frame(e.message()),
@@ -116,5 +119,65 @@ impl OutputReader {
             }
         }
         Ok(frames)
+    }
+}
+
+/// A pipe carries no timestamps: a unit's time is when it arrived, on the monotonic clock.
+/// Units that arrive bunched (a busy machine, the program flushing) are spread to at least half
+/// the frame interval the SPS states, so players do not see two pictures at one instant; the
+/// times return to the arrival times within a few frames.
+#[derive(Debug)]
+pub(super) struct ArrivalClock {
+    started: Instant,
+    last_90k: Option<u64>,
+}
+
+impl ArrivalClock {
+    pub(super) fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            last_90k: None,
+        }
+    }
+
+    /// The time of a unit arriving now, given the stream's frame rate if known.
+    pub(super) fn pts_90k(&mut self, fps: Option<f64>) -> u64 {
+        // 90 kHz ticks since start: u64 lasts 6.5 million years.
+        let arrival = (self.started.elapsed().as_micros() * 9 / 100) as u64;
+        self.next(arrival, fps)
+    }
+
+    fn next(&mut self, arrival_90k: u64, fps: Option<f64>) -> u64 {
+        // 1..=240 fps: 187..=45000 ticks.
+        let min_gap = fps
+            .filter(|f| (1.0..=240.0).contains(f))
+            .map_or(90, |f| (45_000.0 / f) as u64);
+        let pts = match self.last_90k {
+            Some(last) => arrival_90k.max(last + min_gap),
+            None => arrival_90k,
+        };
+        self.last_90k = Some(pts);
+        pts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArrivalClock;
+
+    #[test]
+    fn bunched_units_are_spread_and_times_return_to_arrival() {
+        let mut c = ArrivalClock::new();
+        // 30 fps: 3000 ticks a frame; four arrive at once, then on time.
+        let got: Vec<u64> = [0, 10, 20, 30, 12_000, 15_000]
+            .iter()
+            .map(|&t| c.next(t, Some(30.0)))
+            .collect();
+        assert_eq!(got, [0, 1500, 3000, 4500, 12_000, 15_000]);
+        assert_eq!(
+            c.next(15_010, None),
+            15_100,
+            "1 ms apart without a frame rate"
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
+const VIDEO_JS: &str = include_str!("../../assets/video.js");
 
 /// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
 pub async fn root(
@@ -58,20 +59,45 @@ pub async fn camera_page(
     let b = escape(&state.base);
     let (overlay, zones) = zone_editor(&state, &who, &cam.id);
     let controls = control_panel(&state, &who, cam);
+    let (picture, playback, player) = live_picture(&b, &id, &name, &cam.hub);
     let mut body = String::new();
     let _ = write!(
         body,
         r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
 <main class="single" data-camera="{id}">
 <h1>{name}</h1>
-<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">{overlay}</figure>
-<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
+<figure class="cam large">{picture}{overlay}</figure>
+{playback}<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
 <a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
 <a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
 <dl class="details" data-details></dl>
-{zones}{controls}</main>"#
+{zones}{controls}</main>{player}"#
     );
     Ok(page(&state.base, &cam.name, &body))
+}
+
+/// The camera page's live picture: the MJPEG `<img>` (what browsers without JavaScript or
+/// Media Source Extensions show), and for cameras that offer H.264 a `<video>` over it that
+/// assets/video.js plays, a line saying which one plays, and the script.
+fn live_picture(
+    b: &str,
+    id: &str,
+    name: &str,
+    hub: &lookout_core::CameraHub,
+) -> (String, String, String) {
+    let codecs = super::mp4_stream::codecs(hub);
+    if !codecs.contains(&"h264") {
+        let img = format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#);
+        return (img, String::new(), String::new());
+    }
+    // The <img> starts without `src`: the script gives it the MJPEG stream only on fallback.
+    let picture = format!(
+        r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="{}" muted autoplay playsinline aria-label="{name}, live"></video><img hidden data-src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#,
+        codecs.join(",")
+    );
+    let playback = r#"<p class="playback" data-playback>H.264</p>"#.to_owned();
+    let script = format!(r#"<script src="{b}/assets/video.js" defer></script>"#);
+    (picture, playback, script)
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
@@ -202,6 +228,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (body, mime) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "video.js" => (VIDEO_JS, "text/javascript; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
     };
     let mut resp = body.into_response();

@@ -85,7 +85,16 @@ fn decode_errors(file: &Path) -> String {
     let o = Command::new("ffmpeg")
         .args(["-hide_banner", "-v", "error", "-i"])
         .arg(file)
-        .args(["-f", "null", "-"])
+        // Timestamps as they are (90 kHz), not rounded to a frame rate: this checks decoding.
+        .args([
+            "-vsync",
+            "passthrough",
+            "-enc_time_base",
+            "-1",
+            "-f",
+            "null",
+            "-",
+        ])
         .output()
         .expect("run ffmpeg");
     assert!(
@@ -268,6 +277,103 @@ async fn a_program_that_does_not_write_h264_gets_a_clear_error() {
     assert!(
         e.contains("does not write H.264 Annex B") && e.contains("format = \"mjpeg\""),
         "{cam}"
+    );
+    srv.stop().await;
+}
+
+/// Runs tests/browser/h264.mjs on `url`; its JSON report.
+async fn page_report(scripts: std::path::PathBuf, url: String, mode: &str) -> serde_json::Value {
+    let mode = mode.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("h264.mjs"))
+            .args([url.as_str(), mode.as_str(), "2500"])
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "h264.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("h264.mjs prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
+    let Some(scripts) = crate::support::browser_scripts() else {
+        return;
+    };
+    if !require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    let srv = TestServer::start(&format!(
+        "{}{}",
+        x264_camera("x264", "keep_warm = true"),
+        testpattern("tp", 320, 240, 10)
+    ))
+    .await;
+    srv.wait_camera("x264", SECS, |c| !c["h264"].is_null())
+        .await;
+    let url = format!("{}/cameras/x264", srv.origin());
+
+    let seen = page_report(scripts.clone(), url.clone(), "mse").await;
+    eprintln!("Chromium with MSE: {seen}");
+    let (a, b) = (&seen["first"], &seen["second"]);
+    assert_eq!(
+        a["can_play_avc"], true,
+        "this Chromium has no H.264 in MSE: {seen}"
+    );
+    assert_eq!(
+        (a["video_hidden"].as_bool(), a["img_hidden"].as_bool()),
+        (Some(false), Some(true)),
+        "{seen}"
+    );
+    assert!(
+        a["img_src"].is_null(),
+        "the MJPEG stream runs beside the video: {seen}"
+    );
+    assert_eq!(
+        (b["width"].as_u64(), b["height"].as_u64()),
+        (Some(640), Some(360)),
+        "{seen}"
+    );
+    assert!(
+        b["frames"].as_u64() > a["frames"].as_u64(),
+        "no new frames decoded: {seen}"
+    );
+    assert!(
+        b["current_time"].as_f64() > a["current_time"].as_f64(),
+        "playback stands still: {seen}"
+    );
+    // testsrc2 moves: the picture drawn 2.5 s apart differs.
+    assert!(
+        seen["changed"].as_u64().unwrap() > 100,
+        "the picture did not change: {seen}"
+    );
+    assert!(
+        b["label"].as_str().unwrap().starts_with("H.264 · "),
+        "{seen}"
+    );
+    assert!(b["label"].as_str().unwrap().ends_with("Mbit/s"), "{seen}");
+    assert!(b["error"].is_null(), "{seen}");
+
+    // Without MSE, an H.264-only camera (this build cannot make JPEG of it) says why.
+    let seen = page_report(scripts.clone(), url, "nomse").await;
+    eprintln!("Chromium without MSE: {seen}");
+    let label = seen["second"]["label"].as_str().unwrap_or_default();
+    assert!(label.contains("no Media Source Extensions"), "{seen}");
+    // A JPEG-only camera's page is MJPEG as before: no <video>.
+    let seen = page_report(scripts, format!("{}/cameras/tp", srv.origin()), "mse").await;
+    assert_eq!(seen["second"]["video"], false, "{seen}");
+    assert!(
+        seen["second"]["img_src"]
+            .as_str()
+            .unwrap()
+            .ends_with("/cameras/tp/stream.mjpeg"),
+        "{seen}"
     );
     srv.stop().await;
 }
