@@ -39,7 +39,8 @@ pub const NOT_H264_AFTER_BYTES: u64 = 1 << 20;
 pub(super) enum OutputReader {
     Jpeg(JpegSplitter),
     H264 {
-        reader: AnnexBReader,
+        // Boxed: the reader is large beside the JPEG splitter.
+        reader: Box<AnnexBReader>,
         buf: BytesMut,
         clock: ArrivalClock,
         units: u64,
@@ -51,7 +52,7 @@ impl OutputReader {
         match format {
             CommandFormat::Mjpeg => Self::Jpeg(JpegSplitter::new(max_frame_bytes)),
             CommandFormat::H264 => Self::H264 {
-                reader: AnnexBReader::new(max_frame_bytes.min(MAX_NAL_BYTES)),
+                reader: Box::new(AnnexBReader::new(max_frame_bytes.min(MAX_NAL_BYTES))),
                 buf: BytesMut::new(),
                 clock: ArrivalClock::new(),
                 units: 0,
@@ -176,7 +177,7 @@ mod tests {
         assert_eq!(got, [0, 1500, 3000, 4500, 12_000, 15_000]);
         assert_eq!(
             c.next(15_010, None),
-            15_100,
+            15_090,
             "1 ms apart without a frame rate"
         );
     }
