@@ -377,3 +377,50 @@ async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_token_ends_its_stream_mp4() {
+    if !require("ffmpeg", "ffmpeg") || !require("curl", "curl") {
+        return;
+    }
+    let srv = TestServer::start(&format!(
+        "{}{}",
+        login_config(""),
+        x264_camera("x264", "keep_warm = true")
+    ))
+    .await;
+    srv.add_user("nvr", "s3cret pass", &[]);
+    let token = srv
+        .cli(&["token", "create", "recorder", "--user", "nvr"], "")
+        .trim()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("revoked.mp4");
+    let mut curl = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-o"])
+        .arg(&file)
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("{}/cameras/x264/stream.mp4", srv.origin()))
+        .spawn()
+        .expect("run curl");
+    // Until the file has the init segment and some frames.
+    let deadline = std::time::Instant::now() + SECS;
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 20_000 {
+        assert!(std::time::Instant::now() < deadline, "no stream.mp4 data");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    srv.cli(&["token", "revoke", "recorder", "--user", "nvr"], "");
+    let revoked = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || curl.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    // Ended by the server (exit 0, a complete chunked response), long before --max-time.
+    assert_eq!(status.code(), Some(0), "curl: {status}");
+    assert!(
+        revoked.elapsed() < Duration::from_secs(5),
+        "stream ended {:?} after the revocation",
+        revoked.elapsed()
+    );
+    srv.stop().await;
+}
