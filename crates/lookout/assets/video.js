@@ -3,11 +3,11 @@
 // offers H.264; app.js does the rest of the page.
 "use strict";
 
-(() => {
-  const video = document.querySelector("video[data-mp4]");
-  if (!video) return;
+// One player per <video data-mp4>: the camera page's, and the grid's H.264-only cameras.
+function playH264(video) {
   const img = video.parentElement.querySelector("img");
-  const label = document.querySelector("[data-playback]");
+  const camera = video.closest("[data-camera]");
+  const label = camera ? camera.querySelector("[data-playback]") : null;
   const jpegToo = (video.dataset.codecs || "").split(",").includes("jpeg");
   // iOS 17.1+ has only ManagedMediaSource.
   const MS = window.ManagedMediaSource || window.MediaSource;
@@ -46,8 +46,10 @@
     video.hidden = true;
     video.removeAttribute("src");
     video.load();
-    img.hidden = false;
-    if (!img.getAttribute("src")) img.src = img.dataset.src;
+    if (img) {
+      img.hidden = false;
+      if (!img.getAttribute("src")) img.src = img.dataset.src;
+    }
     show();
   }
 
@@ -140,9 +142,11 @@
 
     mode = "h264";
     video.hidden = false;
-    img.hidden = true;
-    // The MJPEG stream would hold a connection and its bandwidth: stop it.
-    img.removeAttribute("src");
+    if (img) {
+      img.hidden = true;
+      // The MJPEG stream would hold a connection and its bandwidth: stop it.
+      img.removeAttribute("src");
+    }
     note = "starting";
     show();
     video.play().catch(() => { /* autoplay waits for the first frame */ });
@@ -176,4 +180,6 @@
   }
   show();
   play();
-})();
+}
+
+for (const video of document.querySelectorAll("video[data-mp4]")) playH264(video);

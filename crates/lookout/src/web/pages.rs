@@ -111,10 +111,15 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
         "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
         user_bar(who, &state.base)
     );
+    let mut h264 = false;
     for (i, c) in state.visible_cameras(who).enumerate() {
         card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
+        h264 |= c.hub.sends_h264_only() && i < LIVE_STREAMS_ON_GRID;
     }
     body.push_str("</main>");
+    if h264 {
+        let _ = write!(body, r#"<script src="{b}/assets/video.js" defer></script>"#);
+    }
     page(&state.base, "Lookout", &body)
 }
 
@@ -127,7 +132,16 @@ const LIVE_STREAMS_ON_GRID: usize = 4;
 fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
     let id = escape(&c.id);
     let name = escape(&c.name);
-    let img = if live {
+    let img = if c.hub.sends_h264_only() {
+        // No MJPEG or snapshots for it: the first cards play its H.264 (assets/video.js).
+        if live {
+            format!(
+                r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="h264" muted autoplay playsinline aria-label="{name}, live"></video>"#
+            )
+        } else {
+            r#"<span class="h264-only">H.264 camera: open it to watch</span>"#.to_owned()
+        }
+    } else if live {
         format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
     } else {
         format!(r#"<img src="{b}/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)

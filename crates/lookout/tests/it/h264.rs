@@ -365,6 +365,13 @@ async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
     eprintln!("Chromium without MSE: {seen}");
     let label = seen["second"]["label"].as_str().unwrap_or_default();
     assert!(label.contains("no Media Source Extensions"), "{seen}");
+    // The grid plays the H.264-only camera too (MJPEG cannot show it).
+    let seen = page_report(scripts.clone(), format!("{}/", srv.origin()), "mse").await;
+    eprintln!("Chromium on the grid: {seen}");
+    assert!(
+        seen["second"]["frames"].as_u64() > seen["first"]["frames"].as_u64(),
+        "the grid's H.264 camera does not play: {seen}"
+    );
     // A JPEG-only camera's page is MJPEG as before: no <video>.
     let seen = page_report(scripts, format!("{}/cameras/tp", srv.origin()), "mse").await;
     assert_eq!(seen["second"]["video"], false, "{seen}");
