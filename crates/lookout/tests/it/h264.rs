@@ -10,7 +10,7 @@ use std::time::Duration;
 const SECS: Duration = Duration::from_secs(30);
 
 /// 640x360 at 30 fps, a key frame every 30 frames, no B-frames.
-fn x264_camera(id: &str, keys: &str) -> String {
+pub(crate) fn x264_camera(id: &str, keys: &str) -> String {
     camera(
         id,
         keys,
@@ -19,7 +19,7 @@ fn x264_camera(id: &str, keys: &str) -> String {
 }
 
 /// `curl` reads `url` for `secs` seconds into `out`; returns its response headers.
-async fn curl_for(url: String, secs: u32, out: &Path, extra: &[&str]) -> String {
+pub(crate) async fn curl_for(url: String, secs: u32, out: &Path, extra: &[&str]) -> String {
     let out = out.to_owned();
     let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
@@ -43,7 +43,7 @@ async fn curl_for(url: String, secs: u32, out: &Path, extra: &[&str]) -> String 
 }
 
 /// ffprobe's view of a file: codec, size, and each packet's (pts in s, key frame).
-fn probe(file: &Path) -> (String, u64, u64, Vec<(f64, bool)>) {
+pub(crate) fn probe(file: &Path) -> (String, u64, u64, Vec<(f64, bool)>) {
     let o = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0"])
         .args([
