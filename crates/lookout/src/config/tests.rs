@@ -142,6 +142,9 @@ fn command_format_is_mjpeg_or_h264_and_anything_else_is_named() {
         panic!("not a command")
     };
     assert_eq!(cmd.format, lookout_sources::command::CommandFormat::Mjpeg);
+    let e = err(&format!("{}[camera.motion]\n", cam("format = \"h264\"\n")));
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.msg.contains("motion detection needs JPEG"), "{e}");
     let e = err(&cam("format = \"hevc\"\n"));
     assert_eq!(e.line, Some(6), "{e}");
     assert!(
