@@ -2,14 +2,17 @@
 // Source Extensions, whether the <video> plays H.264 (frames decoded and current time, twice
 // WAIT_MS apart, and whether the picture changed between two canvas copies); with
 // `nomse`, MediaSource is deleted before the page's scripts run and the page must say why.
+// With `latency`, after WAIT_MS it times every frame presented for 10 s: the wall clock when
+// Chromium presents it minus when Lookout captured it (the response's X-Lookout-Start plus the
+// frame's media time), as p50/p99/max in ms.
 // One JSON line on stdout, for crates/lookout/tests/it/h264.rs.
 //
-//   node h264.mjs PAGE_URL mse|nomse WAIT_MS
+//   node h264.mjs PAGE_URL mse|nomse|latency WAIT_MS
 import { chromium } from 'playwright-core';
 
 const [url, mode, waitMs] = process.argv.slice(2);
 if (!waitMs) {
-  console.error('usage: node h264.mjs PAGE_URL mse|nomse WAIT_MS');
+  console.error('usage: node h264.mjs PAGE_URL mse|nomse|latency WAIT_MS');
   process.exit(2);
 }
 
@@ -33,6 +36,26 @@ try {
     });
   }
   await page.goto(url, { waitUntil: 'domcontentloaded' });
+  if (mode === 'latency') {
+    await page.waitForTimeout(Number(waitMs));
+    const latency = await page.evaluate(() => new Promise((resolve) => {
+      const v = document.querySelector('figure.cam video');
+      const samples = [];
+      const until = performance.now() + 10000;
+      const onFrame = (now, meta) => {
+        const start = Number(v.dataset.start);
+        if (start > 0) samples.push(performance.timeOrigin + now - (start * 1000 + meta.mediaTime * 1000));
+        if (performance.now() < until) v.requestVideoFrameCallback(onFrame);
+        else {
+          samples.sort((a, b) => a - b);
+          const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+          resolve({ n: samples.length, p50: at(0.5), p99: at(0.99), max: samples[samples.length - 1] });
+        }
+      };
+      v.requestVideoFrameCallback(onFrame);
+    }));
+    console.log(JSON.stringify({ latency, errors }));
+  } else {
   const state = () => page.evaluate(() => {
     const v = document.querySelector('figure.cam video');
     const img = document.querySelector('figure.cam img');
@@ -76,6 +99,7 @@ try {
   delete first.pixels;
   delete second.pixels;
   console.log(JSON.stringify({ first, second, changed, errors }));
+  }
 } finally {
   await browser.close();
 }

@@ -85,6 +85,8 @@ function playH264(video) {
       return;
     }
     const codec = resp.headers.get("x-lookout-codec");
+    // Capture time (Unix s) of media time 0, for measuring latency (tests/browser/h264.mjs).
+    video.dataset.start = resp.headers.get("x-lookout-start") || "";
     const type = `video/mp4; codecs="${codec}"`;
     if (!codec || !MS.isTypeSupported(type)) {
       abort.abort();

@@ -13,6 +13,7 @@ use crate::h264::CodecParams;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 /// See the module docs.
@@ -25,6 +26,8 @@ pub struct Fmp4Viewer {
     epoch: Option<u64>,
     /// The parameters of that init segment.
     params: Option<Arc<CodecParams>>,
+    /// When the stream's first frame (this viewer's time 0) was captured.
+    started_at: Option<SystemTime>,
     /// Track time minus this viewer's time.
     offset_90k: u64,
     /// The last frame sent: its seq, this viewer's time and duration.
@@ -49,6 +52,7 @@ impl Fmp4Viewer {
             queued: gop.into(),
             epoch: None,
             params: None,
+            started_at: None,
             offset_90k: 0,
             last: None,
             want_key: true,
@@ -82,6 +86,7 @@ impl Fmp4Viewer {
                 None if frame.is_key() => {
                     self.epoch = Some(frame.epoch);
                     self.params = Some(frame.params.clone());
+                    self.started_at = Some(frame.captured_at);
                     self.offset_90k = frame.track_time_90k;
                     self.want_key = false;
                     let init = frame.init.clone();
@@ -139,6 +144,12 @@ impl Fmp4Viewer {
         self.params.as_ref()
     }
 
+    /// When the frame at this viewer's time 0 was captured: a frame at time `t` was captured
+    /// about `t` later (exactly, unless frames were skipped or the source's clock jumped).
+    pub fn started_at(&self) -> Option<SystemTime> {
+        self.started_at
+    }
+
     pub fn frames_sent(&self) -> u64 {
         self.frames_sent
     }
@@ -154,7 +165,6 @@ mod tests {
     use super::super::VideoOrigin;
     use super::super::track::tests::{au, params, track};
     use super::*;
-    use std::time::SystemTime;
 
     fn tfdt(moof: &[u8]) -> u64 {
         u64::from_be_bytes(moof[60..68].try_into().unwrap())

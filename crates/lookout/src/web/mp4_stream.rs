@@ -8,7 +8,7 @@
 //! same login, token and revocation rules as `stream.mjpeg` (docs/design, issue 13 plan §4).
 
 use super::auth::live::Registration;
-use super::{ApiError, AppState, CameraEntry, Client, Principal};
+use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -57,6 +57,7 @@ pub async fn camera_mp4(
         .params()
         .map(|p| p.codec_string())
         .unwrap_or_default();
+    let started_at = viewer.started_at().map(unix_timestamp).unwrap_or_default();
     handle.record_sent(init.iter().map(Bytes::len).sum());
     let body = Mp4Body {
         viewer,
@@ -75,6 +76,11 @@ pub async fn camera_mp4(
     if let Ok(v) = HeaderValue::from_str(&codec) {
         // The RFC 6381 codec for `MediaSource.isTypeSupported` (`avc1.42C01F`).
         h.insert("x-lookout-codec", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&started_at) {
+        // When the frame at media time 0 was captured (Unix seconds, as mjpg-streamer's
+        // X-Timestamp): a player's latency is its clock minus this plus the frame's time.
+        h.insert("x-lookout-start", v);
     }
     Ok(resp)
 }
