@@ -530,6 +530,17 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         .as_ref()
         .and_then(|m| motion(cx, &format!("{at}.motion"), id, m));
     let source = super::sources::source(cx, at, cam)?;
+    if cam.motion.is_some() && source.sends_h264_only() {
+        // Motion detection reads JPEG frames; this build cannot decode H.264 into them.
+        cx.report(
+            &format!("{at}.motion"),
+            format!(
+                "camera {id:?}: motion detection needs JPEG frames, and this camera sends H.264 (format = \"h264\"), which this build cannot decode"
+            ),
+            "remove [camera.motion], or make the program write MJPEG (format = \"mjpeg\", ffmpeg -f mjpeg -)",
+        );
+        return None;
+    }
     Some(CameraConfig {
         id: id.clone(),
         name: cam.name.clone().unwrap_or_else(|| id.clone()),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
+const VIDEO_JS: &str = include_str!("../../assets/video.js");
 
 /// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
 pub async fn root(
@@ -58,20 +59,45 @@ pub async fn camera_page(
     let b = escape(&state.base);
     let (overlay, zones) = zone_editor(&state, &who, &cam.id);
     let controls = control_panel(&state, &who, cam);
+    let (picture, playback, player) = live_picture(&b, &id, &name, &cam.hub);
     let mut body = String::new();
     let _ = write!(
         body,
         r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
 <main class="single" data-camera="{id}">
 <h1>{name}</h1>
-<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">{overlay}</figure>
-<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
+<figure class="cam large">{picture}{overlay}</figure>
+{playback}<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
 <a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
 <a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
 <dl class="details" data-details></dl>
-{zones}{controls}</main>"#
+{zones}{controls}</main>{player}"#
     );
     Ok(page(&state.base, &cam.name, &body))
+}
+
+/// The camera page's live picture: the MJPEG `<img>` (what browsers without JavaScript or
+/// Media Source Extensions show), and for cameras that offer H.264 a `<video>` over it that
+/// assets/video.js plays, a line saying which one plays, and the script.
+fn live_picture(
+    b: &str,
+    id: &str,
+    name: &str,
+    hub: &lookout_core::CameraHub,
+) -> (String, String, String) {
+    let codecs = super::mp4_stream::codecs(hub);
+    if !codecs.contains(&"h264") {
+        let img = format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#);
+        return (img, String::new(), String::new());
+    }
+    // The <img> starts without `src`: the script gives it the MJPEG stream only on fallback.
+    let picture = format!(
+        r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="{}" muted autoplay playsinline aria-label="{name}, live"></video><img hidden data-src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#,
+        codecs.join(",")
+    );
+    let playback = r#"<p class="playback" data-playback>H.264</p>"#.to_owned();
+    let script = format!(r#"<script src="{b}/assets/video.js" defer></script>"#);
+    (picture, playback, script)
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
@@ -85,10 +111,15 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
         "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
         user_bar(who, &state.base)
     );
+    let mut h264 = false;
     for (i, c) in state.visible_cameras(who).enumerate() {
         card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
+        h264 |= c.hub.sends_h264_only() && i < LIVE_STREAMS_ON_GRID;
     }
     body.push_str("</main>");
+    if h264 {
+        let _ = write!(body, r#"<script src="{b}/assets/video.js" defer></script>"#);
+    }
     page(&state.base, "Lookout", &body)
 }
 
@@ -101,7 +132,16 @@ const LIVE_STREAMS_ON_GRID: usize = 4;
 fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
     let id = escape(&c.id);
     let name = escape(&c.name);
-    let img = if live {
+    let img = if c.hub.sends_h264_only() {
+        // No MJPEG or snapshots for it: the first cards play its H.264 (assets/video.js).
+        if live {
+            format!(
+                r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="h264" muted autoplay playsinline aria-label="{name}, live"></video>"#
+            )
+        } else {
+            r#"<span class="h264-only">H.264 camera: open it to watch</span>"#.to_owned()
+        }
+    } else if live {
         format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
     } else {
         format!(r#"<img src="{b}/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
@@ -202,6 +242,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (body, mime) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "video.js" => (VIDEO_JS, "text/javascript; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
     };
     let mut resp = body.into_response();
