@@ -1,0 +1,168 @@
+//! retina's H.264 frames → Lookout's access units: NAL units split from retina's 4-byte length
+//! prefixes, the parameter sets noted, presentation times rescaled to 90 kHz, and nothing passed
+//! on between a lost packet and the next key frame (a decoder would smear the picture).
+
+use bytes::Bytes;
+use lookout_core::Error;
+use lookout_core::h264::{AccessUnit, ParamTracker, split_length_prefixed};
+
+/// MPEG's and MP4's video clock; H.264 over RTP uses it too (RFC 6184 §5.1), but an SDP may
+/// say otherwise.
+pub const CLOCK_90K: u32 = 90_000;
+
+/// What became of one frame.
+#[derive(Debug)]
+pub enum Unit {
+    /// Ready to publish: the access unit and its presentation time in 90 kHz ticks.
+    Ready(AccessUnit, u64),
+    /// Dropped because the stream is not decodable until its next key frame.
+    WaitingForKey,
+}
+
+/// One RTSP session's H.264 state.
+#[derive(Debug)]
+pub struct H264Units {
+    params: ParamTracker,
+    clock_hz: u32,
+    /// True at the start (a session may start mid-GOP) and after a packet loss.
+    waiting_for_key: bool,
+    /// retina's key-frame flag disagreed with the NAL types once: said once per session.
+    said_rap_mismatch: bool,
+}
+
+impl H264Units {
+    pub fn new(clock_hz: u32) -> Self {
+        Self {
+            params: ParamTracker::default(),
+            clock_hz,
+            waiting_for_key: true,
+            said_rap_mismatch: false,
+        }
+    }
+
+    /// One of retina's frames: `data` length-prefixed (retina's default framing, parameter sets
+    /// before each key frame), `loss` packets lost before it, `rtp_time` retina's extended RTP
+    /// timestamp at `clock_hz`. Errors on a frame that is not H.264 as it claims.
+    pub fn push(
+        &mut self,
+        data: Vec<u8>,
+        loss: u16,
+        random_access: bool,
+        rtp_time: i64,
+    ) -> Result<Unit, Error> {
+        if loss > 0 {
+            self.waiting_for_key = true;
+        }
+        let nals = split_length_prefixed(&Bytes::from(data), 4)?;
+        let au = AccessUnit::from_nals(nals, &mut self.params)?;
+        if au.is_key != random_access && !self.said_rap_mismatch {
+            self.said_rap_mismatch = true;
+            tracing::info!(
+                idr = au.is_key,
+                random_access,
+                "the camera's key-frame flag and its NAL units disagree; Lookout goes by the NAL units"
+            );
+        }
+        if self.waiting_for_key && !(au.is_key && au.params.is_some()) {
+            return Ok(Unit::WaitingForKey);
+        }
+        self.waiting_for_key = false;
+        let pts_90k = rescale_to_90k(rtp_time, self.clock_hz).ok_or_else(|| {
+            Error::corrupt(format!(
+                "an RTP timestamp of {rtp_time} at {} Hz cannot be a presentation time",
+                self.clock_hz
+            ))
+        })?;
+        Ok(Unit::Ready(au, pts_90k))
+    }
+}
+
+/// `ticks` of a `clock_hz` clock in 90 kHz ticks; `None` when negative or `clock_hz` is 0.
+pub fn rescale_to_90k(ticks: i64, clock_hz: u32) -> Option<u64> {
+    let ticks = u64::try_from(ticks).ok()?;
+    if clock_hz == CLOCK_90K {
+        return Some(ticks);
+    }
+    if clock_hz == 0 {
+        return None;
+    }
+    // u128: ticks × 90000 overflows u64 after ~6.5 years of a 90 kHz clock.
+    u64::try_from(u128::from(ticks) * u128::from(CLOCK_90K) / u128::from(clock_hz)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A 16x16 baseline SPS and PPS from x264 (`ffmpeg -f lavfi -i testsrc=size=16x16
+    // -pix_fmt yuv420p -c:v libx264 -profile:v baseline -f h264`); the slices only need headers.
+    const SPS: &[u8] = &[
+        0x67, 0x42, 0xc0, 0x0a, 0xdd, 0xec, 0x04, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00,
+        0x03, 0x00, 0x83, 0xc4, 0x89, 0xe0,
+    ];
+    const PPS: &[u8] = &[0x68, 0xce, 0x0f, 0x2c, 0x80];
+    const IDR: &[u8] = &[0x65, 0x88, 0x84, 0x00, 0x33, 0xff];
+    const P_SLICE: &[u8] = &[0x41, 0x9a, 0x02, 0x04];
+
+    fn frame(nals: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for nal in nals {
+            out.extend_from_slice(&u32::try_from(nal.len()).unwrap().to_be_bytes());
+            out.extend_from_slice(nal);
+        }
+        out
+    }
+
+    #[test]
+    fn nothing_passes_before_the_first_key_frame_nor_after_a_loss_until_the_next() {
+        let mut units = H264Units::new(CLOCK_90K);
+        let p = frame(&[P_SLICE]);
+        let key = frame(&[SPS, PPS, IDR]);
+        assert!(matches!(
+            units.push(p.clone(), 0, false, 0).unwrap(),
+            Unit::WaitingForKey
+        ));
+        let Unit::Ready(au, pts) = units.push(key.clone(), 0, true, 3000).unwrap() else {
+            panic!("a key frame is published");
+        };
+        assert!(au.is_key && au.params.is_some());
+        assert_eq!(pts, 3000);
+        assert!(matches!(
+            units.push(p.clone(), 0, false, 6000).unwrap(),
+            Unit::Ready(_, 6000)
+        ));
+        // Two packets lost before this frame: it may reference what was lost.
+        assert!(matches!(
+            units.push(p.clone(), 2, false, 9000).unwrap(),
+            Unit::WaitingForKey
+        ));
+        assert!(matches!(
+            units.push(p, 0, false, 12000).unwrap(),
+            Unit::WaitingForKey
+        ));
+        assert!(matches!(
+            units.push(key, 0, true, 15000).unwrap(),
+            Unit::Ready(_, 15000)
+        ));
+    }
+
+    #[test]
+    fn broken_frames_are_errors_not_panics() {
+        let mut units = H264Units::new(CLOCK_90K);
+        // A length running past the end.
+        assert!(units.push(vec![0, 0, 0, 9, 0x65], 0, true, 0).is_err());
+        assert!(units.push(Vec::new(), 0, true, 0).is_err());
+        // A negative time cannot be a presentation time.
+        let key = frame(&[SPS, PPS, IDR]);
+        assert!(units.push(key, 0, true, -1).is_err());
+    }
+
+    #[test]
+    fn other_clocks_are_rescaled() {
+        assert_eq!(rescale_to_90k(90_000, CLOCK_90K), Some(90_000));
+        assert_eq!(rescale_to_90k(1000, 1000), Some(90_000));
+        assert_eq!(rescale_to_90k(i64::MAX, 1000), None);
+        assert_eq!(rescale_to_90k(-5, CLOCK_90K), None);
+        assert_eq!(rescale_to_90k(5, 0), None);
+    }
+}
