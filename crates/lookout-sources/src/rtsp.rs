@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
-pub use self::h264::{H264Units, Unit, rescale_to_90k};
+pub use self::h264::{H264Units, rescale_to_90k};
 
 /// A camera's user name and password (from `password_file` or `password_env`).
 #[derive(Clone)]
@@ -162,6 +162,11 @@ impl RtspSource {
             transport = self.transport.name(),
             "RTSP session playing"
         );
+        // A new session's clock starts anywhere: the track continues its time from the last
+        // picture and waits for a key frame (a session may start mid-GOP).
+        if codec == Codec::H264 {
+            sink.hub().video().mark_broken();
+        }
         let mut h264 = H264Units::new(clock_hz);
         loop {
             let item = match tokio::time::timeout(self.stall_timeout, frames.next()).await {
@@ -196,12 +201,13 @@ impl RtspSource {
                         frame.is_random_access_point(),
                         frame.timestamp().timestamp(),
                     );
-                    match h264.push(frame.into_data(), loss, key, rtp_time) {
-                        Ok(Unit::Ready(au, pts_90k)) => {
-                            publish_h264(sink, au, captured_at, pts_90k);
-                        }
-                        Ok(Unit::WaitingForKey) => {
-                            sink.drop_frame("an H.264 frame before the next key frame");
+                    if loss > 0 {
+                        // This frame may refer to what was lost: nothing until the next key.
+                        sink.hub().video().mark_broken();
+                    }
+                    match h264.push(frame.into_data(), key, rtp_time) {
+                        Ok((au, pts_90k)) => {
+                            sink.publish_h264(au, captured_at, pts_90k);
                         }
                         Err(e) => sink.drop_frame(e.message()),
                     }
@@ -229,11 +235,6 @@ impl RtspSource {
             )),
         }
     }
-}
-
-/// Until the hub carries H.264 (its video track), access units are counted as dropped.
-fn publish_h264(sink: &FrameSink, _au: lookout_core::h264::AccessUnit, _at: SystemTime, _pts: u64) {
-    sink.drop_frame("H.264 pass-through needs the hub's H.264 track");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

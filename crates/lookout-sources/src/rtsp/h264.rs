@@ -1,6 +1,6 @@
 //! retina's H.264 frames → Lookout's access units: NAL units split from retina's 4-byte length
-//! prefixes, the parameter sets noted, presentation times rescaled to 90 kHz, and nothing passed
-//! on between a lost packet and the next key frame (a decoder would smear the picture).
+//! prefixes, the parameter sets noted, presentation times rescaled to 90 kHz. (After a lost
+//! packet the hub's video track drops pictures until the next key frame: `mark_broken`.)
 
 use bytes::Bytes;
 use lookout_core::Error;
@@ -10,22 +10,11 @@ use lookout_core::h264::{AccessUnit, ParamTracker, split_length_prefixed};
 /// say otherwise.
 pub const CLOCK_90K: u32 = 90_000;
 
-/// What became of one frame.
-#[derive(Debug)]
-pub enum Unit {
-    /// Ready to publish: the access unit and its presentation time in 90 kHz ticks.
-    Ready(AccessUnit, u64),
-    /// Dropped because the stream is not decodable until its next key frame.
-    WaitingForKey,
-}
-
 /// One RTSP session's H.264 state.
 #[derive(Debug)]
 pub struct H264Units {
     params: ParamTracker,
     clock_hz: u32,
-    /// True at the start (a session may start mid-GOP) and after a packet loss.
-    waiting_for_key: bool,
     /// retina's key-frame flag disagreed with the NAL types once: said once per session.
     said_rap_mismatch: bool,
 }
@@ -35,24 +24,20 @@ impl H264Units {
         Self {
             params: ParamTracker::default(),
             clock_hz,
-            waiting_for_key: true,
             said_rap_mismatch: false,
         }
     }
 
     /// One of retina's frames: `data` length-prefixed (retina's default framing, parameter sets
-    /// before each key frame), `loss` packets lost before it, `rtp_time` retina's extended RTP
-    /// timestamp at `clock_hz`. Errors on a frame that is not H.264 as it claims.
+    /// before each key frame), `rtp_time` retina's extended RTP timestamp at `clock_hz`. Returns
+    /// the access unit and its presentation time in 90 kHz ticks; errors on a frame that is not
+    /// H.264 as it claims.
     pub fn push(
         &mut self,
         data: Vec<u8>,
-        loss: u16,
         random_access: bool,
         rtp_time: i64,
-    ) -> Result<Unit, Error> {
-        if loss > 0 {
-            self.waiting_for_key = true;
-        }
+    ) -> Result<(AccessUnit, u64), Error> {
         let nals = split_length_prefixed(&Bytes::from(data), 4)?;
         let au = AccessUnit::from_nals(nals, &mut self.params)?;
         if au.is_key != random_access && !self.said_rap_mismatch {
@@ -63,17 +48,13 @@ impl H264Units {
                 "the camera's key-frame flag and its NAL units disagree; Lookout goes by the NAL units"
             );
         }
-        if self.waiting_for_key && !(au.is_key && au.params.is_some()) {
-            return Ok(Unit::WaitingForKey);
-        }
-        self.waiting_for_key = false;
         let pts_90k = rescale_to_90k(rtp_time, self.clock_hz).ok_or_else(|| {
             Error::corrupt(format!(
                 "an RTP timestamp of {rtp_time} at {} Hz cannot be a presentation time",
                 self.clock_hz
             ))
         })?;
-        Ok(Unit::Ready(au, pts_90k))
+        Ok((au, pts_90k))
     }
 }
 
@@ -114,47 +95,30 @@ mod tests {
     }
 
     #[test]
-    fn nothing_passes_before_the_first_key_frame_nor_after_a_loss_until_the_next() {
+    fn frames_become_access_units_with_90k_times() {
         let mut units = H264Units::new(CLOCK_90K);
-        let p = frame(&[P_SLICE]);
-        let key = frame(&[SPS, PPS, IDR]);
-        assert!(matches!(
-            units.push(p.clone(), 0, false, 0).unwrap(),
-            Unit::WaitingForKey
-        ));
-        let Unit::Ready(au, pts) = units.push(key.clone(), 0, true, 3000).unwrap() else {
-            panic!("a key frame is published");
-        };
+        let (au, pts) = units.push(frame(&[SPS, PPS, IDR]), true, 3000).unwrap();
         assert!(au.is_key && au.params.is_some());
-        assert_eq!(pts, 3000);
-        assert!(matches!(
-            units.push(p.clone(), 0, false, 6000).unwrap(),
-            Unit::Ready(_, 6000)
-        ));
-        // Two packets lost before this frame: it may reference what was lost.
-        assert!(matches!(
-            units.push(p.clone(), 2, false, 9000).unwrap(),
-            Unit::WaitingForKey
-        ));
-        assert!(matches!(
-            units.push(p, 0, false, 12000).unwrap(),
-            Unit::WaitingForKey
-        ));
-        assert!(matches!(
-            units.push(key, 0, true, 15000).unwrap(),
-            Unit::Ready(_, 15000)
-        ));
+        assert_eq!((au.nals.len(), pts), (3, 3000));
+        let (au, pts) = units.push(frame(&[P_SLICE]), false, 6000).unwrap();
+        // The parameters noted from the key frame stay in force.
+        assert!(!au.is_key && au.params.is_some());
+        assert_eq!(pts, 6000);
+        // A 1 kHz clock (some SDPs say so): rescaled.
+        let mut units = H264Units::new(1000);
+        let (_, pts) = units.push(frame(&[SPS, PPS, IDR]), true, 2).unwrap();
+        assert_eq!(pts, 180);
     }
 
     #[test]
     fn broken_frames_are_errors_not_panics() {
         let mut units = H264Units::new(CLOCK_90K);
         // A length running past the end.
-        assert!(units.push(vec![0, 0, 0, 9, 0x65], 0, true, 0).is_err());
-        assert!(units.push(Vec::new(), 0, true, 0).is_err());
+        assert!(units.push(vec![0, 0, 0, 9, 0x65], true, 0).is_err());
+        assert!(units.push(Vec::new(), true, 0).is_err());
         // A negative time cannot be a presentation time.
         let key = frame(&[SPS, PPS, IDR]);
-        assert!(units.push(key, 0, true, -1).is_err());
+        assert!(units.push(key, true, -1).is_err());
     }
 
     #[test]
