@@ -16,7 +16,7 @@ use crate::video::{VideoFrame, VideoOrigin, VideoTrack};
 use crate::{Error, ErrorKind, VariantRequest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
@@ -94,6 +94,9 @@ pub struct CameraHub {
     stats: Arc<CameraStats>,
     /// H.264 pictures beside the JPEG frames (empty for JPEG-only cameras).
     video: VideoTrack,
+    /// The source sends H.264 and no JPEG (a `command` with `format = "h264"`, an H.264 RTSP
+    /// camera): MJPEG and snapshots need a decoder.
+    sends_h264_only: AtomicBool,
 }
 
 impl CameraHub {
@@ -122,6 +125,7 @@ impl CameraHub {
             encoder: VariantEncoder::new(default_quality, budget, stats.clone()),
             viewers: Mutex::new(BTreeMap::new()),
             video: VideoTrack::new(stats.clone()),
+            sends_h264_only: AtomicBool::new(false),
             stats,
         })
     }
@@ -162,6 +166,16 @@ impl CameraHub {
     /// The camera's H.264 track: what `stream.mp4` viewers join.
     pub fn video(&self) -> &VideoTrack {
         &self.video
+    }
+
+    /// Says whether the source sends H.264 and no JPEG; set from the config, or by a source
+    /// that learns it when it connects (RTSP).
+    pub fn set_sends_h264_only(&self, yes: bool) {
+        self.sends_h264_only.store(yes, Ordering::Relaxed);
+    }
+
+    pub fn sends_h264_only(&self) -> bool {
+        self.sends_h264_only.load(Ordering::Relaxed)
     }
 
     /// Publishes an H.264 access unit the source sent (passed through, not encoded here), with

@@ -275,6 +275,7 @@ pub async fn run_with(
             let (source, controls) = source_of(&c.source, &ros)
                 .map_err(|e| e.context(format_args!("camera {:?}", c.id)))?;
             let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
+            hub.set_sends_h264_only(c.source.sends_h264_only());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(

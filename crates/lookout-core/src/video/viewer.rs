@@ -9,6 +9,7 @@
 use super::frame::VideoFrame;
 use super::track::VideoTrack;
 use crate::fmp4::moof_with_decode_time;
+use crate::h264::CodecParams;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct Fmp4Viewer {
     queued: VecDeque<Arc<VideoFrame>>,
     /// The codec-parameter epoch of the init segment sent; `None` before the first frame.
     epoch: Option<u64>,
+    /// The parameters of that init segment.
+    params: Option<Arc<CodecParams>>,
     /// Track time minus this viewer's time.
     offset_90k: u64,
     /// The last frame sent: its seq, this viewer's time and duration.
@@ -45,6 +48,7 @@ impl Fmp4Viewer {
             rx,
             queued: gop.into(),
             epoch: None,
+            params: None,
             offset_90k: 0,
             last: None,
             want_key: true,
@@ -77,6 +81,7 @@ impl Fmp4Viewer {
                 Some(_) => {}
                 None if frame.is_key() => {
                     self.epoch = Some(frame.epoch);
+                    self.params = Some(frame.params.clone());
                     self.offset_90k = frame.track_time_90k;
                     self.want_key = false;
                     let init = frame.init.clone();
@@ -127,6 +132,11 @@ impl Fmp4Viewer {
                 self.queued = gop.into();
             }
         }
+    }
+
+    /// The codec parameters of the stream, once its init segment was returned.
+    pub fn params(&self) -> Option<&Arc<CodecParams>> {
+        self.params.as_ref()
     }
 
     pub fn frames_sent(&self) -> u64 {

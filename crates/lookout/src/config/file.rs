@@ -616,6 +616,9 @@ pub enum CommandLine {
 #[serde(deny_unknown_fields)]
 pub struct CommandSection {
     pub command: CommandLine,
+    /// What the program writes: "mjpeg" (the default) or "h264" (Annex B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
     /// End and restart the program when it sends no frame for this long.

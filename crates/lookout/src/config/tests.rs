@@ -126,6 +126,32 @@ fn command_string_runs_through_sh() {
 }
 
 #[test]
+fn command_format_is_mjpeg_or_h264_and_anything_else_is_named() {
+    let cam = |format: &str| {
+        format!(
+            "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\ncommand = \"x\"\n{format}"
+        )
+    };
+    let c = parse(&cam("format = \"h264\"\n"), "t").unwrap();
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else {
+        panic!("not a command")
+    };
+    assert_eq!(cmd.format, lookout_sources::command::CommandFormat::H264);
+    let c = parse(&cam(""), "t").unwrap();
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else {
+        panic!("not a command")
+    };
+    assert_eq!(cmd.format, lookout_sources::command::CommandFormat::Mjpeg);
+    let e = err(&cam("format = \"hevc\"\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(
+        e.msg.contains("\"hevc\"") && e.msg.contains("\"h264\""),
+        "{e}"
+    );
+    assert!(e.fix.as_deref().unwrap_or("").contains("-f h264"), "{e}");
+}
+
+#[test]
 fn resolved_config_prints_and_parses_back() {
     let c = parse(EXAMPLE, "example.toml").unwrap();
     let printed = toml::to_string_pretty(&c.file).unwrap();

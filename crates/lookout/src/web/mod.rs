@@ -9,6 +9,7 @@ mod error;
 mod error_page;
 mod events_page;
 mod metrics;
+mod mp4_stream;
 pub(crate) mod pages;
 mod query;
 mod ros_pages;
@@ -137,6 +138,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             "/cameras/{id}/stream.mjpeg",
             Access::Viewer,
             get(stream::camera_stream),
+        ),
+        (
+            "/cameras/{id}/stream.mp4",
+            Access::Viewer,
+            get(mp4_stream::camera_mp4),
         ),
         (
             "/cameras/{id}/snapshot.jpg",

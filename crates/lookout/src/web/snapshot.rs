@@ -52,6 +52,9 @@ pub async fn snapshot(
     q: &ViewQuery,
     wait: Duration,
 ) -> Result<Response, ApiError> {
+    if let Some(e) = super::mp4_stream::jpeg_unavailable(cam) {
+        return Err(e);
+    }
     let hub = &cam.hub;
     let _slot = hub.reserve_variant(q.variant)?;
     // Demand starts an idle camera and keeps it running while we wait.

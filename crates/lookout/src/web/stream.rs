@@ -110,6 +110,9 @@ pub fn start(
     who: &Principal,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(e) = super::mp4_stream::jpeg_unavailable(cam) {
+        return Err(e);
+    }
     let hub = &cam.hub;
     let slot = hub.reserve_variant(q.variant)?;
     let variant = describe(&q);

@@ -22,6 +22,7 @@ mod damaged_db;
 mod data_dir;
 mod errors;
 mod events_api;
+mod h264;
 mod https;
 mod remote;
 #[cfg(feature = "ros1")]
