@@ -135,6 +135,8 @@ impl RtspSource {
                 if offered.is_empty() { "nothing".to_owned() } else { offered.join(", ") }
             ))
         })?;
+        // The API and stream.mp4 learn what this camera sends (the config cannot say).
+        sink.hub().set_sends_h264_only(codec == Codec::H264);
         let clock_hz = session.streams()[index].clock_rate_hz();
         let transport = match self.transport {
             RtspTransport::Tcp => Transport::Tcp(TcpTransportOptions::default()),
@@ -308,7 +310,10 @@ mod tests {
         let ok = parse_url("rtsp://192.168.1.20:554/stream1").unwrap();
         assert_eq!(ok.as_str(), "rtsp://192.168.1.20:554/stream1");
         for (bad, says) in [
-            ("rtsp://viewer:s3cret@192.168.1.20/x", "user name or password"),
+            (
+                "rtsp://viewer:s3cret@192.168.1.20/x",
+                "user name or password",
+            ),
             ("rtsp://viewer@192.168.1.20/x", "user name or password"),
             ("http://192.168.1.20/x", "must start with rtsp://"),
             ("192.168.1.20/x", "is not a URL"),
@@ -332,6 +337,9 @@ mod tests {
         )
         .unwrap();
         let text = format!("{source:?}");
-        assert!(text.contains("viewer") && !text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("viewer") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 }

@@ -19,7 +19,10 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 const PYTHON: &str = "/usr/bin/python3";
-const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/rtsp/rtsp_server.py");
+const SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/rtsp/rtsp_server.py"
+);
 /// Generous: GStreamer starts in well under a second, but the machine is shared.
 const PATIENCE: Duration = Duration::from_secs(60);
 const SIZE: (u32, u32) = (640, 360);
@@ -71,7 +74,12 @@ impl Camera {
         let mut cmd = Command::new(PYTHON);
         cmd.arg(SERVER)
             .args(["--mjpeg", "--fps", "15", "--port", &port.to_string()])
-            .args(["--width", &SIZE.0.to_string(), "--height", &SIZE.1.to_string()])
+            .args([
+                "--width",
+                &SIZE.0.to_string(),
+                "--height",
+                &SIZE.1.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
         if let Some(c) = credentials {
@@ -170,14 +178,22 @@ fn check_with_ffprobe(frames: &[Arc<VideoFrame>], dir: &Path) {
     std::fs::write(&path, file).unwrap();
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=codec_name,width,height,nb_read_frames"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+        ])
         .args(["-of", "csv=p=0"])
         .arg(&path)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     let expected = format!("h264,{},{},{}", SIZE.0, SIZE.1, frames.len());
-    assert_eq!(said.trim(), expected, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        said.trim(),
+        expected,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let decode = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(&path)
@@ -211,8 +227,14 @@ async fn h264_passes_through_over_tcp_and_udp() {
         let (_, mut rx) = running.hub.video().join();
         let got = frames(&mut rx, 30).await;
         // The track starts on a key frame; the camera sends one a second (15 frames).
-        assert!(got[0].is_key(), "{transport:?}: first frame not a key frame");
-        assert!(got.iter().filter(|f| f.is_key()).count() >= 2, "{transport:?}");
+        assert!(
+            got[0].is_key(),
+            "{transport:?}: first frame not a key frame"
+        );
+        assert!(
+            got.iter().filter(|f| f.is_key()).count() >= 2,
+            "{transport:?}"
+        );
         assert!(
             got.windows(2).all(|w| w[1].pts_90k > w[0].pts_90k),
             "{transport:?}: RTP times not rising"
@@ -247,12 +269,13 @@ async fn basic_credentials_open_the_stream_and_wrong_ones_say_what_to_check() {
     let status = wrong.wait_state(SourceState::Offline).await;
     let said = status.last_error.unwrap_or_default();
     assert!(
-        said.starts_with(
-            "RTSP camera refused the credentials (401): check username/password_file"
-        ),
+        said.starts_with("RTSP camera refused the credentials (401): check username/password_file"),
         "{said}"
     );
-    assert!(!said.contains("not-the-password") && !said.contains("s3cret"), "{said}");
+    assert!(
+        !said.contains("not-the-password") && !said.contains("s3cret"),
+        "{said}"
+    );
 
     // Without credentials at all: the same advice.
     let none = Running::start(source(&camera.url("cam"), None, RtspTransport::Tcp));
@@ -282,7 +305,10 @@ async fn a_camera_that_restarts_goes_offline_then_online_and_resumes_on_a_key_fr
     let camera = Camera::start(port, None);
     running.wait_state(SourceState::Online).await;
     let after = frames(&mut rx, 20).await;
-    assert!(after[0].is_key(), "the first picture after the restart is not a key frame");
+    assert!(
+        after[0].is_key(),
+        "the first picture after the restart is not a key frame"
+    );
     assert!(after[0].seq > last_before.seq);
     // The track's time goes on rising across the restart (players see no jump back).
     assert!(after[0].track_time_90k > last_before.track_time_90k);
@@ -317,11 +343,18 @@ async fn a_path_the_camera_does_not_have_is_not_found() {
         return;
     }
     let camera = Camera::start(0, None);
-    let running = Running::start(source(&camera.url("nothing-here"), None, RtspTransport::Tcp));
+    let running = Running::start(source(
+        &camera.url("nothing-here"),
+        None,
+        RtspTransport::Tcp,
+    ));
     let said = running
         .wait_state(SourceState::Offline)
         .await
         .last_error
         .unwrap_or_default();
-    assert!(said.contains("has no stream at") && said.contains("(404)"), "{said}");
+    assert!(
+        said.contains("has no stream at") && said.contains("(404)"),
+        "{said}"
+    );
 }

@@ -705,9 +705,8 @@ fn rtsp_cameras_take_credentials_from_keys_never_from_the_url() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pw");
     std::fs::write(&file, "s3cret\n").unwrap();
-    let cam = |keys: &str| {
-        format!("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"rtsp\"\n{keys}")
-    };
+    let cam =
+        |keys: &str| format!("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"rtsp\"\n{keys}");
     let ok = parse(
         &cam(&format!(
             "url = \"rtsp://127.0.0.1:8554/cam\"\nusername = \"viewer\"\npassword_file = {file:?}\ntransport = \"udp\"\n"
@@ -726,9 +725,16 @@ fn rtsp_cameras_take_credentials_from_keys_never_from_the_url() {
     assert_eq!(e.line, Some(5), "{e}");
     assert!(e.msg.contains("user name or password"), "{e}");
     assert!(!e.to_string().contains("s3cret"), "{e}");
-    assert!(e.fix.as_deref().is_some_and(|f| f.contains("password_file")), "{e}");
+    assert!(
+        e.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("password_file")),
+        "{e}"
+    );
 
-    let e = err(&cam("url = \"rtsp://127.0.0.1/cam\"\ntransport = \"quic\"\n"));
+    let e = err(&cam(
+        "url = \"rtsp://127.0.0.1/cam\"\ntransport = \"quic\"\n",
+    ));
     assert_eq!(e.line, Some(6), "{e}");
     assert!(e.msg.contains("transport \"quic\" is not known"), "{e}");
 
