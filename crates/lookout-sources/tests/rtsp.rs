@@ -6,6 +6,7 @@
 //! Needs gir1.2-gst-rtsp-server-1.0, python3-gi, gstreamer1.0-plugins-good/-ugly and ffmpeg
 //! (scripts/test.sh installs them). Under LOOKOUT_TEST_STRICT=1 or CI=true their absence fails
 //! the tests; otherwise the tests say so and pass.
+#![allow(clippy::unwrap_used)]
 
 use lookout_core::{CameraHub, FrameKind, SourceState, VideoFrame};
 use lookout_sources::rtsp::{Credentials, RtspSource, RtspTransport};
