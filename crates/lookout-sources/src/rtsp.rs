@@ -203,16 +203,7 @@ impl RtspSource {
                         frame.is_random_access_point(),
                         frame.timestamp().timestamp(),
                     );
-                    if loss > 0 {
-                        // This frame may refer to what was lost: nothing until the next key.
-                        sink.hub().video().mark_broken();
-                    }
-                    match h264.push(frame.into_data(), key, rtp_time) {
-                        Ok((au, pts_90k)) => {
-                            sink.publish_h264(au, captured_at, pts_90k);
-                        }
-                        Err(e) => sink.drop_frame(e.message()),
-                    }
+                    h264.publish(sink, frame.into_data(), loss, key, rtp_time, captured_at);
                 }
             }
         }

@@ -2,9 +2,11 @@
 //! prefixes, the parameter sets noted, presentation times rescaled to 90 kHz. (After a lost
 //! packet the hub's video track drops pictures until the next key frame: `mark_broken`.)
 
+use crate::FrameSink;
 use bytes::Bytes;
 use lookout_core::Error;
 use lookout_core::h264::{AccessUnit, ParamTracker, split_length_prefixed};
+use std::time::SystemTime;
 
 /// MPEG's and MP4's video clock; H.264 over RTP uses it too (RFC 6184 §5.1), but an SDP may
 /// say otherwise.
@@ -25,6 +27,29 @@ impl H264Units {
             params: ParamTracker::default(),
             clock_hz,
             said_rap_mismatch: false,
+        }
+    }
+
+    /// Publishes one of retina's frames (see [`push`](Self::push)); `loss` packets were lost
+    /// before it, so it may refer to pictures that never came: the track then waits for the
+    /// next key frame. A broken frame is dropped, counted and logged (rate-limited).
+    pub fn publish(
+        &mut self,
+        sink: &FrameSink,
+        data: Vec<u8>,
+        loss: u16,
+        random_access: bool,
+        rtp_time: i64,
+        captured_at: SystemTime,
+    ) {
+        if loss > 0 {
+            sink.hub().video().mark_broken();
+        }
+        match self.push(data, random_access, rtp_time) {
+            Ok((au, pts_90k)) => {
+                sink.publish_h264(au, captured_at, pts_90k);
+            }
+            Err(e) => sink.drop_frame(e.message()),
         }
     }
 
@@ -119,6 +144,28 @@ mod tests {
         // A negative time cannot be a presentation time.
         let key = frame(&[SPS, PPS, IDR]);
         assert!(units.push(key, true, -1).is_err());
+    }
+
+    #[test]
+    fn after_a_lost_packet_nothing_is_published_until_the_next_key_frame() {
+        let hub = lookout_core::CameraHub::new("cam", 80);
+        let sink = FrameSink::new(hub.clone());
+        let (_, mut rx) = hub.video().join();
+        let mut units = H264Units::new(CLOCK_90K);
+        let now = SystemTime::now();
+        let key = || frame(&[SPS, PPS, IDR]);
+        let p = || frame(&[P_SLICE]);
+        units.publish(&sink, key(), 0, true, 3000, now);
+        units.publish(&sink, p(), 0, false, 6000, now);
+        // Packets lost before this frame: it and the next refer to what never came.
+        units.publish(&sink, p(), 3, false, 9000, now);
+        units.publish(&sink, p(), 0, false, 12000, now);
+        units.publish(&sink, key(), 0, true, 15000, now);
+        let mut got = Vec::new();
+        while let Ok(f) = rx.try_recv() {
+            got.push((f.pts_90k, f.is_key()));
+        }
+        assert_eq!(got, [(3000, true), (6000, false), (15000, true)]);
     }
 
     #[test]
