@@ -72,6 +72,10 @@ struct Camera {
 impl Camera {
     /// On `port` (0: any free one), with `USER:PASSWORD` Basic auth when given.
     fn start(port: u16, credentials: Option<&str>) -> Self {
+        Self::start_with(port, credentials, &[])
+    }
+
+    fn start_with(port: u16, credentials: Option<&str>, extra: &[&str]) -> Self {
         let mut cmd = Command::new(PYTHON);
         cmd.arg(SERVER)
             .args(["--mjpeg", "--fps", "15", "--port", &port.to_string()])
@@ -86,6 +90,7 @@ impl Camera {
         if let Some(c) = credentials {
             cmd.args(["--credentials", c]);
         }
+        cmd.args(extra);
         let mut child = cmd.spawn().expect("start rtsp_server.py");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -282,6 +287,33 @@ async fn basic_credentials_open_the_stream_and_wrong_ones_say_what_to_check() {
     let none = Running::start(source(&camera.url("cam"), None, RtspTransport::Tcp));
     let said = none.wait_state(SourceState::Offline).await.last_error;
     assert!(said.is_some_and(|e| e.contains("(401)")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_credentials_open_the_stream_and_wrong_ones_are_refused() {
+    if !installed() {
+        return;
+    }
+    let camera = Camera::start_with(0, Some("viewer:s3cret"), &["--digest"]);
+    let right = Running::start(source(
+        &camera.url("cam"),
+        Some(("viewer", "s3cret")),
+        RtspTransport::Tcp,
+    ));
+    let (_, mut rx) = right.hub.video().join();
+    assert!(frames(&mut rx, 5).await[0].is_key());
+    drop(right);
+    let wrong = Running::start(source(
+        &camera.url("cam"),
+        Some(("viewer", "s3cret2")),
+        RtspTransport::Tcp,
+    ));
+    let said = wrong.wait_state(SourceState::Offline).await.last_error;
+    assert!(
+        said.as_deref()
+            .is_some_and(|e| e.contains("refused the credentials (401)") && !e.contains("s3cret")),
+        "{said:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
