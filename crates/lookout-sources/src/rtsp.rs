@@ -169,7 +169,7 @@ impl RtspSource {
         if codec == Codec::H264 {
             sink.hub().video().mark_broken();
         }
-        let mut h264 = H264Units::new(clock_hz);
+        let mut h264 = H264Units::new(sink.hub().id(), clock_hz);
         loop {
             let item = match tokio::time::timeout(self.stall_timeout, frames.next()).await {
                 Err(_) => {

@@ -15,18 +15,29 @@ pub const CLOCK_90K: u32 = 90_000;
 /// One RTSP session's H.264 state.
 #[derive(Debug)]
 pub struct H264Units {
+    /// The camera's id, for log lines.
+    camera: String,
     params: ParamTracker,
     clock_hz: u32,
     /// retina's key-frame flag disagreed with the NAL types once: said once per session.
     said_rap_mismatch: bool,
+    /// The last frame's presentation time, to notice B-frames (times going back a little).
+    last_pts_90k: Option<u64>,
+    said_b_frames: bool,
 }
 
+/// A step back in time smaller than this is a B-frame's reordering; a larger one a clock reset.
+const MAX_REORDER_90K: u64 = 90_000;
+
 impl H264Units {
-    pub fn new(clock_hz: u32) -> Self {
+    pub fn new(camera: &str, clock_hz: u32) -> Self {
         Self {
+            camera: camera.to_owned(),
             params: ParamTracker::default(),
             clock_hz,
             said_rap_mismatch: false,
+            last_pts_90k: None,
+            said_b_frames: false,
         }
     }
 
@@ -68,6 +79,7 @@ impl H264Units {
         if au.is_key != random_access && !self.said_rap_mismatch {
             self.said_rap_mismatch = true;
             tracing::info!(
+                camera = self.camera,
                 idr = au.is_key,
                 random_access,
                 "the camera's key-frame flag and its NAL units disagree; Lookout goes by the NAL units"
@@ -79,7 +91,26 @@ impl H264Units {
                 self.clock_hz
             ))
         })?;
+        if let Some(last) = self.last_pts_90k
+            && pts_90k < last
+            && last - pts_90k < MAX_REORDER_90K
+            && !self.said_b_frames
+        {
+            // RTP times are presentation times (RFC 6184 §5.1): with B-frames they go back
+            // in decode order, which MP4 fragments without composition offsets cannot carry.
+            self.said_b_frames = true;
+            tracing::warn!(
+                camera = self.camera,
+                "the camera sends B-frames (pictures out of order); H.264 viewers will see breaks: turn B-frames off in the camera's video settings (often called \"baseline\" or \"low latency\")"
+            );
+        }
+        self.last_pts_90k = Some(pts_90k);
         Ok((au, pts_90k))
+    }
+
+    /// Whether B-frames were noticed (and said in the log) in this session.
+    pub fn saw_b_frames(&self) -> bool {
+        self.said_b_frames
     }
 }
 
@@ -121,7 +152,7 @@ mod tests {
 
     #[test]
     fn frames_become_access_units_with_90k_times() {
-        let mut units = H264Units::new(CLOCK_90K);
+        let mut units = H264Units::new("cam", CLOCK_90K);
         let (au, pts) = units.push(frame(&[SPS, PPS, IDR]), true, 3000).unwrap();
         assert!(au.is_key && au.params.is_some());
         assert_eq!((au.nals.len(), pts), (3, 3000));
@@ -130,14 +161,14 @@ mod tests {
         assert!(!au.is_key && au.params.is_some());
         assert_eq!(pts, 6000);
         // A 1 kHz clock (some SDPs say so): rescaled.
-        let mut units = H264Units::new(1000);
+        let mut units = H264Units::new("cam", 1000);
         let (_, pts) = units.push(frame(&[SPS, PPS, IDR]), true, 2).unwrap();
         assert_eq!(pts, 180);
     }
 
     #[test]
     fn broken_frames_are_errors_not_panics() {
-        let mut units = H264Units::new(CLOCK_90K);
+        let mut units = H264Units::new("cam", CLOCK_90K);
         // A length running past the end.
         assert!(units.push(vec![0, 0, 0, 9, 0x65], true, 0).is_err());
         assert!(units.push(Vec::new(), true, 0).is_err());
@@ -151,7 +182,7 @@ mod tests {
         let hub = lookout_core::CameraHub::new("cam", 80);
         let sink = FrameSink::new(hub.clone());
         let (_, mut rx) = hub.video().join();
-        let mut units = H264Units::new(CLOCK_90K);
+        let mut units = H264Units::new("cam", CLOCK_90K);
         let now = SystemTime::now();
         let key = || frame(&[SPS, PPS, IDR]);
         let p = || frame(&[P_SLICE]);
@@ -166,6 +197,19 @@ mod tests {
             got.push((f.pts_90k, f.is_key()));
         }
         assert_eq!(got, [(3000, true), (6000, false), (15000, true)]);
+    }
+
+    #[test]
+    fn b_frames_are_noticed_but_a_clock_reset_is_not_taken_for_them() {
+        let mut units = H264Units::new("cam", CLOCK_90K);
+        units.push(frame(&[SPS, PPS, IDR]), true, 900_000).unwrap();
+        // A reset far back: not reordering.
+        units.push(frame(&[P_SLICE]), false, 3000).unwrap();
+        assert!(!units.saw_b_frames());
+        units.push(frame(&[P_SLICE]), false, 12000).unwrap();
+        // Decode order I P B: the B shows between them.
+        units.push(frame(&[P_SLICE]), false, 9000).unwrap();
+        assert!(units.saw_b_frames());
     }
 
     #[test]
