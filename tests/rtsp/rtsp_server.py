@@ -3,7 +3,8 @@
 
 Serves an H.264 test picture at /cam (what most IP cameras send) and, with --mjpeg, an
 MJPEG/RTP one at /mjpeg (what some older cameras send). With --credentials USER:PASSWORD every
-mount needs RTSP Basic authentication, as a real camera's does.
+mount needs RTSP Basic authentication, as a real camera's does (--digest: Digest, RFC 2617, as
+most current cameras ask for).
 
 When it listens it prints one line, "READY rtsp://127.0.0.1:PORT", and keeps running until it
 is killed (SIGTERM/SIGINT end it cleanly). --port 0 (the default) picks a free port, which the
@@ -21,8 +22,9 @@ import sys
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 # The role every authenticated user gets; the mounts grant it access.
 ROLE = "camera-viewer"
@@ -76,6 +78,7 @@ def main():
     p.add_argument("--fps", type=int, default=15)
     p.add_argument("--mjpeg", action="store_true", help="also serve MJPEG/RTP at /mjpeg")
     p.add_argument("--credentials", metavar="USER:PASSWORD", help="require RTSP Basic auth")
+    p.add_argument("--digest", action="store_true", help="with --credentials: Digest, not Basic")
     args = p.parse_args()
 
     Gst.init(None)
@@ -91,7 +94,11 @@ def main():
         auth = GstRtspServer.RTSPAuth.new()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", ROLE)
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        if args.digest:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest(user, password, token)
+        else:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
         # RTSPAuth offers Basic only by default, which ffmpeg answers with the URL's credentials.
         server.set_auth(auth)
 

@@ -10,6 +10,7 @@ pub mod files;
 pub mod http;
 mod no_signal;
 pub mod ros;
+pub mod rtsp;
 mod sink;
 mod source;
 pub mod splitter;

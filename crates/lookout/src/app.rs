@@ -23,6 +23,7 @@ use lookout_core::error::io_kind;
 use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::http::HttpSource;
 use lookout_sources::ros::RosTopicSource;
+use lookout_sources::rtsp::RtspSource;
 use lookout_sources::v4l2::V4l2Config;
 use lookout_sources::{Source, supervise};
 use lookout_store::lock::DataDirLock;
@@ -42,6 +43,7 @@ fn source_of(cfg: &SourceConfig, ros: &RosNodes) -> Result<(Arc<dyn Source>, Con
         SourceConfig::Files(s) => (Arc::new(s.clone()), None),
         SourceConfig::Command(s) => (Arc::new(s.clone()), None),
         SourceConfig::Http(s) => (Arc::new(HttpSource::clone(s)), None),
+        SourceConfig::Rtsp(s) => (Arc::new(RtspSource::clone(s)), None),
         SourceConfig::V4l2(v) => v4l2_source(v)?,
         SourceConfig::Ros(r) => {
             let node = ros.get(r.transport)?;

@@ -525,6 +525,7 @@ pub enum SourceSection {
     Files(FilesSection),
     Command(CommandSection),
     Http(HttpSection),
+    Rtsp(RtspSection),
     V4l2(V4l2Section),
     Ros1(RosTopicSection),
     Ros2(RosTopicSection),
@@ -653,6 +654,32 @@ pub struct HttpSection {
     pub stall_timeout_ms: u64,
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
+}
+
+/// An IP camera over RTSP, read by Lookout's own client (retina).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtspSection {
+    /// `rtsp://host[:port]/path`, without `user:password@` (refused: use the keys below).
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A file holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// "tcp" (interleaved in the RTSP connection) or "udp".
+    #[serde(default = "default_rtsp_transport")]
+    pub transport: String,
+    /// Reconnect when the camera sends no frame for this long.
+    #[serde(default = "default_stall_timeout_ms")]
+    pub stall_timeout_ms: u64,
+}
+
+fn default_rtsp_transport() -> String {
+    "tcp".to_owned()
 }
 
 fn default_poll_fps() -> f64 {

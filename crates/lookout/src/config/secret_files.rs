@@ -27,9 +27,12 @@ pub fn secret_files(config: &Config) -> Vec<(String, PathBuf)> {
         }
     }
     for camera in &file.cameras {
-        if let SourceSection::Http(h) = &camera.source
-            && let Some(p) = &h.password_file
-        {
+        let password_file = match &camera.source {
+            SourceSection::Http(h) => h.password_file.as_ref(),
+            SourceSection::Rtsp(r) => r.password_file.as_ref(),
+            _ => None,
+        };
+        if let Some(p) = password_file {
             found.push((
                 format!("the password_file of camera {:?}", camera.id),
                 p.clone(),

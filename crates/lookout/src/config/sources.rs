@@ -11,10 +11,12 @@ use lookout_sources::command::{CommandFormat, CommandSource};
 use lookout_sources::files::FilesSource;
 use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::ros::Reliability;
+use lookout_sources::rtsp::{RtspSource, RtspTransport};
 use lookout_sources::testpattern::TestPattern;
 use lookout_sources::v4l2::controls::mode_switches_first;
 use lookout_sources::v4l2::{Assignment, PixelFormat, V4l2Config};
 use std::cell::Cell;
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,7 @@ pub enum SourceConfig {
     Files(FilesSource),
     Command(CommandSource),
     Http(Box<HttpSource>),
+    Rtsp(Box<RtspSource>),
     V4l2(Box<V4l2Config>),
     Ros(RosSourceSettings),
 }
@@ -34,6 +37,7 @@ impl SourceConfig {
             Self::Files(_) => "files",
             Self::Command(_) => "command",
             Self::Http(_) => "http",
+            Self::Rtsp(_) => "rtsp",
             Self::V4l2(_) => "v4l2",
             Self::Ros(r) => r.transport.name(),
         }
@@ -209,6 +213,7 @@ pub(super) fn source(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<Sour
             })
         }
         SourceSection::Http(h) => SourceConfig::Http(Box::new(http(&c, h)?)),
+        SourceSection::Rtsp(r) => SourceConfig::Rtsp(Box::new(rtsp(&c, r)?)),
         SourceSection::V4l2(v) => SourceConfig::V4l2(Box::new(v4l2(&c, v, cam))),
         SourceSection::Ros1(r) => SourceConfig::Ros(ros_source(&c, RosTransport::Ros1, r)),
         SourceSection::Ros2(r) => SourceConfig::Ros(ros_source(&c, RosTransport::Ros2, r)),
@@ -228,19 +233,7 @@ fn http(c: &Check<'_, '_>, h: &super::file::HttpSection) -> Option<HttpSource> {
             return None;
         }
     };
-    let password = match (&h.password_file, &h.password_env) {
-        (Some(_), Some(_)) => {
-            c.bad(
-                "source.password_env",
-                "both password_file and password_env are set",
-                "keep one of them",
-            );
-            None
-        }
-        (Some(file), None) => read(c, SecretFrom::File(file), "source.password_file"),
-        (None, Some(var)) => read(c, SecretFrom::Env(var), "source.password_env"),
-        (None, None) => None,
-    };
+    let password = password(c, h.password_file.as_deref(), h.password_env.as_deref());
     let has_password = h.password_file.is_some() || h.password_env.is_some();
     if from_url.is_some() && (h.username.is_some() || has_password) {
         c.bad(
@@ -272,6 +265,70 @@ fn http(c: &Check<'_, '_>, h: &super::file::HttpSection) -> Option<HttpSource> {
     src.stall_timeout = Duration::from_millis(h.stall_timeout_ms);
     src.max_frame_bytes = h.max_frame_bytes;
     Some(src)
+}
+
+/// An RTSP camera: the URL without userinfo, credentials from the username and password keys.
+fn rtsp(c: &Check<'_, '_>, r: &super::file::RtspSection) -> Option<RtspSource> {
+    let transport = match r.transport.as_str() {
+        "tcp" => RtspTransport::Tcp,
+        "udp" => RtspTransport::Udp,
+        other => {
+            c.bad(
+                "source.transport",
+                format!("transport {other:?} is not known"),
+                "write \"tcp\" (the default, through firewalls) or \"udp\"",
+            );
+            RtspTransport::Tcp
+        }
+    };
+    let password = password(c, r.password_file.as_deref(), r.password_env.as_deref());
+    let credentials = match (&r.username, password) {
+        (Some(username), password) => Some(lookout_sources::rtsp::Credentials {
+            username: username.clone(),
+            password: password.unwrap_or_default(),
+        }),
+        (None, _) if r.password_file.is_some() || r.password_env.is_some() => {
+            c.bad(
+                "source.username",
+                "a password is set but no username",
+                "add username = \"...\"",
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    c.stall_timeout(r.stall_timeout_ms);
+    match RtspSource::new(&r.url, credentials, transport) {
+        Ok(mut source) => {
+            source.stall_timeout = Duration::from_millis(r.stall_timeout_ms);
+            Some(source)
+        }
+        Err(e) => {
+            c.bad(
+                "source.url",
+                format!("url: {}", e.message()),
+                "e.g. url = \"rtsp://192.168.1.20:554/stream1\" with username = \"viewer\" and password_file = \"/etc/lookout/cam1.pass\"",
+            );
+            None
+        }
+    }
+}
+
+/// A camera's password from `password_file` or `password_env`, at most one of them.
+fn password(c: &Check<'_, '_>, file: Option<&Path>, env: Option<&str>) -> Option<String> {
+    match (file, env) {
+        (Some(_), Some(_)) => {
+            c.bad(
+                "source.password_env",
+                "both password_file and password_env are set",
+                "keep one of them",
+            );
+            None
+        }
+        (Some(file), None) => read(c, SecretFrom::File(file), "source.password_file"),
+        (None, Some(var)) => read(c, SecretFrom::Env(var), "source.password_env"),
+        (None, None) => None,
+    }
 }
 
 /// A camera's password from `password_file` or `password_env` (the `key` named).

@@ -742,3 +742,52 @@ fn mqtt_is_resolved_and_every_error_is_at_its_key() {
         ]
     );
 }
+
+#[test]
+fn rtsp_cameras_take_credentials_from_keys_never_from_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let cam =
+        |keys: &str| format!("[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"rtsp\"\n{keys}");
+    let ok = parse(
+        &cam(&format!(
+            "url = \"rtsp://127.0.0.1:8554/cam\"\nusername = \"viewer\"\npassword_file = {file:?}\ntransport = \"udp\"\n"
+        )),
+        "t",
+    )
+    .unwrap();
+    let SourceConfig::Rtsp(source) = &ok.cameras[0].source else {
+        panic!("an rtsp source");
+    };
+    assert_eq!(source.url(), "rtsp://127.0.0.1:8554/cam");
+    assert_eq!(source.transport, lookout_sources::rtsp::RtspTransport::Udp);
+    assert!(!format!("{source:?}").contains("s3cret"));
+
+    let e = err(&cam("url = \"rtsp://viewer:s3cret@127.0.0.1/cam\"\n"));
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(e.msg.contains("user name or password"), "{e}");
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    assert!(
+        e.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("password_file")),
+        "{e}"
+    );
+
+    let e = err(&cam(
+        "url = \"rtsp://127.0.0.1/cam\"\ntransport = \"quic\"\n",
+    ));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(e.msg.contains("transport \"quic\" is not known"), "{e}");
+
+    let found = errs(&cam(
+        "url = \"rtsp://127.0.0.1/cam\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET\"\n",
+    ));
+    let said: Vec<&str> = found.iter().map(|e| e.msg.as_str()).collect();
+    assert!(
+        said.iter().any(|m| m.contains("LOOKOUT_TEST_SURELY_UNSET"))
+            && said.iter().any(|m| m.contains("no username")),
+        "{said:?}"
+    );
+}

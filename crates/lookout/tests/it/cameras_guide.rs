@@ -39,7 +39,7 @@ fn toml_blocks() -> Vec<String> {
 }
 
 /// The guide's example for camera `id`.
-fn example(id: &str) -> String {
+pub(crate) fn example(id: &str) -> String {
     let needle = format!("id = \"{id}\"");
     let found: Vec<String> = toml_blocks()
         .into_iter()
@@ -51,7 +51,7 @@ fn example(id: &str) -> String {
 
 /// `text` with `from` replaced by `to`; `from` must be there, so a reworded example fails
 /// here instead of silently testing something else.
-fn swap(text: &str, from: &str, to: &str) -> String {
+pub(crate) fn swap(text: &str, from: &str, to: &str) -> String {
     assert!(
         text.contains(from),
         "{from:?} is not in the example:\n{text}"
@@ -131,8 +131,8 @@ fn the_rtsp_example_without_its_password_variable_says_so() {
 }
 
 /// `lookout serve` in its own process, as a user runs it, killed on drop.
-struct Lookout {
-    addr: SocketAddr,
+pub(crate) struct Lookout {
+    pub(crate) addr: SocketAddr,
     child: Running,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -141,7 +141,7 @@ struct Lookout {
 impl Lookout {
     /// Serves `cameras` (the guide's examples) without logins on 127.0.0.1, port 0, with extra
     /// environment variables and `path_first` put in front of `PATH`.
-    fn start(cameras: &str, env: &[(&str, &str)], path_first: Option<&Path>) -> Self {
+    pub(crate) fn start(cameras: &str, env: &[(&str, &str)], path_first: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("lookout.toml");
         std::fs::write(&config, format!("[auth]\nmode = \"none\"\n\n{cameras}")).unwrap();
@@ -179,12 +179,12 @@ impl Lookout {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         read_log(&self.log)
     }
 
     /// Reads `n` frames of camera `id`'s stream and its snapshot; checks they are `size`.
-    async fn check_camera(&self, id: &str, size: (u32, u32)) {
+    pub(crate) async fn check_camera(&self, id: &str, size: (u32, u32)) {
         let path = format!("/cameras/{id}/stream.mjpeg");
         let mut s = lookout_bench::open_stream(self.addr, &path, &[])
             .await
@@ -207,7 +207,7 @@ impl Lookout {
         assert_eq!(jpeg_size(&r.body), size);
     }
 
-    async fn get(&self, path: &str) -> lookout_bench::Response {
+    pub(crate) async fn get(&self, path: &str) -> lookout_bench::Response {
         tokio::time::timeout(SECS, lookout_bench::get(self.addr, path, &[]))
             .await
             .unwrap_or_else(|_| panic!("GET {path} timed out"))
@@ -215,7 +215,7 @@ impl Lookout {
     }
 
     /// Polls `/api/cameras/ID` until `pred` holds.
-    async fn wait_camera(&self, id: &str, pred: impl Fn(&serde_json::Value) -> bool) {
+    pub(crate) async fn wait_camera(&self, id: &str, pred: impl Fn(&serde_json::Value) -> bool) {
         let deadline = Instant::now() + SECS;
         loop {
             let r = self.get(&format!("/api/cameras/{id}")).await;
@@ -233,7 +233,7 @@ impl Lookout {
     }
 
     /// SIGTERM, as systemd stops the service; waits for the exit.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = i32::try_from(self.child.0.id()).unwrap();
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -275,7 +275,7 @@ fn first_line_with(
 }
 
 /// Whether /usr/bin/python3 has GStreamer's RTSP server and the elements rtsp_server.py uses.
-fn gstreamer_rtsp_available() -> bool {
+pub(crate) fn gstreamer_rtsp_available() -> bool {
     let probe = "import gi\n\
         gi.require_version('Gst', '1.0')\n\
         gi.require_version('GstRtspServer', '1.0')\n\
@@ -301,7 +301,7 @@ fn repo_path(rel: &str) -> PathBuf {
 }
 
 /// tests/rtsp/rtsp_server.py with a user and password; returns it and its port.
-fn start_rtsp_camera(credentials: &str, size: (u32, u32)) -> (Running, u16) {
+pub(crate) fn start_rtsp_camera(credentials: &str, size: (u32, u32)) -> (Running, u16) {
     let mut child = Running(
         Command::new("/usr/bin/python3")
             .arg(repo_path("tests/rtsp/rtsp_server.py"))

@@ -32,6 +32,7 @@ mod ros1;
 mod ros2;
 #[cfg(any(feature = "ros1", feature = "ros2"))]
 mod ros_common;
+mod rtsp;
 mod sources;
 mod streaming;
 mod support;
