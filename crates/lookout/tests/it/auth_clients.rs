@@ -207,10 +207,13 @@ async fn unknown_user_wrong_and_overlong_passwords_take_the_same_time() {
         median(&mut overlong),
     );
     eprintln!("failed login medians: known name {k:?}, unknown name {u:?}, over-long {o:?}");
+    // The leaks this guards against are of orders of magnitude (no hash for an unknown name:
+    // ~1 ms against ~100 ms or more), so the bounds are wide: on a shared 2-core machine under
+    // a load of 10 the medians of equal work differed by up to 1.5x.
     for (what, t) in [("an unknown name", u), ("an over-long password", o)] {
         let ratio = t.as_secs_f64() / k.as_secs_f64();
         assert!(
-            (0.8..=1.25).contains(&ratio),
+            (0.5..=2.0).contains(&ratio),
             "wrong password {k:?} vs {what} {t:?}: the answer time tells them apart"
         );
     }
@@ -296,12 +299,13 @@ async fn a_device_cookie_lets_its_browser_in_while_the_name_is_locked() {
         .as_secs();
     assert!(expires > now + 300 * 86_400, "long-lived: {device}");
     // Someone else guesses at "alice" until the name is locked, and keeps at it as each lock
-    // ends, so the lock grows to 8 s (2 s, 4 s, 8 s): time for the checks below.
+    // ends, so the lock grows to 16 s (2 s, 4 s, 8 s, 16 s): time for the five logins below
+    // even when each one takes seconds (Argon2 on a loaded machine).
     let guesses = dir.path().join("guesser.jar");
     for _ in 0..3 {
         assert_eq!(curl_login(&s, attacker, &guesses, "alice", "guess"), 401);
     }
-    for lock_s in [2, 4] {
+    for lock_s in [2, 4, 8] {
         tokio::time::sleep(Duration::from_millis(lock_s * 1000 + 200)).await;
         assert_eq!(curl_login(&s, attacker, &guesses, "alice", "guess"), 401);
     }
@@ -323,12 +327,15 @@ async fn a_device_cookie_lets_its_browser_in_while_the_name_is_locked() {
     );
     // Her device cookie vouches for her name only: another name from the locked address waits.
     assert_eq!(curl_login(&s, attacker, &jar, "bob", "anything"), 429);
-    // It counts its own failures: past the free ones it is locked like a name (2 s, then 4 s).
+    // It counts its own failures: past the free ones it is locked like a name (2 s, 4 s, then
+    // 8 s, long enough for the last login to land inside the lock on a loaded machine).
     for _ in 0..3 {
         assert_eq!(curl_login(&s, alice, &jar, "alice", "typo"), 401);
     }
-    tokio::time::sleep(Duration::from_millis(2200)).await;
-    assert_eq!(curl_login(&s, alice, &jar, "alice", "typo"), 401);
+    for lock_s in [2, 4] {
+        tokio::time::sleep(Duration::from_millis(lock_s * 1000 + 200)).await;
+        assert_eq!(curl_login(&s, alice, &jar, "alice", "typo"), 401);
+    }
     assert_eq!(curl_login(&s, alice, &jar, "alice", "correct horse"), 429);
     s.stop().await;
 }
