@@ -5,7 +5,7 @@
 //! HTML.
 
 use super::error::ErrorMessage;
-use super::pages::{escape, page};
+use super::html::{escape, page};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;

@@ -2,8 +2,7 @@
 //! pictures, 200 a page.
 
 use super::api::event_scope;
-use super::auth::login::user_bar;
-use super::pages::{escape, page};
+use super::html::{escape, page, user_bar};
 use super::{ApiError, AppState, Principal};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

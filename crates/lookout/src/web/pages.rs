@@ -2,7 +2,7 @@
 //! compiled into the binary. HTML is rendered here with every configured string escaped; the
 //! script only adds live state, so the pictures show even before it runs.
 
-use super::auth::login::user_bar;
+use super::html::{escape, page, user_bar};
 use super::query;
 use super::{ApiError, AppState, CameraEntry, Client, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
@@ -114,18 +114,6 @@ fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
     );
 }
 
-/// The CSRF token of a browser session, for the page's script; empty for other credentials.
-fn session_csrf(who: &Principal) -> &str {
-    use super::auth::Credential;
-    match who {
-        Principal::User {
-            via: Credential::Session { csrf, .. },
-            ..
-        } => csrf.as_str(),
-        _ => "",
-    }
-}
-
 /// Sliders, switches and menus for a V4L2 camera's controls, for admins; assets/app.js
 /// fills them from the controls API.
 fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> String {
@@ -134,7 +122,7 @@ fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> String
     }
     let b = escape(&state.base);
     let id = escape(&cam.id);
-    let csrf = session_csrf(who);
+    let csrf = who.session_csrf();
     format!(
         r#"<section class="controls" data-controls-url="{b}/api/cameras/{id}/controls" data-csrf="{csrf}">
 <h2>Camera controls</h2>
@@ -151,7 +139,7 @@ fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, Stri
     if !who.is_admin() || state.motion_zones.get(camera).is_none() {
         return (String::new(), String::new());
     }
-    let csrf = session_csrf(who);
+    let csrf = who.session_csrf();
     let b = escape(&state.base);
     let id = escape(camera);
     let overlay = r#"<svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay></svg>"#.to_owned();
@@ -164,38 +152,6 @@ fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, Stri
 "#
     );
     (overlay, zones)
-}
-
-/// A whole page; `base` is the site's base path (`""` or `/cam`), which every link carries
-/// and the script reads from `data-base`.
-pub(crate) fn page(base: &str, title: &str, body: &str) -> Html<String> {
-    let b = escape(base);
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{}</title><link rel="stylesheet" href="{b}/assets/app.css"></head>
-<body data-base="{b}">
-{body}
-<script src="{b}/assets/app.js" defer></script>
-</body></html>"#,
-        escape(title)
-    ))
-}
-
-/// HTML-escapes text for element content and double-quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
@@ -212,15 +168,4 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         HeaderValue::from_static("public, max-age=300"),
     );
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escape_covers_markup_and_quotes() {
-        assert_eq!(
-            super::escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 }

@@ -7,8 +7,7 @@
 //! on a topic without a compressed transport streams the topic itself, and other sites' pages
 //! may read streams and snapshots and frame the viewer (`[ros_topics] allow_origins`).
 
-use super::auth::login::user_bar;
-use super::pages::{escape, page};
+use super::html::{escape, page, user_bar};
 use super::query::{self, ViewQuery};
 use super::security_headers::FrameAncestors;
 use super::{ApiError, AppState, CameraEntry, Principal, api};
@@ -85,12 +84,12 @@ pub async fn topic_camera(
     };
     // A user allowed a topic may watch its compressed transport too.
     if !who.may_view(&topic) && !who.may_view(&asked) {
-        return Err(ApiError::new(
-            http::StatusCode::FORBIDDEN,
-            format!("you may not watch topic {topic:?}; an admin can add it to your cameras"),
-        ));
+        return Err(lookout_core::Error::permission_denied(format!(
+            "you may not watch topic {topic:?}; an admin can add it to your cameras"
+        ))
+        .into());
     }
-    topics.open(&topic, &asked, reliability)
+    Ok(topics.open(&topic, &asked, reliability)?)
 }
 
 /// `resp` (a topic's stream or snapshot, or its error) with `Access-Control-Allow-Origin`

@@ -2,14 +2,14 @@
 //! web_video_server's; 503 with the camera's state and last error when it is offline.
 
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Principal, unix_timestamp};
+use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use lookout_core::{Frame, FrameKind, SourceState};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub async fn camera_snapshot(
     State(state): State<Arc<AppState>>,
@@ -123,4 +123,10 @@ fn offline(cam: &CameraEntry) -> ApiError {
 fn state_details(cam: &CameraEntry) -> serde_json::Value {
     let s = cam.hub.status();
     json!({ "camera": cam.id, "state": s.state, "last_error": s.last_error, "since": humantime::format_rfc3339_millis(s.since).to_string() })
+}
+
+/// Seconds since the Unix epoch with microseconds, as mjpg-streamer's X-Timestamp.
+pub fn unix_timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }

@@ -1,13 +1,14 @@
 //! The login page, signing in and out.
 
-use super::{AuthState, Credential, Principal, cookies, csrf};
-use crate::auth::sessions;
-use crate::web::pages::{escape, page};
+use super::{cookies, csrf};
+use crate::auth::{AuthState, Credential, Principal, sessions};
+use crate::web::html::{escape, page};
 use crate::web::{ApiError, AppState, Client};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use lookout_core::Error;
 use lookout_store::users;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -137,10 +138,10 @@ pub async fn login(
     };
     let expected = csrf::login_token(&headers).unwrap_or("");
     if !csrf::same_origin(&headers, &peer) || !csrf::token_matches(&f.csrf, expected) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::permission_denied(
             "the login form expired or came from another site; reload the login page",
-        ));
+        )
+        .into());
     }
     let next = safe_next(f.next.as_deref(), &state.base);
     let addr = peer.ip();
@@ -149,7 +150,7 @@ pub async fn login(
         .check_password(addr, &f.user, &f.password, device)
         .await
     {
-        Err(refused) => return Ok(refused.response()),
+        Err(refused) => return Err(Error::from(refused).into()),
         Ok(None) => {
             let notice = "<p class=\"error\">Wrong user name or password.</p>";
             return Ok(form(
@@ -216,10 +217,10 @@ pub async fn logout(
         return Err(ApiError::bad_request("signing out needs a session cookie"));
     };
     if !csrf::same_origin(&headers, &client) || !csrf::token_matches(&f.csrf, &expected) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::permission_denied(
             "cross-site request refused; sign out from Lookout's own page",
-        ));
+        )
+        .into());
     }
     auth.store
         .run(move |db| lookout_store::sessions::revoke(db, id))
@@ -233,24 +234,6 @@ pub async fn logout(
         }
     }
     Ok(resp)
-}
-
-/// The bar on pages: who is signed in and a sign-out button.
-pub fn user_bar(principal: &Principal, base: &str) -> String {
-    match principal {
-        Principal::User {
-            user,
-            via: Credential::Session { csrf, .. },
-        } => format!(
-            r#"<form class="userbar" method="post" action="{}/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
-            escape(base),
-            escape(&user.name)
-        ),
-        Principal::User { user, .. } => {
-            format!(r#"<span class="userbar">{}</span>"#, escape(&user.name))
-        }
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]
