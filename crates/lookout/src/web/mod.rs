@@ -21,6 +21,8 @@ pub(crate) mod security_headers;
 mod snapshot;
 mod state;
 mod stream;
+#[cfg(test)]
+mod tests;
 mod zones_api;
 
 pub use crate::auth::{AuthState, Principal};
