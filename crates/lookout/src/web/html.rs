@@ -1,65 +1,82 @@
-//! HTML shared by every page: the page frame, the user bar, escaping.
+//! HTML shared by every page: the page frame and the user bar. Pages are written with maud's
+//! `html!`, which escapes every `String`/`&str` it is given (`&`, `<`, `>`, `"`), so text from
+//! outside (camera and user names, URLs, error reasons) cannot become markup: only a
+//! `Markup` (HTML made by `html!`) or an explicit `PreEscaped` is taken as is.
 
 use crate::auth::{Credential, Principal};
 use axum::response::Html;
+use maud::{Markup, PreEscaped, html};
+
+/// `←`, as the pages have always written it.
+pub const LARR: PreEscaped<&str> = PreEscaped("&larr;");
 
 /// A whole page; `base` is the site's base path (`""` or `/cam`), which every link carries
 /// and the script reads from `data-base`.
-pub fn page(base: &str, title: &str, body: &str) -> Html<String> {
-    let b = escape(base);
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{}</title><link rel="stylesheet" href="{b}/assets/app.css"></head>
-<body data-base="{b}">
-{body}
-<script src="{b}/assets/app.js" defer></script>
-</body></html>"#,
-        escape(title)
-    ))
-}
-
-/// HTML-escapes text for element content and double-quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+pub fn page(base: &str, title: &str, body: Markup) -> Html<String> {
+    let markup = html! {
+        (PreEscaped("<!doctype html>\n"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                "\n"
+                title { (title) }
+                link rel="stylesheet" href={ (base) "/assets/app.css" };
+            }
+            "\n"
+            body data-base=(base) {
+                "\n" (body) "\n"
+                script src={ (base) "/assets/app.js" } defer {}
+                "\n"
+            }
         }
-    }
-    out
+    };
+    Html(markup.into_string())
 }
 
 /// The bar on pages: who is signed in and a sign-out button.
-pub fn user_bar(principal: &Principal, base: &str) -> String {
+pub fn user_bar(principal: &Principal, base: &str) -> Markup {
     match principal {
         Principal::User {
             user,
             via: Credential::Session { csrf, .. },
-        } => format!(
-            r#"<form class="userbar" method="post" action="{}/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
-            escape(base),
-            escape(&user.name)
-        ),
-        Principal::User { user, .. } => {
-            format!(r#"<span class="userbar">{}</span>"#, escape(&user.name))
-        }
-        _ => String::new(),
+        } => html! {
+            form class="userbar" method="post" action={ (base) "/logout" } {
+                span { (user.name) }
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Sign out" }
+            }
+        },
+        Principal::User { user, .. } => html! { span class="userbar" { (user.name) } },
+        _ => html! {},
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// maud escapes text and attribute values; markup made by `html!` passes as is.
     #[test]
-    fn escape_covers_markup_and_quotes() {
+    fn text_is_escaped_and_markup_is_not() {
+        let text = r#"<a href="x">'&'</a>"#;
+        let inner = html! { b { "bold" } };
+        let out = html! { p title=(text) { (text) (inner) } }.into_string();
         assert_eq!(
-            super::escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            out,
+            r#"<p title="&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;">&lt;a href=&quot;x&quot;&gt;'&amp;'&lt;/a&gt;<b>bold</b></p>"#
         );
+    }
+
+    #[test]
+    fn the_frame_escapes_the_title_and_base() {
+        let Html(out) = page("/c\"m", "<t>", html! { main {} });
+        assert!(
+            out.starts_with("<!doctype html>\n<html lang=\"en\">"),
+            "{out}"
+        );
+        assert!(out.contains("<title>&lt;t&gt;</title>"), "{out}");
+        assert!(out.contains("href=\"/c&quot;m/assets/app.css\""), "{out}");
+        assert!(out.contains("<body data-base=\"/c&quot;m\">\n<main></main>\n<script src=\"/c&quot;m/assets/app.js\" defer></script>"), "{out}");
     }
 }

@@ -1,14 +1,14 @@
 //! The pages: every camera live on `/`, one camera large on `/cameras/{id}`; their assets are
-//! compiled into the binary. HTML is rendered here with every configured string escaped; the
+//! compiled into the binary. HTML is rendered here with maud, which escapes every string; the
 //! script only adds live state, so the pictures show even before it runs.
 
-use super::html::{escape, page, user_bar};
+use super::html::{LARR, page, user_bar};
 use super::query;
 use super::{ApiError, AppState, CameraEntry, Client, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
-use std::fmt::Write;
+use maud::{Markup, PreEscaped, html};
 use std::sync::Arc;
 
 const CSS: &str = include_str!("../../assets/app.css");
@@ -52,44 +52,61 @@ pub async fn camera_page(
     who: Principal,
 ) -> Result<Html<String>, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let id = escape(&cam.id);
-    let name = escape(&cam.name);
-    let bar = user_bar(&who, &state.base);
-    let b = escape(&state.base);
-    let (overlay, zones) = zone_editor(&state, &who, &cam.id);
-    let controls = control_panel(&state, &who, cam);
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
-<main class="single" data-camera="{id}">
-<h1>{name}</h1>
-<figure class="cam large"><img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">{overlay}</figure>
-<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
-<a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
-<a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
-<dl class="details" data-details></dl>
-{zones}{controls}</main>"#
-    );
-    Ok(page(&state.base, &cam.name, &body))
+    let (id, name, b) = (&cam.id, &cam.name, &state.base);
+    let zones = zone_editor(&state, &who, &cam.id);
+    let body = html! {
+        nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
+        "\n"
+        main class="single" data-camera=(id) {
+            "\n"
+            h1 { (name) }
+            "\n"
+            figure class="cam large" {
+                img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+                @if zones.is_some() {
+                    svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay {}
+                }
+            }
+            "\n"
+            p class="actions" {
+                a class="button" href={ (b) "/cameras/" (id) "/snapshot.jpg" } download { "Take snapshot" }
+                "\n"
+                a class="button secondary" href={ (b) "/cameras/" (id) "/stream.mjpeg" } { "Stream URL" }
+                "\n"
+                a class="button secondary" href={ (b) "/api/cameras/" (id) } { "JSON" }
+            }
+            "\n"
+            dl class="details" data-details {}
+            "\n"
+            @if let Some(z) = zones { (z) }
+            (control_panel(&state, &who, cam))
+        }
+    };
+    Ok(page(&state.base, &cam.name, body))
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
-    let b = escape(&state.base);
-    let topics = if state.topics.is_some() {
-        format!(" &middot; <a href=\"{b}/ros/topics\">ROS topics</a>")
-    } else {
-        String::new()
+    let b = &state.base;
+    let cams = state.visible_cameras(who).enumerate();
+    let body = html! {
+        header {
+            h1 { "Lookout" }
+            span {
+                a href={ (b) "/events" } { "Events" }
+                @if state.topics.is_some() {
+                    " " (PreEscaped("&middot;")) " "
+                    a href={ (b) "/ros/topics" } { "ROS topics" }
+                }
+            }
+            (user_bar(who, b))
+        }
+        "\n"
+        main class="grid" {
+            "\n"
+            @for (i, c) in cams { (card(b, c, i < LIVE_STREAMS_ON_GRID)) }
+        }
     };
-    let mut body = format!(
-        "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
-        user_bar(who, &state.base)
-    );
-    for (i, c) in state.visible_cameras(who).enumerate() {
-        card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
-    }
-    body.push_str("</main>");
-    page(&state.base, "Lookout", &body)
+    page(&state.base, "Lookout", body)
 }
 
 /// Browsers open at most 6 HTTP/1.1 connections per host, and an MJPEG stream holds one for
@@ -97,61 +114,78 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
 /// show snapshots that the script refreshes every second.
 const LIVE_STREAMS_ON_GRID: usize = 4;
 
-/// One camera on the grid; `b` is the escaped base path.
-fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
-    let id = escape(&c.id);
-    let name = escape(&c.name);
-    let img = if live {
-        format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
-    } else {
-        format!(r#"<img src="{b}/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
-    };
-    let _ = write!(
-        out,
-        r#"<figure class="cam" data-camera="{id}"><a href="{b}/cameras/{id}">{img}</a>
-<figcaption><a href="{b}/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
-"#
-    );
+/// One camera on the grid; `b` is the base path.
+fn card(b: &str, c: &CameraEntry, live: bool) -> Markup {
+    let (id, name) = (&c.id, &c.name);
+    html! {
+        figure class="cam" data-camera=(id) {
+            a href={ (b) "/cameras/" (id) } {
+                @if live {
+                    img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+                } @else {
+                    img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } data-refresh alt=(name);
+                }
+            }
+            "\n"
+            figcaption {
+                a href={ (b) "/cameras/" (id) } { (name) }
+                " "
+                span class="state" data-state {}
+            }
+        }
+        "\n"
+    }
 }
 
 /// Sliders, switches and menus for a V4L2 camera's controls, for admins; assets/app.js
 /// fills them from the controls API.
-fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> String {
+fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> Markup {
     if !who.is_admin() || cam.controls.is_none() {
-        return String::new();
+        return html! {};
     }
-    let b = escape(&state.base);
-    let id = escape(&cam.id);
-    let csrf = who.session_csrf();
-    format!(
-        r#"<section class="controls" data-controls-url="{b}/api/cameras/{id}/controls" data-csrf="{csrf}">
-<h2>Camera controls</h2>
-<div data-control-list></div>
-<p class="state" data-control-status></p>
-</section>
-"#
-    )
+    let (b, id) = (&state.base, &cam.id);
+    html! {
+        section class="controls" data-controls-url={ (b) "/api/cameras/" (id) "/controls" } data-csrf=(who.session_csrf()) {
+            "\n"
+            h2 { "Camera controls" }
+            "\n"
+            div data-control-list {}
+            "\n"
+            p class="state" data-control-status {}
+            "\n"
+        }
+        "\n"
+    }
 }
 
 /// The motion-zone editor of the camera page, for admins of cameras with motion detection:
-/// an SVG over the picture and its buttons (assets/app.js makes them work).
-fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, String) {
+/// its buttons (assets/app.js makes them work, drawing on the SVG over the picture); `None`
+/// when there is none to show.
+fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> Option<Markup> {
     if !who.is_admin() || state.motion_zones.get(camera).is_none() {
-        return (String::new(), String::new());
+        return None;
     }
-    let csrf = who.session_csrf();
-    let b = escape(&state.base);
-    let id = escape(camera);
-    let overlay = r#"<svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay></svg>"#.to_owned();
-    let zones = format!(
-        r#"<section class="zones" data-zones-url="{b}/api/cameras/{id}/motion/zones" data-csrf="{csrf}">
-<h2>Motion zones</h2>
-<p class="hint">Click the picture to place corners, then close the zone. Motion in an exclude zone is ignored (a tree, a road); with include zones, only motion inside them counts.</p>
-<p class="actions"><button type="button" data-close="exclude">Close as exclude zone</button><button type="button" data-close="include">Close as include zone</button><button type="button" data-undo>Undo corner</button><button type="button" data-clear>Remove all zones</button><button type="button" class="primary" data-save>Save</button> <span class="state" data-zone-status></span></p>
-</section>
-"#
-    );
-    (overlay, zones)
+    let b = &state.base;
+    Some(html! {
+        section class="zones" data-zones-url={ (b) "/api/cameras/" (camera) "/motion/zones" } data-csrf=(who.session_csrf()) {
+            "\n"
+            h2 { "Motion zones" }
+            "\n"
+            p class="hint" { "Click the picture to place corners, then close the zone. Motion in an exclude zone is ignored (a tree, a road); with include zones, only motion inside them counts." }
+            "\n"
+            p class="actions" {
+                button type="button" data-close="exclude" { "Close as exclude zone" }
+                button type="button" data-close="include" { "Close as include zone" }
+                button type="button" data-undo { "Undo corner" }
+                button type="button" data-clear { "Remove all zones" }
+                button type="button" class="primary" data-save { "Save" }
+                " "
+                span class="state" data-zone-status {}
+            }
+            "\n"
+        }
+        "\n"
+    })
 }
 
 pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
