@@ -20,29 +20,18 @@
 
 mod bayer;
 pub mod compressed;
+mod converted;
 mod depth;
 #[cfg(test)]
 mod tests;
 
-use super::{RosImage, RosMessage};
-use bytes::Bytes;
+use super::messages::{RosImage, RosMessage};
+use converted::check_size;
 use lookout_core::RgbImage;
 use lookout_core::pixels::{uyvy_to_rgb, yuyv_to_rgb};
 
 pub use compressed::decode_compressed;
-
-/// Largest side we convert: the JPEG encoder's limit, so a frame we could not publish is
-/// refused before its pixels are converted. 8192 × 8192 is 67 M pixels (201 MB of RGB).
-pub const MAX_SIDE: u32 = lookout_core::jpeg::MAX_SIDE;
-
-/// What a message becomes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Converted {
-    /// A JPEG as the publisher compressed it; not yet checked (the sink does that).
-    Jpeg(Bytes),
-    /// Pixels to encode.
-    Rgb(RgbImage),
-}
+pub use converted::{Converted, MAX_SIDE};
 
 /// Converts any image message.
 pub fn convert(msg: RosMessage) -> Result<Converted, String> {
@@ -121,19 +110,6 @@ impl Encoding {
             Self::Depth32F => 4,
         }
     }
-}
-
-/// Checks a picture's sides against [`MAX_SIDE`]; `what` names it in the error.
-pub(crate) fn check_size(what: &str, width: u32, height: u32) -> Result<(), String> {
-    if width == 0 || height == 0 {
-        return Err(format!("{what} {width}x{height}: empty image"));
-    }
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!(
-            "{what} {width}x{height}: larger than {MAX_SIDE} pixels on a side"
-        ));
-    }
-    Ok(())
 }
 
 /// A raw image whose sizes, step and data length were checked against its encoding: every
@@ -264,15 +240,6 @@ fn grey_rows(layout: &Layout<'_>, bytes: usize, level: impl Fn(&[u8]) -> u8) -> 
             let g = level(px);
             o.copy_from_slice(&[g, g, g]);
         }
-    }
-    out
-}
-
-/// Grey RGB of grey levels.
-fn grey_values(levels: impl ExactSizeIterator<Item = u8>) -> Vec<u8> {
-    let mut out = vec![0; levels.len() * 3];
-    for (o, g) in out.chunks_exact_mut(3).zip(levels) {
-        o.copy_from_slice(&[g, g, g]);
     }
     out
 }

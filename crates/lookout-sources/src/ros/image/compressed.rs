@@ -6,8 +6,9 @@
 //! `compressedDepth` (a private header before a PNG or RVL stream) is refused: subscribe to
 //! the raw depth topic instead.
 
-use super::{Converted, check_size, depth};
-use crate::ros::RosCompressedImage;
+use super::converted::{Converted, check_size};
+use super::depth;
+use crate::ros::messages::RosCompressedImage;
 use bytes::Bytes;
 use lookout_core::RgbImage;
 

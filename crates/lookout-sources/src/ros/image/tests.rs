@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::ros::RosCompressedImage;
+use bytes::Bytes;
 
 const PAD: u8 = 0xEE;
 
