@@ -3,7 +3,7 @@
 //! use it and `image` uses them.
 
 use bytes::Bytes;
-use lookout_core::RgbImage;
+use lookout_core::{Error, RgbImage};
 
 /// Largest side we convert: the JPEG encoder's limit, so a frame we could not publish is
 /// refused before its pixels are converted. 8192 × 8192 is 67 M pixels (201 MB of RGB).
@@ -19,14 +19,16 @@ pub enum Converted {
 }
 
 /// Checks a picture's sides against [`MAX_SIDE`]; `what` names it in the error.
-pub(crate) fn check_size(what: &str, width: u32, height: u32) -> Result<(), String> {
+pub(crate) fn check_size(what: &str, width: u32, height: u32) -> Result<(), Error> {
     if width == 0 || height == 0 {
-        return Err(format!("{what} {width}x{height}: empty image"));
+        return Err(Error::corrupt(format!(
+            "{what} {width}x{height}: empty image"
+        )));
     }
     if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!(
+        return Err(Error::exhausted(format!(
             "{what} {width}x{height}: larger than {MAX_SIDE} pixels on a side"
-        ));
+        )));
     }
     Ok(())
 }
