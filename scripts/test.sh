@@ -2,8 +2,8 @@
 # Lookout's whole test suite: installs the programs the tests talk to (Debian packages), then
 # runs every test of every crate with every feature. `.ci/run` calls exactly this.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh -p lookout-core # extra arguments go to `cargo test`
+#   scripts/test.sh                 # everything, then every fuzz target for 20 s
+#   scripts/test.sh -p lookout-core # extra arguments go to `cargo test` (and skip the fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +13,14 @@ cd "$(dirname "$0")/.."
 # runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`;
 # aiosmtpd is the mail server. The V4L2 tier boots Debian's kernel in qemu (vivid, v4l2loopback);
 # ROS 1 tests run a real roscore and rospy publisher; the RTSP camera is GStreamer's server;
-# iproute2 brings loopback up in the network namespaces the ROS 2 tests run in.
+# iproute2 brings loopback up in the network namespaces the ROS 2 tests run in; mosquitto is
+# the MQTT broker and mosquitto-clients its subscriber (mosquitto_sub) and mosquitto_passwd.
 packages=(ffmpeg chromium cmake nasm curl openssl pebble nginx systemd python3-aiosmtpd
     qemu-system-x86 busybox-static kmod v4l-utils cpio dkms v4l2loopback-dkms linux-headers-amd64
     python3-rospy python3-rosmaster python3-roslaunch python3-sensor-msgs python3-rostopic rosout
     ros-sensor-msgs ros-std-msgs iproute2
     gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-    gstreamer1.0-plugins-ugly gstreamer1.0-tools)
+    gstreamer1.0-plugins-ugly gstreamer1.0-tools mosquitto mosquitto-clients)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
@@ -61,6 +62,15 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 
+# cargo-fuzz (crates.io, the version scripts/fuzz.sh pins) builds and runs the fuzz targets
+# in fuzz/ on the nightly toolchain these machines carry beside stable.
+scripts/fuzz.sh --install
+
 # Everything above is installed: a test that finds a dependency missing fails, never skips.
 export LOOKOUT_TEST_STRICT=1
 cargo test --workspace --all-features "$@"
+
+# Every fuzz target for a short while on its seeds (docs/fuzzing.md): a crash fails the run.
+if (($# == 0)); then
+    scripts/fuzz.sh all "${LOOKOUT_FUZZ_SECONDS:-20}" --scratch
+fi

@@ -8,13 +8,15 @@
 
 use crate::budget::VariantBudget;
 use crate::frame::{Frame, FrameKind, FrameParts};
+use crate::h264::AccessUnit;
 use crate::rate::RateMeter;
 use crate::variant::MAX_VARIANTS;
 use crate::variant_encoder::VariantEncoder;
+use crate::video::{VideoFrame, VideoOrigin, VideoTrack};
 use crate::{Error, ErrorKind, VariantRequest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
@@ -90,6 +92,11 @@ pub struct CameraHub {
     encoder: VariantEncoder,
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     stats: Arc<CameraStats>,
+    /// H.264 pictures beside the JPEG frames (empty for JPEG-only cameras).
+    video: VideoTrack,
+    /// The source sends H.264 and no JPEG (a `command` with `format = "h264"`, an H.264 RTSP
+    /// camera): MJPEG and snapshots need a decoder.
+    sends_h264_only: AtomicBool,
 }
 
 impl CameraHub {
@@ -117,6 +124,8 @@ impl CameraHub {
             variants_in_use: Mutex::new(HashMap::new()),
             encoder: VariantEncoder::new(default_quality, budget, stats.clone()),
             viewers: Mutex::new(BTreeMap::new()),
+            video: VideoTrack::new(stats.clone()),
+            sends_h264_only: AtomicBool::new(false),
             stats,
         })
     }
@@ -152,6 +161,55 @@ impl CameraHub {
         }
         self.frames.send_replace(Some(frame.clone()));
         frame
+    }
+
+    /// The camera's H.264 track: what `stream.mp4` viewers join.
+    pub fn video(&self) -> &VideoTrack {
+        &self.video
+    }
+
+    /// Says whether the source sends H.264 and no JPEG; set from the config, or by a source
+    /// that learns it when it connects (RTSP).
+    pub fn set_sends_h264_only(&self, yes: bool) {
+        self.sends_h264_only.store(yes, Ordering::Relaxed);
+    }
+
+    pub fn sends_h264_only(&self) -> bool {
+        self.sends_h264_only.load(Ordering::Relaxed)
+    }
+
+    /// Publishes an H.264 access unit the source sent (passed through, not encoded here), with
+    /// its capture time and its time on the source's 90 kHz clock. A published unit marks the
+    /// source online. `Ok(None)`: skipped while the track waits for a key frame. Errors: the
+    /// unit is unusable (see [`VideoTrack::publish`]); the caller counts and logs it.
+    pub fn publish_h264(
+        &self,
+        au: AccessUnit,
+        captured_at: SystemTime,
+        pts_90k: u64,
+    ) -> Result<Option<Arc<VideoFrame>>, Error> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let frame = self
+            .video
+            .publish(seq, au, captured_at, pts_90k, VideoOrigin::Native)?;
+        if frame.is_some() {
+            self.stats.frames_captured.fetch_add(1, Ordering::Relaxed);
+            self.stats.capture_rate.tick();
+            if self.status.borrow().state != SourceState::Online {
+                self.set_state(SourceState::Online, None);
+            }
+        }
+        Ok(frame)
+    }
+
+    /// How long ago the source last delivered a live picture, JPEG or H.264.
+    pub fn live_age(&self) -> Option<Duration> {
+        let jpeg = self.latest_live().map(|f| f.published.elapsed());
+        let h264 = self.video.latest().map(|f| f.published.elapsed());
+        match (jpeg, h264) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Counts a frame the source had to drop (not a valid JPEG, wrong size...).

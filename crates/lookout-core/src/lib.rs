@@ -24,6 +24,7 @@ pub mod stats;
 pub mod text;
 pub mod variant;
 pub mod variant_encoder;
+pub mod video;
 
 pub use budget::VariantBudget;
 pub use error::{Error, ErrorKind};
@@ -32,3 +33,4 @@ pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, VariantSlot, Vi
 pub use image::RgbImage;
 pub use variant::{Variant, VariantRequest};
 pub use variant_encoder::VariantEncoder;
+pub use video::{Fmp4Viewer, VideoFrame, VideoOrigin, VideoTrack};

@@ -14,6 +14,10 @@ pub struct CameraStats {
     pub frames_sent: AtomicU64,
     pub encodes: AtomicU64,
     pub encode_nanos: AtomicU64,
+    /// H.264 access units added to the camera's track.
+    pub h264_frames: AtomicU64,
+    /// GOPs dropped for being over `video::MAX_GOP_BYTES` or `MAX_GOP_FRAMES`.
+    pub gop_overflows: AtomicU64,
     pub capture_rate: RateMeter,
 }
 

@@ -1,26 +1,29 @@
-//! A program that writes MJPEG (JPEGs back to back) on its standard output: ffmpeg,
-//! `rpicam-vid --codec mjpeg -o -`, gstreamer's `fdsink`... Its standard error goes to the
+//! A program that writes MJPEG (JPEGs back to back) or H.264 Annex B (`format = "h264"`) on
+//! its standard output: ffmpeg, `rpicam-vid -o -`, gstreamer's `fdsink`... Its standard error goes to the
 //! log and its last lines into the error when it fails. A program that sends no frame for
 //! `stall_timeout` is ended; either way the supervisor restarts it with backoff.
 
+mod format;
 mod stderr;
 
-use crate::splitter::JpegSplitter;
 use crate::{BoxFuture, FrameSink, Source};
 use lookout_core::{Error, ErrorKind};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::time::Instant;
 
+pub use format::{CommandFormat, NOT_H264_AFTER_BYTES};
 pub use stderr::MAX_LINE_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct CommandSource {
     /// Program and arguments, run directly (no shell).
     pub argv: Vec<String>,
+    /// What it writes: MJPEG or H.264.
+    pub format: CommandFormat,
     pub max_frame_bytes: usize,
     /// A program alive but sending no frame this long is ended and restarted.
     pub stall_timeout: Duration,
@@ -78,10 +81,10 @@ impl Source for CommandSource {
                 .stdout
                 .take()
                 .ok_or_else(|| Error::internal("child stdout missing"))?;
-            let mut splitter = JpegSplitter::new(self.max_frame_bytes);
+            let mut output = format::OutputReader::new(self.format, self.max_frame_bytes);
             let mut deadline = Instant::now() + self.stall_timeout;
             loop {
-                let buf = splitter.buffer_mut();
+                let buf = output.buffer_mut();
                 buf.reserve(64 * 1024);
                 let n = match tokio::time::timeout_at(deadline, stdout.read_buf(buf)).await {
                     Ok(read) => read.map_err(|e| {
@@ -100,14 +103,8 @@ impl Source for CommandSource {
                 if n == 0 {
                     break;
                 }
-                while let Some(frame) = splitter.next_frame() {
-                    match frame {
-                        Ok(f) => {
-                            deadline = Instant::now() + self.stall_timeout;
-                            sink.publish_checked(f.jpeg, f.width, f.height, SystemTime::now());
-                        }
-                        Err(why) => sink.drop_frame(why),
-                    }
+                if output.publish(sink, program)? > 0 {
+                    deadline = Instant::now() + self.stall_timeout;
                 }
             }
             // A program that closed its output but lives on is ended like a silent one.

@@ -1,6 +1,7 @@
 //! What a source publishes into: checks frames and hands them to the camera's hub.
 
 use bytes::Bytes;
+use lookout_core::h264::AccessUnit;
 use lookout_core::jpeg::{self, inspect};
 use lookout_core::log_limiter::LogLimiter;
 use lookout_core::{CameraHub, Error, FrameKind, FrameParts, RgbImage};
@@ -79,6 +80,20 @@ impl FrameSink {
             kind: FrameKind::Live,
         });
         Ok(())
+    }
+
+    /// Publishes an H.264 access unit (passed through) with its capture time and its time on
+    /// the source's 90 kHz clock (RTP time, buffer time, arrival). A unit the track cannot
+    /// use is dropped, counted and logged like a bad JPEG; returns false then. Units skipped
+    /// while waiting for the first key frame are neither.
+    pub fn publish_h264(&self, au: AccessUnit, captured_at: SystemTime, pts_90k: u64) -> bool {
+        match self.hub.publish_h264(au, captured_at, pts_90k) {
+            Ok(_) => true,
+            Err(e) => {
+                self.drop_frame(e.message());
+                false
+            }
+        }
     }
 
     /// Counts a frame the source could not use and logs why, rate-limited.

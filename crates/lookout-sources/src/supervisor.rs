@@ -77,6 +77,8 @@ pub async fn supervise(
             () = no_signal_while_stale(&hub, stale_after, cfg.keep_last_frame) => None,
             () = cancel.cancelled() => return,
         };
+        // Whatever comes next (a restarted program, a reconnected camera) continues no GOP.
+        hub.video().mark_broken();
         let error = match outcome {
             None => {
                 tracing::info!(camera, "nobody watching: source stopped");
@@ -121,7 +123,7 @@ async fn no_signal_while_stale(hub: &CameraHub, after: Duration, keep_last: Dura
         }
         let status = hub.status();
         let state_age = status.since.elapsed().unwrap_or_default();
-        let live_age = hub.latest_live().map(|f| f.published.elapsed());
+        let live_age = hub.live_age();
         let stale = state_age >= after && live_age.is_none_or(|age| age >= after);
         if !stale {
             continue;

@@ -21,6 +21,7 @@ pub mod events;
 pub mod files;
 pub mod lock;
 mod migrations;
+pub mod mqtt;
 pub mod outbox;
 pub mod retention;
 mod revocation;

@@ -96,6 +96,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX events_camera ON events (camera, id);
     "#,
+    // 5: MQTT: outbox rows for the broker beside the alert rules' (`target`), delivered in
+    // order by their own worker; the cameras announced to Home Assistant, so that a camera
+    // taken out of the config has its entities removed at the next start.
+    r#"
+    ALTER TABLE outbox ADD COLUMN target TEXT NOT NULL DEFAULT 'alert';
+    CREATE TABLE mqtt_announced (
+        -- Home Assistant's node id (the MQTT client id): one Lookout, one device.
+        node TEXT NOT NULL,
+        camera TEXT NOT NULL,
+        PRIMARY KEY (node, camera)
+    );
+    "#,
 ];
 
 /// Brings the schema up to date. The version is read inside an IMMEDIATE (write) transaction,

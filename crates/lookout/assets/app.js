@@ -61,7 +61,8 @@ function reload(img, src) {
 }
 
 for (const img of document.querySelectorAll("figure.cam img")) {
-  const src = img.getAttribute("src");
+  // A camera page playing H.264 keeps the MJPEG URL in data-src until it falls back to it.
+  const src = img.getAttribute("src") || img.dataset.src;
   // A stream that breaks (server restart, network change) is reopened after a pause.
   img.addEventListener("error", () => setTimeout(() => reload(img, src), 2000));
   // Snapshot cards (cameras past the first four on the grid) refresh once a second.

@@ -2,7 +2,7 @@
 //! [`run`] is what `lookout serve` calls and what tests call on a port-0 listener.
 
 use crate::acme::{self, AcmeManager, Challenges};
-use crate::alerts;
+use crate::alerts::{self, Arming};
 use crate::auth::AuthState;
 use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
@@ -13,6 +13,7 @@ use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
+use crate::mqtt;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, Limits};
@@ -126,6 +127,8 @@ fn needs_store(config: &Config) -> bool {
     config.auth.mode == AuthMode::Login
         || !config.alerts.rules.is_empty()
         || config.public_address.is_some()
+        // The MQTT outbox and the list of cameras announced to Home Assistant.
+        || config.mqtt.is_some()
         || config.cameras.iter().any(|c| c.motion.is_some())
 }
 
@@ -200,7 +203,11 @@ pub async fn run_with(
         snapshots: config.data_dir.join("events"),
         alerts: config.alerts.clone(),
         outbox_wake: Arc::new(Notify::new()),
+        mqtt_wake: config.mqtt.as_ref().map(|_| Arc::new(Notify::new())),
+        arming: Arc::new(Arming::default()),
     });
+    // Before any camera starts: motion events older than this were left by an earlier run.
+    let mqtt_since = events.as_ref().map(|log| log.store.now());
     if let Some(log) = &events {
         background.spawn(retention::run(
             log.store.clone(),
@@ -282,6 +289,7 @@ pub async fn run_with(
             let (source, controls) = source_of(&c.source, &ros)
                 .map_err(|e| e.context(format_args!("camera {:?}", c.id)))?;
             let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
+            hub.set_sends_h264_only(c.source.sends_h264_only());
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(
@@ -316,6 +324,32 @@ pub async fn run_with(
             })
         })
         .collect::<Result<_, Error>>()?;
+    if let (Some(settings), Some(log)) = (&config.mqtt, &events)
+        && let Some(wake) = &log.mqtt_wake
+    {
+        let shown = cameras
+            .iter()
+            .map(|c| mqtt::MqttCamera {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                hub: c.hub.clone(),
+            })
+            .collect();
+        let source = mqtt::EventSource {
+            store: log.store.clone(),
+            started_at: mqtt_since.unwrap_or(0),
+            snapshots: log.snapshots.clone(),
+            wake: wake.clone(),
+        };
+        mqtt::start(
+            settings.clone(),
+            shown,
+            source,
+            log.arming.clone(),
+            &background,
+            shutdown.clone(),
+        );
+    }
     let topics = config.ros.topics.as_ref().and_then(|t| {
         let node = ros.get(t.transport).ok()?;
         Some(Arc::new(TopicCameras::new(

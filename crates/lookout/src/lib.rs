@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod events;
 pub mod listen;
 pub mod log_bridge;
+pub mod mqtt;
 pub mod ros;
 pub mod server;
 pub mod signals;

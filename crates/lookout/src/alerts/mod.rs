@@ -5,13 +5,15 @@
 //! so nothing is queued twice; a crash between a delivery and its record could repeat it, so
 //! every delivery carries the same idempotency key (`X-Lookout-Delivery`) each time.
 
+pub mod arming;
 pub mod email;
 pub mod outbox;
 pub mod webhook;
 
+pub use arming::Arming;
 use lookout_store::event_kind::EventKind;
 use lookout_store::events::NewEvent;
-use lookout_store::outbox::AlertQueue;
+use lookout_store::outbox::{AlertQueue, Target};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -139,6 +141,7 @@ pub fn plan<'a>(config: &'a AlertConfig, event: &NewEvent) -> Plan<'a> {
         }
         plan.queue.push(AlertQueue {
             rule: &rule.name,
+            target: Target::Alert,
             max_per_hour: (!test).then_some(rule.max_per_hour),
         });
     }

@@ -36,6 +36,7 @@ impl From<outbox::Due> for Due {
             started_at,
             details,
             has_picture,
+            ..
         } = d.event;
         Due {
             id: d.id,

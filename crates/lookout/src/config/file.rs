@@ -30,6 +30,9 @@ pub struct ConfigFile {
     pub alert_rules: Vec<AlertRuleSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSection>,
+    /// An MQTT broker to publish cameras, motion and states on (Home Assistant, robots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttSection>,
     /// ROS 1: the master to use (cameras `kind = "ros1"`, on-demand topics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ros1: Option<Ros1Section>,
@@ -615,6 +618,9 @@ pub enum CommandLine {
 #[serde(deny_unknown_fields)]
 pub struct CommandSection {
     pub command: CommandLine,
+    /// What the program writes: "mjpeg" (the default) or "h264" (Annex B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     #[serde(default = "default_max_frame_bytes")]
     pub max_frame_bytes: usize,
     /// End and restart the program when it sends no frame for this long.
@@ -654,4 +660,70 @@ fn default_poll_fps() -> f64 {
 }
 fn default_stall_timeout_ms() -> u64 {
     10_000
+}
+
+/// The MQTT broker (docs/guide/home-assistant.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// `mqtt://HOST[:PORT]` (1883) or `mqtts://HOST[:PORT]` (8883, TLS).
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// File holding the password...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// ...or an environment variable holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// A PEM CA certificate to trust for an `mqtts://` broker instead of the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The MQTT client id; also Home Assistant's node id.
+    #[serde(default = "default_mqtt_client_id")]
+    pub client_id: String,
+    /// Every topic starts with it.
+    #[serde(default = "default_mqtt_topic_prefix")]
+    pub topic_prefix: String,
+    /// Announce the cameras to Home Assistant (MQTT discovery).
+    #[serde(default = "default_true")]
+    pub discovery: bool,
+    #[serde(default = "default_mqtt_discovery_prefix")]
+    pub discovery_prefix: String,
+    /// The device's name in Home Assistant.
+    #[serde(default = "default_mqtt_device_name")]
+    pub device_name: String,
+    /// Lookout's address for the link on Home Assistant's device page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_url: Option<String>,
+    /// Accept commands: a snapshot now, arming and disarming motion alerts per camera.
+    #[serde(default)]
+    pub commands: bool,
+    /// Viewer counts are published at most this often.
+    #[serde(default = "default_mqtt_viewers_seconds")]
+    pub viewers_every_seconds: i64,
+    #[serde(default = "default_mqtt_keep_alive_seconds")]
+    pub keep_alive_seconds: i64,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_mqtt_client_id() -> String {
+    "lookout".into()
+}
+fn default_mqtt_topic_prefix() -> String {
+    "lookout".into()
+}
+fn default_mqtt_discovery_prefix() -> String {
+    "homeassistant".into()
+}
+fn default_mqtt_device_name() -> String {
+    "Lookout".into()
+}
+fn default_mqtt_viewers_seconds() -> i64 {
+    5
+}
+fn default_mqtt_keep_alive_seconds() -> i64 {
+    30
 }

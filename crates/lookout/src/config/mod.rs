@@ -13,6 +13,7 @@ mod context;
 mod document;
 mod error;
 mod file;
+mod mqtt;
 mod read;
 mod resolve;
 mod ros;

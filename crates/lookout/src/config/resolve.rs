@@ -52,6 +52,8 @@ pub struct Config {
     pub retention: Retention,
     /// `[public_address]`: the watcher of this site's public address.
     pub public_address: Option<PublicAddressConfig>,
+    /// `[mqtt]`: the broker cameras, motion and states are published on.
+    pub mqtt: Option<Arc<crate::mqtt::MqttSettings>>,
     /// ROS transports and web_video_server's on-demand topics.
     pub ros: RosSettings,
     pub cameras: Vec<CameraConfig>,
@@ -146,6 +148,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
     let alerts = Arc::new(super::alerts::alerts(cx, &file));
     let retention = super::alerts::retention(cx, &file);
     let public_address = super::alerts::public_address(cx, &file);
+    let mqtt = super::mqtt::mqtt(cx, &file).map(Arc::new);
     let acme = file.acme.as_ref().and_then(|a| acme(cx, a));
     if file.acme.is_some() && (file.tls.cert.is_some() || file.tls.key.is_some()) {
         cx.report(
@@ -187,6 +190,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
         alerts,
         retention,
         public_address,
+        mqtt,
         ros,
         cameras,
         file,
@@ -526,6 +530,17 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         .as_ref()
         .and_then(|m| motion(cx, &format!("{at}.motion"), id, m));
     let source = super::sources::source(cx, at, cam)?;
+    if cam.motion.is_some() && source.sends_h264_only() {
+        // Motion detection reads JPEG frames; this build cannot decode H.264 into them.
+        cx.report(
+            &format!("{at}.motion"),
+            format!(
+                "camera {id:?}: motion detection needs JPEG frames, and this camera sends H.264 (format = \"h264\"), which this build cannot decode"
+            ),
+            "remove [camera.motion], or make the program write MJPEG (format = \"mjpeg\", ffmpeg -f mjpeg -)",
+        );
+        return None;
+    }
     Some(CameraConfig {
         id: id.clone(),
         name: cam.name.clone().unwrap_or_else(|| id.clone()),

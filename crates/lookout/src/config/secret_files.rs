@@ -15,6 +15,9 @@ pub fn secret_files(config: &Config) -> Vec<(String, PathBuf)> {
     if let Some(p) = file.smtp.as_ref().and_then(|s| s.password_file.as_ref()) {
         found.push(("smtp.password_file".to_owned(), p.clone()));
     }
+    if let Some(p) = file.mqtt.as_ref().and_then(|m| m.password_file.as_ref()) {
+        found.push(("mqtt.password_file".to_owned(), p.clone()));
+    }
     for rule in &file.alert_rules {
         if let Some(p) = rule.webhook.as_ref().and_then(|w| w.secret_file.as_ref()) {
             found.push((

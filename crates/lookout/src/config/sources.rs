@@ -7,7 +7,7 @@ use super::secrets::{SecretFrom, read_secret};
 use super::words::whole;
 use crate::ros::settings::{RosTransport, check_topic};
 use lookout_core::jpeg::MAX_SIDE;
-use lookout_sources::command::CommandSource;
+use lookout_sources::command::{CommandFormat, CommandSource};
 use lookout_sources::files::FilesSource;
 use lookout_sources::http::{Credentials, HttpSource, split_userinfo};
 use lookout_sources::ros::Reliability;
@@ -37,6 +37,10 @@ impl SourceConfig {
             Self::V4l2(_) => "v4l2",
             Self::Ros(r) => r.transport.name(),
         }
+    }
+    /// The source sends H.264 and no JPEG.
+    pub fn sends_h264_only(&self) -> bool {
+        matches!(self, Self::Command(c) if c.format == CommandFormat::H264)
     }
 }
 
@@ -183,8 +187,23 @@ pub(super) fn source(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<Sour
             }
             c.frame_limit(cmd.max_frame_bytes);
             c.stall_timeout(cmd.stall_timeout_ms);
+            let format = match cmd.format.as_deref() {
+                None => CommandFormat::Mjpeg,
+                Some(name) => CommandFormat::parse(name).unwrap_or_else(|| {
+                    c.bad(
+                        "source.format",
+                        format!(
+                            "format {name:?} is not one Lookout reads; it reads {}",
+                            CommandFormat::NAMES.map(|n| format!("{n:?}")).join(" and ")
+                        ),
+                        "use format = \"mjpeg\" for JPEGs back to back or format = \"h264\" for H.264 Annex B (ffmpeg -f h264 -)",
+                    );
+                    CommandFormat::Mjpeg
+                }),
+            };
             SourceConfig::Command(CommandSource {
                 argv,
+                format,
                 max_frame_bytes: cmd.max_frame_bytes,
                 stall_timeout: Duration::from_millis(cmd.stall_timeout_ms),
             })

@@ -126,6 +126,35 @@ fn command_string_runs_through_sh() {
 }
 
 #[test]
+fn command_format_is_mjpeg_or_h264_and_anything_else_is_named() {
+    let cam = |format: &str| {
+        format!(
+            "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\ncommand = \"x\"\n{format}"
+        )
+    };
+    let c = parse(&cam("format = \"h264\"\n"), "t").unwrap();
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else {
+        panic!("not a command")
+    };
+    assert_eq!(cmd.format, lookout_sources::command::CommandFormat::H264);
+    let c = parse(&cam(""), "t").unwrap();
+    let SourceConfig::Command(cmd) = &c.cameras[0].source else {
+        panic!("not a command")
+    };
+    assert_eq!(cmd.format, lookout_sources::command::CommandFormat::Mjpeg);
+    let e = err(&format!("{}[camera.motion]\n", cam("format = \"h264\"\n")));
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.msg.contains("motion detection needs JPEG"), "{e}");
+    let e = err(&cam("format = \"hevc\"\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(
+        e.msg.contains("\"hevc\"") && e.msg.contains("\"h264\""),
+        "{e}"
+    );
+    assert!(e.fix.as_deref().unwrap_or("").contains("-f h264"), "{e}");
+}
+
+#[test]
 fn resolved_config_prints_and_parses_back() {
     let c = parse(EXAMPLE, "example.toml").unwrap();
     let printed = toml::to_string_pretty(&c.file).unwrap();
@@ -671,5 +700,45 @@ fn a_secret_file_of_several_lines_is_refused_at_its_key() {
         e.msg.starts_with("camera \"a\": the camera password in ")
             && e.msg.ends_with("has more than one line"),
         "{e}"
+    );
+}
+
+#[test]
+fn mqtt_is_resolved_and_every_error_is_at_its_key() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let c = parse(&format!("[mqtt]\nurl = \"mqtts://[::1]\"\n{cam}"), "t.toml").unwrap();
+    let m = c.mqtt.unwrap();
+    assert_eq!((m.host.as_str(), m.port, m.tls), ("::1", 8883, true));
+    assert_eq!(
+        (m.client_id.as_str(), m.topic_prefix.as_str()),
+        ("lookout", "lookout")
+    );
+    assert_eq!(m.discovery_prefix.as_deref(), Some("homeassistant"));
+    assert!(!m.commands);
+    let text = format!(
+        "[mqtt]\nurl = \"http://b\"\npassword_env = \"LOOKOUT_TEST_SURELY_UNSET_MQTT\"\n\
+         ca_file = \"/x.pem\"\ntopic_prefix = \"a/#\"\nviewers_every_seconds = 0\n{cam}"
+    );
+    let got: Vec<(Option<usize>, String)> =
+        errs(&text).into_iter().map(|e| (e.line, e.msg)).collect();
+    // In line order; the missing username at the [mqtt] line.
+    assert_eq!(
+        got,
+        [
+            (Some(1), "mqtt has a password but no username".to_owned()),
+            (Some(2), "mqtt.url \"http://b\" is not an mqtt:// or mqtts:// URL".to_owned()),
+            (
+                Some(3),
+                "the environment variable LOOKOUT_TEST_SURELY_UNSET_MQTT (MQTT password) is not set"
+                    .to_owned()
+            ),
+            (Some(4), "mqtt.ca_file is set but the broker URL is not mqtts://".to_owned()),
+            (Some(5), "mqtt.topic_prefix \"a/#\" is not a topic prefix".to_owned()),
+            (
+                Some(6),
+                "mqtt.viewers_every_seconds 0 is out of range; it must be a whole number from 1 to 3600"
+                    .to_owned()
+            ),
+        ]
     );
 }

@@ -9,17 +9,18 @@ pub mod public_address;
 pub mod retention;
 pub mod zones;
 
-use crate::alerts::{self, AlertConfig};
+use crate::alerts::{self, AlertConfig, Arming};
 use lookout_store::Store;
 pub use lookout_store::event_kind::EventKind;
 pub use lookout_store::event_list::Event;
 pub use lookout_store::events::{NewEvent, picture_path as snapshot_path};
 use lookout_store::events::{Recorded, record};
+use lookout_store::outbox::{AlertQueue, Target};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Stores events and wakes the alert outbox.
+/// Stores events and wakes the alert outbox (and MQTT's).
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub store: Store,
@@ -27,6 +28,10 @@ pub struct EventLog {
     pub snapshots: PathBuf,
     pub alerts: Arc<AlertConfig>,
     pub outbox_wake: Arc<Notify>,
+    /// Set when `[mqtt]` is: every event is queued for the broker too.
+    pub mqtt_wake: Option<Arc<Notify>>,
+    /// Cameras whose motion alerts are disarmed (MQTT commands).
+    pub arming: Arc<Arming>,
 }
 
 impl EventLog {
@@ -34,16 +39,60 @@ impl EventLog {
     pub async fn record(&self, event: NewEvent) -> Result<i64, lookout_core::Error> {
         let alerts = self.alerts.clone();
         let dir = self.snapshots.clone();
+        let mqtt = self.mqtt_wake.is_some();
+        let disarmed = event.kind == EventKind::Motion
+            && event
+                .camera
+                .as_deref()
+                .is_some_and(|c| !self.arming.armed(c));
         let (recorded, quiet) = self
             .store
             .run(move |db| {
-                let plan = alerts::plan(&alerts, &event);
+                let mut plan = alerts::plan(&alerts, &event);
+                if disarmed {
+                    plan.queue.clear();
+                }
+                if mqtt {
+                    plan.queue.push(AlertQueue {
+                        rule: crate::mqtt::outbox::START,
+                        target: Target::Mqtt,
+                        max_per_hour: None,
+                    });
+                }
                 Ok((record(db, &event, &dir, &plan.queue)?, plan.quiet_rules()))
             })
             .await?;
+        if disarmed {
+            tracing::info!(
+                "motion alerts disarmed: event {} recorded, not sent",
+                recorded.id
+            );
+        }
         log_unsent(&recorded, &quiet);
         self.outbox_wake.notify_one();
+        if let Some(wake) = &self.mqtt_wake {
+            wake.notify_one();
+        }
         Ok(recorded.id)
+    }
+
+    /// Queues the end of motion event `id` for the broker, if there is one.
+    pub async fn queue_end(&self, id: i64) -> Result<(), lookout_core::Error> {
+        let Some(wake) = &self.mqtt_wake else {
+            return Ok(());
+        };
+        self.store
+            .run(move |db| {
+                let end = [AlertQueue {
+                    rule: crate::mqtt::outbox::END,
+                    target: Target::Mqtt,
+                    max_per_hour: None,
+                }];
+                lookout_store::outbox::queue_later(db, id, &end)
+            })
+            .await?;
+        wake.notify_one();
+        Ok(())
     }
 }
 

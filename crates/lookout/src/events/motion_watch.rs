@@ -159,5 +159,6 @@ async fn finish(
         .map_or(0, |d| d.as_secs() as i64);
     log.store
         .run(move |db| lookout_store::events::finish(db, id, ended, peak_score))
-        .await
+        .await?;
+    log.queue_end(id).await
 }

@@ -31,6 +31,20 @@ pub struct CameraView {
     pub viewers: Vec<ViewerView>,
     pub stream_url: String,
     pub snapshot_url: String,
+    /// What the camera can be watched as: `"jpeg"` (MJPEG, snapshots), `"h264"` (stream.mp4).
+    pub codecs: Vec<&'static str>,
+    /// The H.264 stream once its parameters are known; null for JPEG-only cameras.
+    pub h264: Option<H264View>,
+    pub mp4_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct H264View {
+    /// RFC 6381 codec string, for `MediaSource.isTypeSupported`.
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub origin: lookout_core::VideoOrigin,
 }
 
 /// A camera's state for `who`: only admins (and everyone when logins are off) see the
@@ -40,6 +54,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
     let status = hub.status();
     let latest = hub.latest_live();
     let stats = hub.stats();
+    let codecs = super::mp4_stream::codecs(hub);
     let mut viewers = hub.viewers();
     if !who.is_admin() {
         for v in &mut viewers {
@@ -53,8 +68,14 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         online: status.state == SourceState::Online,
         stale: hub.latest().is_some_and(|f| f.kind == FrameKind::Stale),
         status,
-        width: latest.as_ref().map(|f| f.width),
-        height: latest.as_ref().map(|f| f.height),
+        width: latest
+            .as_ref()
+            .map(|f| f.width)
+            .or_else(|| hub.video().latest().map(|f| f.params.width())),
+        height: latest
+            .as_ref()
+            .map(|f| f.height)
+            .or_else(|| hub.video().latest().map(|f| f.params.height())),
         captured_fps: stats.capture_rate.rate(),
         frames_captured: stats.frames_captured.load(Ordering::Relaxed),
         frames_dropped: stats.frames_dropped.load(Ordering::Relaxed),
@@ -62,6 +83,16 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         viewers,
         stream_url: format!("{base}/cameras/{}/stream.mjpeg", c.id),
         snapshot_url: format!("{base}/cameras/{}/snapshot.jpg", c.id),
+        h264: hub.video().latest().map(|f| H264View {
+            codec: f.params.codec_string(),
+            width: f.params.width(),
+            height: f.params.height(),
+            origin: f.origin,
+        }),
+        mp4_url: codecs
+            .contains(&"h264")
+            .then(|| format!("{base}/cameras/{}/stream.mp4", c.id)),
+        codecs,
     }
 }
 

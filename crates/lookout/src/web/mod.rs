@@ -13,6 +13,7 @@ mod error_page;
 mod events_page;
 pub(crate) mod html;
 mod metrics;
+mod mp4_stream;
 pub(crate) mod pages;
 mod query;
 mod ros_pages;
@@ -23,6 +24,7 @@ mod state;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod unix_time;
 mod zones_api;
 
 pub use crate::auth::{AuthState, Principal};

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
+const VIDEO_JS: &str = include_str!("../../assets/video.js");
 
 /// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
 pub async fn root(
@@ -54,6 +55,7 @@ pub async fn camera_page(
     let cam = state.camera_for(&id, &who)?;
     let (id, name, b) = (&cam.id, &cam.name, &state.base);
     let zones = zone_editor(&state, &who, &cam.id);
+    let live = live_picture(b, id, name, &cam.hub);
     let body = html! {
         nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
         "\n"
@@ -62,12 +64,13 @@ pub async fn camera_page(
             h1 { (name) }
             "\n"
             figure class="cam large" {
-                img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+                (live.picture)
                 @if zones.is_some() {
                     svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay {}
                 }
             }
             "\n"
+            (live.playback)
             p class="actions" {
                 a class="button" href={ (b) "/cameras/" (id) "/snapshot.jpg" } download { "Take snapshot" }
                 "\n"
@@ -81,13 +84,47 @@ pub async fn camera_page(
             @if let Some(z) = zones { (z) }
             (control_panel(&state, &who, cam))
         }
+        (live.player)
     };
     Ok(page(&state.base, &cam.name, body))
+}
+
+/// The camera page's live picture: the MJPEG `<img>` (what browsers without JavaScript or
+/// Media Source Extensions show), and for cameras that offer H.264 a `<video>` over it that
+/// assets/video.js plays, a line saying which one plays, and the script.
+struct LivePicture {
+    picture: Markup,
+    playback: Markup,
+    player: Markup,
+}
+
+fn live_picture(b: &str, id: &str, name: &str, hub: &lookout_core::CameraHub) -> LivePicture {
+    let codecs = super::mp4_stream::codecs(hub);
+    if !codecs.contains(&"h264") {
+        return LivePicture {
+            picture: html! { img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" }; },
+            playback: html! {},
+            player: html! {},
+        };
+    }
+    // The <img> starts without `src`: the script gives it the MJPEG stream only on fallback.
+    LivePicture {
+        picture: html! {
+            video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs=(codecs.join(",")) muted autoplay playsinline aria-label={ (name) ", live" } {}
+            img hidden data-src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+        },
+        playback: html! { p class="playback" data-playback { "H.264" } },
+        player: html! { script src={ (b) "/assets/video.js" } defer {} },
+    }
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
     let b = &state.base;
     let cams = state.visible_cameras(who).enumerate();
+    let h264 = state
+        .visible_cameras(who)
+        .take(LIVE_STREAMS_ON_GRID)
+        .any(|c| c.hub.sends_h264_only());
     let body = html! {
         header {
             h1 { "Lookout" }
@@ -105,6 +142,9 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
             "\n"
             @for (i, c) in cams { (card(b, c, i < LIVE_STREAMS_ON_GRID)) }
         }
+        @if h264 {
+            script src={ (b) "/assets/video.js" } defer {}
+        }
     };
     page(&state.base, "Lookout", body)
 }
@@ -120,7 +160,15 @@ fn card(b: &str, c: &CameraEntry, live: bool) -> Markup {
     html! {
         figure class="cam" data-camera=(id) {
             a href={ (b) "/cameras/" (id) } {
-                @if live {
+                @if c.hub.sends_h264_only() {
+                    // No MJPEG or snapshots for it: the first cards play its H.264
+                    // (assets/video.js).
+                    @if live {
+                        video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs="h264" muted autoplay playsinline aria-label={ (name) ", live" } {}
+                    } @else {
+                        span class="h264-only" { "H.264 camera: open it to watch" }
+                    }
+                } @else if live {
                     img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
                 } @else {
                     img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } data-refresh alt=(name);
@@ -192,6 +240,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (body, mime) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "video.js" => (VIDEO_JS, "text/javascript; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
     };
     let mut resp = body.into_response();

@@ -4,7 +4,7 @@
 use super::auth::{self, Access};
 use super::{
     ApiError, AppState, acme_challenge, api, client, controls_api, error_page, events_page,
-    metrics, pages, ros_pages, security_headers, snapshot, stream, zones_api,
+    metrics, mp4_stream, pages, ros_pages, security_headers, snapshot, stream, zones_api,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -28,6 +28,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             "/cameras/{id}/stream.mjpeg",
             Access::Viewer,
             get(stream::camera_stream),
+        ),
+        (
+            "/cameras/{id}/stream.mp4",
+            Access::Viewer,
+            get(mp4_stream::camera_mp4),
         ),
         (
             "/cameras/{id}/snapshot.jpg",

@@ -8,9 +8,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The same, for a page that other origins may frame: they follow.
-const CSP_FRAMED_BY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self' ";
+const CSP_FRAMED_BY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self' ";
 
 /// A response extension: the page may be framed by these origins (space-separated, as CSP's
 /// `frame-ancestors` wants them, or `*`) instead of by nobody.

@@ -2,6 +2,7 @@
 //! web_video_server's; 503 with the camera's state and last error when it is offline.
 
 use super::query::{self, ViewQuery};
+use super::unix_time::unix_timestamp;
 use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,7 @@ use http::{HeaderMap, HeaderValue, header};
 use lookout_core::{Error, ErrorKind, Frame, FrameKind, SourceState};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub async fn camera_snapshot(
     State(state): State<Arc<AppState>>,
@@ -52,6 +53,9 @@ pub async fn snapshot(
     q: &ViewQuery,
     wait: Duration,
 ) -> Result<Response, ApiError> {
+    if let Some(e) = super::mp4_stream::jpeg_unavailable(cam) {
+        return Err(e);
+    }
     let hub = &cam.hub;
     let _slot = hub.reserve_variant(q.variant)?;
     // Demand starts an idle camera and keeps it running while we wait.
@@ -123,10 +127,4 @@ fn offline(cam: &CameraEntry) -> ApiError {
 fn state_details(cam: &CameraEntry) -> serde_json::Value {
     let s = cam.hub.status();
     json!({ "camera": cam.id, "state": s.state, "last_error": s.last_error, "since": humantime::format_rfc3339_millis(s.since).to_string() })
-}
-
-/// Seconds since the Unix epoch with microseconds, as mjpg-streamer's X-Timestamp.
-pub fn unix_timestamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }

@@ -15,7 +15,7 @@
 //! static: each is its own body chunk, never copied per viewer.
 
 use super::query::{self, ViewQuery};
-use super::snapshot::unix_timestamp;
+use super::unix_time::unix_timestamp;
 use super::{ApiError, AppState, CameraEntry, Client, Principal};
 use crate::auth::live::Registration;
 use axum::body::Body;
@@ -111,6 +111,9 @@ pub fn start(
     who: &Principal,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(e) = super::mp4_stream::jpeg_unavailable(cam) {
+        return Err(e);
+    }
     let hub = &cam.hub;
     let slot = hub.reserve_variant(q.variant)?;
     let variant = describe(&q);

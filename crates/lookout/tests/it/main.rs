@@ -22,7 +22,9 @@ mod damaged_db;
 mod data_dir;
 mod errors;
 mod events_api;
+mod h264;
 mod https;
+mod mqtt;
 mod remote;
 #[cfg(feature = "ros1")]
 mod ros1;

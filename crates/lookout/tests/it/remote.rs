@@ -343,8 +343,10 @@ async fn through_nginx(upstream: impl FnOnce(&Path) -> Upstream) {
         format!(
             "[server]\nlisten = [\"{}\"]\ntrusted_proxies = {}\nsocket_mode = \"0666\"\n\
              [auth]\nmode = \"login\"\n{CHEAP_AUTH}\
-             [[camera]]\nid = \"{CAMERA}\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 10\n",
-            up.listen, up.trusted_proxies
+             [[camera]]\nid = \"{CAMERA}\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 10\n{}",
+            up.listen,
+            up.trusted_proxies,
+            crate::h264::x264_camera("x264", "")
         ),
     )
     .unwrap();
@@ -444,6 +446,27 @@ async fn through_nginx(upstream: impl FnOnce(&Path) -> Upstream) {
     assert_eq!(snap.status, 200);
     assert_eq!(snap.header("content-type"), Some("image/jpeg"));
     assert_eq!(jpeg_size(&snap.body), (320, 240));
+
+    // H.264 as fragmented MP4 passes nginx as it is (a streamed response, like MJPEG).
+    if require("ffmpeg", "ffmpeg") && require("curl", "curl") {
+        let mp4 = dir.join("through-nginx.mp4");
+        let head = crate::h264::curl_for(
+            format!("{origin}/cameras/x264/stream.mp4"),
+            3,
+            &mp4,
+            &["-H", &format!("Cookie: {session}")],
+        )
+        .await
+        .to_ascii_lowercase();
+        assert!(head.contains("content-type: video/mp4"), "{head}");
+        let (codec, width, _, packets) = crate::h264::probe(&mp4);
+        assert_eq!((codec.as_str(), width), ("h264", 640));
+        assert!(
+            packets.len() >= 30,
+            "{} frames through nginx",
+            packets.len()
+        );
+    }
 
     // A second viewer from 127.0.0.2 (loopback too, but not nginx's address) claims to be
     // somebody else in both headers Lookout reads. nginx appends the real address and drops

@@ -78,6 +78,8 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         snapshots: std::env::temp_dir().join("lookout-web-tests-no-pictures"),
         alerts: Arc::default(),
         outbox_wake: Arc::default(),
+        mqtt_wake: None,
+        arming: Arc::default(),
     };
     let auth = auth.then(|| {
         Arc::new(AuthState::new(
