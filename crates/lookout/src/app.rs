@@ -3,9 +3,11 @@
 
 use crate::acme::{self, AcmeManager, Challenges};
 use crate::alerts::{self, Arming};
+use crate::auth::AuthState;
 use crate::auth::devices::DeviceKey;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Passwords;
+use crate::camera_entry::CameraEntry;
 use crate::config::{AuthMode, Config, SourceConfig};
 use crate::controls::CameraControls;
 use crate::events::zones::MotionZones;
@@ -14,11 +16,10 @@ use crate::listen::Bound;
 use crate::mqtt;
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
-use crate::server::{self, ConnectionStats, Limits};
+use crate::server::{self, Limits};
 use crate::tls::{self, CertStore};
-use crate::web::AuthState;
 use crate::web::ProxyTrust;
-use crate::web::{self, AppState, CameraEntry};
+use crate::web::{self, AppState, ConnectionStats};
 use lookout_core::error::io_kind;
 use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::http::HttpSource;
@@ -266,7 +267,15 @@ pub async fn run_with(
         (None, None) => None,
     };
     if let Some(auth) = &auth {
-        background.spawn(auth.live.clone().watch(auth.clone(), shutdown.clone()));
+        let forget = {
+            let auth = auth.clone();
+            move || auth.forget_basic_logins()
+        };
+        background.spawn(
+            auth.live
+                .clone()
+                .watch(auth.store.clone(), forget, shutdown.clone()),
+        );
         background.spawn(purge_sessions(auth.clone(), shutdown.clone()));
     }
     background.close();

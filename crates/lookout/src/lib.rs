@@ -5,6 +5,7 @@ pub mod acme;
 pub mod alerts;
 pub mod app;
 pub mod auth;
+pub mod camera_entry;
 pub mod cli;
 pub mod config;
 pub mod controls;

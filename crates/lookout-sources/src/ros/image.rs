@@ -4,7 +4,7 @@
 //!
 //! Everything here is a pure function over a message and never panics: a message whose
 //! sizes, `step` or data length do not add up, or whose encoding we do not know, gives an
-//! error string that the source logs (rate-limited) and counts as a dropped frame. Sizes are
+//! error (`Corrupt`, or `InvalidInput` for an encoding we do not read) that the source logs (rate-limited) and counts as a dropped frame. Sizes are
 //! checked before anything is allocated, and the output is never more than 3 bytes for each
 //! pixel the message really carries.
 //!
@@ -20,32 +20,21 @@
 
 mod bayer;
 pub mod compressed;
+mod converted;
 mod depth;
 #[cfg(test)]
 mod tests;
 
-use super::{RosImage, RosMessage};
-use bytes::Bytes;
-use lookout_core::RgbImage;
+use super::messages::{RosImage, RosMessage};
+use converted::check_size;
 use lookout_core::pixels::{uyvy_to_rgb, yuyv_to_rgb};
+use lookout_core::{Error, RgbImage};
 
 pub use compressed::decode_compressed;
-
-/// Largest side we convert: the JPEG encoder's limit, so a frame we could not publish is
-/// refused before its pixels are converted. 8192 × 8192 is 67 M pixels (201 MB of RGB).
-pub const MAX_SIDE: u32 = lookout_core::jpeg::MAX_SIDE;
-
-/// What a message becomes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Converted {
-    /// A JPEG as the publisher compressed it; not yet checked (the sink does that).
-    Jpeg(Bytes),
-    /// Pixels to encode.
-    Rgb(RgbImage),
-}
+pub use converted::{Converted, MAX_SIDE};
 
 /// Converts any image message.
-pub fn convert(msg: RosMessage) -> Result<Converted, String> {
+pub fn convert(msg: RosMessage) -> Result<Converted, Error> {
     match msg {
         RosMessage::Image(img) => raw_to_rgb(img).map(Converted::Rgb),
         RosMessage::Compressed(c) => decode_compressed(c),
@@ -123,19 +112,6 @@ impl Encoding {
     }
 }
 
-/// Checks a picture's sides against [`MAX_SIDE`]; `what` names it in the error.
-pub(crate) fn check_size(what: &str, width: u32, height: u32) -> Result<(), String> {
-    if width == 0 || height == 0 {
-        return Err(format!("{what} {width}x{height}: empty image"));
-    }
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!(
-            "{what} {width}x{height}: larger than {MAX_SIDE} pixels on a side"
-        ));
-    }
-    Ok(())
-}
-
 /// A raw image whose sizes, step and data length were checked against its encoding: every
 /// row `y` is `data[y * step..][..row_bytes]`.
 struct Layout<'a> {
@@ -147,7 +123,7 @@ struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    fn check(msg: &'a RosImage, bytes_per_pixel: usize) -> Result<Self, String> {
+    fn check(msg: &'a RosImage, bytes_per_pixel: usize) -> Result<Self, Error> {
         let what = &msg.encoding;
         let (w, h) = (msg.width, msg.height);
         check_size(what, w, h)?;
@@ -155,16 +131,16 @@ impl<'a> Layout<'a> {
         let row = u64::from(w) * bytes_per_pixel as u64;
         let step = u64::from(msg.step);
         if step < row {
-            return Err(format!(
+            return Err(Error::corrupt(format!(
                 "{what} {w}x{h}: step {step} is shorter than a row ({row} bytes)"
-            ));
+            )));
         }
         let needed = step * u64::from(h);
         if (msg.data.len() as u64) < needed {
-            return Err(format!(
+            return Err(Error::corrupt(format!(
                 "{what} {w}x{h}: data is {} bytes, step {step} × height {h} needs {needed}",
                 msg.data.len()
-            ));
+            )));
         }
         // Both fit in usize now: they are at most the length of a slice.
         Ok(Self {
@@ -180,19 +156,19 @@ impl<'a> Layout<'a> {
         (0..self.height).map(|y| &self.data[y * self.step..][..self.row_bytes])
     }
 
-    fn finish(&self, data: Vec<u8>) -> Result<RgbImage, String> {
+    fn finish(&self, data: Vec<u8>) -> Result<RgbImage, Error> {
         layout_finish(self.width, self.height, data)
     }
 }
 
 /// Converts a raw image message to packed RGB. Takes the message so that `rgb8` without
 /// padding becomes the image without a copy, and other 8-bit colour in place.
-pub fn raw_to_rgb(msg: RosImage) -> Result<RgbImage, String> {
+pub fn raw_to_rgb(msg: RosImage) -> Result<RgbImage, Error> {
     let encoding = Encoding::parse(&msg.encoding).ok_or_else(|| {
-        format!(
+        Error::invalid(format!(
             "unsupported encoding {:?} (supported: {SUPPORTED})",
             msg.encoding
-        )
+        ))
     })?;
     let layout = Layout::check(&msg, encoding.bytes_per_pixel())?;
     let big_endian = msg.is_bigendian;
@@ -200,7 +176,9 @@ pub fn raw_to_rgb(msg: RosImage) -> Result<RgbImage, String> {
         Encoding::Colour8 { bytes, rgb } => {
             let (w, h, step) = (layout.width, layout.height, layout.step);
             colour8_in_place(msg.data, w, h, step, bytes, rgb)
-                .ok_or_else(|| format!("internal: {w}x{h} colour conversion failed"))
+                .ok_or_else(|| {
+                    Error::internal(format!("internal: {w}x{h} colour conversion failed"))
+                })
                 .and_then(|data| layout_finish(w, h, data))
         }
         Encoding::Mono8 => layout.finish(grey_rows(&layout, 1, |px| px[0])),
@@ -229,14 +207,14 @@ pub fn raw_to_rgb(msg: RosImage) -> Result<RgbImage, String> {
                 yuyv_to_rgb
             };
             convert(&msg.data, msg.width, msg.height, layout.step)
-                .map_err(|e| format!("{}: {e}", msg.encoding))
+                .map_err(|e| Error::corrupt(format!("{}: {e}", msg.encoding)))
         }
         Encoding::Bayer(pattern) => {
             if layout.width < 2 || layout.height < 2 {
-                return Err(format!(
+                return Err(Error::corrupt(format!(
                     "{} {}x{}: a Bayer image needs at least 2x2 pixels",
                     msg.encoding, msg.width, msg.height
-                ));
+                )));
             }
             let out = bayer::demosaic(
                 layout.data,
@@ -250,9 +228,12 @@ pub fn raw_to_rgb(msg: RosImage) -> Result<RgbImage, String> {
     }
 }
 
-fn layout_finish(width: usize, height: usize, data: Vec<u8>) -> Result<RgbImage, String> {
-    RgbImage::from_raw(width as u32, height as u32, data)
-        .ok_or_else(|| format!("internal: converted {width}x{height} image has the wrong size"))
+fn layout_finish(width: usize, height: usize, data: Vec<u8>) -> Result<RgbImage, Error> {
+    RgbImage::from_raw(width as u32, height as u32, data).ok_or_else(|| {
+        Error::internal(format!(
+            "internal: converted {width}x{height} image has the wrong size"
+        ))
+    })
 }
 
 /// Grey RGB of a one-channel image, each pixel's `bytes` taken to a grey level by `level`.
@@ -264,15 +245,6 @@ fn grey_rows(layout: &Layout<'_>, bytes: usize, level: impl Fn(&[u8]) -> u8) -> 
             let g = level(px);
             o.copy_from_slice(&[g, g, g]);
         }
-    }
-    out
-}
-
-/// Grey RGB of grey levels.
-fn grey_values(levels: impl ExactSizeIterator<Item = u8>) -> Vec<u8> {
-    let mut out = vec![0; levels.len() * 3];
-    for (o, g) in out.chunks_exact_mut(3).zip(levels) {
-        o.copy_from_slice(&[g, g, g]);
     }
     out
 }

@@ -8,7 +8,7 @@
 //! the subscription goes on.
 
 use super::image::{self, Converted};
-use super::{Reliability, RosMessage, RosNode};
+use super::messages::{Reliability, RosMessage, RosNode};
 use crate::{BoxFuture, FrameSink, Source};
 use lookout_core::{Error, ErrorKind};
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use lookout_core::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedUser {
@@ -45,32 +46,35 @@ pub fn parse(text: &str) -> Result<Vec<ImportedUser>, Vec<String>> {
 /// Highest bcrypt cost accepted (a check at 14 takes ~1 s here; flask-cam uses 12).
 const MAX_BCRYPT_COST: u32 = 14;
 
-fn parse_line(raw: &str) -> Result<(String, String), String> {
+/// One line's user name and bcrypt string; every refusal is `InvalidInput`.
+fn parse_line(raw: &str) -> Result<(String, String), Error> {
     let (name, encoded) = raw
         .split_once('\t')
-        .ok_or("expected NAME<TAB>HASH (no tab found)")?;
-    lookout_store::users::check_name(name).map_err(|e| e.to_string())?;
+        .ok_or_else(|| Error::invalid("expected NAME<TAB>HASH (no tab found)"))?;
+    lookout_store::users::check_name(name)?;
     let decoded = STANDARD
         .decode(encoded.trim())
-        .map_err(|e| format!("the hash is not base64: {e}"))?;
+        .map_err(|e| Error::invalid(format!("the hash is not base64: {e}")))?;
     let bcrypt =
-        String::from_utf8(decoded).map_err(|_| "the decoded hash is not text".to_owned())?;
+        String::from_utf8(decoded).map_err(|_| Error::invalid("the decoded hash is not text"))?;
     let well_formed = bcrypt.len() == 60
         && ["$2a$", "$2b$", "$2y$"]
             .iter()
             .any(|p| bcrypt.starts_with(p))
         && bcrypt.parse::<bcrypt::HashParts>().is_ok();
     if !well_formed {
-        return Err("the decoded hash is not a bcrypt hash ($2b$..., 60 characters)".into());
+        return Err(Error::invalid(
+            "the decoded hash is not a bcrypt hash ($2b$..., 60 characters)",
+        ));
     }
     // Each login would spend 2^cost rounds: refuse what would tie up the server.
     let cost = bcrypt
         .parse::<bcrypt::HashParts>()
         .map_or(0, |p| p.get_cost());
     if cost > MAX_BCRYPT_COST {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "bcrypt cost {cost} is above {MAX_BCRYPT_COST} (flask-cam uses 12); reset this user's password instead"
-        ));
+        )));
     }
     Ok((name.to_owned(), bcrypt))
 }

@@ -155,6 +155,13 @@ impl LoginLimiter {
     }
 }
 
+/// Whole seconds to wait, rounded up and at least 1: a client that waits what it is told is
+/// never early. (Rounded down, a 2 s lock with 1.7 s left said 1.) `Retry-After` (RFC 9110
+/// §10.2.3) and the lock messages both count this way.
+pub fn whole_seconds_up(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// Names compare without case, and only their first 64 characters are kept.
 fn user_key(user: &str) -> String {
     user.chars().take(64).collect::<String>().to_lowercase()

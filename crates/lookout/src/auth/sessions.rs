@@ -1,8 +1,8 @@
 //! Login sessions: a random token in a cookie, its SHA-256 in the database
 //! (`lookout_store::sessions`), an idle and an absolute expiry chosen by [`SessionPolicy`].
 
-use super::User;
 use super::secret::{hash_token, random_token};
+use lookout_store::users::User;
 use lookout_store::{Db, StoreError, sessions};
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 //! shown once at creation, stored as SHA-256 (`lookout_store::tokens`), given as
 //! `Authorization: Bearer` or `?token=`.
 
-use super::User;
 use super::secret::{hash_token, random_token};
+use lookout_store::users::User;
 use lookout_store::{Db, StoreError, tokens};
 
 /// Prefix of every token, so a leaked one is recognisable in logs and secret scanners.

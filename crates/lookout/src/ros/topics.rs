@@ -4,8 +4,7 @@
 //! idle one is closed to make room.
 
 use super::settings::{TopicsSettings, check_topic};
-use crate::web::{ApiError, CameraEntry};
-use http::StatusCode;
+use crate::camera_entry::CameraEntry;
 use lookout_core::{CameraHub, Error, VariantBudget};
 use lookout_sources::ros::{Reliability, RosNode, RosTopicSource, TopicInfo};
 use lookout_sources::{SupervisorConfig, supervise};
@@ -78,7 +77,7 @@ impl TopicCameras {
         topic: &str,
         asked: &str,
         reliability: Reliability,
-    ) -> Result<Arc<CameraEntry>, ApiError> {
+    ) -> Result<Arc<CameraEntry>, Error> {
         self.check(topic, asked)?;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = open
@@ -101,13 +100,10 @@ impl TopicCameras {
                 .min_by_key(|(_, t)| t.last_used)
                 .map(|(i, _)| i);
             let Some(i) = idle else {
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "{} topics are being watched, the most ros_topics.max_open allows; try again when one is closed",
-                        open.len()
-                    ),
-                ));
+                return Err(Error::unavailable(format!(
+                    "{} topics are being watched, the most ros_topics.max_open allows; try again when one is closed",
+                    open.len()
+                )));
             };
             let closed = open.remove(i);
             closed.stop.cancel();
@@ -176,13 +172,12 @@ impl TopicCameras {
         self.kind
     }
 
-    fn check(&self, topic: &str, asked: &str) -> Result<(), ApiError> {
+    fn check(&self, topic: &str, asked: &str) -> Result<(), Error> {
         check_topic(topic)?;
         if !self.settings.allows(topic) && !self.settings.allows(asked) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("topic {topic:?} is not in this server's ros_topics.allow list"),
-            ));
+            return Err(Error::permission_denied(format!(
+                "topic {topic:?} is not in this server's ros_topics.allow list"
+            )));
         }
         Ok(())
     }

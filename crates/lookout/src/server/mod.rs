@@ -9,7 +9,7 @@ mod refusal;
 
 use crate::listen::Bound;
 use crate::web::security_headers::Hsts;
-use crate::web::{ConnInfo, ProxyTrust};
+use crate::web::{ConnInfo, ConnectionStats, ProxyTrust};
 use crate::write_timeout::WriteTimeout;
 use address_limit::{AddressLimit, AddressSlot};
 use axum::Router;
@@ -24,7 +24,7 @@ use refusal::{Refusal, Refusals};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
@@ -45,21 +45,6 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_headers: usize,
-}
-
-/// Connection counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct ConnectionStats {
-    pub open: AtomicUsize,
-    pub accepted: AtomicU64,
-    pub refused: AtomicU64,
-    /// Refused because their address held `max_connections_per_address` already.
-    pub refused_per_address: AtomicU64,
-    /// Closed because no request came within `header_read_timeout`.
-    pub closed_idle: AtomicU64,
-    /// HTTP/2 connections dropped because a response's client took no data of it within
-    /// `write_timeout`.
-    pub dropped_stalled: AtomicU64,
 }
 
 /// How long shutdown waits for open connections to finish their responses.

@@ -221,10 +221,10 @@ pub async fn event_snapshot(
         }
         // As in the list: events without a camera are for admins.
         None if !who.is_admin() => {
-            return Err(ApiError::new(
-                http::StatusCode::FORBIDDEN,
-                format!("event {event} is not of a camera; only admins see it"),
-            ));
+            return Err(lookout_core::Error::permission_denied(format!(
+                "event {event} is not of a camera; only admins see it"
+            ))
+            .into());
         }
         None => {}
     }

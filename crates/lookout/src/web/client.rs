@@ -31,16 +31,17 @@ pub enum TrustedProxy {
 }
 
 impl FromStr for TrustedProxy {
-    type Err = String;
+    type Err = lookout_core::Error;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    /// Refusals are `InvalidInput` and say what a proxy entry looks like.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "unix" {
             return Ok(TrustedProxy::Unix);
         }
         let bad = || {
-            format!(
+            lookout_core::Error::invalid(format!(
                 "{s:?} is not an address or CIDR block (e.g. \"10.0.0.0/8\", \"::1\", \"unix\")"
-            )
+            ))
         };
         let (ip, prefix) = match s.split_once('/') {
             Some((ip, p)) => (ip, Some(p.parse::<u8>().map_err(|_| bad())?)),

@@ -101,10 +101,9 @@ impl From<Error> for ApiError {
 #[derive(Debug, Clone)]
 pub struct ErrorMessage(pub String);
 
-/// Whole seconds for `Retry-After` (RFC 9110 §10.2.3), rounded up and at least 1: a client
-/// that waits what it says is never early. (Rounded down, a 2 s lock with 1.7 s left said 1.)
+/// Whole seconds for `Retry-After` (RFC 9110 §10.2.3), rounded up and at least 1.
 pub fn retry_after_secs(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    crate::auth::limiter::whole_seconds_up(wait)
 }
 
 impl IntoResponse for ApiError {

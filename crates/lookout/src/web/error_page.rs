@@ -5,12 +5,13 @@
 //! HTML.
 
 use super::error::ErrorMessage;
-use super::pages::{escape, page};
+use super::html::{LARR, page};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
+use maud::html;
 use std::sync::Arc;
 
 /// Turns an [`ApiError`](super::ApiError)'s JSON into an HTML page when the request wants
@@ -58,25 +59,28 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 }
 
 fn render(base: &str, status: http::StatusCode, message: &str) -> axum::response::Html<String> {
-    let b = escape(base);
+    let b = base;
     let reason = status.canonical_reason().unwrap_or("Error");
-    let sign_in = if status == http::StatusCode::UNAUTHORIZED {
-        format!(r#" <a class="button" href="{b}/login">Sign in</a>"#)
-    } else {
-        String::new()
+    let body = html! {
+        nav { a href={ (b) "/" } { (LARR) " all cameras" } }
+        "\n"
+        main class="single refusal" {
+            "\n"
+            h1 { (status.as_u16()) " " (reason) }
+            "\n"
+            p class="error" { (message) }
+            "\n"
+            p class="actions" {
+                a class="button secondary" href={ (b) "/" } { "All cameras" }
+                @if status == http::StatusCode::UNAUTHORIZED {
+                    " "
+                    a class="button" href={ (b) "/login" } { "Sign in" }
+                }
+            }
+            "\n"
+        }
     };
-    let body = format!(
-        r#"<nav><a href="{b}/">&larr; all cameras</a></nav>
-<main class="single refusal">
-<h1>{code} {reason}</h1>
-<p class="error">{message}</p>
-<p class="actions"><a class="button secondary" href="{b}/">All cameras</a>{sign_in}</p>
-</main>"#,
-        code = status.as_u16(),
-        reason = escape(reason),
-        message = escape(message),
-    );
-    page(base, &format!("{reason} · Lookout"), &body)
+    page(base, &format!("{reason} · Lookout"), body)
 }
 
 #[cfg(test)]

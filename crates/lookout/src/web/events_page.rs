@@ -2,15 +2,14 @@
 //! pictures, 200 a page.
 
 use super::api::event_scope;
-use super::auth::login::user_bar;
-use super::pages::{escape, page};
+use super::html::{LARR, page, user_bar};
 use super::{ApiError, AppState, Principal};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use lookout_store::event_list::{self as store_events, EventPage};
 use lookout_store::timestamp::rfc3339;
-use std::fmt::Write;
+use maud::{PreEscaped, html};
 use std::sync::Arc;
 
 /// Events per page.
@@ -33,11 +32,6 @@ pub async fn events_page(
         })?
         .0
         .before;
-    let b = escape(&state.base);
-    let mut body = format!(
-        "<header><h1>Events</h1>{}</header>\n<nav><a href=\"{b}/\">&larr; all cameras</a></nav>\n<main class=\"events\">\n",
-        user_bar(&who, &state.base)
-    );
     let found = match &state.events {
         None => EventPage {
             events: Vec::new(),
@@ -51,38 +45,38 @@ pub async fn events_page(
                 .map_err(|e| ApiError::database("cannot read events", e))?
         }
     };
-    let list = found.events;
-    if list.is_empty() {
-        body.push_str("<p class=\"notice\">No events yet.</p>");
-    }
-    for e in list {
-        let when = rfc3339(e.started_at);
-        let camera = escape(e.camera.as_deref().unwrap_or("—"));
-        let picture = match &e.snapshot_url {
-            Some(u) => format!(
-                r#"<img src="{b}{}" alt="event {}" loading="lazy">"#,
-                escape(u),
-                e.id
-            ),
-            None => String::new(),
-        };
-        let score = e
-            .peak_score
-            .map(|s| format!(" · peak {:.1}%", s * 100.0))
-            .unwrap_or_default();
-        let _ = writeln!(
-            body,
-            r#"<figure class="event" id="event-{}">{picture}<figcaption><strong>{}</strong> {camera} · {when}{score}</figcaption></figure>"#,
-            e.id,
-            escape(&e.kind.replace('_', " "))
-        );
-    }
-    if let Some(older) = found.next_before {
-        let _ = write!(
-            body,
-            r#"<nav class="more"><a href="{b}/events?before={older}">Older events &rarr;</a></nav>"#
-        );
-    }
-    body.push_str("</main>");
-    Ok(page(&state.base, "Events · Lookout", &body))
+    let b = &state.base;
+    let body = html! {
+        header { h1 { "Events" } (user_bar(&who, b)) }
+        "\n"
+        nav { a href={ (b) "/" } { (LARR) " all cameras" } }
+        "\n"
+        main class="events" {
+            "\n"
+            @if found.events.is_empty() {
+                p class="notice" { "No events yet." }
+            }
+            @for e in &found.events {
+                figure class="event" id={ "event-" (e.id) } {
+                    @if let Some(u) = &e.snapshot_url {
+                        img src={ (b) (u) } alt={ "event " (e.id) } loading="lazy";
+                    }
+                    figcaption {
+                        strong { (e.kind.replace('_', " ")) }
+                        " " (e.camera.as_deref().unwrap_or("—")) " · " (rfc3339(e.started_at))
+                        @if let Some(s) = e.peak_score {
+                            (format!(" · peak {:.1}%", s * 100.0))
+                        }
+                    }
+                }
+                "\n"
+            }
+            @if let Some(older) = found.next_before {
+                nav class="more" {
+                    a href={ (b) "/events?before=" (older) } { "Older events " (PreEscaped("&rarr;")) }
+                }
+            }
+        }
+    };
+    Ok(page(&state.base, "Events · Lookout", body))
 }

@@ -7,8 +7,9 @@
 //! (`proxy_buffering off`, no `Upgrade`), multiplexes on HTTP/2, and is a plain GET under the
 //! same login, token and revocation rules as `stream.mjpeg` (docs/design, issue 13 plan §4).
 
-use super::auth::live::Registration;
-use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
+use super::unix_time::unix_timestamp;
+use super::{ApiError, AppState, CameraEntry, Client, Principal};
+use crate::auth::live::Registration;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;

@@ -1,14 +1,14 @@
 //! The pages: every camera live on `/`, one camera large on `/cameras/{id}`; their assets are
-//! compiled into the binary. HTML is rendered here with every configured string escaped; the
+//! compiled into the binary. HTML is rendered here with maud, which escapes every string; the
 //! script only adds live state, so the pictures show even before it runs.
 
-use super::auth::login::user_bar;
+use super::html::{LARR, page, user_bar};
 use super::query;
 use super::{ApiError, AppState, CameraEntry, Client, Principal, snapshot, stream};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
-use std::fmt::Write;
+use maud::{Markup, PreEscaped, html};
 use std::sync::Arc;
 
 const CSS: &str = include_str!("../../assets/app.css");
@@ -53,74 +53,100 @@ pub async fn camera_page(
     who: Principal,
 ) -> Result<Html<String>, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let id = escape(&cam.id);
-    let name = escape(&cam.name);
-    let bar = user_bar(&who, &state.base);
-    let b = escape(&state.base);
-    let (overlay, zones) = zone_editor(&state, &who, &cam.id);
-    let controls = control_panel(&state, &who, cam);
-    let (picture, playback, player) = live_picture(&b, &id, &name, &cam.hub);
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        r#"<nav><a href="{b}/">&larr; all cameras</a>{bar}</nav>
-<main class="single" data-camera="{id}">
-<h1>{name}</h1>
-<figure class="cam large">{picture}{overlay}</figure>
-{playback}<p class="actions"><a class="button" href="{b}/cameras/{id}/snapshot.jpg" download>Take snapshot</a>
-<a class="button secondary" href="{b}/cameras/{id}/stream.mjpeg">Stream URL</a>
-<a class="button secondary" href="{b}/api/cameras/{id}">JSON</a></p>
-<dl class="details" data-details></dl>
-{zones}{controls}</main>{player}"#
-    );
-    Ok(page(&state.base, &cam.name, &body))
+    let (id, name, b) = (&cam.id, &cam.name, &state.base);
+    let zones = zone_editor(&state, &who, &cam.id);
+    let live = live_picture(b, id, name, &cam.hub);
+    let body = html! {
+        nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
+        "\n"
+        main class="single" data-camera=(id) {
+            "\n"
+            h1 { (name) }
+            "\n"
+            figure class="cam large" {
+                (live.picture)
+                @if zones.is_some() {
+                    svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay {}
+                }
+            }
+            "\n"
+            (live.playback)
+            p class="actions" {
+                a class="button" href={ (b) "/cameras/" (id) "/snapshot.jpg" } download { "Take snapshot" }
+                "\n"
+                a class="button secondary" href={ (b) "/cameras/" (id) "/stream.mjpeg" } { "Stream URL" }
+                "\n"
+                a class="button secondary" href={ (b) "/api/cameras/" (id) } { "JSON" }
+            }
+            "\n"
+            dl class="details" data-details {}
+            "\n"
+            @if let Some(z) = zones { (z) }
+            (control_panel(&state, &who, cam))
+        }
+        (live.player)
+    };
+    Ok(page(&state.base, &cam.name, body))
 }
 
 /// The camera page's live picture: the MJPEG `<img>` (what browsers without JavaScript or
 /// Media Source Extensions show), and for cameras that offer H.264 a `<video>` over it that
 /// assets/video.js plays, a line saying which one plays, and the script.
-fn live_picture(
-    b: &str,
-    id: &str,
-    name: &str,
-    hub: &lookout_core::CameraHub,
-) -> (String, String, String) {
+struct LivePicture {
+    picture: Markup,
+    playback: Markup,
+    player: Markup,
+}
+
+fn live_picture(b: &str, id: &str, name: &str, hub: &lookout_core::CameraHub) -> LivePicture {
     let codecs = super::mp4_stream::codecs(hub);
     if !codecs.contains(&"h264") {
-        let img = format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#);
-        return (img, String::new(), String::new());
+        return LivePicture {
+            picture: html! { img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" }; },
+            playback: html! {},
+            player: html! {},
+        };
     }
     // The <img> starts without `src`: the script gives it the MJPEG stream only on fallback.
-    let picture = format!(
-        r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="{}" muted autoplay playsinline aria-label="{name}, live"></video><img hidden data-src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#,
-        codecs.join(",")
-    );
-    let playback = r#"<p class="playback" data-playback>H.264</p>"#.to_owned();
-    let script = format!(r#"<script src="{b}/assets/video.js" defer></script>"#);
-    (picture, playback, script)
+    LivePicture {
+        picture: html! {
+            video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs=(codecs.join(",")) muted autoplay playsinline aria-label={ (name) ", live" } {}
+            img hidden data-src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+        },
+        playback: html! { p class="playback" data-playback { "H.264" } },
+        player: html! { script src={ (b) "/assets/video.js" } defer {} },
+    }
 }
 
 fn index(state: &AppState, who: &Principal) -> Html<String> {
-    let b = escape(&state.base);
-    let topics = if state.topics.is_some() {
-        format!(" &middot; <a href=\"{b}/ros/topics\">ROS topics</a>")
-    } else {
-        String::new()
+    let b = &state.base;
+    let cams = state.visible_cameras(who).enumerate();
+    let h264 = state
+        .visible_cameras(who)
+        .take(LIVE_STREAMS_ON_GRID)
+        .any(|c| c.hub.sends_h264_only());
+    let body = html! {
+        header {
+            h1 { "Lookout" }
+            span {
+                a href={ (b) "/events" } { "Events" }
+                @if state.topics.is_some() {
+                    " " (PreEscaped("&middot;")) " "
+                    a href={ (b) "/ros/topics" } { "ROS topics" }
+                }
+            }
+            (user_bar(who, b))
+        }
+        "\n"
+        main class="grid" {
+            "\n"
+            @for (i, c) in cams { (card(b, c, i < LIVE_STREAMS_ON_GRID)) }
+        }
+        @if h264 {
+            script src={ (b) "/assets/video.js" } defer {}
+        }
     };
-    let mut body = format!(
-        "<header><h1>Lookout</h1><span><a href=\"{b}/events\">Events</a>{topics}</span>{}</header>\n<main class=\"grid\">\n",
-        user_bar(who, &state.base)
-    );
-    let mut h264 = false;
-    for (i, c) in state.visible_cameras(who).enumerate() {
-        card(&mut body, &b, c, i < LIVE_STREAMS_ON_GRID);
-        h264 |= c.hub.sends_h264_only() && i < LIVE_STREAMS_ON_GRID;
-    }
-    body.push_str("</main>");
-    if h264 {
-        let _ = write!(body, r#"<script src="{b}/assets/video.js" defer></script>"#);
-    }
-    page(&state.base, "Lookout", &body)
+    page(&state.base, "Lookout", body)
 }
 
 /// Browsers open at most 6 HTTP/1.1 connections per host, and an MJPEG stream holds one for
@@ -128,114 +154,86 @@ fn index(state: &AppState, who: &Principal) -> Html<String> {
 /// show snapshots that the script refreshes every second.
 const LIVE_STREAMS_ON_GRID: usize = 4;
 
-/// One camera on the grid; `b` is the escaped base path.
-fn card(out: &mut String, b: &str, c: &CameraEntry, live: bool) {
-    let id = escape(&c.id);
-    let name = escape(&c.name);
-    let img = if c.hub.sends_h264_only() {
-        // No MJPEG or snapshots for it: the first cards play its H.264 (assets/video.js).
-        if live {
-            format!(
-                r#"<video data-mp4="{b}/cameras/{id}/stream.mp4" data-codecs="h264" muted autoplay playsinline aria-label="{name}, live"></video>"#
-            )
-        } else {
-            r#"<span class="h264-only">H.264 camera: open it to watch</span>"#.to_owned()
+/// One camera on the grid; `b` is the base path.
+fn card(b: &str, c: &CameraEntry, live: bool) -> Markup {
+    let (id, name) = (&c.id, &c.name);
+    html! {
+        figure class="cam" data-camera=(id) {
+            a href={ (b) "/cameras/" (id) } {
+                @if c.hub.sends_h264_only() {
+                    // No MJPEG or snapshots for it: the first cards play its H.264
+                    // (assets/video.js).
+                    @if live {
+                        video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs="h264" muted autoplay playsinline aria-label={ (name) ", live" } {}
+                    } @else {
+                        span class="h264-only" { "H.264 camera: open it to watch" }
+                    }
+                } @else if live {
+                    img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+                } @else {
+                    img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } data-refresh alt=(name);
+                }
+            }
+            "\n"
+            figcaption {
+                a href={ (b) "/cameras/" (id) } { (name) }
+                " "
+                span class="state" data-state {}
+            }
         }
-    } else if live {
-        format!(r#"<img src="{b}/cameras/{id}/stream.mjpeg" alt="{name}, live">"#)
-    } else {
-        format!(r#"<img src="{b}/cameras/{id}/snapshot.jpg?width=640" data-refresh alt="{name}">"#)
-    };
-    let _ = write!(
-        out,
-        r#"<figure class="cam" data-camera="{id}"><a href="{b}/cameras/{id}">{img}</a>
-<figcaption><a href="{b}/cameras/{id}">{name}</a> <span class="state" data-state></span></figcaption></figure>
-"#
-    );
-}
-
-/// The CSRF token of a browser session, for the page's script; empty for other credentials.
-fn session_csrf(who: &Principal) -> &str {
-    use super::auth::Credential;
-    match who {
-        Principal::User {
-            via: Credential::Session { csrf, .. },
-            ..
-        } => csrf.as_str(),
-        _ => "",
+        "\n"
     }
 }
 
 /// Sliders, switches and menus for a V4L2 camera's controls, for admins; assets/app.js
 /// fills them from the controls API.
-fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> String {
+fn control_panel(state: &AppState, who: &Principal, cam: &CameraEntry) -> Markup {
     if !who.is_admin() || cam.controls.is_none() {
-        return String::new();
+        return html! {};
     }
-    let b = escape(&state.base);
-    let id = escape(&cam.id);
-    let csrf = session_csrf(who);
-    format!(
-        r#"<section class="controls" data-controls-url="{b}/api/cameras/{id}/controls" data-csrf="{csrf}">
-<h2>Camera controls</h2>
-<div data-control-list></div>
-<p class="state" data-control-status></p>
-</section>
-"#
-    )
+    let (b, id) = (&state.base, &cam.id);
+    html! {
+        section class="controls" data-controls-url={ (b) "/api/cameras/" (id) "/controls" } data-csrf=(who.session_csrf()) {
+            "\n"
+            h2 { "Camera controls" }
+            "\n"
+            div data-control-list {}
+            "\n"
+            p class="state" data-control-status {}
+            "\n"
+        }
+        "\n"
+    }
 }
 
 /// The motion-zone editor of the camera page, for admins of cameras with motion detection:
-/// an SVG over the picture and its buttons (assets/app.js makes them work).
-fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> (String, String) {
+/// its buttons (assets/app.js makes them work, drawing on the SVG over the picture); `None`
+/// when there is none to show.
+fn zone_editor(state: &AppState, who: &Principal, camera: &str) -> Option<Markup> {
     if !who.is_admin() || state.motion_zones.get(camera).is_none() {
-        return (String::new(), String::new());
+        return None;
     }
-    let csrf = session_csrf(who);
-    let b = escape(&state.base);
-    let id = escape(camera);
-    let overlay = r#"<svg class="zone-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" data-zone-overlay></svg>"#.to_owned();
-    let zones = format!(
-        r#"<section class="zones" data-zones-url="{b}/api/cameras/{id}/motion/zones" data-csrf="{csrf}">
-<h2>Motion zones</h2>
-<p class="hint">Click the picture to place corners, then close the zone. Motion in an exclude zone is ignored (a tree, a road); with include zones, only motion inside them counts.</p>
-<p class="actions"><button type="button" data-close="exclude">Close as exclude zone</button><button type="button" data-close="include">Close as include zone</button><button type="button" data-undo>Undo corner</button><button type="button" data-clear>Remove all zones</button><button type="button" class="primary" data-save>Save</button> <span class="state" data-zone-status></span></p>
-</section>
-"#
-    );
-    (overlay, zones)
-}
-
-/// A whole page; `base` is the site's base path (`""` or `/cam`), which every link carries
-/// and the script reads from `data-base`.
-pub(crate) fn page(base: &str, title: &str, body: &str) -> Html<String> {
-    let b = escape(base);
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{}</title><link rel="stylesheet" href="{b}/assets/app.css"></head>
-<body data-base="{b}">
-{body}
-<script src="{b}/assets/app.js" defer></script>
-</body></html>"#,
-        escape(title)
-    ))
-}
-
-/// HTML-escapes text for element content and double-quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+    let b = &state.base;
+    Some(html! {
+        section class="zones" data-zones-url={ (b) "/api/cameras/" (camera) "/motion/zones" } data-csrf=(who.session_csrf()) {
+            "\n"
+            h2 { "Motion zones" }
+            "\n"
+            p class="hint" { "Click the picture to place corners, then close the zone. Motion in an exclude zone is ignored (a tree, a road); with include zones, only motion inside them counts." }
+            "\n"
+            p class="actions" {
+                button type="button" data-close="exclude" { "Close as exclude zone" }
+                button type="button" data-close="include" { "Close as include zone" }
+                button type="button" data-undo { "Undo corner" }
+                button type="button" data-clear { "Remove all zones" }
+                button type="button" class="primary" data-save { "Save" }
+                " "
+                span class="state" data-zone-status {}
+            }
+            "\n"
         }
-    }
-    out
+        "\n"
+    })
 }
 
 pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
@@ -253,15 +251,4 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         HeaderValue::from_static("public, max-age=300"),
     );
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escape_covers_markup_and_quotes() {
-        assert_eq!(
-            super::escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 }

@@ -7,8 +7,7 @@
 //! on a topic without a compressed transport streams the topic itself, and other sites' pages
 //! may read streams and snapshots and frame the viewer (`[ros_topics] allow_origins`).
 
-use super::auth::login::user_bar;
-use super::pages::{escape, page};
+use super::html::{LARR, page, user_bar};
 use super::query::{self, ViewQuery};
 use super::security_headers::FrameAncestors;
 use super::{ApiError, AppState, CameraEntry, Principal, api};
@@ -18,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
 use lookout_core::SourceState;
 use lookout_sources::ros::{ImageType, Reliability, TopicInfo};
+use maud::{Markup, PreEscaped, html};
 use serde_json::{Value, json};
-use std::fmt::Write;
 use std::sync::Arc;
 
 fn no_topics() -> ApiError {
@@ -85,12 +84,12 @@ pub async fn topic_camera(
     };
     // A user allowed a topic may watch its compressed transport too.
     if !who.may_view(&topic) && !who.may_view(&asked) {
-        return Err(ApiError::new(
-            http::StatusCode::FORBIDDEN,
-            format!("you may not watch topic {topic:?}; an admin can add it to your cameras"),
-        ));
+        return Err(lookout_core::Error::permission_denied(format!(
+            "you may not watch topic {topic:?}; an admin can add it to your cameras"
+        ))
+        .into());
     }
-    topics.open(&topic, &asked, reliability)
+    Ok(topics.open(&topic, &asked, reliability)?)
 }
 
 /// `resp` (a topic's stream or snapshot, or its error) with `Access-Control-Allow-Origin`
@@ -204,61 +203,77 @@ pub async fn topics_page(
     }
     let list = visible_topics(&state, &who).await?;
     let open = open_topics(&state, &who);
-    let b = escape(&state.base);
-    let bar = user_bar(&who, &state.base);
-    let mut body = format!(
-        "<nav><a href=\"{b}/\">&larr; all cameras</a>{bar}</nav>\n<main class=\"single\">\n<h1>ROS image topics</h1>\n"
-    );
-    if list.is_empty() {
-        body.push_str("<p>No image topics are being published now.</p>\n");
-    } else {
-        body.push_str("<ul class=\"topics\">\n");
-        for t in &list {
-            let name = escape(&t.name);
-            let q = escape(&encoded(&t.name));
-            let _ = write!(
-                body,
-                r#"<li><a href="{b}/stream_viewer?topic={q}">{name}</a> <span class="hint">{}</span> (<a href="{b}/stream?topic={q}">stream</a>, <a href="{b}/snapshot?topic={q}">snapshot</a>)"#,
-                type_name(t.image_type)
-            );
-            for (e, r) in open.iter().filter(|(e, _)| e.id == t.name) {
-                let _ = write!(body, " {}", open_state(e, *r));
-            }
-            body.push_str("</li>\n");
-        }
-        body.push_str("</ul>\n");
-    }
+    let b = &state.base;
     let gone: Vec<_> = open
         .iter()
         .filter(|(e, _)| !list.iter().any(|t| t.name == e.id))
         .collect();
-    if !gone.is_empty() {
-        body.push_str("<h2>Open, no longer published</h2>\n<ul class=\"topics\">\n");
-        for (e, r) in gone {
-            let _ = writeln!(body, "<li>{} {}</li>", escape(&e.id), open_state(e, *r));
+    let body = html! {
+        nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
+        "\n"
+        main class="single" {
+            "\n"
+            h1 { "ROS image topics" }
+            "\n"
+            @if list.is_empty() {
+                p { "No image topics are being published now." }
+                "\n"
+            } @else {
+                ul class="topics" {
+                    "\n"
+                    @for t in &list {
+                        @let q = encoded(&t.name);
+                        li {
+                            a href={ (b) "/stream_viewer?topic=" (q) } { (t.name) }
+                            " "
+                            span class="hint" { (type_name(t.image_type)) }
+                            " ("
+                            a href={ (b) "/stream?topic=" (q) } { "stream" }
+                            ", "
+                            a href={ (b) "/snapshot?topic=" (q) } { "snapshot" }
+                            ")"
+                            @for (e, r) in open.iter().filter(|(e, _)| e.id == t.name) {
+                                " " (open_state(e, *r))
+                            }
+                        }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
+            @if !gone.is_empty() {
+                h2 { "Open, no longer published" }
+                "\n"
+                ul class="topics" {
+                    "\n"
+                    @for (e, r) in gone {
+                        li { (e.id) " " (open_state(e, *r)) }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
         }
-        body.push_str("</ul>\n");
-    }
-    body.push_str("</main>");
-    Ok(page(&state.base, "ROS image topics", &body).into_response())
+    };
+    Ok(page(&state.base, "ROS image topics", body).into_response())
 }
 
 /// An open topic's state for the list: viewers, and why it shows nothing if it does not.
-fn open_state(e: &CameraEntry, r: Reliability) -> String {
+fn open_state(e: &CameraEntry, r: Reliability) -> Markup {
     let status = e.hub.status();
     let state = format!("{:?}", status.state).to_lowercase();
-    let mut out = format!(
-        r#"<span class="state">{}: {state}, {} watching"#,
-        qos_name(r),
-        e.hub.viewer_count()
-    );
-    if status.state != SourceState::Online
-        && let Some(err) = &status.last_error
-    {
-        let _ = write!(out, " &mdash; {}", escape(err));
+    let why = status
+        .last_error
+        .as_deref()
+        .filter(|_| status.state != SourceState::Online);
+    html! {
+        span class="state" {
+            (qos_name(r)) ": " (state) ", " (e.hub.viewer_count()) " watching"
+            @if let Some(err) = why {
+                " " (PreEscaped("&mdash;")) " " (err)
+            }
+        }
     }
-    out.push_str("</span>");
-    out
 }
 
 /// web_video_server's page with one stream; its parameters are passed on to `/stream`.
@@ -270,22 +285,26 @@ pub async fn stream_viewer(
     let q = query::parse(raw.as_deref())?;
     // Checks the topic and the viewer's right to it before drawing a page around it.
     topic_camera(&state, &q, &who).await?;
-    let topic = escape(&absolute(q.topic.as_deref().unwrap_or_default()));
-    let b = escape(&state.base);
-    let bar = user_bar(&who, &state.base);
-    let src = escape(raw.as_deref().unwrap_or_default());
-    let body = format!(
-        r#"<nav><a href="{b}/ros/topics">&larr; all topics</a>{bar}</nav>
-<main class="single">
-<h1>{topic}</h1>
-<figure class="cam large"><img src="{b}/stream?{src}" alt="{topic}, live"></figure>
-<p class="actions"><a class="button" href="{b}/snapshot?{src}" download>Take snapshot</a></p>
-</main>"#
-    );
+    let topic = absolute(q.topic.as_deref().unwrap_or_default());
+    let b = &state.base;
+    let src = raw.as_deref().unwrap_or_default();
+    let body = html! {
+        nav { a href={ (b) "/ros/topics" } { (LARR) " all topics" } (user_bar(&who, b)) }
+        "\n"
+        main class="single" {
+            "\n"
+            h1 { (topic) }
+            "\n"
+            figure class="cam large" { img src={ (b) "/stream?" (src) } alt={ (topic) ", live" }; }
+            "\n"
+            p class="actions" { a class="button" href={ (b) "/snapshot?" (src) } download { "Take snapshot" } }
+            "\n"
+        }
+    };
     let mut resp = page(
         &state.base,
         &absolute(q.topic.as_deref().unwrap_or("topic")),
-        &body,
+        body,
     )
     .into_response();
     // The origins that may read the streams may frame the viewer too.

@@ -2,11 +2,12 @@
 //! web_video_server's; 503 with the camera's state and last error when it is offline.
 
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Principal, unix_timestamp};
+use super::unix_time::unix_timestamp;
+use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
-use lookout_core::{Frame, FrameKind, SourceState};
+use http::{HeaderMap, HeaderValue, header};
+use lookout_core::{Error, ErrorKind, Frame, FrameKind, SourceState};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,10 +106,10 @@ async fn fresh_frame(cam: &CameraEntry, wait: Duration) -> Result<Arc<Frame>, Ap
             () = tokio::time::sleep_until(deadline) => {
                 return match hub.latest_live() {
                     Some(f) if hub.status().state == SourceState::Online => Ok(f),
-                    _ => Err(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
+                    _ => Err(ApiError::from(Error::new(
+                        ErrorKind::Timeout,
                         format!("camera {:?} sent no frame within {wait:?}", cam.id),
-                    ).with_details(state_details(cam))),
+                    )).with_details(state_details(cam))),
                 };
             }
         }
@@ -116,10 +117,10 @@ async fn fresh_frame(cam: &CameraEntry, wait: Duration) -> Result<Arc<Frame>, Ap
 }
 
 fn offline(cam: &CameraEntry) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("camera {:?} is offline", cam.id),
-    )
+    ApiError::from(Error::unavailable(format!(
+        "camera {:?} is offline",
+        cam.id
+    )))
     .with_details(state_details(cam))
 }
 

@@ -14,9 +14,10 @@
 //! the shared variant), the head is made once per frame and variant and the delimiters are
 //! static: each is its own body chunk, never copied per viewer.
 
-use super::auth::live::Registration;
 use super::query::{self, ViewQuery};
-use super::{ApiError, AppState, CameraEntry, Client, Principal, unix_timestamp};
+use super::unix_time::unix_timestamp;
+use super::{ApiError, AppState, CameraEntry, Client, Principal};
+use crate::auth::live::Registration;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};

@@ -5,7 +5,6 @@ use crate::support::{
     TestServer, basic, cookie_pair, hidden_field, login_config, read_parts, set_cookies,
     testpattern,
 };
-use lookout::web::Access;
 use std::time::{Duration, Instant};
 
 fn two_cameras() -> String {
@@ -20,68 +19,7 @@ async fn server(extra_auth: &str) -> TestServer {
     TestServer::start(&format!("{}{}", login_config(extra_auth), two_cameras())).await
 }
 
-fn concrete(path: &str) -> String {
-    path.replace("{id}", "front")
-        .replace("{file}", "app.css")
-        .replace("{token}", "no-such-token")
-}
-
-/// Walks the router's own table: a route added without thinking about access fails here.
-#[tokio::test]
-async fn every_route_but_the_public_ones_refuses_a_stranger() {
-    // Many wrong Basic passwords follow: no lockout here, it has its own test.
-    let s = server("login_free_failures = 100000\n").await;
-    s.add_user("alice", "correct horse", &[]);
-    let routes = lookout::web::routes();
-    assert!(routes.len() >= 10, "the route table looks truncated");
-    let strangers: [&[(&str, &str)]; 4] = [
-        &[],
-        &[("Authorization", "Bearer lk_not-a-token")],
-        &[("Cookie", "lookout_session=forged")],
-        &[("Authorization", &basic("alice", "wrong"))],
-    ];
-    for (path, access, _) in routes {
-        let path = concrete(path);
-        for method in ["GET", "POST"] {
-            for headers in strangers {
-                let r = s.request(method, &path, headers, Some(b"")).await;
-                if access == Access::Public {
-                    // The login page, its assets and /healthz answer anybody.
-                    if method == "GET" && !path.contains("acme-challenge") {
-                        assert_eq!(r.status, 200, "GET {path} is public");
-                    }
-                    continue;
-                }
-                let refused = match r.status {
-                    401 => r.header("www-authenticate").is_some(),
-                    303 => r
-                        .header("location")
-                        .is_some_and(|l| l.starts_with("/login")),
-                    405 => true,
-                    _ => false,
-                };
-                assert!(
-                    refused,
-                    "{method} {path} with {headers:?} answered {} without valid credentials",
-                    r.status
-                );
-            }
-        }
-    }
-    // The aliases that live on `/` and the unknown-page fallback refuse too.
-    for path in ["/?action=stream", "/?action=snapshot", "/nope"] {
-        let r = s.get(path).await;
-        assert!(matches!(r.status, 401 | 303 | 404), "{path}: {}", r.status);
-    }
-    assert_eq!(s.get("/?action=snapshot").await.status, 401);
-    // Our pages' own fetches get no Basic challenge (no browser password dialog over them).
-    let r = s
-        .get_with("/api/cameras", &[("Sec-Fetch-Dest", "empty")])
-        .await;
-    assert_eq!(r.status, 401);
-    assert_eq!(r.header("www-authenticate"), None);
-    s.stop().await;
-}
+// The route access table is walked in-process: src/web/tests/access.rs.
 
 #[tokio::test]
 async fn login_session_cookie_and_logout() {

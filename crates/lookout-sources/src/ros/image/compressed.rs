@@ -6,10 +6,11 @@
 //! `compressedDepth` (a private header before a PNG or RVL stream) is refused: subscribe to
 //! the raw depth topic instead.
 
-use super::{Converted, check_size, depth};
-use crate::ros::RosCompressedImage;
+use super::converted::{Converted, check_size};
+use super::depth;
+use crate::ros::messages::RosCompressedImage;
 use bytes::Bytes;
-use lookout_core::RgbImage;
+use lookout_core::{Error, RgbImage};
 
 const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
 const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -25,14 +26,14 @@ enum Codec {
 }
 
 /// Converts a compressed image: JPEG data as it came (checked when published), PNG as pixels.
-pub fn decode_compressed(msg: RosCompressedImage) -> Result<Converted, String> {
+pub fn decode_compressed(msg: RosCompressedImage) -> Result<Converted, Error> {
     let format = msg.format.to_ascii_lowercase();
     if format.contains("compresseddepth") {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "compressed format {:?} is not supported (compressedDepth): subscribe to the raw \
              depth topic instead",
             msg.format
-        ));
+        )));
     }
     // "rgb8; jpeg compressed bgr8": the codec follows the original encoding.
     let (original, codec_part) = match format.split_once(';') {
@@ -60,18 +61,18 @@ pub fn decode_compressed(msg: RosCompressedImage) -> Result<Converted, String> {
             let depth = original == "16uc1";
             png_to_rgb(&msg.data, depth).map(Converted::Rgb)
         }
-        None => Err(format!(
+        None => Err(Error::invalid(format!(
             "compressed format {:?} is neither JPEG nor PNG, and neither is the data",
             msg.format
-        )),
+        ))),
     }
 }
 
 /// Decodes a PNG of any colour type and bit depth to RGB. Alpha is dropped (not blended), as
 /// OpenCV's colour read does; 16-bit samples are scaled to 8 bits (`v / 257`), or stretched
 /// as depth when `depth` and the image is grey.
-pub fn png_to_rgb(data: &[u8], depth: bool) -> Result<RgbImage, String> {
-    let bad = |e: png::DecodingError| format!("PNG: {e}");
+pub fn png_to_rgb(data: &[u8], depth: bool) -> Result<RgbImage, Error> {
+    let bad = |e: png::DecodingError| Error::corrupt(format!("PNG: {e}")).with_source(e);
     let mut decoder = png::Decoder::new(data);
     // Palette to RGB(A), 1/2/4-bit grey to 8-bit, tRNS to an alpha channel.
     decoder.set_transformations(png::Transformations::EXPAND);
@@ -87,7 +88,9 @@ pub fn png_to_rgb(data: &[u8], depth: bool) -> Result<RgbImage, String> {
         png::ColorType::GrayscaleAlpha => 2,
         png::ColorType::Rgb => 3,
         png::ColorType::Rgba => 4,
-        png::ColorType::Indexed => return Err("PNG: palette was not expanded".into()),
+        png::ColorType::Indexed => {
+            return Err(Error::internal("internal: PNG: palette was not expanded"));
+        }
     };
     let sample_bytes = if bit_depth == png::BitDepth::Sixteen {
         2
@@ -98,20 +101,20 @@ pub fn png_to_rgb(data: &[u8], depth: bool) -> Result<RgbImage, String> {
     let row_bytes = w * channels * sample_bytes;
     let mut pixels = Pixels::new(w * h, depth && channels <= 2 && sample_bytes == 2);
     let mut rows = 0;
-    let mut take = |row: &[u8]| -> Result<(), String> {
-        let row = row
-            .get(..row_bytes)
-            .ok_or_else(|| format!("PNG: a row is shorter than {row_bytes} bytes"))?;
+    let mut take = |row: &[u8]| -> Result<(), Error> {
+        let row = row.get(..row_bytes).ok_or_else(|| {
+            Error::corrupt(format!("PNG: a row is shorter than {row_bytes} bytes"))
+        })?;
         pixels.push_row(row, channels, sample_bytes);
         Ok(())
     };
     if interlaced {
         let size = reader.output_buffer_size();
         if size > MAX_INTERLACED_BYTES {
-            return Err(format!(
+            return Err(Error::exhausted(format!(
                 "PNG: interlaced {width}x{height} is too large ({size} bytes decoded, limit \
                  {MAX_INTERLACED_BYTES}); send it without interlacing"
-            ));
+            )));
         }
         let mut buf = vec![0; size];
         let info = reader.next_frame(&mut buf).map_err(bad)?;
@@ -129,11 +132,16 @@ pub fn png_to_rgb(data: &[u8], depth: bool) -> Result<RgbImage, String> {
         }
     }
     if rows != h {
-        return Err(format!("PNG: {rows} rows of {height} decoded"));
+        return Err(Error::corrupt(format!(
+            "PNG: {rows} rows of {height} decoded"
+        )));
     }
     let data = pixels.finish();
-    RgbImage::from_raw(width, height, data)
-        .ok_or_else(|| format!("internal: decoded PNG of {width}x{height} has the wrong size"))
+    RgbImage::from_raw(width, height, data).ok_or_else(|| {
+        Error::internal(format!(
+            "internal: decoded PNG of {width}x{height} has the wrong size"
+        ))
+    })
 }
 
 /// The decoded picture as it grows: RGB bytes, or 16-bit depth samples kept whole until the

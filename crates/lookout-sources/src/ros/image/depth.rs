@@ -25,7 +25,7 @@ pub(super) fn stretch_u16(values: &[u16]) -> Vec<u8> {
         }
     }
     table[0] = 0;
-    super::grey_values(values.iter().map(|&v| table[usize::from(v)]))
+    super::converted::grey_values(values.iter().map(|&v| table[usize::from(v)]))
 }
 
 /// Grey RGB for float depth; 0, NaN and ±inf are "no data".
@@ -46,10 +46,10 @@ pub(super) fn stretch_f32(values: &[f32]) -> Vec<u8> {
     }
     if lo > hi {
         // No valid value at all.
-        return super::grey_values(values.iter().map(|_| 0));
+        return super::converted::grey_values(values.iter().map(|_| 0));
     }
     let scale = Scale::new(f64::from(lo), f64::from(hi));
-    super::grey_values(values.iter().map(|&v| {
+    super::converted::grey_values(values.iter().map(|&v| {
         if valid(v) {
             scale.grey(f64::from(v))
         } else {

@@ -51,36 +51,40 @@ pub async fn advertise_host(
                 ErrorKind::Unavailable,
                 format!(
                     "cannot tell which of this machine's addresses the ROS master at {} \
-                     can reach ({why}); set ROS_IP or [ros1] hostname",
-                    mask_url_secrets(&master.to_string())
+                     can reach ({}); set ROS_IP or [ros1] hostname",
+                    mask_url_secrets(&master.to_string()),
+                    why.message()
                 ),
             )
+            .with_source(why)
         })
 }
 
 /// The local address the system would use to reach `host`. A connected UDP socket sends
 /// nothing; connecting only picks the route.
-async fn route_to(host: &str, port: u16) -> Result<IpAddr, String> {
+/// Its errors carry the OS error as their cause and say what failed in their message.
+async fn route_to(host: &str, port: u16) -> Result<IpAddr, Error> {
+    let unavailable = |msg: String| Error::new(ErrorKind::Unavailable, msg);
     let target = tokio::net::lookup_host((host, port))
         .await
-        .map_err(|e| format!("resolving {host}: {e}"))?
+        .map_err(|e| unavailable(format!("resolving {host}: {e}")).with_source(e))?
         .next()
-        .ok_or_else(|| format!("{host} resolves to no address"))?;
+        .ok_or_else(|| unavailable(format!("{host} resolves to no address")))?;
     let any: IpAddr = match target {
         std::net::SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
     };
     let socket = tokio::net::UdpSocket::bind((any, 0))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unavailable(e.to_string()).with_source(e))?;
     socket
         .connect(target)
         .await
-        .map_err(|e| format!("no route to {target}: {e}"))?;
+        .map_err(|e| unavailable(format!("no route to {target}: {e}")).with_source(e))?;
     socket
         .local_addr()
         .map(|a| a.ip())
-        .map_err(|e| e.to_string())
+        .map_err(|e| unavailable(e.to_string()).with_source(e))
 }
 
 fn is_loopback(host: &str) -> bool {

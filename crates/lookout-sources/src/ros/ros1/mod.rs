@@ -13,9 +13,11 @@ mod master;
 // docs/fuzzing.md); nothing else outside this module uses them.
 pub mod msg;
 mod rpc;
+mod shared;
 mod slave;
 mod subscription;
 pub mod tcpros;
+mod topic;
 pub mod xmlrpc;
 
 use crate::BoxFuture;
@@ -23,10 +25,10 @@ use crate::ros::{ImageType, Reliability, RosMessage, RosNode, TopicInfo};
 use lookout_core::{Error, ErrorKind};
 use master::Master;
 use rpc::RpcClient;
+use shared::Shared;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use subscription::Topic;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -180,39 +182,5 @@ impl RosNode for Ros1Node {
             };
             subscription::subscribe(&self.shared, name, image_type).await
         })
-    }
-}
-
-/// What the server, the subscriptions and the node handle share.
-struct Shared {
-    master: Master,
-    caller_id: String,
-    /// The subscription of each topic, shared by its consumers; for publisherUpdate and
-    /// getSubscriptions too.
-    topics: Mutex<HashMap<String, Arc<Topic>>>,
-    /// Serialises subscribing and unsubscribing (each calls the master), so that the last
-    /// consumer of a topic leaving while a new one comes cannot leave the master, or the
-    /// table above, with the wrong state. A tokio mutex: it is held across the master call.
-    registering: tokio::sync::Mutex<()>,
-    next_id: AtomicU64,
-    cancel: CancellationToken,
-}
-
-impl Shared {
-    fn lock_topics(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Topic>>> {
-        self.topics.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn publisher_update(&self, topic: &str, publishers: Vec<String>) {
-        if let Some(t) = self.lock_topics().get(topic) {
-            t.set_publishers(publishers);
-        }
-    }
-
-    fn subscriptions(&self) -> Vec<(String, &'static str)> {
-        self.lock_topics()
-            .values()
-            .map(|t| (t.name.clone(), msg::message_type(t.image_type).name))
-            .collect()
     }
 }

@@ -1,8 +1,8 @@
 //! The node API every ROS 1 node serves (<https://wiki.ros.org/ROS/Slave_API>): the master
 //! calls `publisherUpdate` when a topic's publishers change; `rosnode` asks the rest.
 
-use super::Shared;
 use super::master::uri_list;
+use super::shared::Shared;
 use super::xmlrpc::Value;
 use std::sync::Weak;
 

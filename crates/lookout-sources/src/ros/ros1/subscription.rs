@@ -14,9 +14,10 @@
 //! and dropping a working stream for that would end the picture until the publisher restarts.
 //! It ends when the publisher closes it, or after [`UNLISTED_SILENCE`] without a message.
 
-use super::Shared;
 use super::msg::{self, MessageType};
+use super::shared::Shared;
 use super::tcpros::{self, MAX_HEADER_BYTES, MAX_MESSAGE_BYTES};
+use super::topic::{Consumer, Latest, Topic};
 use crate::Backoff;
 use crate::ros::{ImageType, RosMessage};
 use lookout_core::log_limiter::LogLimiter;
@@ -27,8 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{mpsc, watch};
 use tokio_util::task::AbortOnDropHandle;
 
 /// Registering again every so often repairs what a missed publisherUpdate or a restarted
@@ -40,53 +40,6 @@ const LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// A connection to a publisher the master no longer lists ends after this long without a
 /// message: its publisher is gone without closing it (a frozen process, a lost machine).
 pub(super) const UNLISTED_SILENCE: Duration = Duration::from_secs(30);
-
-/// One topic's subscription: its publishers and its consumers.
-pub(super) struct Topic {
-    pub name: String,
-    pub image_type: ImageType,
-    /// The master's publisher list; `None` until its first answer.
-    publishers: watch::Sender<Option<Vec<String>>>,
-    consumers: Mutex<Vec<Consumer>>,
-    /// Ends the connections when the last consumer leaves.
-    stop: CancellationToken,
-    /// Messages that could not be read, for the log.
-    malformed: AtomicU64,
-    malformed_log: LogLimiter,
-}
-
-struct Consumer {
-    id: u64,
-    latest: Arc<Latest>,
-}
-
-impl Topic {
-    pub fn set_publishers(&self, list: Vec<String>) {
-        self.publishers.send_replace(Some(list));
-    }
-
-    fn is_listed(&self, publisher_api: &str) -> bool {
-        self.publishers
-            .borrow()
-            .as_ref()
-            .is_some_and(|l| l.iter().any(|u| u == publisher_api))
-    }
-
-    fn lock_consumers(&self) -> std::sync::MutexGuard<'_, Vec<Consumer>> {
-        self.consumers.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Hands `m` to every consumer: a copy each, the last one takes it.
-    fn deliver(&self, m: RosMessage) {
-        let consumers = self.lock_consumers();
-        if let Some((last, others)) = consumers.split_last() {
-            for c in others {
-                c.latest.put(m.clone());
-            }
-            last.latest.put(m);
-        }
-    }
-}
 
 /// Subscribes to `name`: joins its subscription, making it (and registering with the
 /// master) if it is the first.
@@ -197,31 +150,6 @@ async fn leave(shared: &Shared, topic: &Arc<Topic>, id: u64) {
     }
     if let Err(e) = shared.master.unregister_subscriber(&topic.name).await {
         tracing::warn!("ros1: unsubscribing from {}: {e}", topic.name);
-    }
-}
-
-/// The newest message not yet forwarded to one consumer.
-#[derive(Default)]
-struct Latest {
-    slot: Mutex<Option<RosMessage>>,
-    notify: Notify,
-}
-
-impl Latest {
-    fn put(&self, m: RosMessage) {
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
-        self.notify.notify_one();
-    }
-
-    async fn take(&self) -> RosMessage {
-        loop {
-            if let Some(m) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                return m;
-            }
-            // notify_one stores a wake-up when nobody waits, so a put between the check
-            // above and this wait is not missed.
-            self.notify.notified().await;
-        }
     }
 }
 

@@ -3,10 +3,12 @@
 
 use super::cookies;
 use crate::auth::secret::constant_time_eq;
-use crate::web::Client;
+use crate::auth::{Credential, Principal};
+use crate::web::{ApiError, Client};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
+use lookout_core::Error;
 use sha2::{Digest, Sha256};
 
 /// The CSRF token of a session: derived from its secret token, so it needs no storage and
@@ -51,12 +53,12 @@ pub fn login_token(headers: &HeaderMap) -> Option<&str> {
 /// `X-CSRF-Token` and come from our origin; API tokens and Basic credentials, which a
 /// browser never sends on its own, need not.
 pub fn check_api_write(
-    who: &crate::web::Principal,
+    who: &Principal,
     headers: &HeaderMap,
     client: &Client,
-) -> Result<(), crate::web::ApiError> {
-    if let crate::web::Principal::User {
-        via: super::Credential::Session { csrf: expected, .. },
+) -> Result<(), ApiError> {
+    if let Principal::User {
+        via: Credential::Session { csrf: expected, .. },
         ..
     } = who
     {
@@ -65,10 +67,10 @@ pub fn check_api_write(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if !same_origin(headers, client) || !token_matches(sent, expected) {
-            return Err(crate::web::ApiError::new(
-                http::StatusCode::FORBIDDEN,
+            return Err(Error::permission_denied(
                 "cross-site request refused: send the page's X-CSRF-Token from Lookout's own page",
-            ));
+            )
+            .into());
         }
     }
     Ok(())

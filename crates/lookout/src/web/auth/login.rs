@@ -1,14 +1,16 @@
 //! The login page, signing in and out.
 
-use super::{AuthState, Credential, Principal, cookies, csrf};
-use crate::auth::sessions;
-use crate::web::pages::{escape, page};
+use super::{cookies, csrf};
+use crate::auth::{AuthState, Credential, Principal, sessions};
+use crate::web::html::page;
 use crate::web::{ApiError, AppState, Client};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use lookout_core::Error;
 use lookout_store::users;
+use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -76,10 +78,13 @@ pub async fn login_page(
 ) -> Result<Response, ApiError> {
     let auth = auth_of(&state)?;
     let no_users = auth.store.run(|db| users::count(db)).await.unwrap_or(1) == 0;
-    let notice = if no_users {
-        "<p class=\"notice\">There are no accounts yet. Create one on the server: <code>lookout user add NAME --role admin</code></p>"
-    } else {
-        ""
+    let notice = html! {
+        @if no_users {
+            p class="notice" {
+                "There are no accounts yet. Create one on the server: "
+                code { "lookout user add NAME --role admin" }
+            }
+        }
     };
     Ok(form(
         cookies::Scope {
@@ -97,25 +102,33 @@ pub async fn login_page(
 fn form(
     scope: cookies::Scope<'_>,
     status: StatusCode,
-    notice: &str,
+    notice: Markup,
     next: &str,
     user: &str,
 ) -> Response {
     let token = crate::auth::secret::random_token();
-    let body = format!(
-        r#"<main class="login"><h1>Lookout</h1>{notice}
-<form method="post" action="{base}/login">
-<input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">
-<label>User name <input name="user" autocomplete="username" value="{user}" required autofocus></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<label class="check"><input type="checkbox" name="remember" value="on"> Remember me</label>
-<button type="submit">Sign in</button>
-</form></main>"#,
-        next = escape(next),
-        user = escape(user),
-        base = escape(scope.base),
-    );
-    let mut resp = (status, page(scope.base, "Sign in · Lookout", &body)).into_response();
+    let body = html! {
+        main class="login" {
+            h1 { "Lookout" }
+            (notice)
+            "\n"
+            form method="post" action={ (scope.base) "/login" } {
+                "\n"
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(next);
+                "\n"
+                label { "User name " input name="user" autocomplete="username" value=(user) required autofocus; }
+                "\n"
+                label { "Password " input name="password" type="password" autocomplete="current-password" required; }
+                "\n"
+                label class="check" { input type="checkbox" name="remember" value="on"; " Remember me" }
+                "\n"
+                button type="submit" { "Sign in" }
+                "\n"
+            }
+        }
+    };
+    let mut resp = (status, page(scope.base, "Sign in · Lookout", body)).into_response();
     let cookie = cookies::build(cookies::CSRF, &token, scope, None);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -137,10 +150,10 @@ pub async fn login(
     };
     let expected = csrf::login_token(&headers).unwrap_or("");
     if !csrf::same_origin(&headers, &peer) || !csrf::token_matches(&f.csrf, expected) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::permission_denied(
             "the login form expired or came from another site; reload the login page",
-        ));
+        )
+        .into());
     }
     let next = safe_next(f.next.as_deref(), &state.base);
     let addr = peer.ip();
@@ -149,9 +162,9 @@ pub async fn login(
         .check_password(addr, &f.user, &f.password, device)
         .await
     {
-        Err(refused) => return Ok(refused.response()),
+        Err(refused) => return Err(Error::from(refused).into()),
         Ok(None) => {
-            let notice = "<p class=\"error\">Wrong user name or password.</p>";
+            let notice = html! { p class="error" { "Wrong user name or password." } };
             return Ok(form(
                 scope,
                 StatusCode::UNAUTHORIZED,
@@ -216,10 +229,10 @@ pub async fn logout(
         return Err(ApiError::bad_request("signing out needs a session cookie"));
     };
     if !csrf::same_origin(&headers, &client) || !csrf::token_matches(&f.csrf, &expected) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Error::permission_denied(
             "cross-site request refused; sign out from Lookout's own page",
-        ));
+        )
+        .into());
     }
     auth.store
         .run(move |db| lookout_store::sessions::revoke(db, id))
@@ -233,24 +246,6 @@ pub async fn logout(
         }
     }
     Ok(resp)
-}
-
-/// The bar on pages: who is signed in and a sign-out button.
-pub fn user_bar(principal: &Principal, base: &str) -> String {
-    match principal {
-        Principal::User {
-            user,
-            via: Credential::Session { csrf, .. },
-        } => format!(
-            r#"<form class="userbar" method="post" action="{}/logout"><span>{}</span><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>"#,
-            escape(base),
-            escape(&user.name)
-        ),
-        Principal::User { user, .. } => {
-            format!(r#"<span class="userbar">{}</span>"#, escape(&user.name))
-        }
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]

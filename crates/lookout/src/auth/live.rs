@@ -2,7 +2,7 @@
 //! revoked (here or by `lookout user`/`lookout token` in another process, which bump the
 //! database's auth epoch), the affected streams end within a second.
 
-use super::Credential;
+use super::principal::Credential;
 use lookout_store::{Db, Store, StoreError, auth_epoch, sessions, tokens, users};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -75,10 +75,12 @@ impl LiveStreams {
         }
     }
 
-    /// Watches the auth epoch and ends revoked streams, until `shutdown`.
+    /// Watches the auth epoch in `store` and ends revoked streams, until `shutdown`;
+    /// `on_revocation` runs at every change of the epoch (it clears the Basic login cache).
     pub async fn watch(
         self: std::sync::Arc<Self>,
-        auth: std::sync::Arc<super::AuthState>,
+        store: Store,
+        on_revocation: impl Fn() + Send + 'static,
         shutdown: CancellationToken,
     ) {
         let mut last_epoch = None;
@@ -90,7 +92,7 @@ impl LiveStreams {
                 () = shutdown.cancelled() => return,
             }
             since_check += POLL;
-            let epoch = match auth.store.run(|db| auth_epoch(db)).await {
+            let epoch = match store.run(|db| auth_epoch(db)).await {
                 Ok(e) => {
                     if std::mem::take(&mut failing) {
                         tracing::info!("the revocation counter reads again");
@@ -102,7 +104,7 @@ impl LiveStreams {
                     // every poll, unless there were streams to end.
                     let why = format!(
                         "cannot read the revocation counter in {}: {e}",
-                        auth.store.path().display()
+                        store.path().display()
                     );
                     if !self.end_all(&why) && !failing {
                         tracing::error!("{why}; streams opened now will be ended");
@@ -115,14 +117,14 @@ impl LiveStreams {
             // The first reading counts as a change: a revocation may have come before it.
             let changed = last_epoch != Some(epoch);
             if changed {
-                auth.forget_basic_logins();
+                on_revocation();
             }
             let all = changed || since_check >= RECHECK;
             if all {
                 since_check = Duration::ZERO;
             }
             // The epoch counts as seen only after a sweep that could read the database.
-            if self.end_revoked(&auth.store, all).await {
+            if self.end_revoked(&store, all).await {
                 last_epoch = Some(epoch);
             }
         }
