@@ -198,7 +198,7 @@ impl H264Encoder {
         time_ms: u64,
         force_key: bool,
     ) -> Result<Option<AccessUnit>, Error> {
-        if width < 2 || height < 2 || width % 2 != 0 || height % 2 != 0 {
+        if width < 2 || height < 2 || width & 1 != 0 || height & 1 != 0 {
             return Err(Error::new(
                 crate::ErrorKind::InvalidInput,
                 format!(
