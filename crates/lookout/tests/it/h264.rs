@@ -322,9 +322,15 @@ async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
         return;
     }
     let srv = TestServer::start(&format!(
-        "{}{}",
+        "{}{}{}",
         x264_camera("x264", "keep_warm = true"),
-        testpattern("tp", 320, 240, 10)
+        testpattern("tp", 320, 240, 10),
+        // With the openh264 feature a JPEG camera is encoded for the page; "off" keeps it MJPEG.
+        if cfg!(feature = "openh264") {
+            "\n[camera.h264]\nmode = \"off\"\n"
+        } else {
+            ""
+        }
     ))
     .await;
     srv.wait_camera("x264", SECS, |c| !c["h264"].is_null())
