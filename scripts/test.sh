@@ -8,14 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests run. ffmpeg and chromium are real clients and sources; cmake and
-# nasm build libjpeg-turbo for the `turbojpeg` feature; node and npm run playwright; curl and
+# nasm build libjpeg-turbo for the `turbojpeg` feature; g++ (and nasm) build openh264 for the
+# `openh264` feature; node and npm run playwright; curl and
 # openssl are the HTTPS client and certificate maker; pebble is Let's Encrypt's test CA; nginx
 # runs the site `lookout nginx-site` prints; systemd-analyze checks `lookout systemd-unit`;
 # aiosmtpd is the mail server. The V4L2 tier boots Debian's kernel in qemu (vivid, v4l2loopback);
 # ROS 1 tests run a real roscore and rospy publisher; the RTSP camera is GStreamer's server;
 # iproute2 brings loopback up in the network namespaces the ROS 2 tests run in; mosquitto is
 # the MQTT broker and mosquitto-clients its subscriber (mosquitto_sub) and mosquitto_passwd.
-packages=(ffmpeg chromium cmake nasm curl openssl pebble nginx systemd python3-aiosmtpd
+packages=(ffmpeg chromium cmake nasm g++ curl openssl pebble nginx systemd python3-aiosmtpd
     qemu-system-x86 busybox-static kmod v4l-utils cpio dkms v4l2loopback-dkms linux-headers-amd64
     python3-rospy python3-rosmaster python3-roslaunch python3-sensor-msgs python3-rostopic rosout
     ros-sensor-msgs ros-std-msgs iproute2

@@ -82,6 +82,8 @@ pub struct CameraHub {
     frames: watch::Sender<Option<Arc<Frame>>>,
     status: watch::Sender<SourceStatus>,
     demand: watch::Sender<usize>,
+    /// Viewers of the H.264 track (a subset of `demand`): an encoder runs while above 0.
+    h264_demand: watch::Sender<usize>,
     next_seq: AtomicU64,
     next_viewer: AtomicU64,
     /// The latest live frame: what the API describes and a slow camera's snapshot serves,
@@ -97,6 +99,8 @@ pub struct CameraHub {
     /// The source sends H.264 and no JPEG (a `command` with `format = "h264"`, an H.264 RTSP
     /// camera): MJPEG and snapshots need a decoder.
     sends_h264_only: AtomicBool,
+    /// An encoder makes H.264 from this camera's JPEG or pixels when somebody asks.
+    encodes_h264: AtomicBool,
 }
 
 impl CameraHub {
@@ -118,6 +122,7 @@ impl CameraHub {
                 restarts: 0,
             }),
             demand: watch::Sender::new(0),
+            h264_demand: watch::Sender::new(0),
             next_seq: AtomicU64::new(1),
             next_viewer: AtomicU64::new(1),
             last_live: Mutex::new(None),
@@ -126,6 +131,7 @@ impl CameraHub {
             viewers: Mutex::new(BTreeMap::new()),
             video: VideoTrack::new(stats.clone()),
             sends_h264_only: AtomicBool::new(false),
+            encodes_h264: AtomicBool::new(false),
             stats,
         })
     }
@@ -176,6 +182,29 @@ impl CameraHub {
 
     pub fn sends_h264_only(&self) -> bool {
         self.sends_h264_only.load(Ordering::Relaxed)
+    }
+
+    /// Says whether an encoder serves H.264 for this JPEG camera (set where the encoder task
+    /// is started: feature `openh264` and `[camera.h264] mode = "auto"`).
+    pub fn set_encodes_h264(&self, yes: bool) {
+        self.encodes_h264.store(yes, Ordering::Relaxed);
+    }
+
+    pub fn encodes_h264(&self) -> bool {
+        self.encodes_h264.load(Ordering::Relaxed)
+    }
+
+    /// Publishes an access unit Lookout encoded from this camera's pictures. It counts no
+    /// capture (the picture it came from did) and never marks the source online.
+    pub fn publish_encoded_h264(
+        &self,
+        au: AccessUnit,
+        captured_at: SystemTime,
+        pts_90k: u64,
+    ) -> Result<Option<Arc<VideoFrame>>, Error> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        self.video
+            .publish(seq, au, captured_at, pts_90k, VideoOrigin::Encoded)
     }
 
     /// Publishes an H.264 access unit the source sent (passed through, not encoded here), with
@@ -296,6 +325,36 @@ impl CameraHub {
         *self.demand.borrow()
     }
 
+    /// Registers demand for H.264 (a `stream.mp4` viewer) until the guard drops. It is on top
+    /// of [`demand`](Self::demand), which keeps the source running.
+    pub fn demand_h264(self: &Arc<Self>) -> H264DemandGuard {
+        self.h264_demand.send_modify(|n| *n += 1);
+        H264DemandGuard { hub: self.clone() }
+    }
+
+    pub fn h264_demand_count(&self) -> usize {
+        *self.h264_demand.borrow()
+    }
+
+    /// Waits until somebody wants H.264.
+    pub async fn wait_for_h264_demand(&self) {
+        let mut rx = self.h264_demand.subscribe();
+        // The sender lives as long as `self`: this cannot fail while we are borrowed.
+        let _ = rx.wait_for(|n| *n > 0).await;
+    }
+
+    /// Waits until nobody has wanted H.264 for `linger`.
+    pub async fn wait_h264_idle_for(&self, linger: Duration) {
+        let mut rx = self.h264_demand.subscribe();
+        loop {
+            let _ = rx.wait_for(|n| *n == 0).await;
+            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
+            if came_back.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Waits until somebody wants frames.
     pub async fn wait_for_demand(&self) {
         let mut rx = self.demand.subscribe();
@@ -383,6 +442,20 @@ impl Drop for VariantSlot {
                 }
             }
         }
+    }
+}
+
+/// H.264 demand; see [`CameraHub::demand_h264`].
+#[derive(Debug)]
+pub struct H264DemandGuard {
+    hub: Arc<CameraHub>,
+}
+
+impl Drop for H264DemandGuard {
+    fn drop(&mut self) {
+        self.hub
+            .h264_demand
+            .send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

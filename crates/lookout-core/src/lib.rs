@@ -29,7 +29,9 @@ pub mod video;
 pub use budget::VariantBudget;
 pub use error::{Error, ErrorKind};
 pub use frame::{Frame, FrameKind, FrameParts};
-pub use hub::{CameraHub, DemandGuard, SourceState, SourceStatus, VariantSlot, ViewerHandle};
+pub use hub::{
+    CameraHub, DemandGuard, H264DemandGuard, SourceState, SourceStatus, VariantSlot, ViewerHandle,
+};
 pub use image::RgbImage;
 pub use variant::{Variant, VariantRequest};
 pub use variant_encoder::VariantEncoder;

@@ -16,6 +16,10 @@ pub struct CameraStats {
     pub encode_nanos: AtomicU64,
     /// H.264 access units added to the camera's track.
     pub h264_frames: AtomicU64,
+    /// Pictures Lookout encoded to H.264 (JPEG-only cameras, while somebody watches H.264).
+    pub h264_encoded: AtomicU64,
+    /// CPU time of those encodes (JPEG decode included), for the mean per frame.
+    pub h264_encode_nanos: AtomicU64,
     /// GOPs dropped for being over `video::MAX_GOP_BYTES` or `MAX_GOP_FRAMES`.
     pub gop_overflows: AtomicU64,
     pub capture_rate: RateMeter,

@@ -311,6 +311,20 @@ pub async fn run_with(
                     shutdown.clone(),
                 ));
             }
+            #[cfg(feature = "openh264")]
+            if let Some(enc) = c.h264_encode
+                && !c.source.sends_h264_only()
+            {
+                let fps = source
+                    .frame_interval()
+                    .map(|i| (1.0 / i.as_secs_f32()).clamp(1.0, 240.0))
+                    .unwrap_or(enc.fps);
+                sources.spawn(lookout_sources::encode::encode_while_wanted(
+                    hub.clone(),
+                    lookout_sources::encode::EncodeConfig { fps, ..enc },
+                    shutdown.clone(),
+                ));
+            }
             sources.spawn(supervise(
                 hub.clone(),
                 source,

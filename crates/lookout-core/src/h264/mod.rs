@@ -9,6 +9,8 @@
 pub mod access_unit;
 pub mod annexb;
 pub mod bits;
+#[cfg(feature = "openh264")]
+pub mod encoder;
 pub mod nal;
 pub mod params;
 pub mod reader;
@@ -16,6 +18,8 @@ pub mod sps;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};
 pub use annexb::{AnnexBSplitter, annex_b_to_length_prefixed, nal_units, split_length_prefixed};
+#[cfg(feature = "openh264")]
+pub use encoder::{EncoderSettings, H264Encoder};
 pub use nal::{MAX_NAL_BYTES, NalHeader, NalType};
 pub use params::{CodecParams, ParamTracker};
 pub use reader::AnnexBReader;

@@ -449,6 +449,9 @@ pub struct CameraSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motion: Option<MotionSection>,
     pub source: SourceSection,
+    /// H.264 for a camera that sends JPEG or pixels (feature `openh264`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h264: Option<H264Section>,
     /// Camera controls set at every open (V4L2 cameras): `brightness = 140`,
     /// `auto_exposure = "manual"`, `focus_automatic_continuous = false`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -509,6 +512,22 @@ pub struct ZoneSection {
     pub kind: String,
     /// Corners, e.g. [[0.0, 0.0], [0.5, 0.0], [0.5, 0.3]].
     pub points: Vec<[f32; 2]>,
+}
+
+/// `[camera.h264]`: encoding to H.264 while somebody watches `stream.mp4`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct H264Section {
+    /// "auto" (the default: encode when asked, pass through what the camera sends as H.264)
+    /// or "off" (no encoder; the camera stays MJPEG only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Target bitrate; default from the picture size and rate (720p at 30 fps: 2000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate_kbps: Option<i64>,
+    /// Time between key frames (a late joiner's wait when it cannot ask for one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyframe_interval_ms: Option<i64>,
 }
 
 fn default_idle_linger_ms() -> u64 {

@@ -3,7 +3,9 @@
 //! by a stand-in that is never used, as a config with errors is not returned.
 
 use super::context::Ctx;
-use super::file::{AuthMode, AuthSection, CameraSection, ConfigFile, MotionSection, TlsSection};
+use super::file::{
+    AuthMode, AuthSection, CameraSection, ConfigFile, H264Section, MotionSection, TlsSection,
+};
 use super::sources::SourceConfig;
 use super::words::whole;
 use crate::acme::AcmeSettings;
@@ -19,6 +21,7 @@ use crate::server::RedirectHttp;
 use crate::tls::CertFiles;
 use crate::web::TrustedProxy;
 use lookout_sources::SupervisorConfig;
+use lookout_sources::encode::EncodeConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -111,6 +114,9 @@ pub struct CameraConfig {
     pub supervisor: SupervisorConfig,
     pub source: SourceConfig,
     pub motion: Option<MotionSettings>,
+    /// `Some`: encode the camera's pictures to H.264 while somebody watches `stream.mp4`
+    /// (`[camera.h264] mode = "auto"`, the default); only used with feature `openh264`.
+    pub h264_encode: Option<EncodeConfig>,
 }
 
 pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
@@ -529,6 +535,7 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         .motion
         .as_ref()
         .and_then(|m| motion(cx, &format!("{at}.motion"), id, m));
+    let h264_encode = h264(cx, &format!("{at}.h264"), id, cam.h264.as_ref());
     let source = super::sources::source(cx, at, cam)?;
     if cam.motion.is_some() && source.sends_h264_only() {
         // Motion detection reads JPEG frames; this build cannot decode H.264 into them.
@@ -542,6 +549,7 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         return None;
     }
     Some(CameraConfig {
+        h264_encode,
         id: id.clone(),
         name: cam.name.clone().unwrap_or_else(|| id.clone()),
         quality: quality.unwrap_or(80),
@@ -558,6 +566,61 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         },
         source,
     })
+}
+
+/// `[camera.h264]` at `at`; `None` when the mode is "off" (or on errors, reported).
+fn h264(cx: &Ctx<'_>, at: &str, id: &str, h: Option<&H264Section>) -> Option<EncodeConfig> {
+    let mut cfg = EncodeConfig::default();
+    let Some(h) = h else {
+        return Some(cfg);
+    };
+    let bad = |key: &str, msg: String, fix: &str| {
+        cx.report(&format!("{at}.{key}"), format!("camera {id:?}: {msg}"), fix);
+    };
+    let mut on = true;
+    match h.mode.as_deref() {
+        None | Some("auto") => {}
+        Some("off") => on = false,
+        Some(other) => bad(
+            "mode",
+            format!("h264.mode {other:?} is not known"),
+            "use \"auto\" (encode when somebody watches H.264) or \"off\"",
+        ),
+    }
+    if let Some(kbps) = h.bitrate_kbps {
+        // 50 kbit/s is a thumbnail; 50 Mbit/s is past level 4.1's Baseline limit.
+        match u32::try_from(kbps)
+            .ok()
+            .filter(|k| (50..=50_000).contains(k))
+        {
+            Some(k) => cfg.bitrate_bps = Some(k * 1000),
+            None => bad(
+                "bitrate_kbps",
+                format!(
+                    "h264.bitrate_kbps is {kbps}; it must be {}",
+                    whole(50, 50_000)
+                ),
+                "remove it to size it from the picture (720p30: 2000)",
+            ),
+        }
+    }
+    if let Some(ms) = h.keyframe_interval_ms {
+        match u64::try_from(ms)
+            .ok()
+            .filter(|m| (100..=60_000).contains(m))
+        {
+            Some(m) => cfg.keyframe_interval = Duration::from_millis(m),
+            None => bad(
+                "keyframe_interval_ms",
+                format!(
+                    "h264.keyframe_interval_ms is {ms}; it must be {}",
+                    whole(100, 60_000)
+                ),
+                "remove it to use the default (2000)",
+            ),
+        }
+    }
+    on.then_some(cfg)
 }
 
 fn motion(cx: &Ctx<'_>, at: &str, id: &str, m: &MotionSection) -> Option<MotionSettings> {

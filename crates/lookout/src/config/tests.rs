@@ -1,5 +1,6 @@
 use super::*;
 use crate::ros::settings::RosTransport;
+use std::time::Duration;
 
 /// Every error of `text`, in the order they are reported.
 fn errs(text: &str) -> Vec<ConfigError> {
@@ -152,6 +153,48 @@ fn command_format_is_mjpeg_or_h264_and_anything_else_is_named() {
         "{e}"
     );
     assert!(e.fix.as_deref().unwrap_or("").contains("-f h264"), "{e}");
+}
+
+#[test]
+fn camera_h264_mode_bitrate_and_keyframe_interval() {
+    let cam = |h264: &str| {
+        format!(
+            "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n[camera.h264]\n{h264}"
+        )
+    };
+    let c = parse(&cam(""), "t").unwrap();
+    let enc = c.cameras[0].h264_encode.expect("auto by default");
+    assert_eq!(enc.bitrate_bps, None);
+    assert_eq!(enc.keyframe_interval, Duration::from_secs(2));
+    let c = parse(
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n",
+        "t",
+    )
+    .unwrap();
+    assert!(c.cameras[0].h264_encode.is_some(), "no table: auto");
+    let c = parse(
+        &cam("mode = \"auto\"\nbitrate_kbps = 1500\nkeyframe_interval_ms = 1000\n"),
+        "t",
+    )
+    .unwrap();
+    let enc = c.cameras[0].h264_encode.unwrap();
+    assert_eq!(enc.bitrate_bps, Some(1_500_000));
+    assert_eq!(enc.keyframe_interval, Duration::from_secs(1));
+    let c = parse(&cam("mode = \"off\"\n"), "t").unwrap();
+    assert!(c.cameras[0].h264_encode.is_none());
+
+    let e = err(&cam("mode = \"always\"\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(e.msg.contains("\"always\""), "{e}");
+    assert!(e.fix.as_deref().unwrap_or("").contains("\"off\""), "{e}");
+    let e = err(&cam("mode = \"auto\"\nbitrate_kbps = 5\n"));
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.msg.contains("bitrate_kbps is 5"), "{e}");
+    let e = err(&cam("keyframe_interval_ms = 0\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(e.msg.contains("keyframe_interval_ms"), "{e}");
+    let e = err(&cam("bitrate = 5\n"));
+    assert!(e.msg.contains("bitrate"), "unknown key refused: {e}");
 }
 
 #[test]

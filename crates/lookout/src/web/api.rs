@@ -27,6 +27,8 @@ pub struct CameraView {
     pub captured_fps: f64,
     pub frames_captured: u64,
     pub frames_dropped: u64,
+    /// Pictures Lookout encoded to H.264 for `stream.mp4` (grows only while somebody watches it).
+    pub h264_frames_encoded: u64,
     pub viewer_count: usize,
     pub viewers: Vec<ViewerView>,
     pub stream_url: String,
@@ -79,6 +81,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         captured_fps: stats.capture_rate.rate(),
         frames_captured: stats.frames_captured.load(Ordering::Relaxed),
         frames_dropped: stats.frames_dropped.load(Ordering::Relaxed),
+        h264_frames_encoded: stats.h264_encoded.load(Ordering::Relaxed),
         viewer_count: viewers.len(),
         viewers,
         stream_url: format!("{base}/cameras/{}/stream.mjpeg", c.id),

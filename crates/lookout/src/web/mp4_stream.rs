@@ -16,7 +16,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream;
 use http::{HeaderValue, StatusCode, header};
-use lookout_core::{CameraHub, Fmp4Viewer, SourceState, ViewerHandle};
+use lookout_core::{CameraHub, Fmp4Viewer, H264DemandGuard, SourceState, ViewerHandle};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -35,8 +35,15 @@ pub async fn camera_mp4(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
-                "camera {:?} sends JPEG and this Lookout does not encode it to H.264; watch {}/cameras/{}/stream.mjpeg instead",
-                cam.id, state.base, cam.id
+                "camera {:?} sends JPEG and this Lookout does not encode it to H.264 ({}); watch {}/cameras/{}/stream.mjpeg instead",
+                cam.id,
+                if lookout_sources::encode::AVAILABLE {
+                    "its [camera.h264] mode is \"off\""
+                } else {
+                    "built without the openh264 feature"
+                },
+                state.base,
+                cam.id
             ),
         )
         .with_details(json!({ "camera": cam.id, "codecs": codecs(hub) })));
@@ -50,6 +57,8 @@ pub async fn camera_mp4(
         .map_or_else(CancellationToken::new, |r| r.revoked.clone());
     // Demand: an idle camera starts for this viewer, and the API lists it.
     let handle = hub.add_viewer(peer.to_string(), "h264".into(), None);
+    // H.264 demand: a JPEG camera's encoder runs while this lives.
+    let h264_demand = hub.demand_h264();
     let mut viewer = Fmp4Viewer::new(hub.video());
     // Wait for the init segment before answering: the headers carry its codec, and a camera
     // that sends nothing gets a clear 503 instead of an empty body.
@@ -63,6 +72,7 @@ pub async fn camera_mp4(
     let body = Mp4Body {
         viewer,
         handle,
+        _h264_demand: h264_demand,
         pending: init.into(),
         shutdown: state.shutdown.clone(),
         revoked,
@@ -88,7 +98,7 @@ pub async fn camera_mp4(
 
 /// Whether `stream.mp4` has anything to send for this camera.
 fn offers_h264(hub: &CameraHub) -> bool {
-    hub.sends_h264_only() || hub.video().latest_params().is_some()
+    hub.sends_h264_only() || hub.encodes_h264() || hub.video().latest_params().is_some()
 }
 
 /// The codecs a camera offers, as the API lists them.
@@ -157,6 +167,7 @@ async fn first_chunk(
 struct Mp4Body {
     viewer: Fmp4Viewer,
     handle: ViewerHandle,
+    _h264_demand: H264DemandGuard,
     pending: VecDeque<Bytes>,
     shutdown: CancellationToken,
     /// Cancelled when the viewer's session, token or user is revoked.

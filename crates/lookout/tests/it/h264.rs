@@ -81,7 +81,7 @@ pub(crate) fn probe(file: &Path) -> (String, u64, u64, Vec<(f64, bool)>) {
 }
 
 /// ffmpeg decodes every frame of `file`; returns what it said on stderr (nothing if clean).
-fn decode_errors(file: &Path) -> String {
+pub(crate) fn decode_errors(file: &Path) -> String {
     let o = Command::new("ffmpeg")
         .args(["-hide_banner", "-v", "error", "-i"])
         .arg(file)
@@ -244,9 +244,15 @@ async fn stream_mp4_needs_a_login_like_stream_mjpeg() {
     srv.stop().await;
 }
 
+/// Without the `openh264` feature every JPEG camera is MJPEG only; with it, `mode = "off"`.
 #[tokio::test]
 async fn a_jpeg_camera_has_no_stream_mp4_and_says_why() {
-    let srv = TestServer::start(&testpattern("tp", 320, 240, 10)).await;
+    let off = if cfg!(feature = "openh264") {
+        "\n[camera.h264]\nmode = \"off\"\n"
+    } else {
+        ""
+    };
+    let srv = TestServer::start(&format!("{}{off}", testpattern("tp", 320, 240, 10))).await;
     let r = srv.get("/cameras/tp/stream.mp4").await;
     assert_eq!(r.status, 404);
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -255,6 +261,12 @@ async fn a_jpeg_camera_has_no_stream_mp4_and_says_why() {
         "{body}"
     );
     assert_eq!(body["codecs"], serde_json::json!(["jpeg"]), "{body}");
+    let why = if cfg!(feature = "openh264") {
+        "mode is \"off\""
+    } else {
+        "without the openh264 feature"
+    };
+    assert!(body["error"].as_str().unwrap().contains(why), "{body}");
     let cam = srv.json("/api/cameras/tp").await;
     assert_eq!(cam["codecs"], serde_json::json!(["jpeg"]));
     assert!(cam["h264"].is_null() && cam["mp4_url"].is_null(), "{cam}");
@@ -310,9 +322,15 @@ async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
         return;
     }
     let srv = TestServer::start(&format!(
-        "{}{}",
+        "{}{}{}",
         x264_camera("x264", "keep_warm = true"),
-        testpattern("tp", 320, 240, 10)
+        testpattern("tp", 320, 240, 10),
+        // With the openh264 feature a JPEG camera is encoded for the page; "off" keeps it MJPEG.
+        if cfg!(feature = "openh264") {
+            "\n[camera.h264]\nmode = \"off\"\n"
+        } else {
+            ""
+        }
     ))
     .await;
     srv.wait_camera("x264", SECS, |c| !c["h264"].is_null())

@@ -23,6 +23,8 @@ mod data_dir;
 mod errors;
 mod events_api;
 mod h264;
+#[cfg(feature = "openh264")]
+mod h264_encode;
 mod https;
 mod mqtt;
 mod remote;
