@@ -149,7 +149,9 @@ async fn chromium_shows_a_slow_cameras_first_frame_before_the_second_comes() {
         return;
     };
     let srv = TestServer::start(
-        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 0.1\n",
+        // The MJPEG <img> is under test: with `--features openh264` the page would play the
+        // camera as encoded H.264 instead.
+        "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\nwidth = 320\nheight = 240\nfps = 0.1\n[camera.h264]\nmode = \"off\"\n",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
