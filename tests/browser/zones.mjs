@@ -20,8 +20,15 @@ try {
   await page.fill('input[name=user]', user);
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForURL(`${base}/cameras/${camera}`), page.click('button[type=submit]')]);
-  // The picture must be showing so the overlay has its size.
-  await page.waitForFunction(() => document.querySelector('figure.cam img')?.naturalWidth > 0);
+  // The picture must be showing so the overlay has its size: the MJPEG <img>, or the <video>
+  // when the camera offers H.264 (encoded, in a build with the openh264 feature).
+  await page.waitForFunction(() => {
+    const img = document.querySelector('figure.cam img:not([hidden])');
+    const video = document.querySelector('figure.cam video:not([hidden])');
+    return img?.naturalWidth > 0 || video?.videoWidth > 0;
+  });
+  report.picture = await page.evaluate(() =>
+    document.querySelector('figure.cam video:not([hidden])')?.videoWidth > 0 ? 'video' : 'img');
   const box = await page.locator('[data-zone-overlay]').boundingBox();
   for (const [x, y] of [[0.1, 0.1], [0.6, 0.1], [0.6, 0.5]]) {
     await page.mouse.click(box.x + x * box.width, box.y + y * box.height);
