@@ -659,7 +659,7 @@ pub struct HttpSection {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// A file whose first line is the password.
+    /// A file holding the password (the rule of docs/ref/config.md#secrets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
     /// An environment variable holding the password.
@@ -683,7 +683,7 @@ pub struct RtspSection {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// A file holding the password.
+    /// A file holding the password (the rule of docs/ref/config.md#secrets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
     /// An environment variable holding the password.
