@@ -55,15 +55,17 @@ if [ -d "$H/lib/modules/$KVER" ]; then
 fi
 
 mark "chroot ready"
-# The loopback device first: ffmpeg takes seconds to start under emulation, vivid loads
-# meanwhile.
-chroot $H /usr/sbin/modprobe -d "$MODROOT" v4l2loopback video_nr=10 exclusive_caps=1 \
-    card_label="Lookout loopback" || fail "modprobe v4l2loopback failed"
+# The loopback devices first: ffmpeg takes seconds to start under emulation, vivid loads
+# meanwhile. /dev/video11 stays without a writer: the H.264 test feeds it itself.
+chroot $H /usr/sbin/modprobe -d "$MODROOT" v4l2loopback devices=2 video_nr=10,11 \
+    exclusive_caps=1,1 card_label="Lookout loopback,Lookout H.264" ||
+    fail "modprobe v4l2loopback failed"
 for _ in $(seq 100); do
-    [ -e $H/dev/video10 ] && break
+    [ -e $H/dev/video10 ] && [ -e $H/dev/video11 ] && break
     sleep 0.1
 done
 [ -e $H/dev/video10 ] || fail "v4l2loopback loaded but /dev/video10 did not appear"
+[ -e $H/dev/video11 ] || fail "v4l2loopback loaded but /dev/video11 did not appear"
 chroot $H /usr/bin/ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi \
     -i testsrc=size=640x480:rate=15 -pix_fmt yuyv422 -f v4l2 /dev/video10 \
     </dev/null >/share/ffmpeg.log 2>&1 &

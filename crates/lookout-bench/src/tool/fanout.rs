@@ -1,7 +1,7 @@
 //! `lookout-bench fanout`: for each viewer count, start a fresh server with one camera (the
-//! built-in test pattern, or ffmpeg's `testsrc2` as a `command` source), open that many MJPEG
-//! viewers, and measure delivered frame rates, latency, time to first frame, server CPU per
-//! frame and peak memory.
+//! built-in test pattern, or ffmpeg's `testsrc2` as a `command` source sending MJPEG or H.264),
+//! open that many viewers of `stream.mjpeg` or `stream.mp4`, and measure delivered frame rates,
+//! latency, time to first frame, server CPU per frame and peak memory.
 
 use super::report::{self, ChildrenCpu, RunResult};
 use super::server::Server;
@@ -12,8 +12,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-const STREAM_PATH: &str = "/cameras/bench/stream.mjpeg";
 
 /// Viewers are opened this many at a time, one batch every `RAMP_INTERVAL`: 1000 viewers join
 /// over one second, not in one burst the listen backlog would have to absorb.
@@ -45,6 +43,10 @@ pub struct FanoutArgs {
     /// 720p; ffmpeg's CPU is reported apart from the server's).
     #[arg(long, value_enum, default_value_t = SourceKind::Testpattern)]
     pub source: SourceKind,
+    /// What every viewer reads: the MJPEG stream, or the H.264 fragmented MP4 (for the test
+    /// pattern and `ffmpeg`, the server then encodes H.264: build it with `--features openh264`).
+    #[arg(long, value_enum, default_value_t = StreamKind::Mjpeg)]
+    pub stream: StreamKind,
     /// Camera width.
     #[arg(long, default_value_t = 1280)]
     pub width: u32,
@@ -64,6 +66,27 @@ pub enum SourceKind {
     /// `kind = "command"` running ffmpeg's `testsrc2` at `-q:v 4`: the server only splits and
     /// forwards JPEGs, as with a camera that sends MJPEG.
     Ffmpeg,
+    /// `kind = "command"`, `format = "h264"`: ffmpeg's `testsrc2` through libx264 (veryfast,
+    /// zerolatency, no B-frames, a key frame every 2 s), passed through as with an H.264 camera.
+    FfmpegH264,
+}
+
+/// Which of the camera's streams the viewers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamKind {
+    /// `stream.mjpeg`: multipart JPEGs.
+    Mjpeg,
+    /// `stream.mp4`: fragmented MP4 of H.264, a fragment per frame.
+    Mp4,
+}
+
+impl StreamKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Mjpeg => "/cameras/bench/stream.mjpeg",
+            Self::Mp4 => "/cameras/bench/stream.mp4",
+        }
+    }
 }
 
 impl SourceKind {
@@ -74,6 +97,10 @@ impl SourceKind {
             Self::Testpattern => format!("testpattern {w}x{h} at {fps} fps"),
             Self::Ffmpeg => format!(
                 "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, MJPEG -q:v {FFMPEG_QUALITY}"
+            ),
+            Self::FfmpegH264 => format!(
+                "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, H.264 libx264 veryfast CRF 23, \
+                 key frame every 2 s"
             ),
         }
     }
@@ -98,8 +125,9 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
         )));
     }
     let camera = format!(
-        "{}, {} s measured after {} s warm-up",
+        "{}, viewers read {}, {} s measured after {} s warm-up",
         args.source.describe(args),
+        args.stream.path(),
         args.seconds,
         args.warmup_seconds
     );
@@ -124,10 +152,11 @@ fn config_toml(args: &FanoutArgs) -> String {
         SourceKind::Testpattern => {
             format!("kind = \"testpattern\"\nwidth = {w}\nheight = {h}\nfps = {fps}\n")
         }
-        SourceKind::Ffmpeg => {
+        SourceKind::Ffmpeg | SourceKind::FfmpegH264 => {
             let lavfi = format!("testsrc2=size={w}x{h}:rate={fps}");
             let quality = FFMPEG_QUALITY.to_string();
-            let argv = [
+            let gop = (fps * 2).to_string();
+            let mut argv = vec![
                 "ffmpeg",
                 "-hide_banner",
                 "-loglevel",
@@ -137,14 +166,33 @@ fn config_toml(args: &FanoutArgs) -> String {
                 "lavfi",
                 "-i",
                 &lavfi,
-                "-f",
-                "mjpeg",
-                "-q:v",
-                &quality,
-                "-",
             ];
+            let format = if args.source == SourceKind::Ffmpeg {
+                argv.extend(["-f", "mjpeg", "-q:v", &quality, "-"]);
+                ""
+            } else {
+                argv.extend([
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-tune",
+                    "zerolatency",
+                    "-bf",
+                    "0",
+                    "-g",
+                    &gop,
+                    "-f",
+                    "h264",
+                    "-",
+                ]);
+                "format = \"h264\"\n"
+            };
             let quoted: Vec<String> = argv.iter().map(|a| format!("\"{a}\"")).collect();
-            format!("kind = \"command\"\ncommand = [{}]\n", quoted.join(", "))
+            format!(
+                "kind = \"command\"\ncommand = [{}]\n{format}",
+                quoted.join(", ")
+            )
         }
     };
     format!("[[camera]]\nid = \"bench\"\n[camera.source]\n{source}")
@@ -178,7 +226,7 @@ async fn run_one(
         tokio::time::sleep_until(ramp_start + RAMP_INTERVAL * batch).await;
         let first = batch as usize * RAMP_BATCH;
         for _ in first..viewers.min(first + RAMP_BATCH) {
-            tasks.spawn(viewer::run(server.addr, STREAM_PATH, window, args.fps));
+            tasks.spawn(viewer::run(server.addr, args.stream, window, args.fps));
         }
     }
 
@@ -254,5 +302,17 @@ mod tests {
              \"-q:v\", \"4\", \"-\"]\n"
         );
         assert!(Cli::try_parse_from(["fanout", "--server-bin", "x", "--source", "v4l2"]).is_err());
+    }
+
+    #[test]
+    fn ffmpeg_h264_source_passes_libx264_annex_b_through() {
+        let a = args(&["--source", "ffmpeg-h264", "--stream", "mp4", "--fps", "25"]);
+        assert_eq!(a.stream.path(), "/cameras/bench/stream.mp4");
+        let toml = config_toml(&a);
+        assert!(
+            toml.contains("\"libx264\", \"-preset\", \"veryfast\"")
+                && toml.contains("\"-g\", \"50\", \"-f\", \"h264\", \"-\"]\nformat = \"h264\"\n"),
+            "{toml}"
+        );
     }
 }

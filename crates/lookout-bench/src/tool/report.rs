@@ -236,7 +236,7 @@ fn notes(run: &RunResult) -> String {
     let bytes: u64 = run.reports.iter().map(|r| r.bytes).sum();
     let share = |cpu_s: f64| cpu_s / run.seconds * 100.0;
     let mut s = format!(
-        "{} frames in the window, mean JPEG {:.1} KB, server CPU {:.2} s ({:.0}% of a core)",
+        "{} frames in the window, mean frame {:.1} KB, server CPU {:.2} s ({:.0}% of a core)",
         row.frames,
         if row.frames > 0 {
             bytes as f64 / row.frames as f64 / 1024.0
@@ -277,7 +277,7 @@ fn notes(run: &RunResult) -> String {
     );
     let untimed: u64 = run.reports.iter().map(|r| u64::from(r.untimed)).sum();
     if untimed > 0 {
-        let _ = write!(s, ", {untimed} frames without X-Timestamp");
+        let _ = write!(s, ", {untimed} frames without a capture time");
     }
     let errors: Vec<&str> = run
         .reports

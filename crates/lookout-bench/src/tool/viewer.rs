@@ -1,6 +1,7 @@
-//! One bench viewer: opens the stream, notes its time to first frame, and inside the
-//! measurement window counts frames and records each frame's latency.
+//! One bench viewer: opens the stream (MJPEG or fragmented MP4), notes its time to first frame,
+//! and inside the measurement window counts frames and records each frame's latency.
 
+use super::fanout::StreamKind;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,18 +20,24 @@ pub struct ViewerReport {
     pub first_frame: Option<Duration>,
     /// Frames received inside the window.
     pub frames: u32,
-    /// Their bytes (JPEG bodies only).
+    /// Their bytes: JPEG bodies, or each fragment's `moof` and `mdat`.
     pub bytes: u64,
-    /// Receipt time minus `X-Timestamp` of each frame in the window, in microseconds.
+    /// Receipt time minus capture time of each frame in the window, in microseconds. MJPEG:
+    /// the part's `X-Timestamp`; MP4: `X-Lookout-Start` plus the fragment's decode time.
     pub latencies_us: Vec<u32>,
-    /// Frames in the window without an `X-Timestamp`.
+    /// Frames in the window without a capture time.
     pub untimed: u32,
     /// Why the viewer stopped before the window ended, if it did.
     pub error: Option<String>,
 }
 
-/// Watches `path` on `addr` until the window ends.
-pub async fn run(addr: SocketAddr, path: &str, window: Window, expected_fps: u32) -> ViewerReport {
+/// Watches the camera's `stream` on `addr` until the window ends.
+pub async fn run(
+    addr: SocketAddr,
+    stream: StreamKind,
+    window: Window,
+    expected_fps: u32,
+) -> ViewerReport {
     let seconds = window
         .end
         .saturating_duration_since(window.start)
@@ -40,8 +47,14 @@ pub async fn run(addr: SocketAddr, path: &str, window: Window, expected_fps: u32
         ..ViewerReport::default()
     };
     let started = Instant::now();
-    match tokio::time::timeout_at(window.end, watch(addr, path, window, started, &mut report)).await
-    {
+    let path = stream.path();
+    let watching = async {
+        match stream {
+            StreamKind::Mjpeg => watch(addr, path, window, started, &mut report).await,
+            StreamKind::Mp4 => watch_mp4(addr, path, window, started, &mut report).await,
+        }
+    };
+    match tokio::time::timeout_at(window.end, watching).await {
         Err(_elapsed) => {} // the normal end: still watching when the window closed
         Ok(Ok(())) => report.error = Some("the server ended the stream".into()),
         Ok(Err(e)) => report.error = Some(e.to_string()),
@@ -75,6 +88,60 @@ async fn watch(
                 .latencies_us
                 .push(u32::try_from(l.as_micros()).unwrap_or(u32::MAX)),
             None => report.untimed += 1,
+        }
+    }
+    Ok(())
+}
+
+/// 90 kHz: the timescale of Lookout's fragmented MP4 (RTP's video clock).
+const MP4_TIMESCALE: u64 = 90_000;
+
+async fn watch_mp4(
+    addr: SocketAddr,
+    path: &str,
+    window: Window,
+    started: Instant,
+    report: &mut ViewerReport,
+) -> io::Result<()> {
+    let mut stream = lookout_bench::open_mp4_stream(addr, path, &[]).await?;
+    if stream.status() != 200 {
+        return Err(io::Error::other(format!("HTTP status {}", stream.status())));
+    }
+    let start = stream
+        .header("x-lookout-start")
+        .and_then(lookout_bench::parse_unix_timestamp);
+    // A fragment is a `moof` and the `mdat` after it; it counts when its `mdat` has arrived.
+    let mut moof: Option<(usize, Option<u64>)> = None;
+    while let Some(b) = stream.next_box().await? {
+        match &b.kind {
+            b"moof" => moof = Some((b.payload.len() + 8, b.decode_time())),
+            b"mdat" => {
+                let Some((moof_len, decode_time)) = moof.take() else {
+                    continue;
+                };
+                let now = Instant::now();
+                if report.first_frame.is_none() {
+                    report.first_frame = Some(now - started);
+                }
+                if now < window.start || now >= window.end {
+                    continue;
+                }
+                report.frames += 1;
+                report.bytes += (moof_len + b.payload.len() + 8) as u64;
+                let captured = start.zip(decode_time).map(|(s, t)| {
+                    s + Duration::from_micros(t.saturating_mul(1_000_000) / MP4_TIMESCALE)
+                });
+                match captured {
+                    Some(c) => {
+                        let l = b.received_at.duration_since(c).unwrap_or_default();
+                        report
+                            .latencies_us
+                            .push(u32::try_from(l.as_micros()).unwrap_or(u32::MAX));
+                    }
+                    None => report.untimed += 1,
+                }
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -24,20 +24,22 @@ pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
     ]
 }
 
-/// Bytes in one row of pixels (without padding), or `None` for JPEG and unknown formats.
+/// Bytes in one row of pixels (without padding), or `None` for JPEG, H.264 and unknown formats.
 /// For NV12 this is the Y plane's row (the UV rows have the same length).
 pub fn row_bytes(format: PixelFormat, width: u32) -> Option<usize> {
     let per_pixel = match format {
         PixelFormat::Yuyv | PixelFormat::Uyvy => 2,
         PixelFormat::Rgb24 | PixelFormat::Bgr24 => 3,
         PixelFormat::Nv12 | PixelFormat::Grey => 1,
-        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::Other(_) => return None,
+        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::H264 | PixelFormat::Other(_) => {
+            return None;
+        }
     };
     (width as usize).checked_mul(per_pixel)
 }
 
-/// Converts a buffer of `format` to RGB; errors for JPEG (passed through, not converted)
-/// and unknown formats.
+/// Converts a buffer of `format` to RGB; errors for JPEG and H.264 (passed through, not
+/// converted) and unknown formats.
 pub fn to_rgb(
     format: PixelFormat,
     src: &[u8],
@@ -52,10 +54,10 @@ pub fn to_rgb(
         PixelFormat::Rgb24 => rgb24_to_rgb(src, width, height, stride),
         PixelFormat::Bgr24 => bgr24_to_rgb(src, width, height, stride),
         PixelFormat::Grey => grey_to_rgb(src, width, height, stride),
-        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::Other(_) => {
+        PixelFormat::Mjpeg | PixelFormat::Jpeg | PixelFormat::H264 | PixelFormat::Other(_) => {
             Err(Error::invalid(format!(
-                "{format} frames are not converted to RGB (JPEG is passed through; other formats \
-             are unsupported)"
+                "{format} frames are not converted to RGB (JPEG and H.264 are passed through; \
+                 other formats are unsupported)"
             )))
         }
     }

@@ -1,5 +1,5 @@
-//! Pixel formats cameras send, named by their V4L2 fourcc codes: which are JPEG (passed
-//! through), which Lookout converts to RGB, and their four-character names.
+//! Pixel formats cameras send, named by their V4L2 fourcc codes: which are JPEG or H.264
+//! (passed through), which Lookout converts to RGB, and their four-character names.
 
 use std::fmt;
 
@@ -22,6 +22,9 @@ pub enum PixelFormat {
     Bgr24,
     /// 8-bit greyscale (`GREY`).
     Grey,
+    /// H.264 with start codes (`H264`, V4L2_PIX_FMT_H264): each buffer is one access unit in
+    /// Annex B, as UVC cameras with an H.264 encoder and v4l2loopback send it.
+    H264,
     /// Any other fourcc, kept so it can be listed.
     Other(u32),
 }
@@ -31,7 +34,7 @@ pub const fn fourcc(code: &[u8; 4]) -> u32 {
     u32::from_le_bytes(*code)
 }
 
-const KNOWN: [(PixelFormat, &[u8; 4]); 8] = [
+const KNOWN: [(PixelFormat, &[u8; 4]); 9] = [
     (PixelFormat::Mjpeg, b"MJPG"),
     (PixelFormat::Jpeg, b"JPEG"),
     (PixelFormat::Yuyv, b"YUYV"),
@@ -40,6 +43,7 @@ const KNOWN: [(PixelFormat, &[u8; 4]); 8] = [
     (PixelFormat::Rgb24, b"RGB3"),
     (PixelFormat::Bgr24, b"BGR3"),
     (PixelFormat::Grey, b"GREY"),
+    (PixelFormat::H264, b"H264"),
 ];
 
 impl PixelFormat {
@@ -82,7 +86,13 @@ impl PixelFormat {
         matches!(self, Self::Mjpeg | Self::Jpeg)
     }
 
-    /// Whether Lookout can use this format: JPEG passed through, or pixels [`to_rgb`] converts.
+    /// Compressed formats passed through as they come: JPEG and H.264.
+    pub fn is_compressed(self) -> bool {
+        self.is_jpeg() || self == Self::H264
+    }
+
+    /// Whether Lookout can use this format: JPEG or H.264 passed through, or pixels [`to_rgb`]
+    /// converts.
     ///
     /// [`to_rgb`]: super::to_rgb
     pub fn is_usable(self) -> bool {
@@ -113,6 +123,7 @@ mod tests {
             (Rgb24, "RGB3"),
             (Bgr24, "BGR3"),
             (Grey, "GREY"),
+            (H264, "H264"),
         ];
         for (f, s) in cases {
             let code = u32::from_le_bytes(s.as_bytes().try_into().unwrap());
@@ -124,12 +135,13 @@ mod tests {
         }
         // V4L2_PIX_FMT_MJPEG is 0x47504a4d.
         assert_eq!(Mjpeg.fourcc(), 0x4750_4a4d);
-        let h264 = fourcc(b"H264");
-        assert_eq!(PixelFormat::from_fourcc(h264), Other(h264));
-        assert_eq!(Other(h264).fourcc(), h264);
-        assert_eq!(Other(h264).to_string(), "H264");
+        let hevc = fourcc(b"HEVC");
+        assert_eq!(PixelFormat::from_fourcc(hevc), Other(hevc));
+        assert_eq!(Other(hevc).fourcc(), hevc);
+        assert_eq!(Other(hevc).to_string(), "HEVC");
         assert_eq!(Other(0x0102_0304).fourcc_str(), "....");
-        assert!(!Other(h264).is_usable());
-        assert!(Mjpeg.is_jpeg() && Jpeg.is_jpeg() && !Yuyv.is_jpeg());
+        assert!(!Other(hevc).is_usable());
+        assert!(Mjpeg.is_jpeg() && Jpeg.is_jpeg() && !Yuyv.is_jpeg() && !H264.is_jpeg());
+        assert!(H264.is_compressed() && Mjpeg.is_compressed() && !Nv12.is_compressed());
     }
 }

@@ -6,8 +6,12 @@
 //!
 //! 1. Only formats Lookout can use count: MJPEG/JPEG (passed through as they come, never
 //!    decoded and re-encoded) and YUYV, UYVY, NV12, RGB24, BGR24 and GREY (converted to RGB
-//!    and encoded). Anything else ([`PixelFormat::Other`], e.g. H.264) is ignored. When
-//!    nothing usable is offered, the error lists everything the device offers.
+//!    and encoded). H.264 (passed through as H.264) counts only when the device offers nothing
+//!    else usable, or when the config asks for it (`format = "H264"`, which filters the offers
+//!    before this): a camera chosen as H.264 needs a decoder for every JPEG viewer, snapshot and
+//!    motion detector, so a webcam that also sends MJPEG keeps sending MJPEG unless told.
+//!    Anything else ([`PixelFormat::Other`], e.g. HEVC) is ignored. When nothing usable is
+//!    offered, the error lists everything the device offers.
 //! 2. The size is chosen first, over all usable offers: the wanted size if any usable format
 //!    offers it exactly; else the offered size nearest to it by area (ties go to the larger
 //!    size); with no wanted size, the largest offered (by area, then width).
@@ -57,9 +61,9 @@ pub struct Choice {
 }
 
 impl Choice {
-    /// Frames are JPEG already and are passed through untouched.
+    /// Frames are JPEG or H.264 already and are passed through untouched.
     pub fn passthrough(&self) -> bool {
-        self.format.is_jpeg()
+        self.format.is_compressed()
     }
 }
 
@@ -92,6 +96,7 @@ fn preference(format: PixelFormat) -> Option<u8> {
         PixelFormat::Rgb24 => Some(5),
         PixelFormat::Bgr24 => Some(6),
         PixelFormat::Grey => Some(7),
+        PixelFormat::H264 => Some(8),
         PixelFormat::Other(_) => None,
     }
 }
@@ -108,14 +113,21 @@ pub fn choose(
     wanted: Option<(u32, u32)>,
     wanted_fps: Option<f64>,
 ) -> Result<Choice, Error> {
-    let usable: Vec<&FormatOffer> = offers
-        .iter()
-        .filter(|o| o.format.is_usable() && o.width > 0 && o.height > 0)
-        .collect();
+    let usable_as = |h264: bool| -> Vec<&FormatOffer> {
+        offers
+            .iter()
+            .filter(|o| o.format.is_usable() && o.width > 0 && o.height > 0)
+            .filter(|o| (o.format == PixelFormat::H264) == h264)
+            .collect()
+    };
+    let mut usable = usable_as(false);
+    if usable.is_empty() {
+        usable = usable_as(true);
+    }
     if usable.is_empty() {
         return Err(Error::invalid(format!(
             "the camera offers no format Lookout can use (MJPG, JPEG, YUYV, UYVY, NV12, RGB3, \
-             BGR3, GREY); it offers: {}",
+             BGR3, GREY, H264); it offers: {}",
             describe_offers(offers)
         )));
     }
@@ -328,27 +340,38 @@ mod tests {
     }
 
     #[test]
-    fn unusable_formats_are_ignored() {
+    fn h264_is_taken_only_when_nothing_else_is_offered() {
         use PixelFormat::*;
+        // A larger H.264 size does not win over MJPEG or raw pixels: JPEG viewers would then
+        // need a decoder.
         let offers = vec![
-            offer(Other(fourcc(b"H264")), 1920, 1080, &[30.0]),
+            offer(H264, 1920, 1080, &[30.0]),
             offer(Yuyv, 640, 480, &[30.0]),
         ];
         let c = choose(&offers, None, None).unwrap();
         assert_eq!((c.format, c.width), (Yuyv, 640));
+        // An H.264-only camera is captured as H.264, passed through.
+        let offers = vec![
+            offer(H264, 1920, 1080, &[30.0]),
+            offer(H264, 1280, 720, &[30.0]),
+            offer(Other(fourcc(b"HEVC")), 1920, 1080, &[30.0]),
+        ];
+        let c = choose(&offers, Some((1280, 720)), None).unwrap();
+        assert_eq!((c.format, c.width, c.height), (H264, 1280, 720));
+        assert!(c.passthrough());
     }
 
     #[test]
     fn nothing_usable_lists_the_offers() {
         use PixelFormat::*;
         let offers = vec![
-            offer(Other(fourcc(b"H264")), 1920, 1080, &[30.0, 7.5]),
+            offer(Other(fourcc(b"HEVC")), 1920, 1080, &[30.0, 7.5]),
             offer(Other(fourcc(b"YU12")), 640, 480, &[]),
         ];
         let err = choose(&offers, Some((640, 480)), None).unwrap_err();
         assert_eq!(err.kind(), lookout_core::ErrorKind::InvalidInput, "{err}");
         let err = err.message();
-        assert!(err.contains("H264 1920x1080 @ 30/7.5 fps"), "{err}");
+        assert!(err.contains("HEVC 1920x1080 @ 30/7.5 fps"), "{err}");
         assert!(err.contains("YU12 640x480"), "{err}");
         assert!(err.contains("MJPG"), "{err}");
 

@@ -26,6 +26,8 @@ pub mod device;
 #[cfg(all(test, feature = "v4l2", target_os = "linux"))]
 mod fake;
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
+mod h264;
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
 pub mod list;
 #[cfg(all(feature = "v4l2", target_os = "linux"))]
 mod queue;

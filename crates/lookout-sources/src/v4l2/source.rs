@@ -3,14 +3,17 @@
 //! Each `run` opens the device anew (following a `/dev/v4l/by-id/…` link again, so a
 //! replugged camera that became another `/dev/videoN` is found), chooses the format, applies
 //! the configured controls and then those changed at runtime, and streams from a capture
-//! thread. MJPEG frames are published as they come; raw ones are converted to RGB and
-//! encoded. An unplugged camera ends `run` with an Unavailable error: the supervisor shows
+//! thread. MJPEG frames are published as they come, H.264 ones to the hub's H.264 track; raw
+//! ones are converted to RGB and encoded. An unplugged camera ends `run` with an Unavailable
+//! error: the supervisor shows
 //! "no signal" and calls `run` again with backoff, which is the reopen.
 
 use super::capture::{self, CaptureDevice, CapturePlan, CapturedFrame};
 use super::config::{DEFAULT_BUFFERS, V4l2Config};
 use super::controls::{self, Assignment};
 use super::device::V4l2Device;
+use super::formats::PixelFormat;
+use super::h264::H264Buffers;
 use crate::{BoxFuture, FrameSink, Source};
 use bytes::Bytes;
 use lookout_core::Error;
@@ -103,9 +106,13 @@ impl V4l2Source {
     }
 }
 
-/// Publishes one frame: JPEG untouched, raw formats converted off the runtime. Frames that
-/// cannot be used are counted as dropped.
-async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
+/// Publishes one frame: JPEG and H.264 untouched, raw formats converted off the runtime.
+/// Frames that cannot be used are counted as dropped.
+async fn publish(
+    sink: &FrameSink,
+    frame: CapturedFrame,
+    h264: &mut H264Buffers,
+) -> Result<(), Error> {
     let f = frame.format;
     if frame.damaged {
         sink.drop_frame("the driver marked the buffer as damaged");
@@ -117,6 +124,10 @@ async fn publish(sink: &FrameSink, frame: CapturedFrame) -> Result<(), Error> {
     }
     if f.format.is_jpeg() {
         sink.publish_jpeg(Bytes::from(frame.data), frame.captured_at);
+        return Ok(());
+    }
+    if f.format == PixelFormat::H264 {
+        h264.publish(sink, frame.data, frame.captured_at);
         return Ok(());
     }
     let converted = tokio::task::spawn_blocking(move || {
@@ -165,9 +176,17 @@ impl Source for V4l2Source {
             let (mut frames, thread) =
                 capture::spawn(&camera, Box::new(move || opener(&path)), self.plan())?;
             *lock(&self.thread) = Some(thread);
+            let mut h264 = H264Buffers::default();
+            let mut first = true;
             loop {
                 let frame = frames.recv().await?;
-                publish(sink, frame).await?;
+                if std::mem::take(&mut first) {
+                    // The format is chosen at each open (an H.264-only camera, or `format =
+                    // "H264"`): JPEG viewers, snapshots and motion need the decoder then.
+                    sink.hub()
+                        .set_sends_h264_only(frame.format.format == PixelFormat::H264);
+                }
+                publish(sink, frame, &mut h264).await?;
             }
         })
     }
@@ -322,6 +341,52 @@ mod tests {
         let sink = sink_for(&cam);
         run_until_error(&source(&cam, config(&[])), &sink).await;
         assert_eq!(counts(&sink), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn h264_buffers_go_to_the_video_track_untouched() {
+        // libx264 High profile, an AUD and two slices a picture (lookout-core's test stream),
+        // cut into access units as a UVC camera or v4l2loopback delivers them.
+        let stream: &[u8] =
+            include_bytes!("../../../lookout-core/tests/data/small_high_aud_2slices.h264");
+        let mut reader = lookout_core::h264::AnnexBReader::new(1 << 20);
+        reader.push(stream);
+        let mut units = Vec::new();
+        while let Some(au) = reader.next_access_unit() {
+            units.push(au.unwrap());
+        }
+        reader.finish().unwrap();
+        while let Some(au) = reader.next_access_unit() {
+            units.push(au.unwrap());
+        }
+        assert!(units.len() >= 3 && units[0].is_key, "{} units", units.len());
+        let cam = FakeCamera::new(vec![
+            offer(PixelFormat::H264, 64, 48, &[30.0]),
+            offer(
+                PixelFormat::Other(crate::v4l2::formats::fourcc(b"HEVC")),
+                64,
+                48,
+                &[30.0],
+            ),
+        ]);
+        for au in &units {
+            let mut annex_b = Vec::new();
+            au.write_annex_b(&mut annex_b);
+            cam.state().script.push_back(Ok(frame(annex_b)));
+        }
+        cam.state()
+            .script
+            .push_back(Ok(frame(b"no start code".to_vec())));
+        cam.state().script.push_back(Err(unplugged()));
+        let sink = sink_for(&cam);
+        run_until_error(&source(&cam, config(&[])), &sink).await;
+        assert_eq!(cam.state().configured[0].format, PixelFormat::H264);
+        assert!(sink.hub().sends_h264_only());
+        assert_eq!(counts(&sink), (units.len() as u64, 1));
+        let latest = sink.hub().video().latest().unwrap();
+        let last = units.last().unwrap();
+        assert_eq!(latest.au.nals, last.nals, "passed through byte for byte");
+        assert!(sink.hub().video().latest_params().is_some());
     }
 
     fn camera_with_controls() -> FakeCamera {

@@ -42,9 +42,14 @@ impl SourceConfig {
             Self::Ros(r) => r.transport.name(),
         }
     }
-    /// The source sends H.264 and no JPEG.
+    /// The source sends H.264 and no JPEG (as configured; an RTSP camera or a V4L2 camera
+    /// that offers only H.264 says so when it connects).
     pub fn sends_h264_only(&self) -> bool {
-        matches!(self, Self::Command(c) if c.format == CommandFormat::H264)
+        match self {
+            Self::Command(c) => c.format == CommandFormat::H264,
+            Self::V4l2(v) => v.format == Some(PixelFormat::H264),
+            _ => false,
+        }
     }
 }
 
@@ -400,7 +405,7 @@ fn v4l2(c: &Check<'_, '_>, v: &V4l2Section, cam: &CameraSection) -> V4l2Config {
             Some(f) if !f.is_usable() => c.bad(
                 "source.format",
                 format!("format {f} cannot be captured"),
-                "use MJPG, JPEG, YUYV, UYVY, NV12, RGB3, BGR3 or GREY, or remove it",
+                "use MJPG, JPEG, YUYV, UYVY, NV12, RGB3, BGR3, GREY or H264, or remove it",
             ),
             Some(_) => {}
         }

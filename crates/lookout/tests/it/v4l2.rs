@@ -1,6 +1,6 @@
 //! Lookout against real V4L2 devices: Debian's kernel in a qemu VM (scripts/v4l2-vm/run.sh)
-//! with the vivid test camera at /dev/video0 and a v4l2loopback device fed by ffmpeg at
-//! /dev/video10. `in_vm` runs on the host and runs this same test binary inside the VM, where
+//! with the vivid test camera at /dev/video0, a v4l2loopback device fed by ffmpeg at
+//! /dev/video10 and a second one at /dev/video11 that the H.264 test feeds. `in_vm` runs on the host and runs this same test binary inside the VM, where
 //! the `device_*` tests do the work; outside the VM those return at once.
 //!
 //! Everything inside the VM runs under software emulation, 5–20 times slower than here: the
@@ -15,6 +15,7 @@ const IN_VM: &str = "LOOKOUT_IN_VM";
 const WAIT: Duration = Duration::from_secs(180);
 const VIVID: &str = "/dev/video0";
 const LOOPBACK: &str = "/dev/video10";
+const H264_LOOPBACK: &str = "/dev/video11";
 
 fn inside_vm() -> bool {
     std::env::var_os(IN_VM).is_some()
@@ -391,5 +392,97 @@ async fn device_loopback_fed_by_ffmpeg_streams() {
         "five identical frames"
     );
     drop(s);
+    srv.stop().await;
+}
+
+/// A UVC camera with an H.264 encoder, as v4l2loopback plays one: ffmpeg writes libx264's
+/// access units to /dev/video11 in V4L2's `H264` format, one buffer each. The camera offers
+/// only H.264, so Lookout captures it as H.264 and passes it through to `stream.mp4`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_h264_camera_is_passed_through_to_stream_mp4() {
+    if !inside_vm() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.h264");
+    let clip_arg = clip.to_str().unwrap();
+    // Encoded first (20 s), then played at its rate: x264 under software emulation would not
+    // keep up live, and ffmpeg's -stream_loop fails to seek back in a raw H.264 file here.
+    run(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=15",
+            "-frames:v",
+            "300",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-bf",
+            "0",
+            "-g",
+            "15",
+            "-f",
+            "h264",
+            clip_arg,
+        ],
+    );
+    let _feeder = crate::support::Running(
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+            .args(["-f", "h264", "-framerate", "15", "-i", clip_arg])
+            .args(["-c", "copy", "-f", "v4l2", H264_LOOPBACK])
+            .spawn()
+            .expect("run ffmpeg"),
+    );
+    // With exclusive_caps the device becomes a capture device once the writer streams.
+    let format = "/sys/class/video4linux/video11/format";
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::fs::read_to_string(format)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ffmpeg did not start writing H.264 to {H264_LOOPBACK}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let source = format!("device = \"{H264_LOOPBACK}\"\n");
+    let srv = TestServer::start(&v4l2_camera("h264", &source, "")).await;
+    srv.wait_camera("h264", WAIT, |c| c["online"] == true).await;
+    let list = srv.json("/api/cameras").await;
+    let cam = &list["cameras"][0];
+    assert!(
+        cam["codecs"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "h264")),
+        "{cam}"
+    );
+    let out = dir.path().join("stream.mp4");
+    let url = format!("http://{}/cameras/h264/stream.mp4", srv.addr);
+    let headers = crate::h264::curl_for(url, 8, &out, &[]).await;
+    assert!(headers.contains("video/mp4"), "{headers}");
+    let (codec, w, h, packets) = crate::h264::probe(&out);
+    assert_eq!((codec.as_str(), w, h), ("h264", 320, 240));
+    assert!(packets.len() >= 10, "{} frames", packets.len());
+    assert!(packets[0].1, "the first frame is not a key frame");
+    assert!(
+        packets.windows(2).all(|p| p[1].0 > p[0].0),
+        "pts not rising: {packets:?}"
+    );
+    let errors = crate::h264::decode_errors(&out);
+    assert!(errors.is_empty(), "ffmpeg decode errors: {errors}");
     srv.stop().await;
 }
