@@ -106,6 +106,10 @@ impl SourceKind {
     }
 }
 
+/// The config before the camera: see [`config_toml`].
+const SERVER_TOML: &str = "[auth]\nmode = \"none\"\n\n[server]\nmax_connections = 2000\n\
+                           max_connections_per_address = 2001\n\n";
+
 /// ffmpeg's MJPEG quality scale (2 best, 31 worst); 4 gives about 50 KB at 720p for testsrc2.
 const FFMPEG_QUALITY: u32 = 4;
 
@@ -195,7 +199,9 @@ fn config_toml(args: &FanoutArgs) -> String {
             )
         }
     };
-    format!("[[camera]]\nid = \"bench\"\n[camera.source]\n{source}")
+    // No logins (the server listens on 127.0.0.1 only, and a password check per viewer is not
+    // what is measured), and every viewer comes from 127.0.0.1: no per-address limit.
+    format!("{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\n{source}")
 }
 
 /// One server start with `viewers` viewers; with `measure_idle`, first its memory at rest.
@@ -286,8 +292,10 @@ mod tests {
         assert_eq!(a.source, SourceKind::Testpattern);
         assert_eq!(
             config_toml(&a),
-            "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\n\
+            format!(
+                "{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\n\
              width = 640\nheight = 480\nfps = 15\n"
+            )
         );
     }
 
@@ -296,10 +304,12 @@ mod tests {
         let a = args(&["--source", "ffmpeg", "--width", "1920", "--height", "1080"]);
         assert_eq!(
             config_toml(&a),
-            "[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\n\
+            format!(
+                "{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\n\
              command = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-re\", \
              \"-f\", \"lavfi\", \"-i\", \"testsrc2=size=1920x1080:rate=30\", \"-f\", \"mjpeg\", \
              \"-q:v\", \"4\", \"-\"]\n"
+            )
         );
         assert!(Cli::try_parse_from(["fanout", "--server-bin", "x", "--source", "v4l2"]).is_err());
     }

@@ -31,7 +31,17 @@ impl Server {
         std::fs::write(&config, config_toml)?;
         let log = std::fs::File::create(dir.path.join("server.log"))?;
         let addr = free_port()?;
-        let child = Command::new(bin)
+        // The server runs in the scratch directory: a relative path given on our command line
+        // (`target/release/lookout`) would not be found from there. A bare name stays as it is
+        // and is looked up on PATH.
+        let bin = if bin.components().count() > 1 {
+            bin.canonicalize().map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot find {}: {e}", bin.display()))
+            })?
+        } else {
+            bin.to_path_buf()
+        };
+        let child = Command::new(&bin)
             .arg("serve")
             .arg("--config")
             .arg(&config)
