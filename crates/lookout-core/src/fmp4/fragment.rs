@@ -157,10 +157,14 @@ pub fn top_level_boxes(data: &[u8]) -> Result<Vec<([u8; 4], std::ops::Range<usiz
     let mut at = 0usize;
     while at < data.len() {
         let Some(header) = data.get(at..at + 8) else {
-            return Err(Error::corrupt(format!("a box header cut short at byte {at}")));
+            return Err(Error::corrupt(format!(
+                "a box header cut short at byte {at}"
+            )));
         };
         let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let end = at.checked_add(size).filter(|&e| size >= 8 && e <= data.len());
+        let end = at
+            .checked_add(size)
+            .filter(|&e| size >= 8 && e <= data.len());
         let Some(end) = end else {
             return Err(Error::corrupt(format!(
                 "a box of {size} bytes at byte {at} does not fit in {} bytes",

@@ -20,18 +20,37 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
+/// A motion event's start or end, for the recorders (an event's clip follows its edges).
+#[derive(Debug, Clone)]
+pub enum ClipEdge {
+    Start {
+        camera: String,
+        event: i64,
+    },
+    End {
+        camera: String,
+        event: i64,
+        /// The last motion.
+        at: std::time::SystemTime,
+    },
+}
+
 /// Stores events and wakes the alert outbox (and MQTT's).
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub store: Store,
     /// `DATA_DIR/events`.
     pub snapshots: PathBuf,
+    /// The data directory: recordings' paths in the index are relative to it.
+    pub data_dir: PathBuf,
     pub alerts: Arc<AlertConfig>,
     pub outbox_wake: Arc<Notify>,
     /// Set when `[mqtt]` is: every event is queued for the broker too.
     pub mqtt_wake: Option<Arc<Notify>>,
     /// Cameras whose motion alerts are disarmed (MQTT commands).
     pub arming: Arc<Arming>,
+    /// Motion events' starts and ends, for the recorders.
+    pub clip_edges: tokio::sync::broadcast::Sender<ClipEdge>,
 }
 
 impl EventLog {

@@ -190,6 +190,9 @@ pub async fn events(
         if let Some(u) = &mut e.snapshot_url {
             *u = format!("{}{u}", state.base);
         }
+        if let Some(c) = &mut e.clip {
+            c.mp4_url = format!("{}{}", state.base, c.mp4_url);
+        }
     }
     Ok(Json(serde_json::to_value(page).unwrap_or_default()))
 }

@@ -76,10 +76,12 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
     let events = crate::events::EventLog {
         store: store.clone(),
         snapshots: std::env::temp_dir().join("lookout-web-tests-no-pictures"),
+        data_dir: std::env::temp_dir().join("lookout-web-tests-no-recordings"),
         alerts: Arc::default(),
         outbox_wake: Arc::default(),
         mqtt_wake: None,
         arming: Arc::default(),
+        clip_edges: tokio::sync::broadcast::Sender::new(16),
     };
     let auth = auth.then(|| {
         Arc::new(AuthState::new(
