@@ -104,8 +104,11 @@ impl Segmenter {
         }
         if let Some(open) = &self.open {
             let over_bytes = open.segment.bytes + frame.fragment.len() as u64 > MAX_SEGMENT_BYTES;
-            let long_enough =
-                open.end_track_90k.saturating_sub(open.first_track_90k) >= self.target_90k;
+            // A key frame within a tenth of the target ends it: source clocks jitter (a
+            // camera's 1 s GOPs arrive as 0.99 s), and missing by a frame must not double
+            // the segment.
+            let long_enough = frame.track_time_90k.saturating_sub(open.first_track_90k)
+                >= self.target_90k - self.target_90k / 10;
             if frame.is_key() && long_enough {
                 done.extend(self.open.take().map(|o| o.segment));
             } else if over_bytes {

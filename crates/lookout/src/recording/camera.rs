@@ -374,17 +374,19 @@ mod tests {
             clips.extend(out.clips);
         }
         let ms = |s: f64| unix_ms(t0) + (s * 1000.0) as i64;
-        // The pre-roll starts at the key frame at least 2 s before: second 8.
-        assert_eq!(clips[0], (7, ms(8.0), None));
+        // The pre-roll covers at least 2 s before the last frame before the start (9.97 s):
+        // from the key frame of second 7 (frame 210).
+        let pre = unix_ms(f[210].captured_at);
+        assert_eq!(clips[0], (7, pre, None));
         let (id, start, end) = clips[1];
-        assert_eq!((id, start), (7, ms(8.0)));
+        assert_eq!((id, start), (7, pre));
         // Ends with the last frame before 13 s + 1 s post-roll.
         let end = end.unwrap();
         assert!((ms(13.9)..=ms(14.1)).contains(&end), "{end}");
         assert!(segs.iter().all(|s| s.frames > 0));
         let frames: u32 = segs.iter().map(|s| s.frames).sum();
-        assert_eq!(frames, 421 - 240, "from frame 240 to 420");
-        assert_eq!(unix_ms(segs[0].start_wall), ms(8.0));
+        assert_eq!(frames, 421 - 210, "from frame 210 to 420");
+        assert_eq!(unix_ms(segs[0].start_wall), pre);
     }
 
     #[test]

@@ -151,13 +151,20 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            if self
-                .last_retention
-                .is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
+            // With a size cap, after every segment: the cap holds to within one segment.
+            if self.has_size_cap()
+                || self
+                    .last_retention
+                    .is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
             {
                 self.retention();
             }
         }
+    }
+
+    fn has_size_cap(&self) -> bool {
+        self.cfg.settings.max_bytes.is_some()
+            || self.cfg.cameras.values().any(|c| c.max_bytes.is_some())
     }
 
     fn retention(&mut self) {
