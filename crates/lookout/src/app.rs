@@ -253,6 +253,14 @@ pub async fn run_with(
         mqtt_wake: config.mqtt.as_ref().map(|_| Arc::new(Notify::new())),
         arming: Arc::new(Arming::default()),
         clip_edges: tokio::sync::broadcast::Sender::new(64),
+        clip_pre_roll: Arc::new(
+            config
+                .cameras
+                .iter()
+                .filter(|c| c.recording.mode != RecordMode::Off)
+                .map(|c| (c.id.clone(), c.recording.pre_roll))
+                .collect(),
+        ),
     });
     // Before any camera starts: motion events older than this were left by an earlier run.
     let mqtt_since = events.as_ref().map(|log| log.store.now());

@@ -82,6 +82,7 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         mqtt_wake: None,
         arming: Arc::default(),
         clip_edges: tokio::sync::broadcast::Sender::new(16),
+        clip_pre_roll: Arc::default(),
     };
     let auth = auth.then(|| {
         Arc::new(AuthState::new(
