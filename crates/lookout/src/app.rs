@@ -369,8 +369,10 @@ pub async fn run_with(
                     c.id.clone(),
                     c.recording.clone(),
                     config.recording.segment,
-                    writer.clone(),
-                    log.store.clone(),
+                    recording::camera::Sinks {
+                        writer: writer.clone(),
+                        store: log.store.clone(),
+                    },
                     log.clip_edges.subscribe(),
                     shutdown.clone(),
                 ));

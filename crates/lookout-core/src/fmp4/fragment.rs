@@ -149,10 +149,13 @@ fn u64_from(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
+/// A top-level box: its type and its bytes' range, header included.
+pub type TopBox = ([u8; 4], std::ops::Range<usize>);
+
 /// The top-level boxes of `data` as (type, byte range including the header), in order. Only
 /// 32-bit sizes (what [`media_fragment`] and [`init_segment`](super::init_segment) write);
 /// a truncated or malformed box is an error, so a damaged file is refused, not half read.
-pub fn top_level_boxes(data: &[u8]) -> Result<Vec<([u8; 4], std::ops::Range<usize>)>, Error> {
+pub fn top_level_boxes(data: &[u8]) -> Result<Vec<TopBox>, Error> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < data.len() {

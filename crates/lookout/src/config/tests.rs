@@ -854,7 +854,11 @@ fn recording_defaults_and_cameras_that_cannot_record() {
     let r = &c.cameras[0].recording;
     assert_eq!(
         (r.mode, r.max_bytes, r.pre_roll),
-        (RecordMode::Continuous, Some(512 << 20), Duration::from_secs(5))
+        (
+            RecordMode::Continuous,
+            Some(512 << 20),
+            Duration::from_secs(5)
+        )
     );
     // A JPEG camera records only with an H.264 encoder.
     let jpeg = "[[camera]]\nid = \"j\"\n[camera.h264]\nmode = \"off\"\n[camera.recording]\nmode = \"continuous\"\n[camera.source]\nkind = \"testpattern\"\n";

@@ -37,11 +37,8 @@ impl PreRoll {
         self.bytes += f.fragment.len();
         let newest = f.captured_at;
         self.frames.push_back(f);
-        loop {
-            // The second GOP's key frame: if it alone is old enough, the first GOP is spare.
-            let Some(next_key) = self.frames.iter().skip(1).position(|f| f.is_key()) else {
-                break;
-            };
+        // The second GOP's key frame: if it alone is old enough, the first GOP is spare.
+        while let Some(next_key) = self.frames.iter().skip(1).position(|f| f.is_key()) {
             let second = &self.frames[next_key + 1];
             let covered = newest
                 .duration_since(second.captured_at)
@@ -227,16 +224,23 @@ impl Recorder {
 }
 
 /// Runs `camera`'s recorder until `shutdown`.
+/// Where a recorder's output goes: segments to the writer, clip ranges to the database.
+#[derive(Debug, Clone)]
+pub struct Sinks {
+    pub writer: Arc<WriterHandle>,
+    pub store: Store,
+}
+
 pub async fn record(
     hub: Arc<CameraHub>,
     camera: String,
     cfg: CameraRecording,
     segment: Duration,
-    writer: Arc<WriterHandle>,
-    store: Store,
+    sinks: Sinks,
     mut edges: broadcast::Receiver<ClipEdge>,
     shutdown: CancellationToken,
 ) {
+    let Sinks { writer, store } = sinks;
     // The source runs and (for JPEG cameras with an encoder) H.264 is made while recording.
     let _demand = hub.demand();
     let _h264 = hub.demand_h264();

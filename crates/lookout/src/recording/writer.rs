@@ -142,10 +142,10 @@ impl Writer {
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(job) => {
                     let camera = job.camera.clone();
-                    if let Err(e) = self.write(job) {
-                        if self.said_error.allow().is_some() {
-                            tracing::warn!(camera, "a recording segment was not written: {e}");
-                        }
+                    if let Err(e) = self.write(job)
+                        && self.said_error.allow().is_some()
+                    {
+                        tracing::warn!(camera, "a recording segment was not written: {e}");
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -278,7 +278,10 @@ impl Writer {
             Some(id) => id,
             None => {
                 let rel = format!("{DIR}/{camera}/init-{}.mp4", &sha[..16]);
-                write_synced(&self.cfg.data_dir.join(&rel), &[seg.init.clone()])?;
+                write_synced(
+                    &self.cfg.data_dir.join(&rel),
+                    std::slice::from_ref(&seg.init),
+                )?;
                 let codec = seg.params.codec_string();
                 let (width, height) = (seg.params.width(), seg.params.height());
                 let row = NewInit {
