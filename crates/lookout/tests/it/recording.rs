@@ -6,7 +6,7 @@
 //! live view goes on.
 
 use crate::h264::{curl_for, decode_errors, probe, x264_camera};
-use crate::support::{BIN, TestServer, require};
+use crate::support::{BIN, Running, TestServer, require};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -233,11 +233,12 @@ async fn kill_9_during_recording_leaves_every_indexed_segment_playable() {
     let mut seen = 0;
     // Kill at moments spread over a segment's second (some during a write).
     for (round, delay_ms) in [1300u64, 2150, 2700, 3450].into_iter().enumerate() {
-        let mut child = spawn_server(dir.path(), &data);
+        // Killed on drop too, should an assertion fail first.
+        let mut child = Running(spawn_server(dir.path(), &data));
         wait_rows(&data, seen + 1).await;
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.0.kill().unwrap(); // SIGKILL
+        child.0.wait().unwrap();
         let rows = rows(&data);
         assert!(rows.len() > seen, "round {round}: recording went on");
         for r in &rows {
@@ -247,11 +248,11 @@ async fn kill_9_during_recording_leaves_every_indexed_segment_playable() {
     }
     // A clean run: start-up recovery deletes what the kills left; a clean stop leaves nothing
     // half-written.
-    let mut child = spawn_server(dir.path(), &data);
+    let mut child = Running(spawn_server(dir.path(), &data));
     wait_rows(&data, seen + 2).await;
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().unwrap();
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    child.0.wait().unwrap();
     let rows = rows(&data);
     let on_disk = files(&data);
     assert!(on_disk.iter().all(|f| !f.ends_with(".tmp")), "{on_disk:?}");
