@@ -90,3 +90,83 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_store::recordings::{NewInit, NewSegment, Reason};
+
+    /// What each kind of crash leaves: a half-written `.tmp`, a renamed file whose row never
+    /// came, a row whose file went; recovery leaves rows and files in agreement.
+    #[test]
+    fn temp_files_unindexed_files_and_rows_without_files_are_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let store = Store::open_in_memory().unwrap();
+        let hour = data.join("recordings/cam/2026-12-07/01");
+        std::fs::create_dir_all(&hour).unwrap();
+        let write = |rel: &str| std::fs::write(data.join(rel), b"x").unwrap();
+        write("recordings/cam/init-ab.mp4");
+        write("recordings/cam/2026-12-07/01/1000-1.m4s");
+        write("recordings/cam/2026-12-07/01/3000-3.m4s");
+        write("recordings/cam/2026-12-07/01/4000-4.m4s.tmp");
+        // Not ours: left alone.
+        write("recordings/cam/notes.txt");
+        store
+            .blocking(|db| {
+                let init = recordings::insert_init(
+                    db,
+                    &NewInit {
+                        camera: "cam",
+                        sha256: "ab",
+                        codec: "avc1.42C01F",
+                        width: 2,
+                        height: 2,
+                        path: "recordings/cam/init-ab.mp4",
+                    },
+                )?;
+                for (seq, path) in [
+                    (1, "recordings/cam/2026-12-07/01/1000-1.m4s"),
+                    // Its file was deleted by hand.
+                    (2, "recordings/cam/2026-12-07/01/2000-2.m4s"),
+                ] {
+                    recordings::insert_segment(
+                        db,
+                        &NewSegment {
+                            camera: "cam",
+                            camera_seq: seq,
+                            run: 1,
+                            init_id: init,
+                            start_ms: seq * 1000,
+                            end_ms: seq * 1000 + 1000,
+                            start_90k: 0,
+                            duration_90k: 90_000,
+                            frames: 30,
+                            bytes: 1,
+                            path,
+                            reason: Reason::Continuous,
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let done = recover(data, &store).unwrap();
+        assert_eq!(
+            done,
+            Recovered {
+                temp_files: 1,
+                files_without_rows: 1,
+                rows_without_files: 1,
+            }
+        );
+        assert!(hour.join("1000-1.m4s").exists());
+        assert!(!hour.join("3000-3.m4s").exists());
+        assert!(!hour.join("4000-4.m4s.tmp").exists());
+        assert!(data.join("recordings/cam/notes.txt").exists());
+        let rows = store.blocking(|db| recordings::all_paths(db)).unwrap();
+        assert_eq!(rows.len(), 2, "the init and segment 1: {rows:?}");
+        // A second start finds nothing to do.
+        assert_eq!(recover(data, &store).unwrap(), Recovered::default());
+    }
+}

@@ -285,3 +285,45 @@ fn details(space: disk::Space, floor: u64) -> serde_json::Value {
         "floor_bytes": floor,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(min_free_bytes: u64) -> RecordingSettings {
+        RecordingSettings {
+            min_free_bytes,
+            min_free_percent: 0.0,
+            ..RecordingSettings::default()
+        }
+    }
+
+    /// A floor above the disk's free space stops recording once (after trying to free
+    /// space), and a floor below it resumes it once.
+    #[test]
+    fn the_floor_stops_and_resumes_recording_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = disk::space(dir.path()).unwrap().available;
+        let mut floor = Floor::new(&settings(free.saturating_mul(4).max(1 << 40)));
+        let mut asked = 0;
+        let change = floor.check(dir.path(), 1000, || {
+            asked += 1;
+            // Nothing left to delete.
+            false
+        });
+        assert_eq!(asked, 1);
+        let (kind, details) = change.unwrap();
+        assert_eq!(kind, EventKind::RecordingStopped);
+        assert!(details["floor_bytes"].as_u64().unwrap() > free);
+        assert!(floor.stopped());
+        assert!(
+            floor.check(dir.path(), 1000, || false).is_none(),
+            "said once"
+        );
+        floor.min_bytes = 0;
+        let (kind, _) = floor.check(dir.path(), 1000, || false).unwrap();
+        assert_eq!(kind, EventKind::RecordingResumed);
+        assert!(!floor.stopped());
+        assert!(floor.check(dir.path(), 1000, || unreachable!()).is_none());
+    }
+}
