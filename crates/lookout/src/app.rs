@@ -405,7 +405,17 @@ pub async fn run_with(
                 c.supervisor.clone(),
                 shutdown.clone(),
             ));
+            let native = c.source.sends_h264_only() || matches!(c.source, SourceConfig::Rtsp(_));
+            let encoder = cfg!(feature = "openh264") && c.h264_encode.is_some();
             Ok(CameraEntry {
+                recording: crate::camera_entry::RecordingState {
+                    mode: c.recording.mode.as_str(),
+                    why_not: (!native && !encoder).then_some(if cfg!(feature = "openh264") {
+                        "the camera sends JPEG and its [camera.h264] mode is \"off\": recordings are H.264"
+                    } else {
+                        "the camera sends JPEG and this Lookout was built without an H.264 encoder (feature openh264): recordings are H.264"
+                    }),
+                },
                 id: c.id.clone(),
                 name: c.name.clone(),
                 kind: c.source.kind(),

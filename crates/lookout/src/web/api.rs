@@ -38,6 +38,7 @@ pub struct CameraView {
     /// The H.264 stream once its parameters are known; null for JPEG-only cameras.
     pub h264: Option<H264View>,
     pub mp4_url: Option<String>,
+    pub recording: crate::camera_entry::RecordingState,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,6 +97,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
             .contains(&"h264")
             .then(|| format!("{base}/cameras/{}/stream.mp4", c.id)),
         codecs,
+        recording: c.recording.clone(),
     }
 }
 

@@ -160,6 +160,12 @@ async fn continuous_segments_play_and_an_event_clip_is_one_playable_mp4() {
         segs.windows(2).all(|w| w[1].seq == w[0].seq + 1),
         "{segs:?}"
     );
+    let cam = server.json("/api/cameras/rec").await;
+    assert_eq!(
+        cam["recording"],
+        serde_json::json!({"mode": "continuous"}),
+        "{cam}"
+    );
     // An event whose clip covers parts of segments 2 and 3 (as a motion event's would).
     let (start, end) = (segs[1].start_ms + 300, segs[2].end_ms - 300);
     let db = rusqlite::Connection::open(dir.join("lookout.db")).unwrap();
@@ -355,5 +361,23 @@ async fn below_the_free_space_floor_recording_stops_with_an_event_and_live_view_
     curl_for(url, 3, out.path(), &[]).await;
     let (_, _, _, packets) = probe(out.path());
     assert!(packets.len() > 10, "{} frames of live view", packets.len());
+    server.stop().await;
+}
+
+/// A JPEG camera records only with an H.264 encoder: the API says whether it can.
+#[tokio::test]
+async fn the_api_says_why_a_jpeg_camera_cannot_record() {
+    let server = TestServer::start(&crate::support::testpattern("tp", 64, 48, 5)).await;
+    let cam = server.json("/api/cameras/tp").await;
+    assert_eq!(cam["recording"]["mode"], "off", "{cam}");
+    let why = &cam["recording"]["why_not"];
+    if cfg!(feature = "openh264") {
+        assert!(why.is_null(), "it can be encoded: {cam}");
+    } else {
+        assert!(
+            why.as_str().unwrap().contains("without an H.264 encoder"),
+            "{cam}"
+        );
+    }
     server.stop().await;
 }

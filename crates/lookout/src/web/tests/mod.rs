@@ -69,6 +69,10 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
             kind: "testpattern",
             hub: CameraHub::new(id, 80),
             controls: None,
+            recording: crate::camera_entry::RecordingState {
+                mode: "off",
+                why_not: None,
+            },
         })
         .collect();
     let store = Store::open_in_memory().expect("an in-memory database opens");
