@@ -322,6 +322,21 @@ pub fn set_clip(
     Ok(())
 }
 
+/// Ends the clips an earlier run left open (it stopped during an event or its post-roll):
+/// each ends where its camera's recording after its start ends (or at its start). Until
+/// then a clip without an end would keep every later segment from age retention. Returns
+/// how many were closed.
+pub fn close_open_clips(db: &Db<'_>) -> Result<usize, StoreError> {
+    Ok(db.conn().execute(
+        "UPDATE events SET clip_end_ms = MAX(clip_start_ms, COALESCE(
+            (SELECT MAX(s.end_ms) FROM recording_segments s
+             WHERE s.camera = events.camera AND s.end_ms > events.clip_start_ms),
+            clip_start_ms))
+         WHERE clip_start_ms IS NOT NULL AND clip_end_ms IS NULL",
+        [],
+    )?)
+}
+
 /// An event's clip range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClipRange {
@@ -451,6 +466,11 @@ mod tests {
                 );
                 let old = expired(db, "front", 10_000, 10)?;
                 assert_eq!(old.len(), 1, "{old:?}");
+                // An earlier run stopped while recording it: start-up closes it at the end
+                // of what was recorded.
+                assert_eq!(close_open_clips(db)?, 1);
+                assert_eq!(clip(db, id)?.and_then(|c| c.end_ms), Some(6000));
+                assert_eq!(close_open_clips(db)?, 0);
                 set_clip(db, id, 2500, Some(3000))?;
                 assert_eq!(expired(db, "front", 10_000, 10)?.len(), 2);
                 db.conn().execute("DELETE FROM events", [])?;

@@ -3,6 +3,7 @@
 //! are deleted; a segment or init file without a row (renamed, then the crash came before its
 //! row) is deleted (it is at most the last segment of each camera); a row whose file is gone
 //! (deleted by hand, a disk swapped) is forgotten. Each kind is counted in one log line.
+//! Event clips the last run left open (it stopped during an event) are closed.
 
 use super::DIR;
 use lookout_store::Store;
@@ -52,6 +53,11 @@ pub fn recover(data_dir: &Path, store: &Store) -> Result<Recovered, lookout_core
     if !segments.is_empty() || !inits.is_empty() {
         done.rows_without_files =
             store.blocking(|db| recordings::forget_missing(db, &segments, &inits))?;
+    }
+    // After the files: a clip's end is where the recording that is left ends.
+    let closed = store.blocking(|db| recordings::close_open_clips(db))?;
+    if closed > 0 {
+        tracing::info!("{closed} event clips left open by the last run were closed");
     }
     if done != Recovered::default() {
         tracing::warn!(
