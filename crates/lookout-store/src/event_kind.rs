@@ -14,15 +14,22 @@ pub enum EventKind {
     PublicAddressChanged,
     /// `lookout alerts test`.
     Test,
+    /// The data directory's disk is below the free-space floor and retention cannot free
+    /// enough: recording stopped (live view goes on).
+    RecordingStopped,
+    /// Free space is back above the floor: recording goes on.
+    RecordingResumed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Motion,
         EventKind::CameraOffline,
         EventKind::CameraOnline,
         EventKind::PublicAddressChanged,
         EventKind::Test,
+        EventKind::RecordingStopped,
+        EventKind::RecordingResumed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +39,8 @@ impl EventKind {
             EventKind::CameraOnline => "camera_online",
             EventKind::PublicAddressChanged => "public_address_changed",
             EventKind::Test => "test",
+            EventKind::RecordingStopped => "recording_stopped",
+            EventKind::RecordingResumed => "recording_resumed",
         }
     }
 

@@ -19,6 +19,21 @@ pub struct Event {
     /// `/api/events/{id}/snapshot.jpg` when the event has a picture.
     pub snapshot_url: Option<String>,
     pub details: serde_json::Value,
+    /// The event's video clip, when its camera records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip: Option<EventClip>,
+}
+
+/// Where an event's clip is (`/api/events/{id}/clip.mp4`) and whether it is complete.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EventClip {
+    /// "recording" while the event (or its post-roll) goes on, then "ready".
+    pub state: &'static str,
+    /// Milliseconds since the Unix epoch: from the first pre-roll key frame…
+    pub start_ms: i64,
+    /// …to the end of the post-roll; `None` while recording.
+    pub end_ms: Option<i64>,
+    pub mp4_url: String,
 }
 
 /// Which events a reader may see.
@@ -41,8 +56,7 @@ pub struct EventPage {
     pub next_before: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "SELECT id, camera, kind, started_at, ended_at, peak_score, details, snapshot FROM events";
+const COLUMNS: &str = "SELECT id, camera, kind, started_at, ended_at, peak_score, details, snapshot, clip_start_ms, clip_end_ms FROM events";
 
 /// At most `limit` events in `scope` with an id below `before` (all when `None`), newest
 /// first. Ids only grow (AUTOINCREMENT), so paging with `before` sees every event once even
@@ -89,7 +103,19 @@ fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     let details: String = r.get(6)?;
     let id: i64 = r.get(0)?;
     let snapshot: Option<String> = r.get(7)?;
+    let clip_start: Option<i64> = r.get(8)?;
+    let clip_end: Option<i64> = r.get(9)?;
     Ok(Event {
+        clip: clip_start.map(|start_ms| EventClip {
+            state: if clip_end.is_some() {
+                "ready"
+            } else {
+                "recording"
+            },
+            start_ms,
+            end_ms: clip_end,
+            mp4_url: format!("/api/events/{id}/clip.mp4"),
+        }),
         snapshot_url: snapshot.map(|_| format!("/api/events/{id}/snapshot.jpg")),
         id,
         camera: r.get(1)?,

@@ -23,6 +23,7 @@ pub mod lock;
 mod migrations;
 pub mod mqtt;
 pub mod outbox;
+pub mod recordings;
 pub mod retention;
 mod revocation;
 pub mod sessions;

@@ -108,6 +108,47 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node, camera)
     );
     "#,
+    // 6: recording. Init segments (one file per camera and distinct codec parameters) and the
+    // segments that need them, one file each; times in milliseconds (events' are seconds).
+    // An event's clip is a time range on its camera: the segments overlapping it.
+    r#"
+    CREATE TABLE recording_inits (
+        id INTEGER PRIMARY KEY,
+        camera TEXT NOT NULL,
+        -- Hex SHA-256 of the init segment's bytes: a restart with the same parameters reuses it.
+        sha256 TEXT NOT NULL,
+        codec TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        -- Relative to the data directory.
+        path TEXT NOT NULL,
+        UNIQUE (camera, sha256)
+    );
+    CREATE TABLE recording_segments (
+        id INTEGER PRIMARY KEY,
+        camera TEXT NOT NULL,
+        -- Per camera, rising by one per segment (an HLS media sequence number).
+        camera_seq INTEGER NOT NULL,
+        -- A stretch of segments that play one after the other (rising per camera).
+        run INTEGER NOT NULL,
+        init_id INTEGER NOT NULL REFERENCES recording_inits (id),
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        start_90k INTEGER NOT NULL,
+        duration_90k INTEGER NOT NULL,
+        frames INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        -- 'continuous' or 'event'.
+        reason TEXT NOT NULL,
+        UNIQUE (camera, camera_seq)
+    );
+    CREATE INDEX recording_segments_time ON recording_segments (camera, start_ms);
+    CREATE INDEX recording_segments_age ON recording_segments (start_ms);
+    ALTER TABLE events ADD COLUMN clip_start_ms INTEGER;
+    -- NULL while the clip is still being recorded.
+    ALTER TABLE events ADD COLUMN clip_end_ms INTEGER;
+    "#,
 ];
 
 /// Brings the schema up to date. The version is read inside an IMMEDIATE (write) transaction,

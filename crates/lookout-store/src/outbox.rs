@@ -124,6 +124,8 @@ pub struct DueEvent {
     /// A motion event that has ended: when, and its peak score.
     pub ended_at: Option<i64>,
     pub peak_score: Option<f64>,
+    /// The event has a video clip (its camera records): `/api/events/{id}/clip.mp4`.
+    pub has_clip: bool,
 }
 
 /// The oldest alert row due now, leased to the caller for [`LEASE_SECS`] (record its outcome
@@ -190,7 +192,7 @@ fn candidate(
 ) -> Result<Option<(Due, i64)>, StoreError> {
     let due_by = if in_order { i64::MAX - 1 } else { now };
     Ok(c.query_row(
-        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at, e.snapshot, e.ended_at, e.peak_score \
+        "SELECT o.id, o.rule, o.attempts, e.id, e.camera, e.kind, e.started_at, e.details, o.next_attempt_at, e.snapshot, e.ended_at, e.peak_score, e.clip_start_ms \
          FROM outbox o JOIN events e ON e.id = o.event_id \
          WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1 AND o.target = ?2 ORDER BY o.id LIMIT 1",
         params![due_by, target.as_str()],
@@ -211,6 +213,7 @@ fn candidate(
                         has_picture: r.get::<_, Option<String>>(9)?.is_some(),
                         ended_at: r.get(10)?,
                         peak_score: r.get(11)?,
+                        has_clip: r.get::<_, Option<i64>>(12)?.is_some(),
                     },
                 },
                 at,

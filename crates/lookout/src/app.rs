@@ -14,6 +14,8 @@ use crate::events::zones::MotionZones;
 use crate::events::{EventLog, camera_watch, motion_watch, public_address, retention};
 use crate::listen::Bound;
 use crate::mqtt;
+use crate::recording::writer::{self, WriterConfig, WriterHandle};
+use crate::recording::{self, RecordMode};
 use crate::ros::RosNodes;
 use crate::ros::topics::TopicCameras;
 use crate::server::{self, Limits};
@@ -132,6 +134,48 @@ fn needs_store(config: &Config) -> bool {
         // The MQTT outbox and the list of cameras announced to Home Assistant.
         || config.mqtt.is_some()
         || config.cameras.iter().any(|c| c.motion.is_some())
+        || records(config)
+}
+
+/// Some camera records: the data directory holds the segments and their index.
+fn records(config: &Config) -> bool {
+    config
+        .cameras
+        .iter()
+        .any(|c| c.recording.mode != RecordMode::Off)
+}
+
+/// Recovers the recordings after an unclean stop, then starts the writer thread.
+async fn start_recording(
+    config: &Config,
+    log: &EventLog,
+) -> Result<(Arc<WriterHandle>, std::thread::JoinHandle<()>), Error> {
+    let dir = config.data_dir.clone();
+    let store = log.store.clone();
+    tokio::task::spawn_blocking(move || recording::recover::recover(&dir, &store))
+        .await
+        .map_err(|e| Error::internal(format!("recording recovery stopped: {e}")))??;
+    let cameras = config
+        .cameras
+        .iter()
+        .filter(|c| c.recording.mode != RecordMode::Off)
+        .map(|c| (c.id.clone(), c.recording.clone()))
+        .collect();
+    writer::spawn(WriterConfig {
+        data_dir: config.data_dir.clone(),
+        store: log.store.clone(),
+        settings: config.recording.clone(),
+        cameras,
+        events: log.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    })
+    .map_err(|e| {
+        Error::wrap(
+            io_kind(&e),
+            format!("cannot start the recording writer: {e}"),
+            e,
+        )
+    })
 }
 
 /// Creates (0700), locks and opens the data directory, and reads the whole database once,
@@ -203,10 +247,20 @@ pub async fn run_with(
     let events = store.as_ref().map(|store| EventLog {
         store: store.clone(),
         snapshots: config.data_dir.join("events"),
+        data_dir: config.data_dir.clone(),
         alerts: config.alerts.clone(),
         outbox_wake: Arc::new(Notify::new()),
         mqtt_wake: config.mqtt.as_ref().map(|_| Arc::new(Notify::new())),
         arming: Arc::new(Arming::default()),
+        clip_edges: tokio::sync::broadcast::Sender::new(64),
+        clip_pre_roll: Arc::new(
+            config
+                .cameras
+                .iter()
+                .filter(|c| c.recording.mode != RecordMode::Off)
+                .map(|c| (c.id.clone(), c.recording.pre_roll))
+                .collect(),
+        ),
     });
     // Before any camera starts: motion events older than this were left by an earlier run.
     let mqtt_since = events.as_ref().map(|log| log.store.now());
@@ -284,6 +338,10 @@ pub async fn run_with(
     let ros = RosNodes::new(&config.ros);
     let s = &config.server;
     let variant_budget = Arc::new(VariantBudget::new(s.variant_memory_bytes));
+    let mut recorder = match (&events, records(&config)) {
+        (Some(log), true) => Some(start_recording(&config, log).await?),
+        _ => None,
+    };
     let cameras: Vec<CameraEntry> = config
         .cameras
         .iter()
@@ -300,6 +358,22 @@ pub async fn run_with(
                     m.clone(),
                     zones,
                     log.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            if let (Some(log), Some((writer, _)), true) =
+                (&events, &recorder, c.recording.mode != RecordMode::Off)
+            {
+                background.spawn(recording::camera::record(
+                    hub.clone(),
+                    c.id.clone(),
+                    c.recording.clone(),
+                    config.recording.segment,
+                    recording::camera::Sinks {
+                        writer: writer.clone(),
+                        store: log.store.clone(),
+                    },
+                    log.clip_edges.subscribe(),
                     shutdown.clone(),
                 ));
             }
@@ -331,7 +405,17 @@ pub async fn run_with(
                 c.supervisor.clone(),
                 shutdown.clone(),
             ));
+            let native = c.source.sends_h264_only() || matches!(c.source, SourceConfig::Rtsp(_));
+            let encoder = cfg!(feature = "openh264") && c.h264_encode.is_some();
             Ok(CameraEntry {
+                recording: crate::camera_entry::RecordingState {
+                    mode: c.recording.mode.as_str(),
+                    why_not: (!native && !encoder).then_some(if cfg!(feature = "openh264") {
+                        "the camera sends JPEG and its [camera.h264] mode is \"off\": recordings are H.264"
+                    } else {
+                        "the camera sends JPEG and this Lookout was built without an H.264 encoder (feature openh264): recordings are H.264"
+                    }),
+                },
                 id: c.id.clone(),
                 name: c.name.clone(),
                 kind: c.source.kind(),
@@ -436,6 +520,18 @@ pub async fn run_with(
         tracing::warn!("some sources did not stop within 5 s");
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), background.wait()).await;
+    if let Some((writer, thread)) = recorder.take() {
+        // The recorders have sent their last segments: the thread writes what is queued and
+        // ends when the last handle is gone.
+        drop(writer);
+        let joined = tokio::task::spawn_blocking(move || thread.join());
+        if tokio::time::timeout(Duration::from_secs(10), joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the recording writer did not finish within 10 s");
+        }
+    }
     Ok(())
 }
 

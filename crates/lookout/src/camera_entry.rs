@@ -14,4 +14,15 @@ pub struct CameraEntry {
     pub hub: Arc<CameraHub>,
     /// A V4L2 camera's controls; `None` for other sources.
     pub controls: Option<Arc<crate::controls::CameraControls>>,
+    pub recording: RecordingState,
+}
+
+/// Whether a camera records, as the API shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RecordingState {
+    /// `"off"`, `"events"` or `"continuous"`.
+    pub mode: &'static str,
+    /// When it cannot record at all: why (a JPEG camera without an H.264 encoder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<&'static str>,
 }

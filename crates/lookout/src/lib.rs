@@ -14,6 +14,7 @@ pub mod events;
 pub mod listen;
 pub mod log_bridge;
 pub mod mqtt;
+pub mod recording;
 pub mod ros;
 pub mod server;
 pub mod signals;

@@ -123,19 +123,69 @@ pub fn media_fragment(
 /// version/flags (12).
 const TFDT_TIME_AT: usize = 60;
 
-/// A copy of `moof` (the `moof` box at the start of a fragment from [`media_fragment`]) with
-/// its `tfdt` set to `decode_time_90k`. Lets each viewer of one shared fragment have its own
-/// timeline (starting at 0 when it joined, without gaps where it skipped frames) while the
-/// `mdat`, the bulk, stays shared.
-pub fn moof_with_decode_time(moof: &[u8], decode_time_90k: u64) -> Result<Vec<u8>, Error> {
-    let layout_ok = moof.len() >= TFDT_TIME_AT + 8
+fn our_moof_layout(moof: &[u8]) -> bool {
+    moof.len() >= TFDT_TIME_AT + 8
         && &moof[4..8] == b"moof"
         && &moof[12..16] == b"mfhd"
         && &moof[28..32] == b"traf"
         && &moof[36..40] == b"tfhd"
         && &moof[52..56] == b"tfdt"
-        && moof[56] == 1;
-    if !layout_ok {
+        && moof[56] == 1
+}
+
+/// The `tfdt` time of a `moof` written by [`media_fragment`] (a recorded segment read back).
+pub fn decode_time(moof: &[u8]) -> Result<u64, Error> {
+    if !our_moof_layout(moof) {
+        return Err(Error::invalid(
+            "not a moof written by lookout_core::fmp4::media_fragment",
+        ));
+    }
+    Ok(u64_from(&moof[TFDT_TIME_AT..TFDT_TIME_AT + 8]))
+}
+
+fn u64_from(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(a)
+}
+
+/// A top-level box: its type and its bytes' range, header included.
+pub type TopBox = ([u8; 4], std::ops::Range<usize>);
+
+/// The top-level boxes of `data` as (type, byte range including the header), in order. Only
+/// 32-bit sizes (what [`media_fragment`] and [`init_segment`](super::init_segment) write);
+/// a truncated or malformed box is an error, so a damaged file is refused, not half read.
+pub fn top_level_boxes(data: &[u8]) -> Result<Vec<TopBox>, Error> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < data.len() {
+        let Some(header) = data.get(at..at + 8) else {
+            return Err(Error::corrupt(format!(
+                "a box header cut short at byte {at}"
+            )));
+        };
+        let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let end = at
+            .checked_add(size)
+            .filter(|&e| size >= 8 && e <= data.len());
+        let Some(end) = end else {
+            return Err(Error::corrupt(format!(
+                "a box of {size} bytes at byte {at} does not fit in {} bytes",
+                data.len()
+            )));
+        };
+        out.push(([header[4], header[5], header[6], header[7]], at..end));
+        at = end;
+    }
+    Ok(out)
+}
+
+/// A copy of `moof` (the `moof` box at the start of a fragment from [`media_fragment`]) with
+/// its `tfdt` set to `decode_time_90k`. Lets each viewer of one shared fragment have its own
+/// timeline (starting at 0 when it joined, without gaps where it skipped frames) while the
+/// `mdat`, the bulk, stays shared.
+pub fn moof_with_decode_time(moof: &[u8], decode_time_90k: u64) -> Result<Vec<u8>, Error> {
+    if !our_moof_layout(moof) {
         return Err(Error::invalid(
             "not a moof written by lookout_core::fmp4::media_fragment",
         ));

@@ -9,7 +9,9 @@ pub mod init;
 pub mod muxer;
 mod track;
 
-pub use fragment::{MAX_FRAGMENT_BYTES, Sample, media_fragment, moof_with_decode_time};
+pub use fragment::{
+    MAX_FRAGMENT_BYTES, Sample, decode_time, media_fragment, moof_with_decode_time, top_level_boxes,
+};
 pub use init::init_segment;
 pub use muxer::{Fmp4Muxer, Fragment};
 pub use track::{TIMESCALE, TRACK_ID};

@@ -36,6 +36,7 @@ impl From<outbox::Due> for Due {
             started_at,
             details,
             has_picture,
+            has_clip,
             ..
         } = d.event;
         Due {
@@ -50,6 +51,9 @@ impl From<outbox::Due> for Due {
                 "started_at": started_at,
                 "details": details,
                 "has_picture": has_picture,
+                // Relative to Lookout's address and base path; complete once the event and
+                // its post-roll are over.
+                "clip_path": has_clip.then(|| format!("/api/events/{id}/clip.mp4")),
             }),
         }
     }
@@ -212,6 +216,15 @@ fn mail<'a>(
     }
     if let Some(base) = &smtp.link_base {
         text.push_str(&format!("\nSee it: {base}/events#event-{id}\n"));
+        if let Some(clip) = e["clip_path"].as_str() {
+            text.push_str(&format!(
+                "Video clip (complete after the event ends): {base}{clip}\n"
+            ));
+        }
+    } else if let Some(clip) = e["clip_path"].as_str() {
+        text.push_str(&format!(
+            "Video clip: {clip} on this Lookout (complete after the event ends)\n"
+        ));
     }
     text.push_str(&format!("\nAlert rule: {}. Event {id}.\n", due.rule));
     // Only the event's own picture (the column says it has one), never a leftover file.

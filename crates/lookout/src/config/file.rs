@@ -42,8 +42,68 @@ pub struct ConfigFile {
     /// web_video_server's URLs (`/stream?topic=`…): which transport and which topics.
     #[serde(default)]
     pub ros_topics: RosTopicsSection,
+    /// Recording limits for the whole data directory.
+    #[serde(default)]
+    pub recording: RecordingSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
+}
+
+/// `[recording]`: limits for all the recordings in the data directory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingSection {
+    /// Most GiB of recordings in the data directory; 0: no cap (the free-space floor holds).
+    pub max_gib: f64,
+    /// Recording stops (with an event) when the data directory's disk has less free than
+    /// this, after retention deleted what it could.
+    pub min_free_gib: f64,
+    /// The same floor as a percentage of the disk; the larger of the two counts.
+    pub min_free_percent: f64,
+    /// Target length of a segment file; segments start on key frames, so a camera with
+    /// farther key frames makes longer ones.
+    pub segment_seconds: f64,
+}
+
+impl Default for RecordingSection {
+    fn default() -> Self {
+        Self {
+            max_gib: 0.0,
+            min_free_gib: 1.0,
+            min_free_percent: 5.0,
+            segment_seconds: 2.0,
+        }
+    }
+}
+
+/// `[camera.recording]`: what this camera records.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraRecordingSection {
+    /// "off", "events" (a clip of each motion event) or "continuous". Default: "events" for
+    /// cameras that send H.264 themselves and have [camera.motion], else "off".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Seconds before an event's start kept in memory and put at the start of its clip.
+    pub pre_roll_seconds: f64,
+    /// Seconds recorded after an event's end.
+    pub post_roll_seconds: f64,
+    /// Continuous recordings are kept this many days (event clips: as long as their event).
+    pub keep_days: f64,
+    /// Most GiB of this camera's recordings (oldest deleted first); 0: no cap.
+    pub max_gib: f64,
+}
+
+impl Default for CameraRecordingSection {
+    fn default() -> Self {
+        Self {
+            mode: None,
+            pre_roll_seconds: 5.0,
+            post_roll_seconds: 5.0,
+            keep_days: 7.0,
+            max_gib: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -448,6 +508,9 @@ pub struct CameraSection {
     /// Motion detection (off unless the table is there); the camera then captures always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motion: Option<MotionSection>,
+    /// Recording (segments on disk, event clips); see `CameraRecordingSection`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<CameraRecordingSection>,
     pub source: SourceSection,
     /// H.264 for a camera that sends JPEG or pixels (feature `openh264`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod mqtt;
 mod read;
+mod recording;
 mod resolve;
 mod ros;
 mod secret_files;

@@ -60,6 +60,8 @@ pub struct Config {
     /// ROS transports and web_video_server's on-demand topics.
     pub ros: RosSettings,
     pub cameras: Vec<CameraConfig>,
+    /// `[recording]`: limits for the whole data directory.
+    pub recording: crate::recording::RecordingSettings,
 }
 
 impl Config {
@@ -114,6 +116,8 @@ pub struct CameraConfig {
     pub supervisor: SupervisorConfig,
     pub source: SourceConfig,
     pub motion: Option<MotionSettings>,
+    /// `[camera.recording]`.
+    pub recording: crate::recording::CameraRecording,
     /// `Some`: encode the camera's pictures to H.264 while somebody watches `stream.mp4`
     /// (`[camera.h264] mode = "auto"`, the default); only used with feature `openh264`.
     pub h264_encode: Option<EncodeConfig>,
@@ -153,6 +157,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
     let tls = tls(cx, &file.tls);
     let alerts = Arc::new(super::alerts::alerts(cx, &file));
     let retention = super::alerts::retention(cx, &file);
+    let recording = super::recording::settings(cx, &file.recording);
     let public_address = super::alerts::public_address(cx, &file);
     let mqtt = super::mqtt::mqtt(cx, &file).map(Arc::new);
     let acme = file.acme.as_ref().and_then(|a| acme(cx, a));
@@ -195,6 +200,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
         acme,
         alerts,
         retention,
+        recording,
         public_address,
         mqtt,
         ros,
@@ -548,7 +554,21 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         );
         return None;
     }
+    let native =
+        source.sends_h264_only() || matches!(source, super::sources::SourceConfig::Rtsp(_));
+    let recording = super::recording::camera(
+        cx,
+        at,
+        id,
+        cam.recording.as_ref(),
+        &super::recording::H264Source {
+            native,
+            encoder: cfg!(feature = "openh264") && h264_encode.is_some(),
+            motion: motion.is_some(),
+        },
+    );
     Some(CameraConfig {
+        recording,
         h264_encode,
         id: id.clone(),
         name: cam.name.clone().unwrap_or_else(|| id.clone()),

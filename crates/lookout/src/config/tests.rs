@@ -834,3 +834,48 @@ fn rtsp_cameras_take_credentials_from_keys_never_from_the_url() {
         "{said:?}"
     );
 }
+
+#[test]
+fn recording_defaults_and_cameras_that_cannot_record() {
+    use crate::recording::RecordMode;
+    let h264 = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"command\"\nformat = \"h264\"\ncommand = \"cat\"\n";
+    // Native H.264 without motion: nothing to make clips of, so off unless asked.
+    let c = parse(h264, "test.toml").unwrap();
+    assert_eq!(c.cameras[0].recording.mode, RecordMode::Off);
+    assert_eq!(c.recording.segment, Duration::from_secs(2));
+    let c = parse(
+        &h264.replace(
+            "[camera.source]",
+            "[camera.recording]\nmode = \"continuous\"\nmax_gib = 0.5\n[camera.source]",
+        ),
+        "test.toml",
+    )
+    .unwrap();
+    let r = &c.cameras[0].recording;
+    assert_eq!(
+        (r.mode, r.max_bytes, r.pre_roll),
+        (
+            RecordMode::Continuous,
+            Some(512 << 20),
+            Duration::from_secs(5)
+        )
+    );
+    // A JPEG camera records only with an H.264 encoder.
+    let jpeg = "[[camera]]\nid = \"j\"\n[camera.h264]\nmode = \"off\"\n[camera.recording]\nmode = \"continuous\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let e = err(jpeg);
+    assert!(e.msg.contains("sends JPEG"), "{e}");
+    assert!(e.to_string().starts_with("test.toml:6: "), "{e}");
+    // "events" needs motion detection.
+    let e = err(&h264.replace(
+        "[camera.source]",
+        "[camera.recording]\nmode = \"events\"\n[camera.source]",
+    ));
+    assert!(e.msg.contains("no [camera.motion]"), "{e}");
+    let e = err("[recording]\nsegment_seconds = 0.1\n");
+    assert!(e.msg.contains("segment_seconds"), "{e}");
+    let e = err(&h264.replace(
+        "[camera.source]",
+        "[camera.recording]\nmode = \"always\"\n[camera.source]",
+    ));
+    assert!(e.fix.as_deref().unwrap_or("").contains("continuous"), "{e}");
+}

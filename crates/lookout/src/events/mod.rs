@@ -20,18 +20,41 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
+/// A motion event's start or end, for the recorders (an event's clip follows its edges).
+#[derive(Debug, Clone)]
+pub enum ClipEdge {
+    Start {
+        camera: String,
+        event: i64,
+    },
+    End {
+        camera: String,
+        event: i64,
+        /// The last motion.
+        at: std::time::SystemTime,
+    },
+}
+
 /// Stores events and wakes the alert outbox (and MQTT's).
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub store: Store,
     /// `DATA_DIR/events`.
     pub snapshots: PathBuf,
+    /// The data directory: recordings' paths in the index are relative to it.
+    pub data_dir: PathBuf,
     pub alerts: Arc<AlertConfig>,
     pub outbox_wake: Arc<Notify>,
     /// Set when `[mqtt]` is: every event is queued for the broker too.
     pub mqtt_wake: Option<Arc<Notify>>,
     /// Cameras whose motion alerts are disarmed (MQTT commands).
     pub arming: Arc<Arming>,
+    /// Motion events' starts and ends, for the recorders.
+    pub clip_edges: tokio::sync::broadcast::Sender<ClipEdge>,
+    /// Cameras that record, with their pre-roll: a motion event of theirs gets its clip's
+    /// start in the same call that queues its alerts, so the alerts can say where it is
+    /// (the recorder sets the exact start, its first pre-roll key frame, right after).
+    pub clip_pre_roll: Arc<std::collections::HashMap<String, std::time::Duration>>,
 }
 
 impl EventLog {
@@ -40,6 +63,10 @@ impl EventLog {
         let alerts = self.alerts.clone();
         let dir = self.snapshots.clone();
         let mqtt = self.mqtt_wake.is_some();
+        let pre_roll = match (&event.camera, event.kind) {
+            (Some(c), EventKind::Motion) => self.clip_pre_roll.get(c).copied(),
+            _ => None,
+        };
         let disarmed = event.kind == EventKind::Motion
             && event
                 .camera
@@ -59,7 +86,16 @@ impl EventLog {
                         max_per_hour: None,
                     });
                 }
-                Ok((record(db, &event, &dir, &plan.queue)?, plan.quiet_rules()))
+                let recorded = record(db, &event, &dir, &plan.queue)?;
+                if let Some(pre_roll) = pre_roll {
+                    let now = std::time::SystemTime::now();
+                    let start = now
+                        .checked_sub(pre_roll)
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                    lookout_store::recordings::set_clip(db, recorded.id, start, None)?;
+                }
+                Ok((recorded, plan.quiet_rules()))
             })
             .await?;
         if disarmed {

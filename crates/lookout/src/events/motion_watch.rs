@@ -83,7 +83,14 @@ pub async fn watch(
                             snapshot: Some(frame.jpeg.clone()),
                         };
                         match log.record(event).await {
-                            Ok(id) => open = Some((id, None)),
+                            Ok(id) => {
+                                open = Some((id, None));
+                                // No recorder listening is fine.
+                                let _ = log.clip_edges.send(super::ClipEdge::Start {
+                                    camera: camera.clone(),
+                                    event: id,
+                                });
+                            }
                             Err(e) => tracing::warn!(camera, "cannot record a motion event: {e}"),
                         }
                         None
@@ -125,6 +132,11 @@ pub async fn watch(
             && let Some((id, best)) = open.take()
         {
             let ended = SystemTime::now() - last_motion_at.elapsed();
+            let _ = log.clip_edges.send(super::ClipEdge::End {
+                camera: camera.clone(),
+                event: id,
+                at: ended,
+            });
             if let Err(e) = finish(&log, id, ended, peak_score, best).await {
                 tracing::warn!(camera, "cannot complete motion event {id}: {e}");
             }

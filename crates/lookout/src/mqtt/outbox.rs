@@ -231,6 +231,7 @@ mod tests {
                 has_picture: true,
                 ended_at: (rule == END).then_some(1_700_000_009),
                 peak_score: (rule == END).then_some(0.25),
+                has_clip: false,
             },
         }
     }

@@ -130,6 +130,11 @@ impl TopicCameras {
             kind: self.kind,
             hub,
             controls: None,
+            // On-demand topics live only while watched: they never record.
+            recording: crate::camera_entry::RecordingState {
+                mode: "off",
+                why_not: None,
+            },
         });
         open.push(OpenTopic {
             topic: topic.to_owned(),

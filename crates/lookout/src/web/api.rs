@@ -38,6 +38,7 @@ pub struct CameraView {
     /// The H.264 stream once its parameters are known; null for JPEG-only cameras.
     pub h264: Option<H264View>,
     pub mp4_url: Option<String>,
+    pub recording: crate::camera_entry::RecordingState,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,6 +97,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
             .contains(&"h264")
             .then(|| format!("{base}/cameras/{}/stream.mp4", c.id)),
         codecs,
+        recording: c.recording.clone(),
     }
 }
 
@@ -189,6 +191,9 @@ pub async fn events(
     for e in &mut page.events {
         if let Some(u) = &mut e.snapshot_url {
             *u = format!("{}{u}", state.base);
+        }
+        if let Some(c) = &mut e.clip {
+            c.mp4_url = format!("{}{}", state.base, c.mp4_url);
         }
     }
     Ok(Json(serde_json::to_value(page).unwrap_or_default()))

@@ -58,14 +58,29 @@ pub async fn events_page(
             }
             @for e in &found.events {
                 figure class="event" id={ "event-" (e.id) } {
-                    @if let Some(u) = &e.snapshot_url {
-                        img src={ (b) (u) } alt={ "event " (e.id) } loading="lazy";
+                    @match (&e.clip, &e.snapshot_url) {
+                        // A clip that is complete plays here; its picture is the poster.
+                        (Some(c), poster) if c.end_ms.is_some() => {
+                            video controls preload="none" src={ (b) (c.mp4_url) }
+                                poster=[poster.as_ref().map(|u| format!("{b}{u}"))] {}
+                        }
+                        (_, Some(u)) => {
+                            img src={ (b) (u) } alt={ "event " (e.id) } loading="lazy";
+                        }
+                        _ => {}
                     }
                     figcaption {
                         strong { (e.kind.replace('_', " ")) }
                         " " (e.camera.as_deref().unwrap_or("—")) " · " (rfc3339(e.started_at))
                         @if let Some(s) = e.peak_score {
                             (format!(" · peak {:.1}%", s * 100.0))
+                        }
+                        @if let Some(c) = &e.clip {
+                            @if c.end_ms.is_some() {
+                                " · " a href={ (b) (c.mp4_url) "?download=1" } { "download clip" }
+                            } @else {
+                                " · clip recording…"
+                            }
                         }
                     }
                 }

@@ -16,6 +16,7 @@ mod metrics;
 mod mp4_stream;
 pub(crate) mod pages;
 mod query;
+mod recordings;
 mod ros_pages;
 mod routes;
 pub(crate) mod security_headers;

@@ -4,7 +4,8 @@
 use super::auth::{self, Access};
 use super::{
     ApiError, AppState, acme_challenge, api, client, controls_api, error_page, events_page,
-    metrics, mp4_stream, pages, ros_pages, security_headers, snapshot, stream, zones_api,
+    metrics, mp4_stream, pages, recordings, ros_pages, security_headers, snapshot, stream,
+    zones_api,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -73,6 +74,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             "/api/events/{event}/snapshot.jpg",
             Access::Viewer,
             get(api::event_snapshot),
+        ),
+        (
+            "/api/events/{event}/clip.mp4",
+            Access::Viewer,
+            get(recordings::event_clip),
         ),
         ("/events", Access::Page, get(events_page::events_page)),
         ("/logout", Access::Viewer, post(auth::login::logout)),

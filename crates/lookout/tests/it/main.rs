@@ -27,6 +27,7 @@ mod h264;
 mod h264_encode;
 mod https;
 mod mqtt;
+mod recording;
 mod remote;
 #[cfg(feature = "ros1")]
 mod ros1;

@@ -69,6 +69,10 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
             kind: "testpattern",
             hub: CameraHub::new(id, 80),
             controls: None,
+            recording: crate::camera_entry::RecordingState {
+                mode: "off",
+                why_not: None,
+            },
         })
         .collect();
     let store = Store::open_in_memory().expect("an in-memory database opens");
@@ -76,10 +80,13 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
     let events = crate::events::EventLog {
         store: store.clone(),
         snapshots: std::env::temp_dir().join("lookout-web-tests-no-pictures"),
+        data_dir: std::env::temp_dir().join("lookout-web-tests-no-recordings"),
         alerts: Arc::default(),
         outbox_wake: Arc::default(),
         mqtt_wake: None,
         arming: Arc::default(),
+        clip_edges: tokio::sync::broadcast::Sender::new(16),
+        clip_pre_roll: Arc::default(),
     };
     let auth = auth.then(|| {
         Arc::new(AuthState::new(
