@@ -40,4 +40,6 @@ mod streaming;
 mod support;
 mod v4l2;
 mod variants;
+#[cfg(feature = "webrtc")]
+mod webrtc;
 mod zones;
