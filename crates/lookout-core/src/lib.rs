@@ -35,4 +35,4 @@ pub use hub::{
 pub use image::RgbImage;
 pub use variant::{Variant, VariantRequest};
 pub use variant_encoder::VariantEncoder;
-pub use video::{Fmp4Viewer, VideoFrame, VideoOrigin, VideoTrack};
+pub use video::{Fmp4Viewer, RtpCursor, RtpFrame, VideoFrame, VideoOrigin, VideoTrack};

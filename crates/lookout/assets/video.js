@@ -1,6 +1,6 @@
-// The camera page's H.264 player: the camera's stream.mp4 (fragmented MP4) through Media
-// Source Extensions, with the MJPEG <img> as the fallback. Loaded on camera pages whose camera
-// offers H.264; app.js does the rest of the page.
+// The camera page's H.264 player: WebRTC over WHEP first (data-whep: the lowest delay), then
+// the camera's stream.mp4 (fragmented MP4) through Media Source Extensions, then the MJPEG
+// <img>. Loaded on camera pages whose camera offers H.264; app.js does the rest of the page.
 "use strict";
 
 // One player per <video data-mp4>: the camera page's, and the grid's H.264-only cameras.
@@ -26,9 +26,14 @@ function playH264(video) {
   let note = "connecting";
   // A response is being read: the bitrate line is about it.
   let streaming = false;
+  // Why WebRTC is not playing, when the page tried it first.
+  let webrtcWhy = "";
 
   const show = () => {
-    if (label) label.textContent = mode === "h264" ? `H.264 · ${note}` : `MJPEG · ${note}`;
+    if (label) {
+      label.textContent = mode === "h264" ? `H.264 · ${note}` : `MJPEG · ${note}`;
+      if (webrtcWhy) label.textContent += ` (not WebRTC: ${webrtcWhy})`;
+    }
     video.parentElement.dataset.playing = mode;
   };
 
@@ -175,13 +180,162 @@ function playH264(video) {
     retry(broken || "the stream ended");
   }
 
-  if (!MS) {
-    const why = "this browser has no Media Source Extensions";
-    if (jpegToo) mjpeg(why); else { mode = "h264"; note = why; show(); }
+  function startMse(why) {
+    if (why) webrtcWhy = why;
+    if (!MS) {
+      const reason = "this browser has no Media Source Extensions";
+      if (jpegToo) mjpeg(reason); else { mode = "h264"; note = reason; show(); }
+      return;
+    }
+    mode = "h264";
+    note = "connecting";
+    show();
+    play();
+  }
+
+  if (video.dataset.whep) {
+    playWebRTC(video, {
+      onState: (text) => { if (label) label.textContent = `WebRTC · ${text}`; video.parentElement.dataset.playing = "webrtc"; },
+      onGiveUp: startMse,
+      hideImg: () => { if (img) { img.hidden = true; img.removeAttribute("src"); } },
+    });
     return;
   }
-  show();
-  play();
+  startMse();
+}
+
+// WebRTC: POST the offer to the WHEP URL, play the answer's track. Not connected within
+// CONNECT_MS (UDP blocked, no port forwarding), or FAILURES_BEFORE_MSE failures in a row:
+// onGiveUp(reason) and the MSE player takes over. A drop later reconnects with backoff.
+function playWebRTC(video, { onState, onGiveUp, hideImg }) {
+  const CONNECT_MS = 5000;
+  const FAILURES_BEFORE_MSE = 3;
+  const MAX_BACKOFF_MS = 15000;
+  const STATS_MS = 2000;
+  let failures = 0;
+  let pc = null;
+  let resource = null;
+  let statsTimer = null;
+  let gaveUp = false;
+
+  const csrf = video.dataset.csrf || "";
+  const end = () => {
+    if (statsTimer) { clearInterval(statsTimer); statsTimer = null; }
+    if (pc) { pc.onconnectionstatechange = null; pc.close(); pc = null; }
+    if (resource) {
+      fetch(resource, { method: "DELETE", headers: { "X-CSRF-Token": csrf }, keepalive: true }).catch(() => {});
+      resource = null;
+    }
+  };
+  const giveUp = (why) => {
+    if (gaveUp) return;
+    gaveUp = true;
+    end();
+    onGiveUp(why);
+  };
+  const fail = (why, permanent) => {
+    end();
+    failures += 1;
+    if (permanent || failures >= FAILURES_BEFORE_MSE) { giveUp(why); return; }
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
+    onState(`${why}; reconnecting in ${delay / 1000} s`);
+    setTimeout(start, delay);
+  };
+
+  if (!window.RTCPeerConnection) { onGiveUp("no WebRTC in this browser"); return; }
+  const caps = window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities
+    ? RTCRtpReceiver.getCapabilities("video") : null;
+  const h264 = caps ? caps.codecs.filter((c) => c.mimeType.toLowerCase() === "video/h264"
+    && /packetization-mode=1/.test(c.sdpFmtpLine || "")) : [];
+  if (caps && !h264.length) { onGiveUp("this browser's WebRTC has no H.264"); return; }
+  addEventListener("pagehide", end);
+
+  async function start() {
+    if (gaveUp) return;
+    onState("connecting");
+    pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const mine = pc;
+    const t = pc.addTransceiver("video", { direction: "recvonly" });
+    if (h264.length && t.setCodecPreferences) {
+      try { t.setCodecPreferences(h264); } catch (_) { /* keep the browser's order */ }
+    }
+    pc.ontrack = (e) => {
+      video.srcObject = e.streams[0] || new MediaStream([e.track]);
+      // The lowest delay: no extra jitter buffer (Chromium).
+      if ("jitterBufferTarget" in e.receiver) e.receiver.jitterBufferTarget = 0;
+      video.hidden = false;
+      hideImg();
+      video.play().catch(() => { /* autoplay waits for the first frame */ });
+    };
+    await pc.setLocalDescription();
+    let resp;
+    try {
+      // An ICE-lite server learns our address from our checks: no need to wait for candidates.
+      resp = await fetch(video.dataset.whep, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp", "X-CSRF-Token": csrf },
+        body: pc.localDescription.sdp,
+        cache: "no-store",
+      });
+    } catch (_) {
+      fail("cannot reach the server", false);
+      return;
+    }
+    if (pc !== mine) return;
+    if (resp.status === 401) {
+      location.href = `${document.body.dataset.base || ""}/login?next=${encodeURIComponent(location.pathname)}`;
+      return;
+    }
+    if (resp.status !== 201) {
+      let why = `HTTP ${resp.status}`;
+      try { why = (await resp.json()).error || why; } catch (_) { /* not JSON */ }
+      // A refusal that will not change by retrying (no H.264 for WebRTC, WebRTC off, limits).
+      fail(why, resp.status !== 503 || failures + 1 >= FAILURES_BEFORE_MSE);
+      return;
+    }
+    resource = new URL(resp.headers.get("Location"), location.href).href;
+    await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
+    const timer = setTimeout(() => {
+      if (pc === mine && pc.connectionState !== "connected") {
+        giveUp(`no WebRTC connection within ${CONNECT_MS / 1000} s (UDP port unreachable?)`);
+      }
+    }, CONNECT_MS);
+    pc.onconnectionstatechange = () => {
+      if (pc !== mine) return;
+      const s = pc.connectionState;
+      if (s === "connected") {
+        clearTimeout(timer);
+        failures = 0;
+        onState("connected");
+        watch(mine);
+      } else if (s === "failed" || s === "closed" || s === "disconnected") {
+        clearTimeout(timer);
+        fail(`connection ${s}`, false);
+      }
+    };
+  }
+
+  // The label: received bit rate and the receiver's delay, from getStats().
+  function watch(mine) {
+    let lastBytes = 0;
+    let lastAt = performance.now();
+    statsTimer = setInterval(async () => {
+      if (pc !== mine) return;
+      const stats = await mine.getStats();
+      stats.forEach((r) => {
+        if (r.type !== "inbound-rtp" || r.kind !== "video") return;
+        const now = performance.now();
+        const mbit = ((r.bytesReceived - lastBytes) * 8) / ((now - lastAt) / 1000) / 1e6;
+        lastBytes = r.bytesReceived;
+        lastAt = now;
+        const delay = r.jitterBufferEmittedCount
+          ? ` · ${Math.round((r.jitterBufferDelay / r.jitterBufferEmittedCount) * 1000)} ms buffer` : "";
+        onState(`${mbit.toFixed(2)} Mbit/s${delay}`);
+      });
+    }, STATS_MS);
+  }
+
+  start();
 }
 
 for (const video of document.querySelectorAll("video[data-mp4]")) playH264(video);

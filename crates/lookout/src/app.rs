@@ -463,6 +463,16 @@ pub async fn run_with(
         )))
     });
     sources.close();
+    // WebRTC's UDP port on the HTTP listeners' addresses: a loopback-only Lookout opens no
+    // UDP port to the network either.
+    let listen_ips: Vec<std::net::IpAddr> = listeners
+        .iter()
+        .filter_map(|l| match l {
+            Bound::Tcp { listener, .. } => listener.local_addr().ok().map(|a| a.ip()),
+            _ => None,
+        })
+        .collect();
+    let webrtc = crate::webrtc::start(&config.webrtc, &listen_ips, shutdown.clone()).await;
     let connections = Arc::new(ConnectionStats::default());
     let state = Arc::new(AppState {
         cameras,
@@ -479,6 +489,7 @@ pub async fn run_with(
         events,
         motion_zones: Arc::new(motion_zones),
         topics,
+        webrtc,
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

@@ -20,4 +20,5 @@ pub mod server;
 pub mod signals;
 pub mod tls;
 pub mod web;
+pub mod webrtc;
 mod write_timeout;

@@ -93,6 +93,28 @@ impl AccessUnit {
         }
     }
 
+    /// The unit as an Annex B byte stream (each NAL unit after a 4-byte start code), for RTP
+    /// packetizers: [`sample_nals`](Self::sample_nals), and for a key frame the SPS and every
+    /// PPS of `params` first, so a decoder joining there has them (RFC 6184 8.4: in-band
+    /// parameter sets).
+    pub fn to_annex_b(&self, params: &CodecParams) -> Vec<u8> {
+        const START: [u8; 4] = [0, 0, 0, 1];
+        let mut out = Vec::with_capacity(self.nal_bytes() + 64);
+        if self.is_key {
+            out.extend_from_slice(&START);
+            out.extend_from_slice(&params.sps_nal);
+            for pps in &params.pps_nals {
+                out.extend_from_slice(&START);
+                out.extend_from_slice(pps);
+            }
+        }
+        for nal in self.sample_nals() {
+            out.extend_from_slice(&START);
+            out.extend_from_slice(nal);
+        }
+        out
+    }
+
     /// Size of [`write_length_prefixed`](Self::write_length_prefixed)'s output.
     pub fn length_prefixed_len(&self) -> usize {
         self.sample_nals().map(|nal| 4 + nal.len()).sum()
@@ -270,6 +292,44 @@ mod tests {
         a.flush();
         assert_eq!(types(&a.pop().unwrap()), [1]);
         assert!(a.pop().is_none());
+    }
+
+    /// For RTP: a key frame carries its SPS and PPS in band (whatever the unit held), a P
+    /// frame only its slices; delimiters and filler are left out; every unit gets a start code.
+    #[test]
+    fn annex_b_puts_parameter_sets_before_key_frames_only() {
+        let mut a = AccessUnitAssembler::new();
+        for n in [
+            &[0x09, 0xF0][..],
+            X264_BASELINE_1278X718,
+            X264_BASELINE_PPS,
+            &[0x65, 0x88, 0x84],
+            &[0x09, 0xF0],
+            &[0x41, 0x9A, 0x38],
+            &[0x0C, 0xFF, 0x80],
+            &[0x09, 0xF0],
+        ] {
+            a.push_nal(nal(n)).unwrap();
+        }
+        let key = a.pop().unwrap();
+        let p = key.params.clone().unwrap();
+        let split = |b: &[u8]| {
+            crate::h264::nal_units(b)
+                .map(|n| n[0] & 0x1F)
+                .collect::<Vec<_>>()
+        };
+        let bytes = key.to_annex_b(&p);
+        assert_eq!(split(&bytes), [7, 8, 5]);
+        assert_eq!(&bytes[..4], &[0, 0, 0, 1]);
+        // The key frame without its own SPS/PPS (an RTSP camera sends them out of band).
+        let bare = AccessUnit {
+            nals: vec![nal(&[0x65, 0x88, 0x84])],
+            is_key: true,
+            params: Some(p.clone()),
+        };
+        assert_eq!(split(&bare.to_annex_b(&p)), [7, 8, 5]);
+        let delta = a.pop().unwrap();
+        assert_eq!(split(&delta.to_annex_b(&p)), [1]);
     }
 
     #[test]

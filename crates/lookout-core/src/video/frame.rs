@@ -4,7 +4,7 @@
 use crate::h264::{AccessUnit, CodecParams};
 use bytes::Bytes;
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 /// Where a camera's H.264 comes from.
@@ -44,10 +44,20 @@ pub struct VideoFrame {
     /// Where the `mdat` starts in `fragment`.
     pub moof_len: usize,
     pub origin: VideoOrigin,
+    /// [`annex_b`](VideoFrame::annex_b), made by the first WebRTC peer that sends the frame.
+    pub(crate) annex_b: OnceLock<Arc<[u8]>>,
 }
 
 impl VideoFrame {
     pub fn is_key(&self) -> bool {
         self.au.is_key
+    }
+
+    /// The picture as Annex B for RTP packetizers ([`AccessUnit::to_annex_b`]): made once per
+    /// frame and shared by every WebRTC peer (only packetization and SRTP are per peer).
+    pub fn annex_b(&self) -> Arc<[u8]> {
+        self.annex_b
+            .get_or_init(|| self.au.to_annex_b(&self.params).into())
+            .clone()
     }
 }

@@ -142,6 +142,7 @@ impl VideoTrack {
             fragment: Bytes::from(fragment.bytes),
             au,
             origin,
+            annex_b: std::sync::OnceLock::new(),
         });
         st.want_key = false;
         st.discontinuity = false;

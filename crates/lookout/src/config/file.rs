@@ -45,6 +45,9 @@ pub struct ConfigFile {
     /// Recording limits for the whole data directory.
     #[serde(default)]
     pub recording: RecordingSection,
+    /// WebRTC live view over WHEP (feature `webrtc`).
+    #[serde(default)]
+    pub webrtc: WebRtcSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -769,6 +772,32 @@ fn default_poll_fps() -> f64 {
 }
 fn default_stall_timeout_ms() -> u64 {
     10_000
+}
+
+/// WebRTC live view (docs/ref/config.md `[webrtc]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebRtcSection {
+    pub enabled: bool,
+    pub udp_port: u16,
+    pub public_addresses: Vec<String>,
+    pub max_peers: usize,
+    pub max_peers_per_camera: usize,
+    pub max_peers_per_user: usize,
+}
+
+impl Default for WebRtcSection {
+    fn default() -> Self {
+        let d = crate::webrtc::WebRtcSettings::default();
+        Self {
+            enabled: d.enabled,
+            udp_port: d.udp_port,
+            public_addresses: Vec::new(),
+            max_peers: d.max_peers,
+            max_peers_per_camera: d.max_peers_per_camera,
+            max_peers_per_user: d.max_peers_per_user,
+        }
+    }
 }
 
 /// The MQTT broker (docs/guide/home-assistant.md).

@@ -21,6 +21,7 @@ mod ros;
 mod secret_files;
 mod secrets;
 mod sources;
+mod webrtc;
 mod words;
 
 pub use error::{ConfigError, ConfigErrors};

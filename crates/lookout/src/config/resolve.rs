@@ -59,6 +59,8 @@ pub struct Config {
     pub mqtt: Option<Arc<crate::mqtt::MqttSettings>>,
     /// ROS transports and web_video_server's on-demand topics.
     pub ros: RosSettings,
+    /// `[webrtc]`: the WebRTC live view.
+    pub webrtc: crate::webrtc::WebRtcSettings,
     pub cameras: Vec<CameraConfig>,
     /// `[recording]`: limits for the whole data directory.
     pub recording: crate::recording::RecordingSettings,
@@ -160,6 +162,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
     let recording = super::recording::settings(cx, &file.recording);
     let public_address = super::alerts::public_address(cx, &file);
     let mqtt = super::mqtt::mqtt(cx, &file).map(Arc::new);
+    let webrtc = super::webrtc::webrtc(cx, &file);
     let acme = file.acme.as_ref().and_then(|a| acme(cx, a));
     if file.acme.is_some() && (file.tls.cert.is_some() || file.tls.key.is_some()) {
         cx.report(
@@ -203,6 +206,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
         recording,
         public_address,
         mqtt,
+        webrtc,
         ros,
         cameras,
         file,

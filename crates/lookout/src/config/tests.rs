@@ -879,3 +879,36 @@ fn recording_defaults_and_cameras_that_cannot_record() {
     ));
     assert!(e.fix.as_deref().unwrap_or("").contains("continuous"), "{e}");
 }
+
+#[test]
+fn webrtc_section_is_checked() {
+    let cam = "[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n";
+    let c = parse(cam, "t.toml").unwrap();
+    assert_eq!(c.webrtc, crate::webrtc::WebRtcSettings::default());
+    assert_eq!((c.webrtc.udp_port, c.webrtc.max_peers), (8555, 32));
+    let c = parse(
+        &format!("[webrtc]\nudp_port = 18555\npublic_addresses = [\"203.0.113.7\", \"[2001:db8::7]:9000\"]\n{cam}"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.webrtc.udp_port, 18555);
+    assert_eq!(
+        c.webrtc.public_addresses,
+        [
+            crate::webrtc::PublicAddress::Ip("203.0.113.7".parse().unwrap()),
+            crate::webrtc::PublicAddress::Addr("[2001:db8::7]:9000".parse().unwrap()),
+        ]
+    );
+    let e = err(&format!(
+        "[webrtc]\npublic_addresses = [\"router.home\"]\n{cam}"
+    ));
+    assert!(
+        e.msg.contains("\"router.home\" is not an IP address"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(2), "{e}");
+    let e = err(&format!("[webrtc]\nmax_peers_per_camera = 0\n{cam}"));
+    assert!(e.msg.contains("webrtc.max_peers_per_camera is 0"), "{e}");
+    let e = err(&format!("[webrtc]\nudp_prt = 1\n{cam}"));
+    assert!(e.msg.contains("udp_prt"), "{e}");
+}

@@ -39,6 +39,43 @@ pub struct CameraView {
     pub h264: Option<H264View>,
     pub mp4_url: Option<String>,
     pub recording: crate::camera_entry::RecordingState,
+    /// WebRTC (WHEP) for this camera; null where it does not apply (ROS topics).
+    pub webrtc: Option<WebRtcView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebRtcView {
+    /// Whether the camera page may try WebRTC: Lookout serves it and the camera has H.264.
+    pub available: bool,
+    /// Why not, when it is not.
+    pub reason: Option<String>,
+    /// POST an SDP offer here (WHEP).
+    pub whep_url: String,
+    /// The UDP port media goes over.
+    pub udp_port: Option<u16>,
+    /// WebRTC viewers of this camera now.
+    pub peers: usize,
+}
+
+/// The camera's WebRTC state for the API and the page.
+pub fn webrtc_view(state: &AppState, c: &CameraEntry) -> WebRtcView {
+    let (reason, udp_port, peers) = match &state.webrtc {
+        #[cfg(feature = "webrtc")]
+        crate::webrtc::WebRtcState::Running(w) => (
+            (!super::mp4_stream::codecs(&c.hub).contains(&"h264"))
+                .then(|| "the camera has no H.264 (MJPEG only)".to_owned()),
+            Some(w.udp_port()),
+            w.peers_per_camera().get(&c.id).copied().unwrap_or(0),
+        ),
+        crate::webrtc::WebRtcState::Off { reason } => (Some(reason.clone()), None, 0),
+    };
+    WebRtcView {
+        available: reason.is_none(),
+        reason,
+        whep_url: format!("{}/cameras/{}/whep", state.base, c.id),
+        udp_port,
+        peers,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -98,6 +135,7 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
             .then(|| format!("{base}/cameras/{}/stream.mp4", c.id)),
         codecs,
         recording: c.recording.clone(),
+        webrtc: None,
     }
 }
 
@@ -110,7 +148,11 @@ pub async fn list_cameras(State(state): State<Arc<AppState>>, who: Principal) ->
     Json(CameraList {
         cameras: state
             .visible_cameras(&who)
-            .map(|c| view(c, &who, &state.base))
+            .map(|c| {
+                let mut v = view(c, &who, &state.base);
+                v.webrtc = Some(webrtc_view(&state, c));
+                v
+            })
             .collect(),
     })
 }
@@ -120,7 +162,10 @@ pub async fn one_camera(
     Path(id): Path<String>,
     who: Principal,
 ) -> Result<Json<CameraView>, ApiError> {
-    Ok(Json(view(state.camera_for(&id, &who)?, &who, &state.base)))
+    let c = state.camera_for(&id, &who)?;
+    let mut v = view(c, &who, &state.base);
+    v.webrtc = Some(webrtc_view(&state, c));
+    Ok(Json(v))
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {

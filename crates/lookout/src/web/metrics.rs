@@ -191,6 +191,10 @@ pub fn render(state: &AppState) -> String {
         family(&mut out, name, "counter", help);
         let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
     }
+    #[cfg(feature = "webrtc")]
+    if let crate::webrtc::WebRtcState::Running(w) = &state.webrtc {
+        webrtc(&mut out, state, w);
+    }
     family(
         &mut out,
         "lookout_build_info",
@@ -204,4 +208,58 @@ pub fn render(state: &AppState) -> String {
         lookout_core::jpeg::BACKEND
     );
     out
+}
+
+/// WebRTC peers per camera, setups, endings by reason, key-frame requests, stray datagrams.
+#[cfg(feature = "webrtc")]
+fn webrtc(out: &mut String, state: &AppState, w: &crate::webrtc::WebRtc) {
+    let peers = w.peers_per_camera();
+    family(
+        out,
+        "lookout_webrtc_peers",
+        "gauge",
+        "WebRTC (WHEP) viewers now.",
+    );
+    for c in &state.cameras {
+        let n = peers.get(&c.id).copied().unwrap_or(0);
+        let _ = writeln!(out, "lookout_webrtc_peers{{camera=\"{}\"}} {n}", c.id);
+    }
+    let c = w.counters();
+    family(
+        out,
+        "lookout_webrtc_peer_setups_total",
+        "counter",
+        "WHEP offers answered (ok) or refused.",
+    );
+    for (result, n) in [("ok", &c.setups), ("refused", &c.refused)] {
+        let _ = writeln!(
+            out,
+            "lookout_webrtc_peer_setups_total{{result=\"{result}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
+    family(
+        out,
+        "lookout_webrtc_ended_total",
+        "counter",
+        "WebRTC peers ended, by reason.",
+    );
+    for (reason, n) in c.ended.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = writeln!(out, "lookout_webrtc_ended_total{{reason=\"{reason}\"}} {n}");
+    }
+    for (name, help, value) in [
+        (
+            "lookout_webrtc_keyframe_requests_total",
+            "Key frames asked for by viewers (PLI, FIR).",
+            &*c.keyframe_requests,
+        ),
+        (
+            "lookout_webrtc_unroutable_total",
+            "Datagrams on the WebRTC port that belong to no peer.",
+            &*c.unroutable,
+        ),
+    ] {
+        family(out, name, "counter", help);
+        let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+    }
 }

@@ -26,6 +26,8 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod unix_time;
+#[cfg(feature = "webrtc")]
+mod whep;
 mod zones_api;
 
 pub use crate::auth::{AuthState, Principal};

@@ -55,7 +55,11 @@ pub async fn camera_page(
     let cam = state.camera_for(&id, &who)?;
     let (id, name, b) = (&cam.id, &cam.name, &state.base);
     let zones = zone_editor(&state, &who, &cam.id);
-    let live = live_picture(b, id, name, &cam.hub);
+    // WebRTC first on this page only (the grid keeps MSE and MJPEG: one peer per camera
+    // shown would take many slots and CPU).
+    let whep = super::api::webrtc_view(&state, cam);
+    let whep = whep.available.then_some(whep.whep_url);
+    let live = live_picture(b, id, name, &cam.hub, whep.as_deref(), who.session_csrf());
     let body = html! {
         nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
         "\n"
@@ -98,7 +102,14 @@ struct LivePicture {
     player: Markup,
 }
 
-fn live_picture(b: &str, id: &str, name: &str, hub: &lookout_core::CameraHub) -> LivePicture {
+fn live_picture(
+    b: &str,
+    id: &str,
+    name: &str,
+    hub: &lookout_core::CameraHub,
+    whep: Option<&str>,
+    csrf: &str,
+) -> LivePicture {
     let codecs = super::mp4_stream::codecs(hub);
     if !codecs.contains(&"h264") {
         return LivePicture {
@@ -110,7 +121,7 @@ fn live_picture(b: &str, id: &str, name: &str, hub: &lookout_core::CameraHub) ->
     // The <img> starts without `src`: the script gives it the MJPEG stream only on fallback.
     LivePicture {
         picture: html! {
-            video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs=(codecs.join(",")) muted autoplay playsinline aria-label={ (name) ", live" } {}
+            video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs=(codecs.join(",")) data-whep=[whep] data-csrf=(csrf) muted autoplay playsinline aria-label={ (name) ", live" } {}
             img hidden data-src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
         },
         playback: html! { p class="playback" data-playback { "H.264" } },

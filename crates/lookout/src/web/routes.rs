@@ -94,6 +94,19 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             get(acme_challenge::challenge),
         ),
         ("/assets/{file}", Access::Public, get(pages::asset)),
+        // WebRTC (WHEP): an offer makes a peer, DELETE on its URL ends it.
+        #[cfg(feature = "webrtc")]
+        (
+            "/cameras/{id}/whep",
+            Access::Viewer,
+            post(super::whep::offer),
+        ),
+        #[cfg(feature = "webrtc")]
+        (
+            "/cameras/{id}/whep/{peer}",
+            Access::Viewer,
+            axum::routing::delete(super::whep::close),
+        ),
     ]
 }
 

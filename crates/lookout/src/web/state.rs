@@ -36,6 +36,8 @@ pub struct AppState {
     pub motion_zones: Arc<crate::events::zones::MotionZones>,
     /// web_video_server's on-demand topics, when a ROS transport serves them.
     pub topics: Option<Arc<crate::ros::topics::TopicCameras>>,
+    /// The WebRTC service, or why there is none.
+    pub webrtc: crate::webrtc::WebRtcState,
 }
 
 impl AppState {

@@ -322,7 +322,9 @@ async fn chromium_plays_the_camera_page_as_h264_and_says_why_when_it_cannot() {
         return;
     }
     let srv = TestServer::start(&format!(
-        "{}{}{}",
+        "{}{}{}{}",
+        // This test is about MSE: builds with WebRTC would play the page over it first.
+        "[webrtc]\nenabled = false\n",
         x264_camera("x264", "keep_warm = true"),
         testpattern("tp", 320, 240, 10),
         // With the openh264 feature a JPEG camera is encoded for the page; "off" keeps it MJPEG.

@@ -41,4 +41,6 @@ mod streaming;
 mod support;
 mod v4l2;
 mod variants;
+#[cfg(feature = "webrtc")]
+mod webrtc;
 mod zones;

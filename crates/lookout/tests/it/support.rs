@@ -53,6 +53,10 @@ impl TestServer {
         if config.data_dir_in_file.is_none() {
             config.data_dir = data_dir.path().to_path_buf();
         }
+        // Tests run side by side: WebRTC's UDP port is a free one unless the test sets it.
+        if !toml.contains("[webrtc]") {
+            config.webrtc.udp_port = 0;
+        }
         // The same config for `lookout user ...` run against this server's database.
         std::fs::write(data_dir.path().join(CONFIG_FILE), &toml).expect("write config");
         let addr = listeners

@@ -120,6 +120,9 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         events: Some(events),
         motion_zones: Arc::default(),
         topics: None,
+        webrtc: crate::webrtc::WebRtcState::Off {
+            reason: "not in these tests".into(),
+        },
     });
     Site {
         router: router(state.clone()),
