@@ -1,6 +1,7 @@
 //! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
-//! `motion` times motion detection per frame; `ros` times ROS image messages to JPEG;
+//! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
+//! dropped; `motion` times motion detection per frame; `ros` times ROS image messages to JPEG;
 //! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
 
 mod tool;
@@ -27,6 +28,9 @@ enum Command {
     /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend, on
     /// noisy and smooth synthetic images and optionally a picture from a file.
     Jpeg(tool::jpeg::JpegArgs),
+    /// Start `lookout serve` with a test-pattern camera and read its memory at rest, with 1000
+    /// stalled viewers, and after the server dropped them.
+    Memory(tool::memory::MemoryArgs),
     /// Time motion detection per frame at 720p and 1080p: reducing the JPEG (block means or a
     /// luma decode), the detector alone, and both together.
     Motion(tool::motion::MotionArgs),
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fanout(args) => tool::fanout::run(&args),
         Command::Jpeg(args) => tool::jpeg::run(&args),
+        Command::Memory(args) => tool::memory::run(&args),
         Command::Motion(args) => tool::motion::run(&args),
         Command::Ros(args) => tool::ros::run(&args),
         Command::Watch(args) => tool::watch::run(&args),

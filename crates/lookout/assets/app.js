@@ -60,9 +60,42 @@ function reload(img, src) {
   img.src = `${src}${src.includes("?") ? "&" : "?"}t=${Date.now()}`;
 }
 
+// Grid tiles ask for pictures as wide as they are drawn (CSS pixels × devicePixelRatio), rounded
+// up to one of these widths so that tiles and viewers of about the same size share one variant:
+// the server scales and encodes each variant once for all its viewers, and holds at most 8 per
+// camera (these take 5 at most). Wider than the last one is the original; wider than the camera
+// is served as the original (the server never scales up). Numbers: docs/performance.md.
+const TILE_WIDTHS = [320, 480, 640, 960, 1280];
+
+// The tile width for `img`, or undefined for the original.
+function tileWidth(img) {
+  const px = img.getBoundingClientRect().width * (window.devicePixelRatio || 1);
+  return TILE_WIDTHS.find((w) => w >= px);
+}
+
+function withWidth(src, width) {
+  return width ? `${src}${src.includes("?") ? "&" : "?"}width=${width}` : src;
+}
+
 for (const img of document.querySelectorAll("figure.cam img")) {
-  // A camera page playing H.264 keeps the MJPEG URL in data-src until it falls back to it.
-  const src = img.getAttribute("src") || img.dataset.src;
+  // A camera page playing H.264 keeps the MJPEG URL in data-src until it falls back to it;
+  // grid tiles keep theirs there until they know their size.
+  let src = img.getAttribute("src") || img.dataset.src;
+  if (img.hasAttribute("data-fit")) {
+    const original = src;
+    let width = tileWidth(img);
+    src = withWidth(original, width);
+    img.src = src;
+    // A wider or narrower window (or zoom) that moves the tile to another width reconnects.
+    new ResizeObserver(() => {
+      const now = tileWidth(img);
+      if (now !== width) {
+        width = now;
+        src = withWidth(original, width);
+        img.src = src;
+      }
+    }).observe(img);
+  }
   // A stream that breaks (server restart, network change) is reopened after a pause.
   img.addEventListener("error", () => setTimeout(() => reload(img, src), 2000));
   // Snapshot cards (cameras past the first four on the grid) refresh once a second.

@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod alerts;
+pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod camera_entry;

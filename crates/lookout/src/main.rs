@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     // and nothing has started one yet, so no thread reads the environment while
     // `take_from_env` removes LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from it.
     let systemd = unsafe { SystemdSockets::take_from_env() };
+    // Before any thread starts, so that none has made its own arena yet.
+    lookout::allocator::limit_arenas();
     let cli = lookout::cli::Cli::parse();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(

@@ -3,6 +3,7 @@
 
 pub mod fanout;
 pub mod jpeg;
+pub mod memory;
 pub mod motion;
 pub mod ros;
 pub mod watch;

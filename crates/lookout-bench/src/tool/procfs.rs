@@ -3,13 +3,20 @@
 
 use std::io;
 
-/// Resident memory of a process, in KiB.
+/// Resident memory of a process, in KiB, and its thread count.
 #[derive(Debug, Clone, Copy)]
 pub struct Memory {
     /// `VmRSS`: resident now.
     pub rss_kib: u64,
     /// `VmHWM`: the most it has been resident since it started.
     pub peak_kib: u64,
+    /// `RssAnon`: the heap, thread stacks and other private memory of `rss_kib`.
+    pub anon_kib: u64,
+    /// `RssFile`: the pages of the binary and libraries in `rss_kib` (shared with other
+    /// processes running them, dropped first under memory pressure).
+    pub file_kib: u64,
+    /// `Threads`.
+    pub threads: u64,
 }
 
 pub fn memory(pid: u32) -> io::Result<Memory> {
@@ -18,12 +25,18 @@ pub fn memory(pid: u32) -> io::Result<Memory> {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse().ok())
+            .and_then(|v| {
+                let v = v.trim();
+                v.strip_suffix("kB").unwrap_or(v).trim().parse().ok()
+            })
             .ok_or_else(|| io::Error::other(format!("no {name} in /proc/{pid}/status")))
     };
     Ok(Memory {
         rss_kib: field("VmRSS")?,
         peak_kib: field("VmHWM")?,
+        anon_kib: field("RssAnon")?,
+        file_kib: field("RssFile")?,
+        threads: field("Threads")?,
     })
 }
 

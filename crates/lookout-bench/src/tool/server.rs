@@ -26,6 +26,15 @@ impl Server {
     /// Writes `config_toml` and starts `bin serve` on a free local port; returns once
     /// `/healthz` answers 200.
     pub async fn start(bin: &Path, config_toml: &str) -> io::Result<Self> {
+        Self::start_with_env(bin, config_toml, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables for the server.
+    pub async fn start_with_env(
+        bin: &Path,
+        config_toml: &str,
+        env: &[(String, String)],
+    ) -> io::Result<Self> {
         let dir = ScratchDir::new()?;
         let config = dir.path.join("lookout.toml");
         std::fs::write(&config, config_toml)?;
@@ -48,6 +57,7 @@ impl Server {
             .arg("--listen")
             .arg(addr.to_string())
             .current_dir(&dir.path)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

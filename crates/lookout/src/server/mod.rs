@@ -5,6 +5,7 @@
 
 mod address_limit;
 mod conn_watch;
+mod memory_trim;
 mod refusal;
 
 use crate::listen::Bound;
@@ -62,6 +63,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
+    tokio::spawn(memory_trim::trim_when_freed(shutdown.clone()));
     let shared = Arc::new(Shared {
         router,
         builder: builder(&limits),

@@ -180,9 +180,13 @@ fn card(b: &str, c: &CameraEntry, live: bool) -> Markup {
                         span class="h264-only" { "H.264 camera: open it to watch" }
                     }
                 } @else if live {
-                    img src={ (b) "/cameras/" (id) "/stream.mjpeg" } alt={ (name) ", live" };
+                    // No `src`: assets/app.js asks for a variant as wide as the tile is drawn
+                    // (`data-fit`); a full 720p stream in a 480 px tile is 4x the bytes.
+                    img data-src={ (b) "/cameras/" (id) "/stream.mjpeg" } data-fit alt={ (name) ", live" };
+                    noscript { img src={ (b) "/cameras/" (id) "/stream.mjpeg?width=640" } alt={ (name) ", live" }; }
                 } @else {
-                    img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } data-refresh alt=(name);
+                    img data-src={ (b) "/cameras/" (id) "/snapshot.jpg" } data-fit data-refresh alt=(name);
+                    noscript { img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } alt=(name); }
                 }
             }
             "\n"

@@ -186,8 +186,7 @@ async fn the_grid_streams_four_cameras_and_refreshes_snapshots_of_the_rest() {
     let html = String::from_utf8_lossy(&srv.get("/").await.body).into_owned();
     assert_eq!(html.matches("stream.mjpeg\"").count(), 4, "{html}");
     assert_eq!(
-        html.matches("snapshot.jpg?width=640\" data-refresh")
-            .count(),
+        html.matches("snapshot.jpg\" data-fit data-refresh").count(),
         2,
         "{html}"
     );

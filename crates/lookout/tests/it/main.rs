@@ -3,8 +3,9 @@
 //! Where new tests go: streaming behaviour in `streaming`, each source kind in `sources`,
 //! refusals and limits in `errors`, how long connections may hold their slots (timeouts,
 //! per-address limit) in `connections`, programs we did not write (ffmpeg, Chromium) in
-//! `clients`, the binary's command line and signals in `cli`, variant sizes and their memory in
-//! `variants`, nginx and systemd in `remote`. `support` holds the fixtures.
+//! `clients` (the grid's tile sizes in `grid_tiles`), the binary's command line and signals
+//! in `cli`, variant sizes and their memory in `variants`, nginx and systemd in `remote`.
+//! `support` holds the fixtures.
 
 // Test helpers may unwrap: a panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -22,6 +23,7 @@ mod damaged_db;
 mod data_dir;
 mod errors;
 mod events_api;
+mod grid_tiles;
 mod h264;
 #[cfg(feature = "openh264")]
 mod h264_encode;

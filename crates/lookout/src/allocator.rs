@@ -1,0 +1,47 @@
+//! glibc malloc settings for a long-running server: few arenas, and freed memory handed back to
+//! the kernel once a crowd of viewers has left. Other C libraries: nothing to do.
+
+/// glibc gives a thread that finds the arenas busy a new arena, up to 8 per core, and memory
+/// freed in one arena serves only that arena's later allocations. Lookout's threads are the
+/// runtime's workers (one per core) and short-lived blocking ones: 2 arenas bound what freed
+/// memory can hide in, where glibc would allow 16 on 2 cores. Not measured apart from the trim
+/// (docs/performance.md, "Memory at rest and after a crowd"). `MALLOC_ARENA_MAX` in the
+/// environment wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENAS: libc::c_int = 2;
+
+/// Limits glibc's arenas; call first thing in `main`, before any thread starts.
+pub fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets one of malloc's parameters, under malloc's own lock; a
+        // refusal (0) leaves glibc's default, which works, only with more arenas.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, ARENAS) };
+    }
+}
+
+/// Bytes the allocator holds free (in every arena, resident or not), or `None` where it cannot
+/// tell. glibc's `mallinfo` (not `mallinfo2`, which needs glibc 2.33: Raspberry Pi OS 11 has
+/// 2.31) counts in `int`s, read here as `u32`: right up to 4 GiB, which a camera server's free
+/// memory stays far below.
+pub fn free_bytes() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo only reads malloc's statistics, under each arena's lock.
+        let info = unsafe { libc::mallinfo() };
+        Some(u64::from(info.fordblks as u32))
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
+/// Returns the free memory of every arena to the kernel (whole free pages, also in the middle
+/// of the heap). It locks each arena while it walks it: about a millisecond for a heap of tens
+/// of MB, so it is called after megabytes were freed, not per connection.
+pub fn trim() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory that is free; it takes each arena's lock.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
