@@ -23,6 +23,7 @@ mod data_dir;
 mod errors;
 mod events_api;
 mod h264;
+mod h264_decode;
 #[cfg(feature = "openh264")]
 mod h264_encode;
 mod https;
