@@ -12,6 +12,7 @@ mod ffmpeg;
 #[cfg(feature = "openh264")]
 mod openh264;
 
+pub use ffmpeg::args as ffmpeg_args;
 use lookout_core::{CameraHub, Error};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

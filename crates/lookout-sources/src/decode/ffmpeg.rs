@@ -34,7 +34,7 @@ struct Pending {
 }
 
 /// The arguments: raw H.264 in, one JPEG per picture out, as soon as it is decoded.
-fn args() -> Vec<&'static str> {
+pub fn args() -> Vec<&'static str> {
     vec![
         "-hide_banner",
         "-loglevel",
