@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!((1..=MAX_SIDE_PX).contains(&sps.width), "width {}", sps.width);
     assert!((1..=MAX_SIDE_PX).contains(&sps.height), "height {}", sps.height);
-    let _ = sps.frame_rate();
+    let _ = sps.timing.and_then(|t| t.frame_rate());
     let Ok(params) = CodecParams::new(data, &[PPS]) else {
         // Only an SPS of another id than the PPS's (or too long for avcC) is refused.
         assert!(sps.sps_id != 0 || data.len() > usize::from(u16::MAX));

@@ -103,7 +103,7 @@ pub struct DecodeConfig {
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 /// How often to look again whether a camera that may send H.264 (RTSP, before it
 /// connected) does.
-const CODEC_POLL: Duration = Duration::from_millis(200);
+const CODEC_POLL: Duration = Duration::from_millis(500);
 
 /// Decodes `hub`'s H.264 to JPEG while somebody wants JPEG (or always), until `cancel`.
 /// Does nothing while the camera sends JPEG itself.
