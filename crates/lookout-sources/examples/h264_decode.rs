@@ -97,13 +97,32 @@ fn main() {
     let runs: usize = args.next().map_or(5, |a| a.parse().expect("runs"));
     let aus = units(&std::fs::read(&file).expect("read"));
     let p = aus.iter().find_map(|a| a.params.clone()).expect("an SPS");
-    println!("{file}: {} access units, {}x{} {}", aus.len(), p.width(), p.height(), p.codec_string());
+    println!(
+        "{file}: {} access units, {}x{} {}",
+        aus.len(),
+        p.width(),
+        p.height(),
+        p.codec_string()
+    );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", load.trim());
     let wall = Instant::now();
-    summary("openh264 decode", (0..runs).map(|_| openh264(&aus, false)).collect());
-    summary("openh264 decode + JPEG q80", (0..runs).map(|_| openh264(&aus, true)).collect());
-    summary("ffmpeg child (decode + MJPEG)", (0..runs).map(|_| ffmpeg(&file)).collect());
+    summary(
+        "openh264 decode",
+        (0..runs).map(|_| openh264(&aus, false)).collect(),
+    );
+    summary(
+        "openh264 decode + JPEG q80",
+        (0..runs).map(|_| openh264(&aus, true)).collect(),
+    );
+    summary(
+        "ffmpeg child (decode + MJPEG)",
+        (0..runs).map(|_| ffmpeg(&file)).collect(),
+    );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average after: {} ({:.0} s)", load.trim(), wall.elapsed().as_secs_f64());
+    println!(
+        "load average after: {} ({:.0} s)",
+        load.trim(),
+        wall.elapsed().as_secs_f64()
+    );
 }

@@ -42,8 +42,6 @@ pub fn args() -> Vec<&'static str> {
         "-nostats",
         // Decode each unit at once: no probing ahead, no frame threading (it holds pictures
         // back by one per thread), no reordering delay (cameras send no B-frames).
-        "-fflags",
-        "nobuffer",
         "-flags",
         "low_delay",
         "-probesize",
