@@ -3,6 +3,9 @@
 //! for the ffmpeg child and (feature `openh264`) for openh264. ffmpeg is needed
 //! (scripts/test.sh installs it); under LOOKOUT_TEST_STRICT=1 or CI=true its absence fails.
 
+// A panic is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
 use lookout_core::h264::{AccessUnit, AnnexBReader, MAX_NAL_BYTES};
 use lookout_core::{CameraHub, FrameKind};
 use lookout_sources::decode::{DecodeConfig, JpegDecoder, decode_while_wanted, find_program};

@@ -131,7 +131,11 @@ mod tests {
         for y in 0..h {
             for x in 0..w {
                 let i = (y * w + x) as usize * 3;
-                let v = if (x + shift) / 16 % 2 == 0 { 220 } else { 30 };
+                let v = if ((x + shift) / 16).is_multiple_of(2) {
+                    220
+                } else {
+                    30
+                };
                 img.data[i] = v;
                 img.data[i + 1] = v;
                 img.data[i + 2] = v;
