@@ -81,7 +81,11 @@ fuzz_target!(|data: &[u8]| {
         let back = split_length_prefixed(&Bytes::from(sample), 4).expect("our own sample");
         assert_eq!(&back, nals, "length-prefixed round trip");
     }
-    assert!(total <= data.len(), "{total} NAL bytes from {} input bytes", data.len());
+    assert!(
+        total <= data.len(),
+        "{total} NAL bytes from {} input bytes",
+        data.len()
+    );
     let want = units_and_errors(want);
     for cut in split_points::split_points(data, MAX_CUTS) {
         let got = units_and_errors(read(&[&data[..cut], &data[cut..]], unlimited, None));

@@ -22,8 +22,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(sps) = Sps::parse(data) else {
         return;
     };
-    assert!((1..=MAX_SIDE_PX).contains(&sps.width), "width {}", sps.width);
-    assert!((1..=MAX_SIDE_PX).contains(&sps.height), "height {}", sps.height);
+    assert!(
+        (1..=MAX_SIDE_PX).contains(&sps.width),
+        "width {}",
+        sps.width
+    );
+    assert!(
+        (1..=MAX_SIDE_PX).contains(&sps.height),
+        "height {}",
+        sps.height
+    );
     let _ = sps.timing.and_then(|t| t.frame_rate());
     let Ok(params) = CodecParams::new(data, &[PPS]) else {
         // Only an SPS of another id than the PPS's (or too long for avcC) is refused.
