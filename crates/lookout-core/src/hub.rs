@@ -84,6 +84,8 @@ pub struct CameraHub {
     demand: watch::Sender<usize>,
     /// Viewers of the H.264 track (a subset of `demand`): an encoder runs while above 0.
     h264_demand: watch::Sender<usize>,
+    /// `demand` less `h264_demand`: what a decoder of an H.264-only camera runs for.
+    jpeg_demand: watch::Sender<usize>,
     next_seq: AtomicU64,
     next_viewer: AtomicU64,
     /// The latest live frame: what the API describes and a slow camera's snapshot serves,
@@ -101,6 +103,11 @@ pub struct CameraHub {
     sends_h264_only: AtomicBool,
     /// An encoder makes H.264 from this camera's JPEG or pixels when somebody asks.
     encodes_h264: AtomicBool,
+    /// The source may turn out to send H.264 when it first connects (RTSP): until it has,
+    /// `stream.mp4` starts it and waits for a key frame.
+    may_send_h264: AtomicBool,
+    /// The decoder that makes JPEG of this camera's H.264 (`"openh264"`, `"ffmpeg"`), if any.
+    jpeg_decoder: Mutex<Option<&'static str>>,
 }
 
 impl CameraHub {
@@ -123,6 +130,7 @@ impl CameraHub {
             }),
             demand: watch::Sender::new(0),
             h264_demand: watch::Sender::new(0),
+            jpeg_demand: watch::Sender::new(0),
             next_seq: AtomicU64::new(1),
             next_viewer: AtomicU64::new(1),
             last_live: Mutex::new(None),
@@ -132,6 +140,8 @@ impl CameraHub {
             video: VideoTrack::new(stats.clone()),
             sends_h264_only: AtomicBool::new(false),
             encodes_h264: AtomicBool::new(false),
+            may_send_h264: AtomicBool::new(false),
+            jpeg_decoder: Mutex::new(None),
             stats,
         })
     }
@@ -155,11 +165,23 @@ impl CameraHub {
 
     /// Publishes a frame to every viewer. A live frame marks the source online.
     pub fn publish(&self, parts: FrameParts) -> Arc<Frame> {
+        self.publish_frame(parts, true)
+    }
+
+    /// Publishes a JPEG Lookout decoded from this camera's H.264: like [`publish`](Self::publish)
+    /// but it counts no capture (the access unit it came from did).
+    pub fn publish_decoded(&self, parts: FrameParts) -> Arc<Frame> {
+        self.publish_frame(parts, false)
+    }
+
+    fn publish_frame(&self, parts: FrameParts, count_capture: bool) -> Arc<Frame> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let frame = Arc::new(Frame::new(seq, parts));
         if frame.kind == FrameKind::Live {
-            self.stats.frames_captured.fetch_add(1, Ordering::Relaxed);
-            self.stats.capture_rate.tick();
+            if count_capture {
+                self.stats.frames_captured.fetch_add(1, Ordering::Relaxed);
+                self.stats.capture_rate.tick();
+            }
             *self.last_live.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
             if self.status.borrow().state != SourceState::Online {
                 self.set_state(SourceState::Online, None);
@@ -192,6 +214,28 @@ impl CameraHub {
 
     pub fn encodes_h264(&self) -> bool {
         self.encodes_h264.load(Ordering::Relaxed)
+    }
+
+    /// Says that the source may send H.264 though it has not connected yet (RTSP).
+    pub fn set_may_send_h264(&self, yes: bool) {
+        self.may_send_h264.store(yes, Ordering::Relaxed);
+    }
+
+    /// The source may send H.264 and has not said yet what it sends: no JPEG and no H.264
+    /// came so far.
+    pub fn h264_not_known_yet(&self) -> bool {
+        self.may_send_h264.load(Ordering::Relaxed)
+            && self.latest_live().is_none()
+            && self.video.latest().is_none()
+    }
+
+    /// Names the decoder that makes JPEG of this camera's H.264 (set at start-up).
+    pub fn set_jpeg_decoder(&self, name: Option<&'static str>) {
+        *self.jpeg_decoder.lock().unwrap_or_else(|e| e.into_inner()) = name;
+    }
+
+    pub fn jpeg_decoder(&self) -> Option<&'static str> {
+        *self.jpeg_decoder.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Publishes an access unit Lookout encoded from this camera's pictures. It counts no
@@ -318,6 +362,7 @@ impl CameraHub {
     /// Registers demand for frames; it lasts until the guard drops.
     pub fn demand(self: &Arc<Self>) -> DemandGuard {
         self.demand.send_modify(|n| *n += 1);
+        self.update_jpeg_demand();
         DemandGuard { hub: self.clone() }
     }
 
@@ -329,6 +374,7 @@ impl CameraHub {
     /// of [`demand`](Self::demand), which keeps the source running.
     pub fn demand_h264(self: &Arc<Self>) -> H264DemandGuard {
         self.h264_demand.send_modify(|n| *n += 1);
+        self.update_jpeg_demand();
         H264DemandGuard { hub: self.clone() }
     }
 
@@ -346,6 +392,40 @@ impl CameraHub {
     /// Waits until nobody has wanted H.264 for `linger`.
     pub async fn wait_h264_idle_for(&self, linger: Duration) {
         let mut rx = self.h264_demand.subscribe();
+        loop {
+            let _ = rx.wait_for(|n| *n == 0).await;
+            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
+            if came_back.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Demand for JPEG: everybody who wants frames but not as H.264 (MJPEG viewers, snapshot
+    /// waiters, MQTT snapshots). A decoder of an H.264-only camera runs while above 0.
+    pub fn jpeg_demand_count(&self) -> usize {
+        self.demand_count().saturating_sub(self.h264_demand_count())
+    }
+
+    /// Waits until somebody wants JPEG.
+    pub async fn wait_for_jpeg_demand(&self) {
+        let mut rx = self.jpeg_demand.subscribe();
+        // The sender lives as long as `self`: this cannot fail while we are borrowed.
+        let _ = rx.wait_for(|n| *n > 0).await;
+    }
+
+    /// Recomputes the JPEG demand after `demand` or `h264_demand` changed. Under the
+    /// channel's lock, so the last of two racing updates writes the newest counts.
+    fn update_jpeg_demand(&self) {
+        self.jpeg_demand.send_if_modified(|n| {
+            let now = self.jpeg_demand_count();
+            std::mem::replace(n, now) != now
+        });
+    }
+
+    /// Waits until nobody has wanted JPEG for `linger`.
+    pub async fn wait_jpeg_idle_for(&self, linger: Duration) {
+        let mut rx = self.jpeg_demand.subscribe();
         loop {
             let _ = rx.wait_for(|n| *n == 0).await;
             let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
@@ -456,6 +536,7 @@ impl Drop for H264DemandGuard {
         self.hub
             .h264_demand
             .send_modify(|n| *n = n.saturating_sub(1));
+        self.hub.update_jpeg_demand();
     }
 }
 
@@ -474,6 +555,7 @@ impl DemandGuard {
 impl Drop for DemandGuard {
     fn drop(&mut self) {
         self.hub.demand.send_modify(|n| *n = n.saturating_sub(1));
+        self.hub.update_jpeg_demand();
     }
 }
 
@@ -577,6 +659,28 @@ mod tests {
         drop(g2);
         tokio::time::sleep(Duration::from_secs(11)).await;
         assert!(idle.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jpeg_demand_is_demand_less_h264_viewers() {
+        let hub = CameraHub::new("c", 80);
+        let mp4_viewer = (hub.demand(), hub.demand_h264());
+        assert_eq!(hub.jpeg_demand_count(), 0);
+        let h = hub.clone();
+        let wanted = tokio::spawn(async move { h.wait_for_jpeg_demand().await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!wanted.is_finished(), "an H.264 viewer wants no JPEG");
+        let snapshot = hub.demand();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(wanted.is_finished());
+        assert_eq!(hub.jpeg_demand_count(), 1);
+        let h = hub.clone();
+        let idle = tokio::spawn(async move { h.wait_jpeg_idle_for(Duration::from_secs(5)).await });
+        drop(snapshot);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(idle.is_finished(), "only the H.264 viewer is left");
+        drop(mp4_viewer);
+        assert_eq!((hub.demand_count(), hub.jpeg_demand_count()), (0, 0));
     }
 
     #[test]

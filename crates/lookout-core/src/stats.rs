@@ -20,6 +20,10 @@ pub struct CameraStats {
     pub h264_encoded: AtomicU64,
     /// CPU time of those encodes (JPEG decode included), for the mean per frame.
     pub h264_encode_nanos: AtomicU64,
+    /// Pictures decoded from H.264 to JPEG (H.264-only cameras, while somebody wants JPEG).
+    pub h264_decoded: AtomicU64,
+    /// Wall time of those decodes and JPEG encodes, for the mean per frame.
+    pub h264_decode_nanos: AtomicU64,
     /// GOPs dropped for being over `video::MAX_GOP_BYTES` or `MAX_GOP_FRAMES`.
     pub gop_overflows: AtomicU64,
     pub capture_rate: RateMeter,

@@ -6,6 +6,7 @@
 
 mod backoff;
 pub mod command;
+pub mod decode;
 pub mod encode;
 pub mod files;
 pub mod http;

@@ -137,6 +137,9 @@ impl RtspSource {
         })?;
         // The API and stream.mp4 learn what this camera sends (the config cannot say).
         sink.hub().set_sends_h264_only(codec == Codec::H264);
+        // Until it connects again, stream.mp4 answers at once for an MJPEG camera (404)
+        // instead of starting it and waiting for H.264.
+        sink.hub().set_may_send_h264(codec == Codec::H264);
         let clock_hz = session.streams()[index].clock_rate_hz();
         let transport = match self.transport {
             RtspTransport::Tcp => Transport::Tcp(TcpTransportOptions::default()),

@@ -33,6 +33,10 @@ use lookout_store::lock::DataDirLock;
 use lookout_store::{Store, files, sessions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long a camera's H.264 → JPEG decoder goes on after the last JPEG consumer left: a
+/// page reload or a poller's next snapshot then finds it running.
+const JPEG_DECODE_LINGER: Duration = Duration::from_secs(5);
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -350,6 +354,25 @@ pub async fn run_with(
                 .map_err(|e| e.context(format_args!("camera {:?}", c.id)))?;
             let hub = CameraHub::with_budget(&c.id, c.quality, variant_budget.clone());
             hub.set_sends_h264_only(c.source.sends_h264_only());
+            // An RTSP camera says what it sends when it first connects: until then,
+            // stream.mp4 starts it and waits for H.264.
+            hub.set_may_send_h264(matches!(c.source, SourceConfig::Rtsp(_)));
+            // Cameras that send (or may send) H.264 only get JPEG from a decoder, while
+            // somebody wants JPEG (always, for motion detection).
+            if let Some(decoder) = &s.h264_decoder
+                && (c.source.sends_h264_only() || matches!(c.source, SourceConfig::Rtsp(_)))
+            {
+                hub.set_jpeg_decoder(Some(decoder.name()));
+                sources.spawn(lookout_sources::decode::decode_while_wanted(
+                    hub.clone(),
+                    lookout_sources::decode::DecodeConfig {
+                        decoder: decoder.clone(),
+                        always: c.motion.is_some(),
+                        linger: JPEG_DECODE_LINGER,
+                    },
+                    shutdown.clone(),
+                ));
+            }
             if let (Some(log), Some(m)) = (&events, &c.motion) {
                 let zones = motion_zones.register(&log.store, &c.id, m.detector.zones.clone());
                 background.spawn(motion_watch::watch(

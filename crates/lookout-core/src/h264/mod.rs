@@ -10,6 +10,8 @@ pub mod access_unit;
 pub mod annexb;
 pub mod bits;
 #[cfg(feature = "openh264")]
+pub mod decoder;
+#[cfg(feature = "openh264")]
 pub mod encoder;
 pub mod nal;
 pub mod params;
@@ -18,6 +20,8 @@ pub mod sps;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};
 pub use annexb::{AnnexBSplitter, annex_b_to_length_prefixed, nal_units, split_length_prefixed};
+#[cfg(feature = "openh264")]
+pub use decoder::H264Decoder;
 #[cfg(feature = "openh264")]
 pub use encoder::{EncoderSettings, H264Encoder};
 pub use nal::{MAX_NAL_BYTES, NalHeader, NalType};

@@ -226,6 +226,11 @@ pub struct ServerSection {
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// What makes JPEG (MJPEG, snapshots, motion) of cameras that send H.264 only: `auto`
+    /// (openh264 when built in, else ffmpeg when found), `openh264`, `ffmpeg` or `off`.
+    pub h264_decoder: String,
+    /// The ffmpeg program for `h264_decoder`: a name looked up on PATH, or a path.
+    pub ffmpeg: String,
 }
 
 impl Default for ServerSection {
@@ -247,6 +252,8 @@ impl Default for ServerSection {
             hsts_max_age_s: None,
             variant_memory_mb: 128,
             data_dir: None,
+            h264_decoder: "auto".into(),
+            ffmpeg: "ffmpeg".into(),
         }
     }
 }

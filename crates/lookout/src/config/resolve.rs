@@ -108,6 +108,8 @@ pub struct ServerConfig {
     /// `server.hsts_max_age_s` as set; `None` for the default policy.
     pub hsts_max_age_s: Option<u64>,
     pub variant_memory_bytes: u64,
+    /// What makes JPEG of H.264-only cameras; `None`: nothing (they answer 503 for JPEG).
+    pub h264_decoder: Option<lookout_sources::decode::JpegDecoder>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,7 +152,7 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
                 "give each [[camera]] its own id",
             );
         }
-        if let Some(c) = camera(cx, &at, cam) {
+        if let Some(c) = camera(cx, &at, cam, server.h264_decoder.is_some()) {
             cameras.push(c);
         }
     }
@@ -319,6 +321,15 @@ fn server(cx: &Ctx<'_>, file: &ConfigFile) -> ServerConfig {
             "remove the key to use the default (128)",
         );
     }
+    let h264_decoder =
+        lookout_sources::decode::choose(&s.h264_decoder, &s.ffmpeg).unwrap_or_else(|e| {
+            cx.report(
+                "server.h264_decoder",
+                e.to_string(),
+                "remove the key to use the default (\"auto\")",
+            );
+            None
+        });
     let base_path = s.base_path.trim_end_matches('/').to_owned();
     let base_ok = base_path.is_empty()
         || (base_path.starts_with('/')
@@ -352,6 +363,7 @@ fn server(cx: &Ctx<'_>, file: &ConfigFile) -> ServerConfig {
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms),
         hsts_max_age_s: s.hsts_max_age_s,
         variant_memory_bytes: s.variant_memory_mb << 20,
+        h264_decoder,
     }
 }
 
@@ -525,7 +537,12 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// The camera at `at` (`camera[2]`); `None` when its source has errors.
-fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
+fn camera(
+    cx: &Ctx<'_>,
+    at: &str,
+    cam: &CameraSection,
+    can_decode_h264: bool,
+) -> Option<CameraConfig> {
     let id = &cam.id;
     let quality = u8::try_from(cam.quality)
         .ok()
@@ -547,14 +564,14 @@ fn camera(cx: &Ctx<'_>, at: &str, cam: &CameraSection) -> Option<CameraConfig> {
         .and_then(|m| motion(cx, &format!("{at}.motion"), id, m));
     let h264_encode = h264(cx, &format!("{at}.h264"), id, cam.h264.as_ref());
     let source = super::sources::source(cx, at, cam)?;
-    if cam.motion.is_some() && source.sends_h264_only() {
-        // Motion detection reads JPEG frames; this build cannot decode H.264 into them.
+    if cam.motion.is_some() && source.sends_h264_only() && !can_decode_h264 {
+        // Motion detection reads JPEG frames: an H.264 camera's come from the decoder.
         cx.report(
             &format!("{at}.motion"),
             format!(
-                "camera {id:?}: motion detection needs JPEG frames, and this camera sends H.264 (format = \"h264\"), which this build cannot decode"
+                "camera {id:?}: motion detection needs JPEG frames, and this camera sends H.264 (format = \"h264\"), which this Lookout cannot decode (server.h264_decoder finds neither openh264 nor ffmpeg)"
             ),
-            "remove [camera.motion], or make the program write MJPEG (format = \"mjpeg\", ffmpeg -f mjpeg -)",
+            format!("{}; or remove [camera.motion]", lookout_sources::decode::NO_DECODER_FIX),
         );
         return None;
     }

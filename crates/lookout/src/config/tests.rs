@@ -143,9 +143,25 @@ fn command_format_is_mjpeg_or_h264_and_anything_else_is_named() {
         panic!("not a command")
     };
     assert_eq!(cmd.format, lookout_sources::command::CommandFormat::Mjpeg);
-    let e = err(&format!("{}[camera.motion]\n", cam("format = \"h264\"\n")));
-    assert_eq!(e.line, Some(7), "{e}");
+    // Motion on an H.264 camera needs a decoder: refused when there is none.
+    let motion = format!("{}[camera.motion]\n", cam("format = \"h264\"\n"));
+    let e = err(&format!("[server]\nh264_decoder = \"off\"\n{motion}"));
+    assert_eq!(e.line, Some(9), "{e}");
     assert!(e.msg.contains("motion detection needs JPEG"), "{e}");
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("--features openh264"),
+        "{e}"
+    );
+    let with_ffmpeg = format!("[server]\nh264_decoder = \"auto\"\nffmpeg = \"/bin/sh\"\n{motion}");
+    assert!(parse(&with_ffmpeg, "t").is_ok());
+    let e = err(
+        "[server]\nh264_decoder = \"ffmpeg\"\nffmpeg = \"/nonexistent/ffmpeg\"\n[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n",
+    );
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.msg.contains("/nonexistent/ffmpeg"), "{e}");
     let e = err(&cam("format = \"hevc\"\n"));
     assert_eq!(e.line, Some(6), "{e}");
     assert!(

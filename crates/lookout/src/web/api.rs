@@ -38,6 +38,8 @@ pub struct CameraView {
     /// The H.264 stream once its parameters are known; null for JPEG-only cameras.
     pub h264: Option<H264View>,
     pub mp4_url: Option<String>,
+    /// Where the camera's JPEG comes from; null when it has none (H.264 only, no decoder).
+    pub jpeg: Option<JpegView>,
     pub recording: crate::camera_entry::RecordingState,
     /// WebRTC (WHEP) for this camera; null where it does not apply (ROS topics).
     pub webrtc: Option<WebRtcView>,
@@ -76,6 +78,17 @@ pub fn webrtc_view(state: &AppState, c: &CameraEntry) -> WebRtcView {
         udp_port,
         peers,
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JpegView {
+    /// `"native"`: the camera's own JPEG; `"decoded"`: Lookout decodes its H.264.
+    pub origin: &'static str,
+    /// `"openh264"` or `"ffmpeg"` for a decoded camera (or an RTSP camera that may turn out
+    /// to send H.264), else null.
+    pub decoder: Option<&'static str>,
+    /// Pictures decoded from H.264 so far (grows only while somebody wants JPEG).
+    pub frames_decoded: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,6 +146,15 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
         mp4_url: codecs
             .contains(&"h264")
             .then(|| format!("{base}/cameras/{}/stream.mp4", c.id)),
+        jpeg: codecs.contains(&"jpeg").then(|| JpegView {
+            origin: if hub.sends_h264_only() {
+                "decoded"
+            } else {
+                "native"
+            },
+            decoder: hub.jpeg_decoder(),
+            frames_decoded: stats.h264_decoded.load(Ordering::Relaxed),
+        }),
         codecs,
         recording: c.recording.clone(),
         webrtc: None,

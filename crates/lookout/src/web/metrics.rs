@@ -137,6 +137,28 @@ pub fn render(state: &AppState) -> String {
             s.encodes.load(Ordering::Relaxed)
         );
     }
+    family(
+        &mut out,
+        "lookout_h264_decode_seconds",
+        "summary",
+        "Time spent decoding H.264 to JPEG for cameras that send H.264 only, by decoder (openh264: decode and JPEG encode; ffmpeg: from writing a unit to its JPEG).",
+    );
+    for (labels, c) in &cams {
+        let Some(decoder) = c.hub.jpeg_decoder() else {
+            continue;
+        };
+        let s = c.hub.stats();
+        let secs = s.h264_decode_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "lookout_h264_decode_seconds_sum{{{labels},decoder=\"{decoder}\"}} {secs}"
+        );
+        let _ = writeln!(
+            out,
+            "lookout_h264_decode_seconds_count{{{labels},decoder=\"{decoder}\"}} {}",
+            s.h264_decoded.load(Ordering::Relaxed)
+        );
+    }
     let conns = &state.connections;
     family(
         &mut out,

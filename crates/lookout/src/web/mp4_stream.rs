@@ -96,15 +96,24 @@ pub async fn camera_mp4(
     Ok(resp)
 }
 
-/// Whether `stream.mp4` has anything to send for this camera.
+/// Whether `stream.mp4` has anything to send for this camera: it sends or makes H.264, or
+/// it may (an RTSP camera that has not connected yet: stream.mp4 starts it and waits).
 fn offers_h264(hub: &CameraHub) -> bool {
-    hub.sends_h264_only() || hub.encodes_h264() || hub.video().latest_params().is_some()
+    hub.sends_h264_only()
+        || hub.encodes_h264()
+        || hub.video().latest_params().is_some()
+        || hub.h264_not_known_yet()
+}
+
+/// Whether MJPEG and snapshots can be served: the camera sends JPEG, or a decoder makes it.
+fn offers_jpeg(hub: &CameraHub) -> bool {
+    !hub.sends_h264_only() || hub.jpeg_decoder().is_some()
 }
 
 /// The codecs a camera offers, as the API lists them.
 pub fn codecs(hub: &CameraHub) -> Vec<&'static str> {
     let mut list = Vec::with_capacity(2);
-    if !hub.sends_h264_only() {
+    if offers_jpeg(hub) {
         list.push("jpeg");
     }
     if offers_h264(hub) {
@@ -114,18 +123,31 @@ pub fn codecs(hub: &CameraHub) -> Vec<&'static str> {
 }
 
 /// For `stream.mjpeg` and `snapshot.jpg`: the reason they cannot be served, for a camera that
-/// sends H.264 only (this build has no H.264 decoder).
+/// sends H.264 only when this Lookout has no H.264 decoder (server.h264_decoder).
 pub fn jpeg_unavailable(cam: &CameraEntry) -> Option<ApiError> {
-    cam.hub.sends_h264_only().then(|| {
+    (!offers_jpeg(&cam.hub)).then(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
-                "camera {:?} sends H.264 only, and this Lookout has no H.264 decoder for MJPEG and snapshots; watch its stream.mp4 instead (the camera page plays it)",
-                cam.id
+                "camera {:?} sends H.264 only, and this Lookout has no H.264 decoder for MJPEG and snapshots: {}; or watch its stream.mp4 instead (the camera page plays it)",
+                cam.id,
+                lookout_sources::decode::NO_DECODER_FIX
             ),
         )
-        .with_details(json!({ "camera": cam.id, "codecs": codecs(&cam.hub) }))
+        .with_details(json!({ "camera": cam.id, "codecs": codecs(&cam.hub), "jpeg_decoder": null }))
     })
+}
+
+/// 404 for a camera that turned out to send JPEG when it connected (an MJPEG RTSP camera).
+fn sends_jpeg(state: &AppState, cam: &CameraEntry) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "camera {:?} sends JPEG and this Lookout does not encode it to H.264; watch {}/cameras/{}/stream.mjpeg instead",
+            cam.id, state.base, cam.id
+        ),
+    )
+    .with_details(json!({ "camera": cam.id, "codecs": codecs(&cam.hub) }))
 }
 
 /// The init segment, or 503 when the camera is offline or sends nothing in time.
@@ -144,8 +166,13 @@ async fn first_chunk(
     let mut status = cam.hub.watch_status();
     let deadline = tokio::time::Instant::now() + state.snapshot_timeout;
     loop {
-        if status.borrow_and_update().state == SourceState::Offline {
+        let state_now = status.borrow_and_update().state;
+        if state_now == SourceState::Offline {
             return Err(unavailable(format!("camera {:?} is offline", cam.id)));
+        }
+        // An RTSP camera that connected and sends JPEG: nothing to wait for.
+        if state_now == SourceState::Online && !offers_h264(&cam.hub) {
+            return Err(sends_jpeg(state, cam));
         }
         tokio::select! {
             chunk = viewer.next() => {

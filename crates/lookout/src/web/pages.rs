@@ -172,10 +172,12 @@ fn card(b: &str, c: &CameraEntry, live: bool) -> Markup {
         figure class="cam" data-camera=(id) {
             a href={ (b) "/cameras/" (id) } {
                 @if c.hub.sends_h264_only() {
-                    // No MJPEG or snapshots for it: the first cards play its H.264
-                    // (assets/video.js).
+                    // The first cards play its H.264 (assets/video.js): cheaper than
+                    // decoding it to MJPEG. Further ones show decoded snapshots if they can.
                     @if live {
                         video data-mp4={ (b) "/cameras/" (id) "/stream.mp4" } data-codecs="h264" muted autoplay playsinline aria-label={ (name) ", live" } {}
+                    } @else if c.hub.jpeg_decoder().is_some() {
+                        img src={ (b) "/cameras/" (id) "/snapshot.jpg?width=640" } data-refresh alt=(name);
                     } @else {
                         span class="h264-only" { "H.264 camera: open it to watch" }
                     }

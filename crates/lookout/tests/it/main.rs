@@ -25,6 +25,7 @@ mod errors;
 mod events_api;
 mod grid_tiles;
 mod h264;
+mod h264_decode;
 #[cfg(feature = "openh264")]
 mod h264_encode;
 mod https;

@@ -145,3 +145,73 @@ async fn the_guides_rtsp_example_plays_as_stream_mp4_and_never_shows_the_passwor
     assert!(log.contains("RTSP camera refused the credentials"), "{log}");
     drop(camera);
 }
+
+/// Before its first connect an RTSP camera may send H.264: stream.mp4 starts the idle camera
+/// and waits for its first key frame (it used to answer 404 until something else had
+/// connected it, which the guide worked around with keep_warm). Its snapshot is decoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_rtsp_camera_starts_for_stream_mp4_and_its_snapshot_is_decoded() {
+    if !require("ffprobe", "ffmpeg") || !require("curl", "curl") || !gstreamer_rtsp_available() {
+        return;
+    }
+    let (camera, port) = start_rtsp_camera(&format!("viewer:{PASSWORD}"), (640, 360));
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("p");
+    std::fs::write(&pass, PASSWORD).unwrap();
+    let cams = format!(
+        "[server]\nsnapshot_timeout_ms = 10000\n\n\
+         [[camera]]\nid = \"h264\"\n[camera.source]\nkind = \"rtsp\"\n\
+         url = \"rtsp://127.0.0.1:{port}/cam\"\nusername = \"viewer\"\npassword_file = {pass:?}\n\n\
+         [[camera]]\nid = \"mjpeg\"\n[camera.source]\nkind = \"rtsp\"\n\
+         url = \"rtsp://127.0.0.1:{port}/mjpeg\"\nusername = \"viewer\"\npassword_file = {pass:?}\n"
+    );
+    let lookout = Lookout::start(&cams, &[], None);
+    for id in ["h264", "mjpeg"] {
+        let r = lookout.get(&format!("/api/cameras/{id}")).await;
+        let cam: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(cam["state"], "idle", "{cam}");
+        assert_eq!(cam["codecs"], serde_json::json!(["jpeg", "h264"]), "{cam}");
+    }
+    let file = dir.path().join("idle.mp4");
+    let url = format!("http://{}/cameras/h264/stream.mp4", lookout.addr);
+    let curl = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || {
+            Command::new("curl")
+                .args(["-sS", "--fail", "--max-time", "6", "-o"])
+                .arg(&file)
+                .arg(&url)
+                .status()
+                .expect("run curl")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(curl.code(), Some(0 | 28)),
+        "{curl}\n{}",
+        lookout.log()
+    );
+    let (described, frames, first_key) = probe(&file);
+    assert_eq!(described, "\"h264\"/640x360", "{}", lookout.log());
+    assert!(frames >= 15, "{frames} frames\n{}", lookout.log());
+    assert!(first_key, "the stream does not start on a key frame");
+
+    // Its snapshot and MJPEG come from the decoder.
+    lookout.check_camera("h264", (640, 360)).await;
+    let r = lookout.get("/api/cameras/h264").await;
+    let cam: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(cam["jpeg"]["origin"], "decoded", "{cam}");
+    assert!(cam["jpeg"]["decoder"].is_string(), "{cam}");
+
+    // The MJPEG camera, once it has said so, has no stream.mp4 (404 with the reason) unless
+    // this build encodes JPEG cameras to H.264.
+    lookout.check_camera("mjpeg", (640, 360)).await;
+    if !cfg!(feature = "openh264") {
+        let r = lookout.get("/cameras/mjpeg/stream.mp4").await;
+        assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+        assert!(String::from_utf8_lossy(&r.body).contains("stream.mjpeg"));
+    }
+    lookout.stop();
+    drop(camera);
+}
