@@ -358,9 +358,11 @@ pub async fn run_with(
             // stream.mp4 starts it and waits for H.264.
             hub.set_may_send_h264(matches!(c.source, SourceConfig::Rtsp(_)));
             // Cameras that send (or may send) H.264 only get JPEG from a decoder, while
-            // somebody wants JPEG (always, for motion detection).
+            // somebody wants JPEG (always, for motion detection). A V4L2 camera that offers
+            // only H.264 is captured as H.264 (the decoder idles while a camera sends JPEG).
             if let Some(decoder) = &s.h264_decoder
-                && (c.source.sends_h264_only() || matches!(c.source, SourceConfig::Rtsp(_)))
+                && (c.source.sends_h264_only()
+                    || matches!(c.source, SourceConfig::Rtsp(_) | SourceConfig::V4l2(_)))
             {
                 hub.set_jpeg_decoder(Some(decoder.name()));
                 sources.spawn(lookout_sources::decode::decode_while_wanted(

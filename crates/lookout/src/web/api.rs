@@ -152,7 +152,11 @@ pub fn view(c: &CameraEntry, who: &Principal, base: &str) -> CameraView {
             } else {
                 "native"
             },
-            decoder: hub.jpeg_decoder(),
+            // A V4L2 camera has a decoder standing by in case it sends H.264 only; name it
+            // when it decodes, or while an RTSP camera may turn out to need it.
+            decoder: hub
+                .jpeg_decoder()
+                .filter(|_| hub.sends_h264_only() || hub.h264_not_known_yet()),
             frames_decoded: stats.h264_decoded.load(Ordering::Relaxed),
         }),
         codecs,

@@ -484,5 +484,14 @@ async fn device_h264_camera_is_passed_through_to_stream_mp4() {
     );
     let errors = crate::h264::decode_errors(&out);
     assert!(errors.is_empty(), "ffmpeg decode errors: {errors}");
+    // Snapshots and MJPEG come from the H.264 decoder.
+    let snap = srv.get("/cameras/h264/snapshot.jpg").await;
+    assert_eq!(
+        snap.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&snap.body)
+    );
+    assert_eq!(jpeg_size(&snap.body), (320, 240));
     srv.stop().await;
 }
