@@ -346,12 +346,15 @@ fn v4l2_cameras_and_their_controls() {
             ("exposure_time_absolute", "250"),
         ]
     );
+    // A UVC camera's own H.264 is passed through, and the camera sends H.264 only.
+    let c = parse(&format!("{V4L2_CAM}format = \"H264\"\n"), "t.toml").unwrap();
+    assert!(c.cameras[0].source.sends_h264_only());
     for (extra, needle) in [
         ("width = 640\n", "set both width and height"),
         ("width = 8\nheight = 8\n", "16 to 8192"),
         ("fps = 0\n", "fps is 0"),
         ("format = \"MJPEG\"\n", "not a FourCC"),
-        ("format = \"H264\"\n", "cannot be captured"),
+        ("format = \"HEVC\"\n", "cannot be captured"),
         ("buffers = 1\n", "buffers is 1"),
     ] {
         let e = err(&format!("{V4L2_CAM}{extra}"));
