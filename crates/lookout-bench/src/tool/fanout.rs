@@ -5,7 +5,7 @@
 
 use super::report::{self, ChildrenCpu, RunResult};
 use super::server::Server;
-use super::viewer::{self, Window};
+use super::viewer::{self, StreamKind, Window};
 use super::{procfs, runtime};
 use std::io;
 use std::path::PathBuf;
@@ -69,24 +69,6 @@ pub enum SourceKind {
     /// `kind = "command"`, `format = "h264"`: ffmpeg's `testsrc2` through libx264 (veryfast,
     /// zerolatency, no B-frames, a key frame every 2 s), passed through as with an H.264 camera.
     FfmpegH264,
-}
-
-/// Which of the camera's streams the viewers read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StreamKind {
-    /// `stream.mjpeg`: multipart JPEGs.
-    Mjpeg,
-    /// `stream.mp4`: fragmented MP4 of H.264, a fragment per frame.
-    Mp4,
-}
-
-impl StreamKind {
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Mjpeg => "/cameras/bench/stream.mjpeg",
-            Self::Mp4 => "/cameras/bench/stream.mp4",
-        }
-    }
 }
 
 impl SourceKind {

@@ -1,11 +1,28 @@
 //! One bench viewer: opens the stream (MJPEG or fragmented MP4), notes its time to first frame,
 //! and inside the measurement window counts frames and records each frame's latency.
 
-use super::fanout::StreamKind;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// Which of the camera's streams the viewers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamKind {
+    /// `stream.mjpeg`: multipart JPEGs.
+    Mjpeg,
+    /// `stream.mp4`: fragmented MP4 of H.264, a fragment per frame.
+    Mp4,
+}
+
+impl StreamKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Mjpeg => "/cameras/bench/stream.mjpeg",
+            Self::Mp4 => "/cameras/bench/stream.mp4",
+        }
+    }
+}
 
 /// The measurement window, the same for every viewer of a run.
 #[derive(Debug, Clone, Copy)]
