@@ -391,14 +391,7 @@ impl CameraHub {
 
     /// Waits until nobody has wanted H.264 for `linger`.
     pub async fn wait_h264_idle_for(&self, linger: Duration) {
-        let mut rx = self.h264_demand.subscribe();
-        loop {
-            let _ = rx.wait_for(|n| *n == 0).await;
-            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
-            if came_back.is_err() {
-                return;
-            }
-        }
+        idle_for(self.h264_demand.subscribe(), linger).await;
     }
 
     /// Demand for JPEG: everybody who wants frames but not as H.264 (MJPEG viewers, snapshot
@@ -425,14 +418,7 @@ impl CameraHub {
 
     /// Waits until nobody has wanted JPEG for `linger`.
     pub async fn wait_jpeg_idle_for(&self, linger: Duration) {
-        let mut rx = self.jpeg_demand.subscribe();
-        loop {
-            let _ = rx.wait_for(|n| *n == 0).await;
-            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
-            if came_back.is_err() {
-                return;
-            }
-        }
+        idle_for(self.jpeg_demand.subscribe(), linger).await;
     }
 
     /// Waits until somebody wants frames.
@@ -444,14 +430,7 @@ impl CameraHub {
 
     /// Waits until nobody has wanted frames for `linger`.
     pub async fn wait_idle_for(&self, linger: Duration) {
-        let mut rx = self.demand.subscribe();
-        loop {
-            let _ = rx.wait_for(|n| *n == 0).await;
-            let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
-            if came_back.is_err() {
-                return;
-            }
-        }
+        idle_for(self.demand.subscribe(), linger).await;
     }
 
     /// Registers an MJPEG viewer (which is also demand) for the API's list.
@@ -590,6 +569,19 @@ impl Drop for ViewerHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.stats.id);
+    }
+}
+
+/// Returns once the count behind `rx` has been 0 for `linger` without a break (the demand
+/// counters' linger: a viewer who reloads the page does not restart the camera).
+async fn idle_for(mut rx: watch::Receiver<usize>, linger: Duration) {
+    loop {
+        // The sender lives as long as the hub that gave out `rx`: these cannot fail.
+        let _ = rx.wait_for(|n| *n == 0).await;
+        let came_back = tokio::time::timeout(linger, rx.wait_for(|n| *n > 0)).await;
+        if came_back.is_err() {
+            return;
+        }
     }
 }
 
