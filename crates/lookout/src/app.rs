@@ -515,6 +515,7 @@ pub async fn run_with(
         motion_zones: Arc::new(motion_zones),
         topics,
         webrtc,
+        recording: recorder.as_ref().map(|(w, _)| w.stats().clone()),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

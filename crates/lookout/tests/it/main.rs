@@ -31,6 +31,7 @@ mod h264_encode;
 mod https;
 mod mqtt;
 mod recording;
+mod recording_full_disk;
 mod remote;
 #[cfg(feature = "ros1")]
 mod ros1;

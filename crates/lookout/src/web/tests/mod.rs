@@ -123,6 +123,7 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         webrtc: crate::webrtc::WebRtcState::Off {
             reason: "not in these tests".into(),
         },
+        recording: None,
     });
     Site {
         router: router(state.clone()),
