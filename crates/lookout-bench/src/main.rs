@@ -34,8 +34,8 @@ enum Command {
     /// Time motion detection per frame at 720p and 1080p: reducing the JPEG (block means or a
     /// luma decode), the detector alone, and both together.
     Motion(tool::motion::MotionArgs),
-    /// The server's CPU for one camera recording a pass-through H.264 source (continuous, and
-    /// events without motion to separate what writing costs), and the bytes it writes per hour.
+    /// The server's CPU for one camera recording a pass-through H.264 source continuously
+    /// (reading the camera included), and the bytes it writes per hour.
     Record(tool::record::RecordArgs),
     /// Time a 1280x720 ROS image message to JPEG per frame, and the latency through a ROS
     /// topic source at 30 Hz.

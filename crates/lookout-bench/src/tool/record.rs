@@ -1,11 +1,8 @@
-//! `lookout-bench record`: the server's CPU for one camera that records, with a pass-through
-//! H.264 source (ffmpeg's libx264 as a `command` camera, as an IP camera would send it) and
-//! nobody watching. Two configurations alternate so the machine's noise hits both alike:
-//!
-//! - `continuous`: the camera is read, cut into segments, and every segment is written
-//!   (tmp + fsync + rename) and indexed: the whole cost of a recording camera;
-//! - `events, no motion`: the camera is read and a pre-roll kept in memory, nothing written:
-//!   the cost of reading the camera, so the difference is what writing costs.
+//! `lookout-bench record`: the server's CPU for one camera recording continuously, with a
+//! pass-through H.264 source (ffmpeg's libx264 as a `command` camera, as an IP camera would
+//! send it) and nobody watching: the camera is read, cut into segments, and every segment is
+//! written (tmp + fsync + rename) and indexed. That is the whole cost of a recording camera,
+//! reading it included, so it bounds what recording alone costs.
 //!
 //! ffmpeg's own CPU (it stands in for the camera) is printed apart, never added to the server's.
 
@@ -42,21 +39,6 @@ pub struct RecordArgs {
     pub runs: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Continuous,
-    EventsNoMotion,
-}
-
-impl Mode {
-    fn label(self) -> &'static str {
-        match self {
-            Mode::Continuous => "continuous",
-            Mode::EventsNoMotion => "events, no motion",
-        }
-    }
-}
-
 /// One run's measurements.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
@@ -74,7 +56,7 @@ pub fn run(args: &RecordArgs) -> io::Result<()> {
     rt.block_on(measure(args))
 }
 
-fn config_toml(args: &RecordArgs, mode: Mode) -> String {
+fn config_toml(args: &RecordArgs) -> String {
     let ffmpeg = format!(
         "exec ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size={}x{}:rate={} \
          -c:v libx264 -preset ultrafast -tune zerolatency -bf 0 -g {} -b:v {}k -maxrate {}k \
@@ -87,18 +69,12 @@ fn config_toml(args: &RecordArgs, mode: Mode) -> String {
         args.kbit,
         args.kbit
     );
-    let recording = match mode {
-        Mode::Continuous => "mode = \"continuous\"",
-        // A motion detector would decode pictures (its own cost): without one, an events
-        // camera keeps its pre-roll and writes nothing.
-        Mode::EventsNoMotion => "mode = \"events\"",
-    };
     // The floor off: the bench machine's disk may be fuller than the default floor allows.
     format!(
         "[auth]\nmode = \"none\"\n[server]\ndata_dir = \"data\"\n\
          [recording]\nmin_free_gib = 0\nmin_free_percent = 0\n\
          [[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\nformat = \"h264\"\n\
-         command = \"{ffmpeg}\"\n[camera.recording]\n{recording}\n"
+         command = \"{ffmpeg}\"\n[camera.recording]\nmode = \"continuous\"\n"
     )
 }
 
@@ -115,45 +91,35 @@ async fn measure(args: &RecordArgs) -> io::Result<()> {
         procfs::machine()
     );
     println!(
-        "| run | recording | server CPU % of a core | ffmpeg CPU % | written MB/hour | dropped segments |\n|---:|---|---:|---:|---:|---:|"
+        "| run | server CPU % of a core | ffmpeg CPU % | written MB/hour | dropped segments |\n|---:|---:|---:|---:|---:|"
     );
-    let mut samples: Vec<(Mode, Sample)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     for run in 1..=args.runs {
-        for mode in [Mode::Continuous, Mode::EventsNoMotion] {
-            let s = one_run(args, mode).await?;
-            println!(
-                "| {run} | {} | {:.2} | {:.1} | {:.0} | {} |",
-                mode.label(),
-                s.server_percent,
-                s.ffmpeg_percent,
-                s.bytes_per_hour / 1e6,
-                s.dropped
-            );
-            samples.push((mode, s));
-        }
+        let s = one_run(args).await?;
+        println!(
+            "| {run} | {:.2} | {:.1} | {:.0} | {} |",
+            s.server_percent,
+            s.ffmpeg_percent,
+            s.bytes_per_hour / 1e6,
+            s.dropped
+        );
+        samples.push(s);
     }
-    let median = |mode: Mode, f: fn(&Sample) -> f64| {
-        let mut v: Vec<f64> = samples
-            .iter()
-            .filter(|(m, _)| *m == mode)
-            .map(|(_, s)| f(s))
-            .collect();
+    let median = |f: fn(&Sample) -> f64| {
+        let mut v: Vec<f64> = samples.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let cont = median(Mode::Continuous, |s| s.server_percent);
-    let events = median(Mode::EventsNoMotion, |s| s.server_percent);
     println!(
-        "\nmedian server CPU: continuous {cont:.2} %, events without motion {events:.2} % of a core; \
-         writing costs {:.2} % of a core; {:.0} MB per hour on disk",
-        cont - events,
-        median(Mode::Continuous, |s| s.bytes_per_hour) / 1e6
+        "\nmedian: server {:.2} % of a core for the recording camera, {:.0} MB per hour on disk",
+        median(|s| s.server_percent),
+        median(|s| s.bytes_per_hour) / 1e6
     );
     Ok(())
 }
 
-async fn one_run(args: &RecordArgs, mode: Mode) -> io::Result<Sample> {
-    let mut server = Server::start(&args.server_bin, &config_toml(args, mode)).await?;
+async fn one_run(args: &RecordArgs) -> io::Result<Sample> {
+    let mut server = Server::start(&args.server_bin, &config_toml(args)).await?;
     let pid = server.pid();
     tokio::time::sleep(WARM_UP).await;
     let ffmpeg = || {
@@ -224,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn both_configs_record_a_command_h264_camera_and_only_one_writes() {
+    fn the_config_records_a_command_h264_camera_continuously() {
         let args = RecordArgs {
             server_bin: "lookout".into(),
             width: 640,
@@ -234,11 +200,9 @@ mod tests {
             seconds: 1,
             runs: 1,
         };
-        let c = config_toml(&args, Mode::Continuous);
+        let c = config_toml(&args);
         assert!(c.contains("mode = \"continuous\""), "{c}");
         assert!(c.contains("testsrc2=size=640x360:rate=15"), "{c}");
         assert!(c.contains("-b:v 1000k"), "{c}");
-        let e = config_toml(&args, Mode::EventsNoMotion);
-        assert!(e.contains("mode = \"events\""), "{e}");
     }
 }
