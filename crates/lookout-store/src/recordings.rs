@@ -364,6 +364,99 @@ pub fn clip(db: &Db<'_>, id: i64) -> Result<Option<ClipRange>, StoreError> {
         .optional()?)
 }
 
+/// A stretch of `camera`'s recording that plays as one: consecutive segments of one
+/// segmenter run and one init segment, with no gap longer than the segment before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRun {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub init_id: i64,
+    /// RFC 6381 codec string of its init segment, `avc1.42C01F`.
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub segments: i64,
+    pub bytes: i64,
+}
+
+/// `camera`'s recorded runs overlapping `[from_ms, to_ms)`, oldest first: the timeline's
+/// bars. Merged in SQL (gaps and islands over `camera_seq`) so a day of 1 s segments comes
+/// back as a handful of rows.
+pub fn runs_between(
+    db: &Db<'_>,
+    camera: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<RecordedRun>, StoreError> {
+    let mut stmt = db.conn().prepare(
+        "WITH s AS (
+            SELECT camera_seq, start_ms, end_ms, init_id, bytes,
+                   CASE WHEN LAG(end_ms) OVER w IS NULL
+                          OR run != LAG(run) OVER w
+                          OR init_id != LAG(init_id) OVER w
+                          OR start_ms - LAG(end_ms) OVER w > LAG(end_ms - start_ms) OVER w
+                        THEN 1 ELSE 0 END AS starts_run
+            FROM recording_segments
+            WHERE camera = ?1 AND end_ms > ?2 AND start_ms < ?3
+            WINDOW w AS (ORDER BY camera_seq)),
+         n AS (SELECT *, SUM(starts_run) OVER (ORDER BY camera_seq) AS run_no FROM s)
+         SELECT MIN(n.start_ms), MAX(n.end_ms), n.init_id, i.codec, i.width, i.height, COUNT(*), SUM(n.bytes)
+         FROM n JOIN recording_inits i ON i.id = n.init_id
+         GROUP BY n.run_no ORDER BY n.run_no",
+    )?;
+    let rows = stmt.query_map(params![camera, from_ms, to_ms], |r| {
+        Ok(RecordedRun {
+            start_ms: r.get(0)?,
+            end_ms: r.get(1)?,
+            init_id: r.get(2)?,
+            codec: r.get(3)?,
+            width: r.get(4)?,
+            height: r.get(5)?,
+            segments: r.get(6)?,
+            bytes: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An event of a camera, as the timeline marks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMark {
+    pub id: i64,
+    pub kind: String,
+    /// Seconds since the Unix epoch, as `events.started_at`.
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub clip_start_ms: Option<i64>,
+    pub clip_end_ms: Option<i64>,
+}
+
+/// `camera`'s events that started in `[from_s, to_s)`, oldest first, at most `limit`.
+pub fn events_between(
+    db: &Db<'_>,
+    camera: &str,
+    from_s: i64,
+    to_s: i64,
+    limit: u32,
+) -> Result<Vec<EventMark>, StoreError> {
+    let mut stmt = db.conn().prepare(
+        "SELECT id, kind, started_at, ended_at, clip_start_ms, clip_end_ms FROM events
+         WHERE camera = ?1 AND started_at >= ?2 AND started_at < ?3
+         ORDER BY started_at, id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![camera, from_s, to_s, limit], |r| {
+        Ok(EventMark {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            started_at: r.get(2)?,
+            ended_at: r.get(3)?,
+            clip_start_ms: r.get(4)?,
+            clip_end_ms: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +568,60 @@ mod tests {
                 assert_eq!(expired(db, "front", 10_000, 10)?.len(), 2);
                 db.conn().execute("DELETE FROM events", [])?;
                 assert_eq!(expired(db, "front", 10_000, 10)?.len(), 3);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn runs_merge_consecutive_segments_and_split_at_gaps_and_format_changes() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .blocking(|db| {
+                let a = insert_init(db, &init("front"))?;
+                let mut other = init("front");
+                other.sha256 = "cd";
+                other.width = 1280;
+                let b = insert_init(db, &other)?;
+                // 0-6000 in one piece; a gap; 10000-12000; a new format at 12000.
+                for (n, init_id, start) in [(1, a, 0), (2, a, 2000), (3, a, 4000), (4, a, 10_000), (5, b, 12_000)] {
+                    insert_segment(db, &seg("front", n, init_id, start, "s"))?;
+                }
+                insert_segment(db, &seg("back", 1, a, 0, "s"))?;
+                let runs = runs_between(db, "front", 0, 20_000)?;
+                let spans: Vec<_> = runs.iter().map(|r| (r.start_ms, r.end_ms, r.segments, r.bytes)).collect();
+                assert_eq!(spans, [(0, 6000, 3, 3000), (10_000, 12_000, 1, 1000), (12_000, 14_000, 1, 1000)]);
+                assert_eq!((runs[2].width, runs[2].init_id), (1280, b));
+                // A window inside the first run: only the segments overlapping it.
+                let runs = runs_between(db, "front", 2500, 3000)?;
+                assert_eq!((runs.len(), runs[0].start_ms, runs[0].end_ms), (1, 2000, 4000));
+                assert!(runs_between(db, "front", 6000, 10_000)?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_cameras_events_are_found_by_their_start() {
+        let store = Store::open_in_memory().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        store
+            .blocking(|db| {
+                for camera in ["front", "back", "front"] {
+                    let event = NewEvent {
+                        camera: Some(camera.into()),
+                        kind: EventKind::Motion,
+                        details: serde_json::json!({}),
+                        snapshot: None,
+                    };
+                    record(db, &event, dir.path(), &[])?;
+                }
+                let now = db.now();
+                let found = events_between(db, "front", now - 60, now + 60, 10)?;
+                assert_eq!(found.len(), 2, "{found:?}");
+                assert!(found.iter().all(|e| e.kind == "motion" && e.clip_start_ms.is_none()));
+                assert_eq!(events_between(db, "front", now - 60, now + 60, 1)?.len(), 1);
+                assert!(events_between(db, "front", now + 60, now + 120, 10)?.is_empty());
                 Ok(())
             })
             .unwrap();
