@@ -584,17 +584,36 @@ mod tests {
                 other.width = 1280;
                 let b = insert_init(db, &other)?;
                 // 0-6000 in one piece; a gap; 10000-12000; a new format at 12000.
-                for (n, init_id, start) in [(1, a, 0), (2, a, 2000), (3, a, 4000), (4, a, 10_000), (5, b, 12_000)] {
+                for (n, init_id, start) in [
+                    (1, a, 0),
+                    (2, a, 2000),
+                    (3, a, 4000),
+                    (4, a, 10_000),
+                    (5, b, 12_000),
+                ] {
                     insert_segment(db, &seg("front", n, init_id, start, "s"))?;
                 }
                 insert_segment(db, &seg("back", 1, a, 0, "s"))?;
                 let runs = runs_between(db, "front", 0, 20_000)?;
-                let spans: Vec<_> = runs.iter().map(|r| (r.start_ms, r.end_ms, r.segments, r.bytes)).collect();
-                assert_eq!(spans, [(0, 6000, 3, 3000), (10_000, 12_000, 1, 1000), (12_000, 14_000, 1, 1000)]);
+                let spans: Vec<_> = runs
+                    .iter()
+                    .map(|r| (r.start_ms, r.end_ms, r.segments, r.bytes))
+                    .collect();
+                assert_eq!(
+                    spans,
+                    [
+                        (0, 6000, 3, 3000),
+                        (10_000, 12_000, 1, 1000),
+                        (12_000, 14_000, 1, 1000)
+                    ]
+                );
                 assert_eq!((runs[2].width, runs[2].init_id), (1280, b));
                 // A window inside the first run: only the segments overlapping it.
                 let runs = runs_between(db, "front", 2500, 3000)?;
-                assert_eq!((runs.len(), runs[0].start_ms, runs[0].end_ms), (1, 2000, 4000));
+                assert_eq!(
+                    (runs.len(), runs[0].start_ms, runs[0].end_ms),
+                    (1, 2000, 4000)
+                );
                 assert!(runs_between(db, "front", 6000, 10_000)?.is_empty());
                 Ok(())
             })
@@ -619,7 +638,11 @@ mod tests {
                 let now = db.now();
                 let found = events_between(db, "front", now - 60, now + 60, 10)?;
                 assert_eq!(found.len(), 2, "{found:?}");
-                assert!(found.iter().all(|e| e.kind == "motion" && e.clip_start_ms.is_none()));
+                assert!(
+                    found
+                        .iter()
+                        .all(|e| e.kind == "motion" && e.clip_start_ms.is_none())
+                );
                 assert_eq!(events_between(db, "front", now - 60, now + 60, 1)?.len(), 1);
                 assert!(events_between(db, "front", now + 60, now + 120, 10)?.is_empty());
                 Ok(())
