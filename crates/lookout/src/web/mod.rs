@@ -27,6 +27,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod time_param;
+mod timeline;
 mod unix_time;
 #[cfg(feature = "webrtc")]
 mod whep;

@@ -30,6 +30,7 @@ mod h264_decode;
 mod h264_encode;
 mod https;
 mod mqtt;
+mod playback;
 mod recording;
 mod remote;
 #[cfg(feature = "ros1")]
