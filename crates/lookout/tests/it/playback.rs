@@ -280,3 +280,101 @@ fn ffprobe_duration(file: &Path) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("ffprobe duration: {}", String::from_utf8_lossy(&o.stdout)))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_a_recording_from_the_timeline_and_returns_to_live() {
+    let Some(scripts) = crate::support::browser_scripts() else {
+        return;
+    };
+    if !have_ffmpeg() {
+        return;
+    }
+    // MSE for the live picture (WebRTC builds would use a peer; not what this is about).
+    let server = TestServer::start(&format!("[webrtc]\nenabled = false\n{}", config("", ""))).await;
+    wait_rows(&server.state_dir, 4).await;
+    let url = format!("{}/cameras/rec", server.origin());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("timeline.mjs"))
+            .arg(&url)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "timeline.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("timeline.mjs prints JSON");
+    eprintln!("Chromium timeline: {seen}");
+    assert!(seen["failure"].is_null(), "{seen}");
+    assert!(seen["runs"].as_u64() >= Some(1), "{seen}");
+    let label = &seen["bar_label"];
+    assert_eq!(
+        (label["role"].as_str(), label["tabindex"].as_str()),
+        (Some("slider"), Some("0")),
+        "{seen}"
+    );
+    assert_eq!(label["labelled"], "Recordings", "{seen}");
+    let (a, b) = (&seen["click_first"], &seen["click_second"]);
+    assert_eq!(
+        (a["recorded_hidden"].as_bool(), a["live_hidden"].as_bool()),
+        (Some(false), Some(true)),
+        "{seen}"
+    );
+    assert!(
+        a["src"]
+            .as_str()
+            .unwrap()
+            .starts_with("/cameras/rec/recording.mp4?start="),
+        "{seen}"
+    );
+    assert_eq!(
+        (b["width"].as_u64(), b["height"].as_u64()),
+        (Some(640), Some(360)),
+        "{seen}"
+    );
+    assert!(
+        b["current_time"].as_f64() > a["current_time"].as_f64(),
+        "the recording plays: {seen}"
+    );
+    assert!(b["error"].is_null(), "{seen}");
+    assert_eq!(a["live_disabled"], false, "{seen}");
+    let live = &seen["after_live"];
+    assert_eq!(
+        (
+            live["recorded_hidden"].as_bool(),
+            live["live_hidden"].as_bool()
+        ),
+        (Some(true), Some(false)),
+        "{seen}"
+    );
+    assert!(live["src"].is_null(), "the recording stops: {seen}");
+    assert_eq!(live["live_disabled"], true, "{seen}");
+    let k = &seen["keyboard"];
+    assert_eq!(k["recorded_hidden"], false, "{seen}");
+    assert!(k["width"].as_u64() > Some(0), "{seen}");
+    assert!(
+        seen["export_href"]
+            .as_str()
+            .unwrap()
+            .contains("/cameras/rec/recording.mp4?start="),
+        "{seen}"
+    );
+    assert_eq!(seen["export_hidden"], false, "{seen}");
+    assert_eq!(seen["export_status"], 200, "{seen}");
+    assert_eq!(seen["export_type"], "video/mp4", "{seen}");
+    assert!(
+        seen["export_disposition"]
+            .as_str()
+            .unwrap()
+            .starts_with("attachment"),
+        "{seen}"
+    );
+    assert!(seen["export_bytes"].as_u64() > Some(10_000), "{seen}");
+    assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    server.stop().await;
+}
