@@ -29,6 +29,7 @@ mod h264_decode;
 #[cfg(feature = "openh264")]
 mod h264_encode;
 mod https;
+mod motion_clip;
 mod mqtt;
 mod playback;
 mod recording;
