@@ -96,7 +96,10 @@ async fn a_motion_event_gets_a_playable_clip_with_pre_and_post_roll() {
         want_s >= (PRE_ROLL_S + POST_ROLL_S) as f64 + 2.0,
         "pre-roll, 3 s of motion and post-roll: {want_s} s"
     );
-    eprintln!("motion event {event}: {last_s} s of video, {} frames", packets.len());
+    eprintln!(
+        "motion event {event}: {last_s} s of video, {} frames",
+        packets.len()
+    );
     assert_eq!(decode_errors(out.path()), "", "ffmpeg decodes it cleanly");
     // The timeline lists it, clip and all.
     let list = server.json("/api/cameras/box/recordings").await;

@@ -378,3 +378,52 @@ async fn chromium_plays_a_recording_from_the_timeline_and_returns_to_live() {
     assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
     server.stop().await;
 }
+
+/// Recordings are a camera's: a viewer limited to other cameras is refused them (403), as
+/// for the live picture, and a camera without recordings lists nothing.
+#[tokio::test]
+async fn recordings_follow_the_cameras_a_viewer_may_watch() {
+    use crate::support::{basic, login_config, testpattern};
+    let s = TestServer::start(&format!(
+        "{}{}{}",
+        login_config(""),
+        testpattern("a", 160, 120, 5),
+        testpattern("b", 160, 120, 5)
+    ))
+    .await;
+    s.add_user("ann", "pw", &["--cameras", "a"]);
+    let ann = basic("ann", "pw");
+    let get = |path: &'static str| {
+        let (s, ann) = (&s, ann.clone());
+        async move { s.get_with(path, &[("Authorization", &ann)]).await }
+    };
+    let r = get("/api/cameras/a/recordings").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["runs"].clone(), v["mode"].clone()),
+        (serde_json::json!([]), "off".into()),
+        "{v}"
+    );
+    for path in [
+        "/api/cameras/b/recordings",
+        "/cameras/b/recording.mp4?start=100&end=160",
+    ] {
+        let r = s.get_with(path, &[("Authorization", &ann)]).await;
+        assert_eq!(
+            r.status,
+            403,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(s.get(path).await.status, 401, "{path} without credentials");
+    }
+    let r = get("/cameras/a/recording.mp4?start=100&end=160").await;
+    assert_eq!(
+        r.status,
+        404,
+        "nothing recorded: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    s.stop().await;
+}
