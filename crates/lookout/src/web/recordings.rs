@@ -51,7 +51,7 @@ pub async fn event_clip(
                 return Ok(None);
             };
             let segments = match &clip.camera {
-                Some(camera) => recordings::segments_between(
+                Some(camera) => recordings::segments_in_range(
                     db,
                     camera,
                     clip.start_ms,
@@ -139,7 +139,7 @@ pub async fn camera_range(
     let camera = cam.id.clone();
     let segments = log
         .store
-        .run(move |db| recordings::segments_between(db, &camera, q.start_ms, q.end_ms))
+        .run(move |db| recordings::segments_in_range(db, &camera, q.start_ms, q.end_ms))
         .await
         .map_err(|e| ApiError::database("cannot read the recordings", e))?;
     let about = Recorded {
