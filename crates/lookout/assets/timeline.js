@@ -12,6 +12,8 @@
   const status = section.querySelector("[data-timeline-status]");
   const liveButton = section.querySelector("[data-live]");
   const liveFigure = document.querySelector("figure.cam.large:not([data-recorded])");
+  // The live player's status line (H.264, bitrate): not about the recording.
+  const liveLabel = document.querySelector("[data-playback]");
   const recFigure = document.querySelector("figure[data-recorded]");
   const video = recFigure.querySelector("video");
   const form = section.querySelector("[data-export]");
@@ -134,10 +136,15 @@
       return;
     }
     // Within its run: a range across a change of the video format is refused (409).
+    // The newest run still grows: its end in the list is already old.
     const run = recordedAt(start) || data.runs.find((r) => r.start_ms >= start);
-    const end = Math.min(start + PLAY_WINDOW_MS, run ? Math.max(run.end_ms, start + 1000) : start + PLAY_WINDOW_MS);
+    const growing = run === data.runs[data.runs.length - 1] && data.to_ms - run.end_ms < REFRESH_MS;
+    const end = run && !growing
+      ? Math.min(start + PLAY_WINDOW_MS, Math.max(run.end_ms, start + 1000))
+      : start + PLAY_WINDOW_MS;
     const url = `${section.dataset.mp4Url}?start=${start / 1000}&end=${end / 1000}`;
     liveFigure.hidden = true;
+    if (liveLabel) liveLabel.hidden = true;
     recFigure.hidden = false;
     liveButton.disabled = false;
     video.src = url;
@@ -165,6 +172,7 @@
     video.load();
     recFigure.hidden = true;
     liveFigure.hidden = false;
+    if (liveLabel) liveLabel.hidden = false;
     liveButton.disabled = true;
     say("Live.");
   }
