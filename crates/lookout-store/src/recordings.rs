@@ -364,6 +364,145 @@ pub fn clip(db: &Db<'_>, id: i64) -> Result<Option<ClipRange>, StoreError> {
         .optional()?)
 }
 
+/// A stretch of `camera`'s recording that plays as one: consecutive segments of one
+/// segmenter run and one init segment, with no gap longer than the segment before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRun {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Where its last segment starts.
+    pub last_start_ms: i64,
+    pub init_id: i64,
+    /// RFC 6381 codec string of its init segment, `avc1.42C01F`.
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub segments: i64,
+    pub bytes: i64,
+}
+
+/// The index range of `camera`'s segments overlapping `[?2, ?3)`: from the last segment that
+/// starts at or before `?2` (a camera's segments follow one another, so only that one can
+/// reach into the window) instead of every older one; a week of 1 s segments is 600 000 rows.
+const OVERLAPPING: &str = "camera = ?1 AND end_ms > ?2 AND start_ms < ?3
+     AND start_ms >= COALESCE((SELECT MAX(start_ms) FROM recording_segments WHERE camera = ?1 AND start_ms <= ?2), ?2)";
+
+/// `camera`'s segments overlapping `[from_ms, to_ms)`, in recording order, found through the
+/// time index in O(log n + found), as [`OVERLAPPING`]: for exports of any range.
+pub fn segments_in_range(
+    db: &Db<'_>,
+    camera: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<SegmentRow>, StoreError> {
+    let sql = format!(
+        "{SEGMENT_COLUMNS} WHERE s.camera = ?1 AND s.end_ms > ?2 AND s.start_ms < ?3
+         AND s.start_ms >= COALESCE((SELECT MAX(start_ms) FROM recording_segments WHERE camera = ?1 AND start_ms <= ?2), ?2)
+         ORDER BY s.camera_seq"
+    );
+    let mut stmt = db.conn().prepare(&sql)?;
+    let rows = stmt.query_map(params![camera, from_ms, to_ms], segment_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `camera`'s recorded runs overlapping `[from_ms, to_ms)`, oldest first: the timeline's
+/// bars. The segments are read in time order straight from the index (a day of 1 s
+/// segments is 86 400 small rows) and merged here.
+pub fn runs_between(
+    db: &Db<'_>,
+    camera: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<RecordedRun>, StoreError> {
+    let sql = format!(
+        "SELECT run, init_id, start_ms, end_ms, bytes FROM recording_segments WHERE {OVERLAPPING} ORDER BY start_ms"
+    );
+    let mut stmt = db.conn().prepare(&sql)?;
+    let mut rows = stmt.query(params![camera, from_ms, to_ms])?;
+    // The run being merged, with its segmenter run number.
+    let mut runs: Vec<(i64, RecordedRun)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (run, init_id, start_ms, end_ms, bytes): (i64, i64, i64, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        if let Some((last_run, last)) = runs.last_mut() {
+            // The gap allowed: the length of the segment before (about one segment).
+            let gap_ok = start_ms - last.end_ms <= last.end_ms - last.last_start_ms;
+            if *last_run == run && last.init_id == init_id && gap_ok {
+                last.end_ms = end_ms;
+                last.last_start_ms = start_ms;
+                last.segments += 1;
+                last.bytes += bytes;
+                continue;
+            }
+        }
+        runs.push((
+            run,
+            RecordedRun {
+                start_ms,
+                end_ms,
+                last_start_ms: start_ms,
+                init_id,
+                codec: String::new(),
+                width: 0,
+                height: 0,
+                segments: 1,
+                bytes,
+            },
+        ));
+    }
+    let mut runs: Vec<RecordedRun> = runs.into_iter().map(|(_, r)| r).collect();
+    let mut init = db
+        .conn()
+        .prepare("SELECT codec, width, height FROM recording_inits WHERE id = ?1")?;
+    for r in &mut runs {
+        let found: Option<(String, u32, u32)> = init
+            .query_row([r.init_id], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)))
+            .optional()?;
+        if let Some((codec, width, height)) = found {
+            (r.codec, r.width, r.height) = (codec, width, height);
+        }
+    }
+    Ok(runs)
+}
+
+/// An event of a camera, as the timeline marks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMark {
+    pub id: i64,
+    pub kind: String,
+    /// Seconds since the Unix epoch, as `events.started_at`.
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub clip_start_ms: Option<i64>,
+    pub clip_end_ms: Option<i64>,
+}
+
+/// `camera`'s events that started in `[from_s, to_s)`, oldest first, at most `limit`.
+pub fn events_between(
+    db: &Db<'_>,
+    camera: &str,
+    from_s: i64,
+    to_s: i64,
+    limit: u32,
+) -> Result<Vec<EventMark>, StoreError> {
+    let mut stmt = db.conn().prepare(
+        "SELECT id, kind, started_at, ended_at, clip_start_ms, clip_end_ms FROM events
+         WHERE camera = ?1 AND started_at >= ?2 AND started_at < ?3
+         ORDER BY started_at, id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![camera, from_s, to_s, limit], |r| {
+        Ok(EventMark {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            started_at: r.get(2)?,
+            ended_at: r.get(3)?,
+            clip_start_ms: r.get(4)?,
+            clip_end_ms: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +614,101 @@ mod tests {
                 assert_eq!(expired(db, "front", 10_000, 10)?.len(), 2);
                 db.conn().execute("DELETE FROM events", [])?;
                 assert_eq!(expired(db, "front", 10_000, 10)?.len(), 3);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn runs_merge_consecutive_segments_and_split_at_gaps_and_format_changes() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .blocking(|db| {
+                let a = insert_init(db, &init("front"))?;
+                let mut other = init("front");
+                other.sha256 = "cd";
+                other.width = 1280;
+                let b = insert_init(db, &other)?;
+                // 0-6000 in one piece; a gap; 10000-12000; a new format at 12000.
+                for (n, init_id, start) in [
+                    (1, a, 0),
+                    (2, a, 2000),
+                    (3, a, 4000),
+                    (4, a, 10_000),
+                    (5, b, 12_000),
+                ] {
+                    insert_segment(db, &seg("front", n, init_id, start, "s"))?;
+                }
+                insert_segment(db, &seg("back", 1, a, 0, "s"))?;
+                let runs = runs_between(db, "front", 0, 20_000)?;
+                let spans: Vec<_> = runs
+                    .iter()
+                    .map(|r| (r.start_ms, r.end_ms, r.segments, r.bytes))
+                    .collect();
+                assert_eq!(
+                    spans,
+                    [
+                        (0, 6000, 3, 3000),
+                        (10_000, 12_000, 1, 1000),
+                        (12_000, 14_000, 1, 1000)
+                    ]
+                );
+                assert_eq!((runs[2].width, runs[2].init_id), (1280, b));
+                // A window inside the first run: only the segments overlapping it.
+                let runs = runs_between(db, "front", 2500, 3000)?;
+                assert_eq!(
+                    (runs.len(), runs[0].start_ms, runs[0].end_ms),
+                    (1, 2000, 4000)
+                );
+                assert!(runs_between(db, "front", 6000, 10_000)?.is_empty());
+                // The same segments as segments_between, through the bounded index range.
+                for (from, to) in [
+                    (1999, 2001),
+                    (2500, 3000),
+                    (6000, 10_000),
+                    (5000, 11_000),
+                    (0, 99_000),
+                    (-5, 0),
+                ] {
+                    let seqs =
+                        |v: Vec<SegmentRow>| v.iter().map(|s| s.camera_seq).collect::<Vec<_>>();
+                    assert_eq!(
+                        seqs(segments_in_range(db, "front", from, to)?),
+                        seqs(segments_between(db, "front", from, to)?),
+                        "{from}..{to}"
+                    );
+                }
+                assert_eq!(segments_in_range(db, "front", 5000, 11_000)?.len(), 2);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_cameras_events_are_found_by_their_start() {
+        let store = Store::open_in_memory().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        store
+            .blocking(|db| {
+                for camera in ["front", "back", "front"] {
+                    let event = NewEvent {
+                        camera: Some(camera.into()),
+                        kind: EventKind::Motion,
+                        details: serde_json::json!({}),
+                        snapshot: None,
+                    };
+                    record(db, &event, dir.path(), &[])?;
+                }
+                let now = db.now();
+                let found = events_between(db, "front", now - 60, now + 60, 10)?;
+                assert_eq!(found.len(), 2, "{found:?}");
+                assert!(
+                    found
+                        .iter()
+                        .all(|e| e.kind == "motion" && e.clip_start_ms.is_none())
+                );
+                assert_eq!(events_between(db, "front", now - 60, now + 60, 1)?.len(), 1);
+                assert!(events_between(db, "front", now + 60, now + 120, 10)?.is_empty());
                 Ok(())
             })
             .unwrap();

@@ -16,6 +16,7 @@ mod metrics;
 mod mp4_stream;
 pub(crate) mod pages;
 mod query;
+mod recorded_mp4;
 mod recordings;
 mod ros_pages;
 mod routes;
@@ -25,6 +26,8 @@ mod state;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod time_param;
+mod timeline;
 mod unix_time;
 #[cfg(feature = "webrtc")]
 mod whep;

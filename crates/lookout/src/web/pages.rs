@@ -14,6 +14,7 @@ use std::sync::Arc;
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
 const VIDEO_JS: &str = include_str!("../../assets/video.js");
+const TIMELINE_JS: &str = include_str!("../../assets/timeline.js");
 
 /// `/`: the camera grid, or mjpg-streamer's `/?action=stream|snapshot[&camera=ID]`.
 pub async fn root(
@@ -60,6 +61,8 @@ pub async fn camera_page(
     let whep = super::api::webrtc_view(&state, cam);
     let whep = whep.available.then_some(whep.whep_url);
     let live = live_picture(b, id, name, &cam.hub, whep.as_deref(), who.session_csrf());
+    let timeline = (state.events.is_some() && cam.recording.mode != "off")
+        .then(|| super::timeline::timeline(b, id, name));
     let body = html! {
         nav { a href={ (b) "/" } { (LARR) " all cameras" } (user_bar(&who, b)) }
         "\n"
@@ -75,6 +78,7 @@ pub async fn camera_page(
             }
             "\n"
             (live.playback)
+            @if let Some(t) = &timeline { (t.recorded) }
             p class="actions" {
                 a class="button" href={ (b) "/cameras/" (id) "/snapshot.jpg" } download { "Take snapshot" }
                 "\n"
@@ -85,10 +89,12 @@ pub async fn camera_page(
             "\n"
             dl class="details" data-details {}
             "\n"
+            @if let Some(t) = &timeline { (t.section) }
             @if let Some(z) = zones { (z) }
             (control_panel(&state, &who, cam))
         }
         (live.player)
+        @if timeline.is_some() { script src={ (b) "/assets/timeline.js" } defer {} }
     };
     Ok(page(&state.base, &cam.name, body))
 }
@@ -258,6 +264,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         "video.js" => (VIDEO_JS, "text/javascript; charset=utf-8"),
+        "timeline.js" => (TIMELINE_JS, "text/javascript; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {file:?}"))),
     };
     let mut resp = body.into_response();

@@ -1,24 +1,27 @@
-//! Recorded video over HTTP: `GET /api/events/{id}/clip.mp4`, an event's clip as one
-//! fragmented MP4 (the init segment, then the segments' fragments with their times rebased
-//! onto one timeline from 0), streamed from disk a segment at a time. It plays in VLC, ffplay
-//! and a browser's `<video>`; `?download=1` asks the browser to save it.
-//!
-//! The size is known before the first byte (moofs keep their length when their time is
-//! rewritten), so the answer has a `Content-Length`. A segment deleted by retention while
-//! the body is sent ends the body early (logged).
+//! Recorded video over HTTP: `GET /api/events/{id}/clip.mp4` (an event's clip),
+//! `GET /cameras/{id}/recording.mp4?start=&end=` (any time range as one MP4), both through
+//! recorded_mp4.rs; and `GET /api/cameras/{id}/recordings?from=&to=`, what was recorded when
+//! (the camera page's timeline).
 
+use super::recorded_mp4::{self, Recorded};
+use super::time_param::parse_ms;
 use super::{ApiError, AppState, Principal};
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::Json;
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Response;
-use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
-use lookout_core::fmp4::{decode_time, moof_with_decode_time, top_level_boxes};
-use lookout_store::recordings::{self, SegmentRow};
+use lookout_store::recordings;
 use serde::Deserialize;
-use serde_json::json;
-use std::path::PathBuf;
+use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// An export covers at most this much: 6 h at 4 Mbit/s is 10 GB, a long download already.
+const MAX_EXPORT_MS: i64 = 6 * 3600 * 1000;
+/// The list's default window, ending now.
+const DEFAULT_LIST_MS: i64 = 24 * 3600 * 1000;
+/// The list covers at most a week (continuous recording's default `keep_days`).
+const MAX_LIST_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Events listed per answer at most; `events_truncated` says when there were more.
+const MAX_LISTED_EVENTS: u32 = 1000;
 
 #[derive(Debug, Deserialize)]
 pub struct ClipQuery {
@@ -48,7 +51,7 @@ pub async fn event_clip(
                 return Ok(None);
             };
             let segments = match &clip.camera {
-                Some(camera) => recordings::segments_between(
+                Some(camera) => recordings::segments_in_range(
                     db,
                     camera,
                     clip.start_ms,
@@ -69,104 +72,230 @@ pub async fn event_clip(
         return Err(ApiError::not_found(format!("event {event} has no clip")));
     };
     state.camera_for(&camera, &who)?;
-    let Some(first) = segments.first() else {
-        return Err(ApiError::not_found(format!(
-            "no video of event {event} is on disk (not written yet, deleted by retention, or recording was stopped)"
-        )));
+    let about = Recorded {
+        what: &format!("event {event}'s clip"),
+        file_stem: &format!("{camera}-{}", clip.start_ms),
+        download: q.download == Some(1),
     };
-    // One init segment per file: a clip across a codec change is refused with its parts.
-    if segments.iter().any(|s| s.init_id != first.init_id) {
-        let runs = runs_of(&segments);
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "the camera's video format changed during event {event}'s clip: {} parts, which one MP4 file cannot hold",
-                runs.len()
-            ),
-        )
-        .with_details(json!({ "runs": runs })));
-    }
-    let data_dir = log.data_dir.clone();
-    let init_path = data_dir.join(&first.init_path);
-    let init = tokio::fs::read(&init_path).await.map_err(|e| {
-        tracing::warn!("cannot read {}: {e}", init_path.display());
-        ApiError::not_found(format!(
-            "the recording of event {event} is gone (retention)"
-        ))
-    })?;
-    let length = init.len() as u64 + segments.iter().map(|s| s.bytes as u64).sum::<u64>();
-    let body = Body::from_stream(clip_stream(Bytes::from(init), segments, data_dir));
-    let mut resp = Response::new(body);
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if q.download == Some(1) {
-        let name = format!("attachment; filename=\"{camera}-{}.mp4\"", clip.start_ms);
-        if let Ok(v) = HeaderValue::from_str(&name) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-    }
-    Ok(resp)
+    recorded_mp4::answer(&log.data_dir, segments, about).await
 }
 
-/// The clip's parts, with where the codec changed.
-fn runs_of(segments: &[SegmentRow]) -> Vec<serde_json::Value> {
-    let mut runs: Vec<(i64, i64, i64)> = Vec::new();
-    for s in segments {
-        match runs.last_mut() {
-            Some((init, _, end)) if *init == s.init_id => *end = s.end_ms,
-            _ => runs.push((s.init_id, s.start_ms, s.end_ms)),
-        }
-    }
-    runs.into_iter()
-        .map(|(_, start, end)| json!({ "start_ms": start, "end_ms": end }))
-        .collect()
+/// `?start=&end=[&download=1]` of `recording.mp4`, checked.
+struct RangeQuery {
+    start_ms: i64,
+    end_ms: i64,
+    download: bool,
 }
 
-/// The init segment, then each segment file with its fragments' times rebased: segment by
-/// segment, so memory holds one segment.
-fn clip_stream(
-    init: Bytes,
-    segments: Vec<SegmentRow>,
-    data_dir: PathBuf,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    let state = (Some(init), segments.into_iter(), 0u64, data_dir);
-    futures_util::stream::unfold(state, |(init, mut rest, offset, dir)| async move {
-        if let Some(init) = init {
-            return Some((Ok(init), (None, rest, offset, dir)));
+fn range_query(raw: Option<&str>) -> Result<RangeQuery, ApiError> {
+    let (mut start, mut end, mut download) = (None, None, false);
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "start" => start = Some(parse_ms("start", &v)?),
+            "end" => end = Some(parse_ms("end", &v)?),
+            "download" => download = v == "1",
+            _ => {}
         }
-        let seg = rest.next()?;
-        let path = dir.join(&seg.path);
-        let read = tokio::fs::read(&path).await;
-        let out = read.and_then(|data| {
-            rebase(&data, seg.start_90k as u64, offset).map_err(std::io::Error::other)
-        });
-        match out {
-            Ok(bytes) => {
-                let next = offset + seg.duration_90k as u64;
-                Some((Ok(Bytes::from(bytes)), (None, rest, next, dir)))
-            }
-            Err(e) => {
-                tracing::warn!("a clip ends early: {}: {e}", path.display());
-                // An error ends the body; nothing after it is sent.
-                Some((Err(e), (None, Vec::new().into_iter(), offset, dir)))
-            }
-        }
+    }
+    let (Some(start_ms), Some(end_ms)) = (start, end) else {
+        return Err(ApiError::bad_request(
+            "start and end are needed: ?start=2026-12-07T04:00:00Z&end=2026-12-07T04:10:00Z (or Unix seconds)",
+        ));
+    };
+    if end_ms <= start_ms {
+        return Err(ApiError::bad_request(format!(
+            "end ({end_ms} ms) must be after start ({start_ms} ms)"
+        )));
+    }
+    if end_ms - start_ms > MAX_EXPORT_MS {
+        return Err(ApiError::bad_request(format!(
+            "a range of {} s is more than one export holds ({} s, 6 h): export it in parts",
+            (end_ms - start_ms) / 1000,
+            MAX_EXPORT_MS / 1000
+        )));
+    }
+    Ok(RangeQuery {
+        start_ms,
+        end_ms,
+        download,
     })
 }
 
-/// A segment file with each `moof`'s time moved from the segment's own timeline (its first
-/// frame at `start_90k`) to the clip's (its first frame at `offset_90k`).
-fn rebase(data: &[u8], start_90k: u64, offset_90k: u64) -> Result<Vec<u8>, lookout_core::Error> {
-    let mut out = Vec::with_capacity(data.len());
-    for (kind, range) in top_level_boxes(data)? {
-        let b = &data[range];
-        if &kind == b"moof" {
-            let t = decode_time(b)?.saturating_sub(start_90k) + offset_90k;
-            out.extend_from_slice(&moof_with_decode_time(b, t)?);
-        } else {
-            out.extend_from_slice(b);
+/// `GET /cameras/{id}/recording.mp4?start=&end=`: from the segment holding `start` (its key
+/// frame at or before `start`) to the end of the segment holding `end`.
+pub async fn camera_range(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    let cam = state.camera_for(&id, &who)?;
+    let q = range_query(raw.as_deref())?;
+    let Some(log) = &state.events else {
+        return Err(ApiError::not_found(
+            "nothing is recorded here: no camera records (see docs/guide/recording.md)",
+        ));
+    };
+    let camera = cam.id.clone();
+    let segments = log
+        .store
+        .run(move |db| recordings::segments_in_range(db, &camera, q.start_ms, q.end_ms))
+        .await
+        .map_err(|e| ApiError::database("cannot read the recordings", e))?;
+    let about = Recorded {
+        what: &format!("camera {id:?} from {} to {} ms", q.start_ms, q.end_ms),
+        file_stem: &format!("{}-{}", cam.id, q.start_ms),
+        download: q.download,
+    };
+    recorded_mp4::answer(&log.data_dir, segments, about).await
+}
+
+/// `?from=&to=` of the list: the window, default the last 24 h.
+fn list_window(raw: Option<&str>, now_ms: i64) -> Result<(i64, i64), ApiError> {
+    let (mut from, mut to) = (None, None);
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "from" => from = Some(parse_ms("from", &v)?),
+            "to" => to = Some(parse_ms("to", &v)?),
+            _ => {}
         }
     }
-    Ok(out)
+    let (from, to) = match (from, to) {
+        (Some(f), Some(t)) => (f, t),
+        (Some(f), None) => (f, f + DEFAULT_LIST_MS),
+        (None, Some(t)) => (t - DEFAULT_LIST_MS, t),
+        (None, None) => (now_ms - DEFAULT_LIST_MS, now_ms),
+    };
+    if to <= from {
+        return Err(ApiError::bad_request(format!(
+            "to ({to} ms) must be after from ({from} ms)"
+        )));
+    }
+    if to - from > MAX_LIST_MS {
+        return Err(ApiError::bad_request(format!(
+            "a window of {} s is more than the list covers ({} s, 7 days): ask in parts",
+            (to - from) / 1000,
+            MAX_LIST_MS / 1000
+        )));
+    }
+    Ok((from, to))
+}
+
+/// `GET /api/cameras/{id}/recordings?from=&to=`: the recorded runs, the camera's events and
+/// the bytes in the window.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    who: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let cam = state.camera_for(&id, &who)?;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX);
+    let (from_ms, to_ms) = list_window(raw.as_deref(), now_ms)?;
+    let b = &state.base;
+    let recording_url = format!("{b}/cameras/{}/recording.mp4", cam.id);
+    let (runs, events) = match &state.events {
+        None => (Vec::new(), Vec::new()),
+        Some(log) => {
+            let camera = cam.id.clone();
+            // Events by their start in whole seconds: the window's, rounded outwards.
+            let (from_s, to_s) = (from_ms.div_euclid(1000), (to_ms + 999).div_euclid(1000));
+            log.store
+                .run(move |db| {
+                    Ok((
+                        recordings::runs_between(db, &camera, from_ms, to_ms)?,
+                        recordings::events_between(
+                            db,
+                            &camera,
+                            from_s,
+                            to_s,
+                            MAX_LISTED_EVENTS + 1,
+                        )?,
+                    ))
+                })
+                .await
+                .map_err(|e| ApiError::database("cannot read the recordings", e))?
+        }
+    };
+    let truncated = events.len() > MAX_LISTED_EVENTS as usize;
+    let bytes: i64 = runs.iter().map(|r| r.bytes).sum();
+    let runs: Vec<Value> = runs
+        .iter()
+        .map(|r| {
+            json!({
+                "start_ms": r.start_ms, "end_ms": r.end_ms, "codec": r.codec,
+                "width": r.width, "height": r.height, "segments": r.segments, "bytes": r.bytes,
+            })
+        })
+        .collect();
+    let events: Vec<Value> = events
+        .iter()
+        .take(MAX_LISTED_EVENTS as usize)
+        .map(|e| {
+            let clip = e.clip_start_ms.map(|start| {
+                json!({
+                    "start_ms": start, "end_ms": e.clip_end_ms,
+                    "mp4_url": format!("{b}/api/events/{}/clip.mp4", e.id),
+                })
+            });
+            json!({
+                "id": e.id, "kind": e.kind, "started_at": e.started_at,
+                "ended_at": e.ended_at, "clip": clip,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "camera": cam.id,
+        "mode": cam.recording.mode,
+        "from_ms": from_ms,
+        "to_ms": to_ms,
+        "runs": runs,
+        "events": events,
+        "events_truncated": truncated,
+        "bytes": bytes,
+        "recording_url": recording_url,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_ranges_are_checked() {
+        let q = range_query(Some("start=100&end=160.5&download=1")).unwrap();
+        assert_eq!((q.start_ms, q.end_ms, q.download), (100_000, 160_500, true));
+        for bad in [
+            "start=100",
+            "start=100&end=100",
+            "start=200&end=100",
+            "start=0&end=21601",
+            "start=x&end=5",
+        ] {
+            let e = range_query(Some(bad)).map(|_| ()).unwrap_err();
+            assert_eq!(e.status(), http::StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_list_window_defaults_to_the_last_day_and_is_bounded() {
+        let now = 1_000_000_000_000;
+        assert_eq!(
+            list_window(None, now).unwrap(),
+            (now - DEFAULT_LIST_MS, now)
+        );
+        assert_eq!(
+            list_window(Some("from=100"), now).unwrap(),
+            (100_000, 100_000 + DEFAULT_LIST_MS)
+        );
+        assert!(list_window(Some("from=100&to=100"), now).is_err());
+        assert!(list_window(Some("from=0&to=604801"), now).is_err());
+        assert!(list_window(Some("from=0&to=604800"), now).is_ok());
+    }
 }

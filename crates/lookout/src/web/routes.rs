@@ -36,6 +36,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             get(mp4_stream::camera_mp4),
         ),
         (
+            "/cameras/{id}/recording.mp4",
+            Access::Viewer,
+            get(recordings::camera_range),
+        ),
+        (
             "/cameras/{id}/snapshot.jpg",
             Access::Viewer,
             get(snapshot::camera_snapshot),
@@ -45,6 +50,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/snapshot", Access::Viewer, get(snapshot::compat_snapshot)),
         ("/api/cameras", Access::Viewer, get(api::list_cameras)),
         ("/api/cameras/{id}", Access::Viewer, get(api::one_camera)),
+        (
+            "/api/cameras/{id}/recordings",
+            Access::Viewer,
+            get(recordings::list),
+        ),
         (
             "/api/cameras/{id}/controls",
             Access::Admin,

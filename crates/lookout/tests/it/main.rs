@@ -29,7 +29,9 @@ mod h264_decode;
 #[cfg(feature = "openh264")]
 mod h264_encode;
 mod https;
+mod motion_clip;
 mod mqtt;
+mod playback;
 mod recording;
 mod recording_full_disk;
 mod remote;

@@ -13,17 +13,17 @@ use std::time::{Duration, Instant};
 
 /// One row of `recording_segments`, as the test reads it from the database.
 #[derive(Debug, Clone)]
-struct Row {
-    seq: i64,
-    path: String,
-    init_path: String,
-    start_ms: i64,
-    end_ms: i64,
-    frames: i64,
-    bytes: i64,
+pub(crate) struct Row {
+    pub(crate) seq: i64,
+    pub(crate) path: String,
+    pub(crate) init_path: String,
+    pub(crate) start_ms: i64,
+    pub(crate) end_ms: i64,
+    pub(crate) frames: i64,
+    pub(crate) bytes: i64,
 }
 
-fn rows(data_dir: &Path) -> Vec<Row> {
+pub(crate) fn rows(data_dir: &Path) -> Vec<Row> {
     let path = data_dir.join("lookout.db");
     if !path.exists() {
         return Vec::new();
@@ -63,7 +63,7 @@ fn rows(data_dir: &Path) -> Vec<Row> {
 }
 
 /// Waits until the index lists at least `n` segments.
-async fn wait_rows(data_dir: &Path, n: usize) -> Vec<Row> {
+pub(crate) async fn wait_rows(data_dir: &Path, n: usize) -> Vec<Row> {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let r = rows(data_dir);
@@ -128,7 +128,7 @@ fn files(data_dir: &Path) -> Vec<String> {
 
 /// `[recording]` with no free-space floor (the test machine's disk may be nearly full) and
 /// 1 s segments, then an x264 camera recording continuously.
-fn config(recording: &str, camera_keys: &str) -> String {
+pub(crate) fn config(recording: &str, camera_keys: &str) -> String {
     format!(
         "[recording]\nsegment_seconds = 1\nmin_free_gib = 0\nmin_free_percent = 0\n{recording}\n{}",
         x264_camera(
@@ -138,7 +138,7 @@ fn config(recording: &str, camera_keys: &str) -> String {
     )
 }
 
-fn have_ffmpeg() -> bool {
+pub(crate) fn have_ffmpeg() -> bool {
     require("ffmpeg", "ffmpeg") && require("ffprobe", "ffmpeg") && require("curl", "curl")
 }
 
