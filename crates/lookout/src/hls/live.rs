@@ -1,0 +1,188 @@
+//! One camera's live HLS session: its H.264 track cut into ~2 s segments in memory
+//! (`lookout_core::video::Segmenter`, the recorder's cutter), the newest kept in a sliding
+//! [`Window`] that playlist and segment requests read. The session runs while requests come
+//! (see [`super::LiveHls`]): it holds the camera's demand, so an unwatched camera captures
+//! nothing for HLS.
+
+use bytes::{Bytes, BytesMut};
+use lookout_core::video::{MediaPlaylist, PlaylistSegment, Segment, Segmenter, VideoFrame};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Segment length asked of the segmenter (longer when the camera's key frames are further
+/// apart).
+pub const SEGMENT_TARGET: Duration = Duration::from_secs(2);
+/// Segments a playlist lists: 12 s at 2 s, the RFC 8216 6.2.2 minimum of three target
+/// durations twice over, so a player polling late still finds its next segment listed.
+pub const PLAYLIST_SEGMENTS: usize = 6;
+/// Segments kept in memory: those listed plus as many that left the list, which RFC 8216
+/// 6.2.2 asks to keep available for a playlist's duration after they leave it.
+pub const KEPT_SEGMENTS: usize = 2 * PLAYLIST_SEGMENTS;
+
+/// A segment ready to serve.
+#[derive(Debug)]
+pub struct LiveSegment {
+    /// Its media sequence number.
+    pub seq: u64,
+    /// The first 16 hex digits of the SHA-256 of its init segment: the init's URL.
+    pub init_hash: Arc<str>,
+    pub start_wall: SystemTime,
+    pub duration_90k: u64,
+    /// Its timeline does not go on from the previous segment's (a new run: new codec
+    /// parameters, lost frames).
+    pub discontinuity: bool,
+    /// `moof` + `mdat` pairs, as the file a player fetches.
+    pub body: Bytes,
+}
+
+/// The newest segments of a session, what requests read.
+#[derive(Debug, Default, Clone)]
+pub struct Window {
+    pub segments: VecDeque<Arc<LiveSegment>>,
+    /// The init segments the kept segments need, by hash.
+    pub inits: Vec<(Arc<str>, Bytes)>,
+    /// Discontinuities of segments no longer kept.
+    discontinuities_dropped: u64,
+    /// The longest segment so far, whole seconds rounded: the target duration never shrinks
+    /// while a player polls (RFC 8216 4.3.3.1).
+    longest_s: u64,
+}
+
+impl Window {
+    /// The listed segments as a playlist; `uri` makes a segment's URI, `map` an init's.
+    pub fn playlist(
+        &self,
+        uri: impl Fn(&LiveSegment) -> String,
+        map: impl Fn(&str) -> String,
+    ) -> MediaPlaylist {
+        let skip = self.segments.len().saturating_sub(PLAYLIST_SEGMENTS);
+        let listed: Vec<&Arc<LiveSegment>> = self.segments.iter().skip(skip).collect();
+        // The discontinuity sequence of the first listed segment counts its own tag, which a
+        // playlist's first segment does not carry (see MediaPlaylist::render).
+        let before = self
+            .segments
+            .iter()
+            .take(skip + 1)
+            .filter(|s| s.discontinuity)
+            .count() as u64;
+        MediaPlaylist {
+            media_sequence: listed.first().map_or(0, |s| s.seq),
+            discontinuity_sequence: self.discontinuities_dropped + before,
+            min_target_s: self.longest_s.max(SEGMENT_TARGET.as_secs()),
+            vod: false,
+            segments: listed
+                .iter()
+                .map(|s| PlaylistSegment {
+                    uri: uri(s),
+                    map_uri: map(&s.init_hash),
+                    duration_90k: s.duration_90k,
+                    start_wall: s.start_wall,
+                    discontinuity: s.discontinuity,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn segment(&self, seq: u64) -> Option<Arc<LiveSegment>> {
+        self.segments.iter().find(|s| s.seq == seq).cloned()
+    }
+
+    pub fn init(&self, hash: &str) -> Option<Bytes> {
+        self.inits
+            .iter()
+            .find(|(h, _)| &**h == hash)
+            .map(|(_, b)| b.clone())
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of an init segment (64 bits: no two inits of one
+/// camera collide in practice), as recordings name their init files.
+pub fn init_hash(init: &[u8]) -> String {
+    let digest = Sha256::digest(init);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Frames in, segments into the window.
+#[derive(Debug)]
+pub struct Cutter {
+    segmenter: Segmenter,
+    next_seq: u64,
+    last_run: Option<u64>,
+    window: Window,
+}
+
+impl Cutter {
+    /// The first segment gets `first_seq`.
+    pub fn new(first_seq: u64) -> Self {
+        Self {
+            segmenter: Segmenter::new(SEGMENT_TARGET),
+            next_seq: first_seq,
+            last_run: None,
+            window: Window::default(),
+        }
+    }
+
+    /// Feeds a frame; true when the window changed.
+    pub fn push(&mut self, frame: &Arc<VideoFrame>) -> bool {
+        let done = self.segmenter.push(frame);
+        let changed = !done.is_empty();
+        for s in done {
+            self.add(s);
+        }
+        changed
+    }
+
+    /// Frames were lost: the open segment ends; the next one starts a new run.
+    pub fn lost_frames(&mut self) -> bool {
+        match self.segmenter.break_run() {
+            Some(s) => {
+                self.add(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn add(&mut self, s: Segment) {
+        let discontinuity = self.last_run.is_some_and(|r| r != s.run);
+        self.last_run = Some(s.run);
+        let hash = init_hash(&s.init);
+        let w = &mut self.window;
+        let init_hash: Arc<str> = match w.inits.iter().find(|(h, _)| **h == *hash) {
+            Some((h, _)) => h.clone(),
+            None => {
+                let h: Arc<str> = hash.into();
+                w.inits.push((h.clone(), s.init.clone()));
+                h
+            }
+        };
+        let mut body = BytesMut::with_capacity(usize::try_from(s.bytes).unwrap_or(0));
+        for p in &s.parts {
+            body.extend_from_slice(p);
+        }
+        w.longest_s = w.longest_s.max((s.duration_90k + 45_000) / 90_000);
+        w.segments.push_back(Arc::new(LiveSegment {
+            seq: self.next_seq,
+            init_hash,
+            start_wall: s.start_wall,
+            duration_90k: s.duration_90k,
+            discontinuity,
+            body: body.freeze(),
+        }));
+        self.next_seq += 1;
+        while w.segments.len() > KEPT_SEGMENTS {
+            if let Some(old) = w.segments.pop_front() {
+                w.discontinuities_dropped += u64::from(old.discontinuity);
+            }
+        }
+        let segments = &w.segments;
+        w.inits
+            .retain(|(h, _)| segments.iter().any(|s| Arc::ptr_eq(&s.init_hash, h)));
+    }
+}
