@@ -434,3 +434,80 @@ async fn chromium_plays_live_hls_with_hls_js_and_recorded_hls_natively() {
     plays_in_chromium(&scripts, page, playlist, "native").await;
     srv.stop().await;
 }
+
+/// The two nginx blocks of docs/guide/hls.md (`http { }` and `server { }` parts), with the
+/// cache, log and upstream put where this test wants them.
+fn documented_nginx_config(dir: &Path, upstream: std::net::SocketAddr) -> (String, String) {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/guide/hls.md"),
+    )
+    .unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```nginx\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "docs/guide/hls.md has two nginx blocks");
+    let fix = |b: &str| {
+        b.replace("/var/cache/nginx/lookout", &dir.join("cache").display().to_string())
+            .replace("/var/log/nginx/lookout.log", &dir.join("hls.log").display().to_string())
+            .replace("http://127.0.0.1:8080", &format!("http://{upstream}"))
+    };
+    (fix(blocks[0]), fix(blocks[1]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_caches_segments_by_the_documented_config() {
+    if !require("nginx", "nginx") {
+        return;
+    }
+    if !have_ffmpeg() {
+        return;
+    }
+    let srv = TestServer::start(&format!("{}{}", login_config(""), x264_camera("cam", ""))).await;
+    srv.add_user("viewer", "correct horse battery", &[]);
+    let token = srv
+        .cli(&["token", "create", "cdn", "--user", "viewer"], "")
+        .trim()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let (http, server) = documented_nginx_config(dir.path(), srv.addr);
+    let site = format!("{http}\nserver {{\nlisten 127.0.0.1:{port};\n{server}\n}}\n");
+    let _nginx = crate::remote::start_nginx(dir.path(), &site, port);
+    let nginx: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let get = |path: String, headers: Vec<(&'static str, String)>| async move {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lookout_bench::request(nginx, "GET", &path, &h, None)
+            .await
+            .unwrap()
+    };
+
+    let playlist = get(format!("/cameras/cam/hls/index.m3u8?token={token}"), vec![]).await;
+    let text = check_playlist(&playlist, "public, max-age=1");
+    let seg = format!("/cameras/cam/hls/{}", segment_uris(&text)[0]);
+    let first = get(seg.clone(), vec![]).await;
+    assert_eq!(first.status, 200, "{}", body(&first));
+    assert_eq!(first.header("x-cache-status"), Some("MISS"));
+    let second = get(seg.clone(), vec![]).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.header("x-cache-status"), Some("HIT"), "the second fetch is the cache's");
+    assert_eq!(first.body, second.body);
+
+    // An answer to HTTP Basic is private: nginx passes it on and does not keep it.
+    let auth = basic("viewer", "correct horse battery");
+    let bare = seg.split('?').next().unwrap().to_owned();
+    for _ in 0..2 {
+        let r = get(bare.clone(), vec![("Authorization", auth.clone())]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-cache-status"), Some("MISS"), "never cached");
+    }
+    // Without credentials: Lookout's 401, not a cached copy.
+    assert_eq!(get(bare.clone(), vec![]).await.status, 401);
+
+    // The documented log format keeps tokens out of nginx's log.
+    let log = std::fs::read_to_string(dir.path().join("hls.log")).unwrap();
+    assert!(log.contains("/hls/index.m3u8"), "{log}");
+    assert!(!log.contains(&token), "the token is logged:\n{log}");
+    srv.stop().await;
+}
