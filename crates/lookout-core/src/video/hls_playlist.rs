@@ -146,7 +146,10 @@ mod tests {
     fn a_vod_list_ends_and_its_target_covers_the_longest_segment() {
         let p = MediaPlaylist {
             vod: true,
-            segments: vec![seg(1, "i.mp4", 90_000, false), seg(2, "i.mp4", 5 * 90_000 + 40_000, false)],
+            segments: vec![
+                seg(1, "i.mp4", 90_000, false),
+                seg(2, "i.mp4", 5 * 90_000 + 40_000, false),
+            ],
             ..MediaPlaylist::default()
         };
         let text = p.render();

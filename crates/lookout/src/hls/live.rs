@@ -186,3 +186,96 @@ impl Cutter {
             .retain(|(h, _)| segments.iter().any(|s| Arc::ptr_eq(&s.init_hash, h)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_core::h264::{AccessUnit, CodecParams};
+    use lookout_core::{VideoOrigin, VideoTrack};
+
+    /// `n` frames of a 30 fps track with a key frame every second, from frame `from` on.
+    fn frames(track: &VideoTrack, from: u64, n: u64) -> Vec<Arc<VideoFrame>> {
+        // A real SPS and PPS from x264 (Baseline, 1278x718), as lookout-core's tests use.
+        let sps: &[u8] = &[
+            0x67, 0x42, 0xC0, 0x1F, 0xD9, 0x00, 0x50, 0x05, 0xBE, 0xAB, 0x01, 0x10, 0x00, 0x00,
+            0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xC0, 0xF1, 0x83, 0x24, 0x80,
+        ];
+        let pps: &[u8] = &[0x68, 0xCB, 0x83, 0xCB, 0x20];
+        let params = Arc::new(CodecParams::new(sps, &[pps]).expect("test SPS"));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        (from..from + n)
+            .filter_map(|i| {
+                let key = i % 30 == 0;
+                let au = AccessUnit {
+                    nals: vec![Bytes::from_static(if key {
+                        &[0x65, 0x88]
+                    } else {
+                        &[0x41, 0x9A]
+                    })],
+                    is_key: key,
+                    params: Some(params.clone()),
+                };
+                track
+                    .publish(
+                        i + 1,
+                        au,
+                        t0 + Duration::from_micros(i * 33_333),
+                        i * 3000,
+                        VideoOrigin::Native,
+                    )
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_window_slides_and_counts_discontinuities_that_left_it() {
+        let track = VideoTrack::new(Arc::default());
+        let mut cut = Cutter::new(100);
+        for f in frames(&track, 0, 30 * 9) {
+            cut.push(&f);
+        }
+        // 2 s segments from 1 s GOPs: 0-2, 2-4, 4-6, 6-8 done; 8-9 open.
+        assert_eq!(cut.window().segments.len(), 4);
+        assert!(cut.lost_frames(), "the open segment ends");
+        for f in frames(&track, 30 * 9, 30 * 30) {
+            cut.push(&f);
+        }
+        let w = cut.window();
+        assert_eq!(w.segments.len(), KEPT_SEGMENTS);
+        let p = w.playlist(|s| format!("{}.m4s", s.seq), |h| format!("init-{h}.mp4"));
+        assert_eq!(p.segments.len(), PLAYLIST_SEGMENTS);
+        let last = w.segments.back().unwrap().seq;
+        assert_eq!(p.media_sequence, last + 1 - PLAYLIST_SEGMENTS as u64);
+        // The one discontinuity (after the lost frames, segment 105) left the list.
+        assert_eq!(p.discontinuity_sequence, 1);
+        assert!(p.segments.iter().all(|s| !s.discontinuity));
+        assert_eq!(p.min_target_s, 2);
+        assert!(w.segment(last).is_some() && w.segment(99).is_none());
+        assert_eq!(w.inits.len(), 1);
+        let hash = &w.segments[0].init_hash;
+        assert_eq!(hash.len(), 16);
+        assert!(w.init(hash).is_some());
+    }
+
+    #[test]
+    fn a_discontinuity_in_the_list_is_tagged_and_not_yet_counted() {
+        let track = VideoTrack::new(Arc::default());
+        let mut cut = Cutter::new(1);
+        for f in frames(&track, 0, 30 * 5) {
+            cut.push(&f);
+        }
+        cut.lost_frames();
+        for f in frames(&track, 30 * 5, 30 * 5) {
+            cut.push(&f);
+        }
+        let p = cut
+            .window()
+            .playlist(|s| s.seq.to_string(), |h| h.to_owned());
+        let flags: Vec<bool> = p.segments.iter().map(|s| s.discontinuity).collect();
+        // 0-2, 2-4, 4-5 (cut short), then the new run: 5-7, 7-9.
+        assert_eq!(flags, [false, false, false, true, false]);
+        assert_eq!(p.discontinuity_sequence, 0);
+        assert_eq!(p.render().matches("#EXT-X-DISCONTINUITY\n").count(), 1);
+    }
+}

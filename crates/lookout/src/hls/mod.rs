@@ -43,7 +43,9 @@ impl LiveSession {
     }
 
     fn idle_for(&self) -> Duration {
-        self.last_used.lock().map_or(Duration::ZERO, |t| t.elapsed())
+        self.last_used
+            .lock()
+            .map_or(Duration::ZERO, |t| t.elapsed())
     }
 }
 

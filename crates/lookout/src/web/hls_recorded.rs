@@ -114,7 +114,9 @@ pub async fn playlist(
 ) -> Result<Response, ApiError> {
     let (start, end) = range(query)?;
     let Some(log) = &state.events else {
-        return Err(ApiError::not_found("nothing is recorded here (no database)"));
+        return Err(ApiError::not_found(
+            "nothing is recorded here (no database)",
+        ));
     };
     let camera = cam.id.clone();
     let rows = log
@@ -150,7 +152,9 @@ pub async fn file(
     let cam = state.camera_for(&id, &who)?;
     let access = Access::of(&who, query.as_deref());
     let Some(log) = &state.events else {
-        return Err(ApiError::not_found("nothing is recorded here (no database)"));
+        return Err(ApiError::not_found(
+            "nothing is recorded here (no database)",
+        ));
     };
     let path = if let Some(hash) = file
         .strip_prefix("init-")
@@ -250,7 +254,10 @@ mod tests {
     fn ranges_are_checked() {
         assert_eq!(range(Some("start=1000&end=2000")).unwrap(), (1000, 2000));
         assert_eq!(
-            range(Some("start=2026-12-07T04:00:00Z&end=2026-12-07T04:00:01.5Z")).unwrap(),
+            range(Some(
+                "start=2026-12-07T04:00:00Z&end=2026-12-07T04:00:01.5Z"
+            ))
+            .unwrap(),
             (1_796_616_000_000, 1_796_616_001_500)
         );
         for bad in [

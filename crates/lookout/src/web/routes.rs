@@ -4,8 +4,8 @@
 use super::auth::{self, Access};
 use super::{
     ApiError, AppState, acme_challenge, api, client, controls_api, error_page, events_page, hls,
-    hls_recorded, metrics, mp4_stream, pages, recordings, ros_pages, security_headers, snapshot, stream,
-    zones_api,
+    hls_recorded, metrics, mp4_stream, pages, recordings, ros_pages, security_headers, snapshot,
+    stream, zones_api,
 };
 use axum::Router;
 use axum::extract::Request;

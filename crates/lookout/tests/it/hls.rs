@@ -175,6 +175,15 @@ async fn live_hls_plays_in_ffmpeg_and_its_window_slides() {
     );
     assert!(later_uris.len() <= 6, "{later}");
 
+    // Counted: the segment and init fetched above, and ffmpeg's; one session runs.
+    let metrics = body(&srv.get("/metrics").await);
+    let served: u64 = tag_number(&metrics, "lookout_hls_segments_served_total ");
+    assert!(served >= 4, "{metrics}");
+    assert!(
+        metrics.contains("\nlookout_hls_live_sessions 1\n"),
+        "{metrics}"
+    );
+
     // A JPEG camera has no HLS, and says why.
     let r = srv.get("/cameras/tp/hls/index.m3u8").await;
     assert_eq!(r.status, 404);
@@ -217,7 +226,11 @@ async fn recorded_hls_plays_every_recorded_frame_of_a_range() {
         if rows.len() >= 5 {
             break rows;
         }
-        assert!(Instant::now() < deadline, "{} segments after 90 s", rows.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} segments after 90 s",
+            rows.len()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     // Segments 1 to 4: the range starts inside the first and ends inside the fourth.
@@ -248,10 +261,8 @@ async fn recorded_hls_plays_every_recorded_frame_of_a_range() {
 
     // The same range in RFC 3339; files are immutable; a made-up URL is 404.
     let rfc = |ms: i64| {
-        humantime::format_rfc3339_millis(
-            std::time::UNIX_EPOCH + Duration::from_millis(ms as u64),
-        )
-        .to_string()
+        humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms as u64))
+            .to_string()
     };
     let same = srv
         .get(&format!(
@@ -320,7 +331,10 @@ async fn a_token_in_the_url_is_carried_into_segment_uris_and_makes_answers_share
     let suffix = format!("?token={token}");
     let uris = segment_uris(&text);
     assert!(uris.iter().all(|u| u.ends_with(&suffix)), "{text}");
-    assert!(map_uris(&text).iter().all(|u| u.ends_with(&suffix)), "{text}");
+    assert!(
+        map_uris(&text).iter().all(|u| u.ends_with(&suffix)),
+        "{text}"
+    );
     let seg_path = format!("/cameras/cam/hls/{}", uris[0]);
     let seg = srv.get(&seg_path).await;
     assert_eq!(seg.status, 200);
@@ -350,7 +364,10 @@ async fn a_token_in_the_url_is_carried_into_segment_uris_and_makes_answers_share
     );
 
     // A player that can send no header follows the tokened URIs.
-    let url = format!("http://{}/cameras/cam/hls/index.m3u8?token={token}", srv.addr);
+    let url = format!(
+        "http://{}/cameras/cam/hls/index.m3u8?token={token}",
+        srv.addr
+    );
     let out = ffmpeg_copy(url, 3).await;
     assert!(check_video(out.path()) >= 60);
     srv.stop().await;
@@ -374,8 +391,7 @@ async fn plays_in_chromium(scripts: &Path, page: String, playlist: String, mode:
         "hls.mjs: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("hls.mjs prints JSON");
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("hls.mjs prints JSON");
     eprintln!("Chromium ({mode}): {seen}");
     assert_eq!(seen["error"], serde_json::Value::Null, "{mode}: {seen}");
     assert_eq!(seen["errors"], serde_json::json!([]), "{mode}: {seen}");
@@ -423,7 +439,11 @@ async fn chromium_plays_live_hls_with_hls_js_and_recorded_hls_natively() {
         if rows.len() >= 6 {
             break rows;
         }
-        assert!(Instant::now() < deadline, "{} segments after 60 s", rows.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} segments after 60 s",
+            rows.len()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let playlist = format!(
@@ -449,9 +469,15 @@ fn documented_nginx_config(dir: &Path, upstream: std::net::SocketAddr) -> (Strin
         .collect();
     assert_eq!(blocks.len(), 2, "docs/guide/hls.md has two nginx blocks");
     let fix = |b: &str| {
-        b.replace("/var/cache/nginx/lookout", &dir.join("cache").display().to_string())
-            .replace("/var/log/nginx/lookout.log", &dir.join("hls.log").display().to_string())
-            .replace("http://127.0.0.1:8080", &format!("http://{upstream}"))
+        b.replace(
+            "/var/cache/nginx/lookout",
+            &dir.join("cache").display().to_string(),
+        )
+        .replace(
+            "/var/log/nginx/lookout.log",
+            &dir.join("hls.log").display().to_string(),
+        )
+        .replace("http://127.0.0.1:8080", &format!("http://{upstream}"))
     };
     (fix(blocks[0]), fix(blocks[1]))
 }
@@ -491,7 +517,11 @@ async fn nginx_caches_segments_by_the_documented_config() {
     assert_eq!(first.header("x-cache-status"), Some("MISS"));
     let second = get(seg.clone(), vec![]).await;
     assert_eq!(second.status, 200);
-    assert_eq!(second.header("x-cache-status"), Some("HIT"), "the second fetch is the cache's");
+    assert_eq!(
+        second.header("x-cache-status"),
+        Some("HIT"),
+        "the second fetch is the cache's"
+    );
     assert_eq!(first.body, second.body);
 
     // An answer to HTTP Basic is private: nginx passes it on and does not keep it.
