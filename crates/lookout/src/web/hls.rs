@@ -40,7 +40,9 @@ pub struct Access {
 }
 
 impl Access {
-    pub fn of(who: &Principal, query: Option<&str>) -> Self {
+    /// `headers` are the request's: a token credential is the URL's only when no
+    /// `Authorization` header came (the guard takes a Bearer header before `?token=`).
+    pub fn of(who: &Principal, query: Option<&str>, headers: &http::HeaderMap) -> Self {
         let url_token = query.and_then(|q| {
             form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "token")
@@ -53,10 +55,12 @@ impl Access {
             },
             // The guard tries a session cookie first, then a Bearer header, then `?token=`:
             // a token credential from a request with `?token=` and no Bearer is the URL's.
+            // (With a Bearer header, the URL's token may be anything, even wrong: a cache
+            // must not serve that URL to others.)
             Principal::User {
                 via: Credential::Token { .. },
                 ..
-            } if url_token.is_some() => Access {
+            } if url_token.is_some() && !headers.contains_key(header::AUTHORIZATION) => Access {
                 url_token,
                 shared: true,
             },
@@ -99,10 +103,11 @@ pub async fn file(
     State(state): State<Arc<AppState>>,
     Path((id, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    headers: http::HeaderMap,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let access = Access::of(&who, query.as_deref());
+    let access = Access::of(&who, query.as_deref(), &headers);
     if file == "index.m3u8" {
         return live_playlist(&state, cam, &access).await;
     }

@@ -147,10 +147,11 @@ pub async fn file(
     State(state): State<Arc<AppState>>,
     Path((id, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    headers: http::HeaderMap,
     who: Principal,
 ) -> Result<Response, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let access = Access::of(&who, query.as_deref());
+    let access = Access::of(&who, query.as_deref(), &headers);
     let Some(log) = &state.events else {
         return Err(ApiError::not_found(
             "nothing is recorded here (no database)",
