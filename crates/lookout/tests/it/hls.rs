@@ -553,3 +553,33 @@ async fn nginx_caches_segments_by_the_documented_config() {
     assert!(!log.contains(&token), "the token is logged:\n{log}");
     srv.stop().await;
 }
+
+/// Demand: the session holds the camera only while requests come; 30 s after the last one it
+/// stops, and the camera, which nobody else watches, stops capturing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_session_ends_without_requests_and_the_camera_goes_idle() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let srv = TestServer::start(&x264_camera("cam", "")).await;
+    let r = srv.get("/cameras/cam/hls/index.m3u8").await;
+    check_playlist(&r, "public, max-age=1");
+    assert_eq!(srv.json("/api/cameras/cam").await["state"], "online");
+    let asked = Instant::now();
+    let deadline = asked + Duration::from_secs(90);
+    loop {
+        let metrics = body(&srv.get("/metrics").await);
+        let cam = srv.json("/api/cameras/cam").await;
+        if metrics.contains("\nlookout_hls_live_sessions 0\n") && cam["state"] == "idle" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running after 90 s: {cam}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        asked.elapsed() >= Duration::from_secs(29),
+        "stopped after {:?}, before 30 s without requests",
+        asked.elapsed()
+    );
+    srv.stop().await;
+}
