@@ -30,16 +30,16 @@ const LIVE_PLAYLIST_MAX_AGE_S: u64 = 1;
 /// Segments and inits: their URLs never name other bytes.
 pub const IMMUTABLE: &str = "max-age=86400, immutable";
 
-/// How a request proved who it is, as far as caches are concerned.
+/// Who may be served a copy of an answer (caches), and the URL token playlists pass on.
 #[derive(Debug, Clone)]
-pub struct Access {
+pub struct Audience {
     /// The `?token=` of the request when it is what authorised it: playlists pass it on.
     pub url_token: Option<String>,
     /// A shared cache may keep the answer.
     pub shared: bool,
 }
 
-impl Access {
+impl Audience {
     /// `headers` are the request's: a token credential is the URL's only when no
     /// `Authorization` header came (the guard takes a Bearer header before `?token=`).
     pub fn of(who: &Principal, query: Option<&str>, headers: &http::HeaderMap) -> Self {
@@ -49,7 +49,7 @@ impl Access {
                 .map(|(_, v)| v.into_owned())
         });
         match who {
-            Principal::Anyone => Access {
+            Principal::Anyone => Audience {
                 url_token: None,
                 shared: true,
             },
@@ -60,11 +60,11 @@ impl Access {
             Principal::User {
                 via: Credential::Token { .. },
                 ..
-            } if url_token.is_some() && !headers.contains_key(header::AUTHORIZATION) => Access {
+            } if url_token.is_some() && !headers.contains_key(header::AUTHORIZATION) => Audience {
                 url_token,
                 shared: true,
             },
-            _ => Access {
+            _ => Audience {
                 url_token: None,
                 shared: false,
             },
@@ -107,12 +107,12 @@ pub async fn file(
     who: Principal,
 ) -> Result<Response, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let access = Access::of(&who, query.as_deref(), &headers);
+    let audience = Audience::of(&who, query.as_deref(), &headers);
     if file == "index.m3u8" {
-        return live_playlist(&state, cam, &access).await;
+        return live_playlist(&state, cam, &audience).await;
     }
     if file == "recorded.m3u8" {
-        return hls_recorded::playlist(&state, cam, &access, query.as_deref()).await;
+        return hls_recorded::playlist(&state, cam, &audience, query.as_deref()).await;
     }
     if let Some(hash) = file
         .strip_prefix("init-")
@@ -126,7 +126,11 @@ pub async fn file(
             return Err(gone(cam, "init segment"));
         };
         state.hls.count_served();
-        return Ok(respond(init, "video/mp4", access.cache_control(IMMUTABLE)));
+        return Ok(respond(
+            init,
+            "video/mp4",
+            audience.cache_control(IMMUTABLE),
+        ));
     }
     if let Some((tag, seq)) = file
         .strip_suffix(".m4s")
@@ -145,7 +149,7 @@ pub async fn file(
         return Ok(respond(
             segment.body.clone(),
             "video/mp4",
-            access.cache_control(IMMUTABLE),
+            audience.cache_control(IMMUTABLE),
         ));
     }
     Err(ApiError::not_found(format!(
@@ -164,14 +168,14 @@ fn gone(cam: &CameraEntry, what: &str) -> ApiError {
 async fn live_playlist(
     state: &AppState,
     cam: &CameraEntry,
-    access: &Access,
+    audience: &Audience,
 ) -> Result<Response, ApiError> {
     if !mp4_stream::offers_h264(&cam.hub) {
         return Err(no_h264(state, cam));
     }
     let session = state.hls.session(&cam.hub);
     let window = first_window(state, cam, &session.window()).await?;
-    let suffix = access.uri_suffix();
+    let suffix = audience.uri_suffix();
     let tag = session.tag.clone();
     let playlist = window.playlist(
         |s: &LiveSegment| format!("{tag}-{}.m4s{suffix}", s.seq),
@@ -180,7 +184,7 @@ async fn live_playlist(
     Ok(respond(
         playlist.render(),
         PLAYLIST_TYPE,
-        access.cache_control(&format!("max-age={LIVE_PLAYLIST_MAX_AGE_S}")),
+        audience.cache_control(&format!("max-age={LIVE_PLAYLIST_MAX_AGE_S}")),
     ))
 }
 

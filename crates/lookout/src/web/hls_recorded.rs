@@ -8,7 +8,7 @@
 //! data directory (or a deleted newest row) gives out again, and an `immutable` URL must never
 //! name other bytes.
 
-use super::hls::{Access, IMMUTABLE, PLAYLIST_TYPE, respond};
+use super::hls::{Audience, IMMUTABLE, PLAYLIST_TYPE, respond};
 use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -109,7 +109,7 @@ fn playlist_of(rows: &[SegmentRow], suffix: &str) -> MediaPlaylist {
 pub async fn playlist(
     state: &AppState,
     cam: &CameraEntry,
-    access: &Access,
+    audience: &Audience,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
     let (start, end) = range(query)?;
@@ -130,7 +130,7 @@ pub async fn playlist(
             cam.id
         )));
     }
-    let text = playlist_of(&rows, &access.uri_suffix()).render();
+    let text = playlist_of(&rows, &audience.uri_suffix()).render();
     // A range that is over for good may be kept a minute; one that reaches the last minute
     // grows as segments are written.
     let now_ms = crate::recording::unix_ms(SystemTime::now());
@@ -138,7 +138,7 @@ pub async fn playlist(
     Ok(respond(
         text,
         PLAYLIST_TYPE,
-        access.cache_control(&format!("max-age={max_age}")),
+        audience.cache_control(&format!("max-age={max_age}")),
     ))
 }
 
@@ -151,7 +151,7 @@ pub async fn file(
     who: Principal,
 ) -> Result<Response, ApiError> {
     let cam = state.camera_for(&id, &who)?;
-    let access = Access::of(&who, query.as_deref(), &headers);
+    let audience = Audience::of(&who, query.as_deref(), &headers);
     let Some(log) = &state.events else {
         return Err(ApiError::not_found(
             "nothing is recorded here (no database)",
@@ -203,7 +203,11 @@ pub async fn file(
         ))
     })?;
     state.hls.count_served();
-    Ok(respond(bytes, "video/mp4", access.cache_control(IMMUTABLE)))
+    Ok(respond(
+        bytes,
+        "video/mp4",
+        audience.cache_control(IMMUTABLE),
+    ))
 }
 
 #[cfg(test)]
