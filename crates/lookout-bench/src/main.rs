@@ -1,7 +1,7 @@
 //! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
 //! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
-//! dropped; `motion` times motion detection per frame; `ros` times ROS image messages to JPEG;
+//! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU; `ros` times ROS image messages to JPEG;
 //! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
 
 mod tool;
@@ -34,6 +34,9 @@ enum Command {
     /// Time motion detection per frame at 720p and 1080p: reducing the JPEG (block means or a
     /// luma decode), the detector alone, and both together.
     Motion(tool::motion::MotionArgs),
+    /// The server's CPU for one camera recording a pass-through H.264 source (continuous, and
+    /// events without motion to separate what writing costs), and the bytes it writes per hour.
+    Record(tool::record::RecordArgs),
     /// Time a 1280x720 ROS image message to JPEG per frame, and the latency through a ROS
     /// topic source at 30 Hz.
     Ros(tool::ros::RosArgs),
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Jpeg(args) => tool::jpeg::run(&args),
         Command::Memory(args) => tool::memory::run(&args),
         Command::Motion(args) => tool::motion::run(&args),
+        Command::Record(args) => tool::record::run(&args),
         Command::Ros(args) => tool::ros::run(&args),
         Command::Watch(args) => tool::watch::run(&args),
     };

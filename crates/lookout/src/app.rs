@@ -516,6 +516,7 @@ pub async fn run_with(
         topics,
         webrtc,
         hls: crate::hls::LiveHls::new(shutdown.clone()),
+        recording: recorder.as_ref().map(|(w, _)| w.stats().clone()),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

@@ -5,6 +5,7 @@ pub mod fanout;
 pub mod jpeg;
 pub mod memory;
 pub mod motion;
+pub mod record;
 pub mod ros;
 pub mod watch;
 

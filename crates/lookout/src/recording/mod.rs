@@ -11,6 +11,7 @@ pub mod camera;
 pub mod disk;
 pub mod recover;
 pub mod retention;
+pub mod stats;
 pub mod writer;
 
 use std::time::Duration;

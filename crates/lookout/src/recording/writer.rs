@@ -13,6 +13,7 @@
 //! stays bounded.
 
 use super::retention::{self, Floor};
+use super::stats::{DropReason, RecordingStats};
 use super::{CameraRecording, DIR, RecordingSettings, unix_ms};
 use crate::events::{EventKind, EventLog, NewEvent};
 use lookout_core::log_limiter::LogLimiter;
@@ -24,7 +25,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,7 @@ pub struct Job {
 #[derive(Debug)]
 pub struct WriterHandle {
     tx: SyncSender<Job>,
-    dropped: AtomicU64,
+    stats: Arc<RecordingStats>,
     said: LogLimiter,
 }
 
@@ -57,11 +57,12 @@ impl WriterHandle {
         match self.tx.try_send(job) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
-                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                if self.said.allow().is_some() {
+                self.stats.dropped(&camera, DropReason::QueueFull);
+                if let Some(also) = self.said.allow() {
                     tracing::warn!(
                         camera,
-                        "the disk is too slow for the recordings: a segment was dropped ({n} so far)"
+                        "the disk is too slow for the recordings: a segment was dropped \
+                         ({also} more since the last line; /metrics lookout_recording_segments_dropped_total)"
                     );
                 }
                 false
@@ -70,9 +71,9 @@ impl WriterHandle {
         }
     }
 
-    /// Segments dropped because the writer was behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// What was written and dropped, for `/metrics`.
+    pub fn stats(&self) -> &Arc<RecordingStats> {
+        &self.stats
     }
 }
 
@@ -93,13 +94,15 @@ pub fn spawn(
     cfg: WriterConfig,
 ) -> std::io::Result<(Arc<WriterHandle>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = sync_channel(QUEUE_SEGMENTS);
+    let stats = Arc::new(RecordingStats::new(cfg.cameras.keys().map(String::as_str)));
+    let writer = Writer::new(cfg, stats.clone());
     let thread = std::thread::Builder::new()
         .name("recording-writer".into())
-        .spawn(move || Writer::new(cfg).run(rx))?;
+        .spawn(move || writer.run(rx))?;
     Ok((
         Arc::new(WriterHandle {
             tx,
-            dropped: AtomicU64::new(0),
+            stats,
             said: LogLimiter::new(Duration::from_secs(60)),
         }),
         thread,
@@ -122,12 +125,14 @@ struct Writer {
     floor: Floor,
     last_retention: Option<Instant>,
     said_error: LogLimiter,
+    stats: Arc<RecordingStats>,
 }
 
 impl Writer {
-    fn new(cfg: WriterConfig) -> Self {
+    fn new(cfg: WriterConfig, stats: Arc<RecordingStats>) -> Self {
         let floor = Floor::new(&cfg.settings);
         Self {
+            stats,
             cfg,
             cameras: HashMap::new(),
             inits: HashMap::new(),
@@ -142,10 +147,11 @@ impl Writer {
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(job) => {
                     let camera = job.camera.clone();
-                    if let Err(e) = self.write(job)
-                        && self.said_error.allow().is_some()
-                    {
-                        tracing::warn!(camera, "a recording segment was not written: {e}");
+                    if let Err(e) = self.write(job) {
+                        self.stats.dropped(&camera, DropReason::WriteError);
+                        if self.said_error.allow().is_some() {
+                            tracing::warn!(camera, "a recording segment was not written: {e}");
+                        }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -193,9 +199,11 @@ impl Writer {
             freed.segments > 0
         });
         if let Some((kind, details)) = change {
+            self.stats.set_below_floor(self.floor.stopped());
             self.record_event(kind, details);
         }
         if self.floor.stopped() {
+            self.stats.dropped(&job.camera, DropReason::BelowFloor);
             return Ok(());
         }
         let init_id = self.init(&job)?;
@@ -238,6 +246,7 @@ impl Writer {
             let _ = std::fs::remove_file(self.cfg.data_dir.join(&rel));
             return Err(e);
         }
+        self.stats.written(&job.camera, seg.bytes as u64);
         Ok(())
     }
 

@@ -217,6 +217,9 @@ pub fn render(state: &AppState) -> String {
     if let crate::webrtc::WebRtcState::Running(w) = &state.webrtc {
         webrtc(&mut out, state, w);
     }
+    if let Some(stats) = &state.recording {
+        recording(&mut out, stats);
+    }
     family(
         &mut out,
         "lookout_hls_segments_served_total",
@@ -248,6 +251,66 @@ pub fn render(state: &AppState) -> String {
         lookout_core::jpeg::BACKEND
     );
     out
+}
+
+/// Segments and bytes the recorder wrote per camera, the segments it dropped by why, and
+/// whether recording is stopped below the free-space floor.
+fn recording(out: &mut String, stats: &crate::recording::stats::RecordingStats) {
+    use crate::recording::stats::DropReason;
+    let cams = stats.cameras();
+    family(
+        out,
+        "lookout_recording_segments_written_total",
+        "counter",
+        "Recording segments written to disk and indexed.",
+    );
+    for (id, c) in &cams {
+        let n = c.segments_written.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "lookout_recording_segments_written_total{{camera=\"{id}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "lookout_recording_bytes_written_total",
+        "counter",
+        "Bytes of recording segments written to disk.",
+    );
+    for (id, c) in &cams {
+        let n = c.bytes_written.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "lookout_recording_bytes_written_total{{camera=\"{id}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "lookout_recording_segments_dropped_total",
+        "counter",
+        "Recording segments never written (a hole in the recording): queue_full (the disk is too slow), write_error (logged), below_floor (stopped for free space).",
+    );
+    for (id, c) in &cams {
+        for why in DropReason::ALL {
+            let _ = writeln!(
+                out,
+                "lookout_recording_segments_dropped_total{{camera=\"{id}\",reason=\"{}\"}} {}",
+                why.as_str(),
+                c.dropped(why)
+            );
+        }
+    }
+    family(
+        out,
+        "lookout_recording_stopped",
+        "gauge",
+        "1 while recording is stopped because the data directory's disk is below the free-space floor.",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_recording_stopped {}",
+        u8::from(stats.below_floor())
+    );
 }
 
 /// WebRTC peers per camera, setups, endings by reason, key-frame requests, stray datagrams.

@@ -40,6 +40,8 @@ pub struct AppState {
     pub webrtc: crate::webrtc::WebRtcState,
     /// Live HLS sessions.
     pub hls: Arc<crate::hls::LiveHls>,
+    /// What the recorder wrote and dropped, when some camera records.
+    pub recording: Option<Arc<crate::recording::stats::RecordingStats>>,
 }
 
 impl AppState {

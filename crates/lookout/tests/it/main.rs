@@ -32,6 +32,7 @@ mod hls;
 mod https;
 mod mqtt;
 mod recording;
+mod recording_full_disk;
 mod remote;
 #[cfg(feature = "ros1")]
 mod ros1;

@@ -328,8 +328,8 @@ async fn below_the_free_space_floor_recording_stops_with_an_event_and_live_view_
     if !have_ffmpeg() {
         return;
     }
-    // A floor far above any disk's free space: the tmpfs fill test needs namespaces this
-    // machine may not allow, and the floor logic is the same.
+    // A floor far above any disk's free space: the floor set by configuration (a disk that
+    // really fills is recording_full_disk.rs).
     let toml = format!(
         "[recording]\nsegment_seconds = 1\nmin_free_gib = 1000000\n{}",
         x264_camera("rec", "[camera.recording]\nmode = \"continuous\"\n")

@@ -124,6 +124,7 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
             reason: "not in these tests".into(),
         },
         hls: crate::hls::LiveHls::new(tokio_util::sync::CancellationToken::new()),
+        recording: None,
     });
     Site {
         router: router(state.clone()),
