@@ -57,9 +57,10 @@ if ! "$venv/bin/python" -c 'import rclpy, sensor_msgs.msg' 2>/dev/null; then
 fi
 export LOOKOUT_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# playwright-core (npm) drives Debian's Chromium through the login page.
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-    echo "test.sh: npm ci in tests/browser (playwright-core)" >&2
+# playwright-core (npm) drives Debian's Chromium through the login page; hls.js (npm, tests
+# only) plays live HLS in it.
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/hls.js ]; then
+    echo "test.sh: npm ci in tests/browser (playwright-core, hls.js)" >&2
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 

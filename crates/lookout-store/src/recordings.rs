@@ -503,6 +503,19 @@ pub fn events_between(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// `camera`'s segment `id` (an HLS segment URL names it), if it is still indexed.
+pub fn segment_of_camera(
+    db: &Db<'_>,
+    camera: &str,
+    id: i64,
+) -> Result<Option<SegmentRow>, StoreError> {
+    let sql = format!("{SEGMENT_COLUMNS} WHERE s.camera = ?1 AND s.id = ?2");
+    Ok(db
+        .conn()
+        .query_row(&sql, params![camera, id], segment_from_row)
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -515,6 +515,7 @@ pub async fn run_with(
         motion_zones: Arc::new(motion_zones),
         topics,
         webrtc,
+        hls: crate::hls::LiveHls::new(shutdown.clone()),
         recording: recorder.as_ref().map(|(w, _)| w.stats().clone()),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
@@ -540,6 +541,7 @@ pub async fn run_with(
             _ => None,
         }),
     };
+    let hls = state.hls.clone();
     server::serve(
         listeners,
         web::router(state),
@@ -550,6 +552,8 @@ pub async fn run_with(
         shutdown,
     )
     .await;
+    // Live HLS sessions end on the shutdown token and drop their demand on the cameras.
+    let _ = tokio::time::timeout(Duration::from_secs(2), hls.wait()).await;
     if tokio::time::timeout(Duration::from_secs(5), sources.wait())
         .await
         .is_err()

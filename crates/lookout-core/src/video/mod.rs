@@ -7,12 +7,14 @@
 //! key frame on, so the track keeps the GOP and broadcasts each frame.
 
 mod frame;
+pub mod hls_playlist;
 mod rtp_cursor;
 pub mod segmenter;
 mod track;
 mod viewer;
 
 pub use frame::{VideoFrame, VideoOrigin};
+pub use hls_playlist::{MediaPlaylist, PlaylistSegment};
 pub use rtp_cursor::{FRESH_GOP, MAX_BEHIND_WALL, RtpCursor, RtpFrame};
 pub use segmenter::{MAX_SEGMENT_BYTES, Segment, Segmenter};
 pub use track::{MAX_GOP_BYTES, MAX_GOP_FRAMES, VideoTrack};

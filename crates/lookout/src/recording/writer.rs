@@ -246,7 +246,7 @@ impl Writer {
             let _ = std::fs::remove_file(self.cfg.data_dir.join(&rel));
             return Err(e);
         }
-        self.stats.written(&job.camera, seg.bytes as u64);
+        self.stats.written(&job.camera, seg.bytes);
         Ok(())
     }
 

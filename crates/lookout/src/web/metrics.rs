@@ -222,6 +222,24 @@ pub fn render(state: &AppState) -> String {
     }
     family(
         &mut out,
+        "lookout_hls_segments_served_total",
+        "counter",
+        "HLS segments and init segments served, live and recorded (cache hits in front never reach Lookout).",
+    );
+    let _ = writeln!(
+        out,
+        "lookout_hls_segments_served_total {}",
+        state.hls.segments_served.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "lookout_hls_live_sessions",
+        "gauge",
+        "Cameras with a live HLS session (one stops 30 s after its last request).",
+    );
+    let _ = writeln!(out, "lookout_hls_live_sessions {}", state.hls.count());
+    family(
+        &mut out,
         "lookout_build_info",
         "gauge",
         "Version and JPEG backend.",

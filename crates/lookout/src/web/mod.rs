@@ -11,6 +11,8 @@ mod controls_api;
 mod error;
 mod error_page;
 mod events_page;
+mod hls;
+mod hls_recorded;
 pub(crate) mod html;
 mod metrics;
 mod mp4_stream;

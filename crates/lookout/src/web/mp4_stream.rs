@@ -98,7 +98,7 @@ pub async fn camera_mp4(
 
 /// Whether `stream.mp4` has anything to send for this camera: it sends or makes H.264, or
 /// it may (an RTSP camera that has not connected yet: stream.mp4 starts it and waits).
-fn offers_h264(hub: &CameraHub) -> bool {
+pub(super) fn offers_h264(hub: &CameraHub) -> bool {
     hub.sends_h264_only()
         || hub.encodes_h264()
         || hub.video().latest_params().is_some()

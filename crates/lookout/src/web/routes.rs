@@ -3,9 +3,9 @@
 
 use super::auth::{self, Access};
 use super::{
-    ApiError, AppState, acme_challenge, api, client, controls_api, error_page, events_page,
-    metrics, mp4_stream, pages, recordings, ros_pages, security_headers, snapshot, stream,
-    zones_api,
+    ApiError, AppState, acme_challenge, api, client, controls_api, error_page, events_page, hls,
+    hls_recorded, metrics, mp4_stream, pages, recordings, ros_pages, security_headers, snapshot,
+    stream, zones_api,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -34,6 +34,13 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
             "/cameras/{id}/stream.mp4",
             Access::Viewer,
             get(mp4_stream::camera_mp4),
+        ),
+        // HLS: index.m3u8, recorded.m3u8, live segments and inits; recorded files under rec/.
+        ("/cameras/{id}/hls/{file}", Access::Viewer, get(hls::file)),
+        (
+            "/cameras/{id}/hls/rec/{file}",
+            Access::Viewer,
+            get(hls_recorded::file),
         ),
         (
             "/cameras/{id}/recording.mp4",

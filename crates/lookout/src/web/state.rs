@@ -38,6 +38,8 @@ pub struct AppState {
     pub topics: Option<Arc<crate::ros::topics::TopicCameras>>,
     /// The WebRTC service, or why there is none.
     pub webrtc: crate::webrtc::WebRtcState,
+    /// Live HLS sessions.
+    pub hls: Arc<crate::hls::LiveHls>,
     /// What the recorder wrote and dropped, when some camera records.
     pub recording: Option<Arc<crate::recording::stats::RecordingStats>>,
 }

@@ -28,6 +28,7 @@ mod h264;
 mod h264_decode;
 #[cfg(feature = "openh264")]
 mod h264_encode;
+mod hls;
 mod https;
 mod motion_clip;
 mod mqtt;

@@ -19,7 +19,7 @@ const CAMERA: &str = "cam";
 
 /// A child process stopped on drop: SIGTERM (nginx and Lookout both stop cleanly on it),
 /// then SIGKILL if it is still there after 5 s.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     name: &'static str,
     /// Where its diagnostics go, for failure messages.
@@ -221,7 +221,7 @@ fn write_nginx_conf(dir: &Path, site: &str) {
 }
 
 /// Starts nginx with `site` (see [`write_nginx_conf`]) and waits until it accepts on `port`.
-fn start_nginx(dir: &Path, site: &str, port: u16) -> Running {
+pub(crate) fn start_nginx(dir: &Path, site: &str, port: u16) -> Running {
     write_nginx_conf(dir, site);
     let d = dir.display();
     let log = dir.join("error.log");

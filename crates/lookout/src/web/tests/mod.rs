@@ -123,6 +123,7 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         webrtc: crate::webrtc::WebRtcState::Off {
             reason: "not in these tests".into(),
         },
+        hls: crate::hls::LiveHls::new(tokio_util::sync::CancellationToken::new()),
         recording: None,
     });
     Site {
