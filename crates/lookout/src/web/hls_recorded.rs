@@ -9,6 +9,7 @@
 //! name other bytes.
 
 use super::hls::{Audience, IMMUTABLE, PLAYLIST_TYPE, respond};
+use super::time_param::parse_ms;
 use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -20,37 +21,20 @@ use std::time::{Duration, SystemTime};
 /// The longest range one playlist lists: a day of 2 s segments is 43 200 entries (~4 MB).
 const MAX_RANGE_MS: i64 = 24 * 3600 * 1000;
 
-/// `start`/`end`: Unix milliseconds, or RFC 3339 in UTC (`2026-12-07T04:00:00Z`, fractions
-/// allowed).
-fn parse_time(name: &str, v: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = v.parse::<i64>() {
-        return Ok(ms);
-    }
-    humantime::parse_rfc3339_weak(v)
-        .ok()
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_millis()).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{name}={v:?} is not a time: give Unix milliseconds (1796606795951) or RFC 3339 in UTC (2026-12-07T04:00:00Z)"
-            ))
-        })
-}
-
 /// The range asked for, checked.
 fn range(query: Option<&str>) -> Result<(i64, i64), ApiError> {
     let mut start = None;
     let mut end = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match &*k {
-            "start" => start = Some(parse_time("start", &v)?),
-            "end" => end = Some(parse_time("end", &v)?),
+            "start" => start = Some(parse_ms("start", &v)?),
+            "end" => end = Some(parse_ms("end", &v)?),
             _ => {}
         }
     }
     let (Some(start), Some(end)) = (start, end) else {
         return Err(ApiError::bad_request(
-            "recorded.m3u8 needs ?start=…&end=… (Unix milliseconds or RFC 3339 UTC times), at most 24 hours apart",
+            "recorded.m3u8 needs ?start=…&end=… (Unix seconds or RFC 3339 UTC times, as recording.mp4 takes), at most 24 hours apart",
         ));
     };
     if end <= start {
@@ -121,7 +105,7 @@ pub async fn playlist(
     let camera = cam.id.clone();
     let rows = log
         .store
-        .run(move |db| recordings::segments_between(db, &camera, start, end))
+        .run(move |db| recordings::segments_in_range(db, &camera, start, end))
         .await
         .map_err(|e| ApiError::database("cannot read the recordings", e))?;
     if rows.is_empty() {

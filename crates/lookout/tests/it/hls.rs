@@ -236,7 +236,11 @@ async fn recorded_hls_plays_every_recorded_frame_of_a_range() {
     // Segments 1 to 4: the range starts inside the first and ends inside the fourth.
     let (start, end) = (rows[0].0 + 100, rows[3].1 - 100);
     let expected: i64 = rows[..4].iter().map(|r| r.2).sum();
-    let path = format!("/cameras/rec/hls/recorded.m3u8?start={start}&end={end}");
+    let path = format!(
+        "/cameras/rec/hls/recorded.m3u8?start={}&end={}",
+        unix_secs(start),
+        unix_secs(end)
+    );
     let text = check_playlist(&srv.get(&path).await, "public, max-age=1");
     for tag in [
         "#EXT-X-PLAYLIST-TYPE:VOD\n",
@@ -293,9 +297,9 @@ async fn recorded_hls_plays_every_recorded_frame_of_a_range() {
     }
     // Refusals say why.
     for (query, why) in [
-        ("start=0&end=86400001", "24 hours"),
+        ("start=0&end=86400.001", "24 hours"),
         ("start=5", "needs ?start="),
-        ("start=soon&end=5", "not a time"),
+        ("start=soon&end=5", "must be a time"),
         ("start=9&end=5", "after start"),
     ] {
         let r = srv
@@ -460,8 +464,8 @@ async fn chromium_plays_live_and_recorded_hls_with_hls_js() {
     };
     let playlist = format!(
         "/cameras/rec/hls/recorded.m3u8?start={}&end={}",
-        rows[0].0,
-        rows.last().unwrap().1
+        unix_secs(rows[0].0),
+        unix_secs(rows.last().unwrap().1)
     );
     plays_in_chromium(&scripts, page, playlist, "hlsjs").await;
     srv.stop().await;
@@ -582,4 +586,9 @@ async fn a_live_session_ends_without_requests_and_the_camera_goes_idle() {
         asked.elapsed()
     );
     srv.stop().await;
+}
+
+/// Unix milliseconds as the Unix seconds playback URLs take (`1796606795.951`).
+fn unix_secs(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
