@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn ranges_are_checked() {
-        assert_eq!(range(Some("start=1000&end=2000")).unwrap(), (1000, 2000));
+        assert_eq!(range(Some("start=1&end=2.5")).unwrap(), (1000, 2500));
         assert_eq!(
             range(Some(
                 "start=2026-12-07T04:00:00Z&end=2026-12-07T04:00:01.5Z"
