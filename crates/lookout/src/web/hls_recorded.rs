@@ -8,7 +8,7 @@
 //! data directory (or a deleted newest row) gives out again, and an `immutable` URL must never
 //! name other bytes.
 
-use super::hls::{Audience, IMMUTABLE, PLAYLIST_TYPE, respond};
+use super::hls_answer::{Audience, IMMUTABLE, PLAYLIST_TYPE, respond};
 use super::time_param::parse_ms;
 use super::{ApiError, AppState, CameraEntry, Principal};
 use axum::extract::{Path, RawQuery, State};

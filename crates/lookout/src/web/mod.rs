@@ -12,6 +12,7 @@ mod error;
 mod error_page;
 mod events_page;
 mod hls;
+mod hls_answer;
 mod hls_recorded;
 pub(crate) mod html;
 mod metrics;
