@@ -5,7 +5,7 @@ use crate::variant::MAX_VARIANTS;
 use crate::variant_encoder::VariantEncoder;
 use crate::{Error, ErrorKind, RgbImage, Variant, VariantRequest, jpeg, scale};
 use bytes::Bytes;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 use tokio::sync::OnceCell;
 
@@ -57,6 +57,8 @@ pub struct Frame {
     pub raw: Option<Arc<RgbImage>>,
     pub kind: FrameKind,
     variants: Mutex<Vec<(Variant, VariantCell)>>,
+    /// The JPEG's quality estimated from its tables, once a variant needs it.
+    source_quality: OnceLock<Option<u8>>,
     packages: Mutex<Vec<(&'static str, VariantRequest, Bytes)>>,
 }
 
@@ -72,6 +74,7 @@ impl Frame {
             raw: parts.raw,
             kind: parts.kind,
             variants: Mutex::new(Vec::new()),
+            source_quality: OnceLock::new(),
             packages: Mutex::new(Vec::new()),
         }
     }
@@ -86,9 +89,20 @@ impl Frame {
         req: &VariantRequest,
         encoder: &VariantEncoder,
     ) -> Result<Bytes, Error> {
-        let Some(variant) = req.resolve(self.width, self.height, encoder.default_quality()) else {
+        let Some(mut variant) = req.resolve(self.width, self.height, encoder.default_quality())
+        else {
             return Ok(self.jpeg.clone());
         };
+        if let Some(source_quality) = self.source_quality()
+            && variant.quality > source_quality
+        {
+            // Above the source's quality a variant only costs more bytes: what the source's
+            // quantisation dropped does not come back.
+            variant.quality = source_quality;
+            if (variant.width, variant.height) == (self.width, self.height) && !variant.invert {
+                return Ok(self.jpeg.clone());
+            }
+        }
         let cell = {
             let mut list = self.variants.lock().unwrap_or_else(|e| e.into_inner());
             match list.iter().find(|(v, _)| *v == variant) {
@@ -151,12 +165,24 @@ impl Frame {
         bytes
     }
 
+    /// The quality of the JPEG variants are decoded from, `None` when they are made from the
+    /// source's pixels (`raw`: no JPEG loss to cap at) or the JPEG's tables are unreadable.
+    fn source_quality(&self) -> Option<u8> {
+        if self.raw.is_some() {
+            return None;
+        }
+        *self
+            .source_quality
+            .get_or_init(|| jpeg::estimate_quality(&self.jpeg))
+    }
+
     fn encode_variant(&self, v: Variant) -> Result<Bytes, Error> {
         let decoded;
         let src = match &self.raw {
             Some(raw) => raw.as_ref(),
             None => {
-                decoded = jpeg::decode_rgb(&self.jpeg)?;
+                // Straight to 1/2, 1/4 or 1/8 of the size when the variant is that small.
+                decoded = jpeg::decode_rgb_at_least(&self.jpeg, v.width, v.height)?;
                 &decoded
             }
         };

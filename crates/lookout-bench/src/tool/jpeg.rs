@@ -82,6 +82,20 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
     };
 
     let encode = |img: &RgbImage| jpeg::encode_rgb(img, QUALITY).map(|j| j.len()).unwrap_or(0);
+    // A `?width=` variant of a JPEG camera as the server makes it: decode, resize, encode.
+    // "full decode" is how it was made before scaled decoding (kept to compare in one run).
+    let variant_full = |data: &[u8], w: u32, h: u32| {
+        jpeg::decode_rgb(data)
+            .and_then(|img| jpeg::encode_rgb(&scale::resize(&img, w, h), QUALITY))
+            .map(|j| j.len())
+            .unwrap_or(0)
+    };
+    let variant_scaled = |data: &[u8], w: u32, h: u32| {
+        jpeg::decode_rgb_at_least(data, w, h)
+            .and_then(|img| jpeg::encode_rgb(&scale::resize(&img, w, h), QUALITY))
+            .map(|j| j.len())
+            .unwrap_or(0)
+    };
     let decode = |data: &[u8]| jpeg::decode_rgb(data).map(|i| i.data.len()).unwrap_or(0);
     let mut rows = vec![
         (
@@ -105,6 +119,25 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
         let size = format!("{}x{}", img.width, img.height);
         rows.push((format!("encode q80 {size} {name}"), time(n, || encode(img))));
         rows.push((format!("decode {size} {name}"), time(n, || decode(data))));
+    }
+    let mut variants = vec![
+        ("1280x720 noisy", &jpeg720, 640, 360),
+        ("1280x720 noisy", &jpeg720, 480, 270),
+        ("1280x720 smooth", &smooth_jpeg720, 640, 360),
+        ("1920x1080 smooth", &smooth_jpeg1080, 640, 360),
+    ];
+    if let (Some((name, img)), Some(data)) = (&file, &file_jpeg) {
+        variants.push((name.as_str(), data, img.width / 2, img.height / 2));
+    }
+    for (name, data, w, h) in variants {
+        rows.push((
+            format!("variant {name} → {w}x{h}, full decode"),
+            time(n, || variant_full(data, w, h)),
+        ));
+        rows.push((
+            format!("variant {name} → {w}x{h}, scaled decode"),
+            time(n, || variant_scaled(data, w, h)),
+        ));
     }
     rows.extend([
         (
