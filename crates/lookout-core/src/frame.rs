@@ -216,6 +216,72 @@ pub fn encode_peak_bytes(src_w: u32, src_h: u32, v: Variant, decode: bool) -> u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::VariantBudget;
+    use crate::stats::CameraStats;
+
+    /// A 320x240 frame whose only form is a JPEG at `quality` (as from an MJPEG camera).
+    fn jpeg_frame(quality: u8) -> Arc<Frame> {
+        let mut img = RgbImage::new(320, 240);
+        for (i, p) in img.data.iter_mut().enumerate() {
+            // Detail at every scale, so the quality shows in the size.
+            *p = ((i * 7919) % 251) as u8 / 2 + ((i / 960) % 128) as u8;
+        }
+        Arc::new(Frame::new(
+            1,
+            FrameParts {
+                jpeg: Bytes::from(jpeg::encode_rgb(&img, quality).expect("encode")),
+                width: 320,
+                height: 240,
+                captured_at: SystemTime::now(),
+                raw: None,
+                kind: FrameKind::Live,
+            },
+        ))
+    }
+
+    fn encoder(default_quality: u8) -> VariantEncoder {
+        VariantEncoder::new(
+            default_quality,
+            Arc::new(VariantBudget::new(64 << 20)),
+            Arc::new(CameraStats::default()),
+        )
+    }
+
+    fn req(width: Option<u32>, quality: Option<u8>) -> VariantRequest {
+        VariantRequest {
+            width,
+            quality,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn variants_are_never_encoded_above_the_sources_quality() {
+        let frame = jpeg_frame(50);
+        let enc = encoder(80);
+        // Asked above the source (explicitly, or by the default of 80): encoded at 50.
+        for asked in [Some(90), None] {
+            let v = frame.jpeg_for(&req(Some(160), asked), &enc).await.unwrap();
+            assert_eq!(jpeg::estimate_quality(&v), Some(50), "asked {asked:?}");
+        }
+        // At or below the source's quality: as asked.
+        let v = frame.jpeg_for(&req(Some(160), Some(30)), &enc).await.unwrap();
+        assert_eq!(jpeg::estimate_quality(&v), Some(30));
+        // Only a higher quality at full size: the original is that already.
+        let v = frame.jpeg_for(&req(None, Some(95)), &enc).await.unwrap();
+        assert_eq!(v, frame.jpeg);
+        // The same variant at 90 and at 80 is one encode (both are 50).
+        let a = frame.jpeg_for(&req(Some(160), Some(90)), &enc).await.unwrap();
+        let b = frame.jpeg_for(&req(Some(160), Some(80)), &enc).await.unwrap();
+        assert_eq!(a.as_ptr(), b.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn a_variant_of_a_high_quality_source_keeps_the_asked_quality() {
+        let frame = jpeg_frame(95);
+        let v = frame.jpeg_for(&req(Some(160), None), &encoder(80)).await.unwrap();
+        assert_eq!(jpeg::estimate_quality(&v), Some(80));
+    }
 
     #[test]
     fn the_peak_estimate_counts_the_decode_the_resize_and_the_encoder() {
