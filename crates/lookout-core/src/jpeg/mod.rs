@@ -1,6 +1,7 @@
 //! JPEG encode and decode behind one interface; the backend is chosen at build time:
 //! pure Rust (jpeg-encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
 
+mod encode;
 mod quality;
 mod scaled;
 mod scan;

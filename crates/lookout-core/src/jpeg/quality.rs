@@ -7,37 +7,7 @@
 //! with their own tables (ffmpeg's `-q:v`, cameras) get the IJG quality of about the same
 //! coarseness.
 
-/// Annex K, table K.1: luminance, in natural (row-major) order.
-const STD_LUMA: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-
-/// Annex K, table K.2: chrominance, in natural order.
-const STD_CHROMA: [u16; 64] = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
-    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-];
-
-/// The natural index of the k-th coefficient in zigzag order (T.81 figure A.6): DQT segments
-/// list their 64 values in zigzag order.
-const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
-
-/// The table libjpeg's `jpeg_quality_scaling` makes of `std` at `quality` (baseline, 1..=255).
-fn ijg_table(std: &[u16; 64], quality: u32) -> [u16; 64] {
-    let scale = if quality < 50 {
-        5000 / quality
-    } else {
-        200 - quality * 2
-    };
-    std.map(|v| ((u32::from(v) * scale + 50) / 100).clamp(1, 255) as u16)
-}
+use super::encode::tables::{STD_CHROMA_Q, STD_LUMA_Q, ZIGZAG, scaled_quant};
 
 /// The IJG quality (1..=100) of the JPEG `data`'s tables, or `None` when it has no readable
 /// DQT before its first scan. Table 0 is compared with the luminance table, table 1 (when
@@ -46,17 +16,16 @@ pub fn estimate_quality(data: &[u8]) -> Option<u8> {
     let tables = read_tables(data)?;
     let luma = tables[0]?;
     let chroma = tables[1];
-    (1..=100u32)
+    (1..=100u8)
         .min_by_key(|&q| {
-            let mut diff = distance(&luma, &ijg_table(&STD_LUMA, q));
+            let mut diff = distance(&luma, &scaled_quant(&STD_LUMA_Q, q));
             if let Some(c) = &chroma {
-                diff += distance(c, &ijg_table(&STD_CHROMA, q));
+                diff += distance(c, &scaled_quant(&STD_CHROMA_Q, q));
             }
             // Ties (flat tables at the ends of the range) go to the higher quality: never
             // cap lower than the source could be.
             (diff, std::cmp::Reverse(q))
         })
-        .map(|q| q as u8)
 }
 
 fn distance(a: &[u16; 64], b: &[u16; 64]) -> u64 {

