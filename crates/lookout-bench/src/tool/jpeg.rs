@@ -155,7 +155,7 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
             time(n, wall, || variant_full(data, w, h)),
         ));
         rows.push((
-            format!("variant {name} → {w}x{h}, scaled decode"),
+            format!("variant {name} → {w}x{h}, decode + reduce"),
             time(n, wall, || variant_scaled(data, w, h)),
         ));
     }
@@ -163,6 +163,22 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
         (
             "decode 1280x720 noisy".to_owned(),
             time(n, wall, || decode(&jpeg720)),
+        ),
+        (
+            "decode 1280x720 noisy, then reduce to 1/2".to_owned(),
+            time(n, wall, || {
+                jpeg::decode_rgb_at_least(&jpeg720, 640, 360)
+                    .map(|i| i.data.len())
+                    .unwrap_or(0)
+            }),
+        ),
+        (
+            "decode 1280x720 smooth, then reduce to 1/2".to_owned(),
+            time(n, wall, || {
+                jpeg::decode_rgb_at_least(&smooth_jpeg720, 640, 360)
+                    .map(|i| i.data.len())
+                    .unwrap_or(0)
+            }),
         ),
         (
             "decode 1920x1080 noisy".to_owned(),

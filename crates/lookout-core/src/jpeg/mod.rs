@@ -3,7 +3,6 @@
 
 mod encode;
 mod quality;
-mod scaled;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -49,18 +48,18 @@ pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
 }
 
 /// Decodes a JPEG to at least `min_w`x`min_h` pixels (on both sides), or to its full size if
-/// smaller: to 1/2, 1/4 or 1/8 of its size with a scaled IDCT when that is still large
-/// enough, else in full. A variant then resizes only the rest. Damaged data gives an error of
-/// kind `Corrupt`, never a panic.
+/// smaller: a full decode, then averaged down by 2, 4 or 8 when that is still large enough,
+/// so a variant resizes only the rest. (A scaled-IDCT decode, jpeg-decoder's, was tried: at
+/// 1/2 it took longer than zune-jpeg's full decode; docs/performance.md.) Damaged data gives
+/// an error of kind `Corrupt`, never a panic.
 pub fn decode_rgb_at_least(data: &[u8], min_w: u32, min_h: u32) -> Result<RgbImage, Error> {
-    let info = checked_info(data)?;
-    let data = &data[..info.len];
-    if let Some(eighths) = scaled::scale_for(info.width, info.height, min_w, min_h)
-        && let Some(img) = scaled::decode_scaled(data, info.width, info.height, eighths)?
-    {
-        return Ok(img);
-    }
-    decode_full(data, &info)
+    let img = decode_rgb(data)?;
+    Ok(
+        match crate::scale::reduction_for(img.width, img.height, min_w, min_h) {
+            Some(factor) => crate::scale::reduce(&img, factor),
+            None => img,
+        },
+    )
 }
 
 /// The JPEG's structure and size, refused past [`MAX_SIDE`].

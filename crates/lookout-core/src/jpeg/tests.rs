@@ -209,10 +209,10 @@ fn scaled_decode_matches_a_full_decode_and_resize() {
             assert_eq!((decoded.width, decoded.height), (dw, dh), "{what}");
             let variant = crate::scale::resize(&decoded, vw, vh);
             let db = psnr_db(&variant, &full);
-            // Both are proper downscales (a box of 2, 4 or 8 in the IDCT then a triangle,
-            // against one wide triangle), so they differ a little at hard edges: measured
-            // 34-55 dB, and 26-28 dB at 41x27, where each output pixel spans a whole 8x8
-            // block. Red and blue swapped in the scaled decode gave 9 dB.
+            // Both are proper downscales (a box of 2, 4 or 8 then a triangle, against one
+            // wide triangle), so they differ a little at hard edges: measured 34-55 dB (with
+            // a scaled IDCT), and 26-28 dB at 41x27, where each output pixel spans a whole
+            // 8x8 square. Red and blue swapped in the reduced picture gave 9 dB.
             let min_db = if vw < 64 { 24.0 } else { 32.0 };
             assert!(db > min_db, "{what}: PSNR {db:.1} dB against a full decode");
         }
