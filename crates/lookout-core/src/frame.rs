@@ -265,21 +265,33 @@ mod tests {
             assert_eq!(jpeg::estimate_quality(&v), Some(50), "asked {asked:?}");
         }
         // At or below the source's quality: as asked.
-        let v = frame.jpeg_for(&req(Some(160), Some(30)), &enc).await.unwrap();
+        let v = frame
+            .jpeg_for(&req(Some(160), Some(30)), &enc)
+            .await
+            .unwrap();
         assert_eq!(jpeg::estimate_quality(&v), Some(30));
         // Only a higher quality at full size: the original is that already.
         let v = frame.jpeg_for(&req(None, Some(95)), &enc).await.unwrap();
         assert_eq!(v, frame.jpeg);
         // The same variant at 90 and at 80 is one encode (both are 50).
-        let a = frame.jpeg_for(&req(Some(160), Some(90)), &enc).await.unwrap();
-        let b = frame.jpeg_for(&req(Some(160), Some(80)), &enc).await.unwrap();
+        let a = frame
+            .jpeg_for(&req(Some(160), Some(90)), &enc)
+            .await
+            .unwrap();
+        let b = frame
+            .jpeg_for(&req(Some(160), Some(80)), &enc)
+            .await
+            .unwrap();
         assert_eq!(a.as_ptr(), b.as_ptr());
     }
 
     #[tokio::test]
     async fn a_variant_of_a_high_quality_source_keeps_the_asked_quality() {
         let frame = jpeg_frame(95);
-        let v = frame.jpeg_for(&req(Some(160), None), &encoder(80)).await.unwrap();
+        let v = frame
+            .jpeg_for(&req(Some(160), None), &encoder(80))
+            .await
+            .unwrap();
         assert_eq!(jpeg::estimate_quality(&v), Some(80));
     }
 

@@ -244,7 +244,11 @@ mod tests {
             *p = ((i * 7919) % 256) as u8;
         }
         for f in [2usize, 4, 8] {
-            assert_eq!(reduce(&img, f as u32).data, reduce_any(&img, f).data, "1/{f}");
+            assert_eq!(
+                reduce(&img, f as u32).data,
+                reduce_any(&img, f).data,
+                "1/{f}"
+            );
         }
     }
 

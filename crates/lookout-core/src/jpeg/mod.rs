@@ -1,5 +1,5 @@
 //! JPEG encode and decode behind one interface; the backend is chosen at build time:
-//! pure Rust (jpeg-encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
+//! pure Rust (our own encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
 
 mod encode;
 mod quality;

@@ -16,16 +16,15 @@ pub fn estimate_quality(data: &[u8]) -> Option<u8> {
     let tables = read_tables(data)?;
     let luma = tables[0]?;
     let chroma = tables[1];
-    (1..=100u8)
-        .min_by_key(|&q| {
-            let mut diff = distance(&luma, &scaled_quant(&STD_LUMA_Q, q));
-            if let Some(c) = &chroma {
-                diff += distance(c, &scaled_quant(&STD_CHROMA_Q, q));
-            }
-            // Ties (flat tables at the ends of the range) go to the higher quality: never
-            // cap lower than the source could be.
-            (diff, std::cmp::Reverse(q))
-        })
+    (1..=100u8).min_by_key(|&q| {
+        let mut diff = distance(&luma, &scaled_quant(&STD_LUMA_Q, q));
+        if let Some(c) = &chroma {
+            diff += distance(c, &scaled_quant(&STD_CHROMA_Q, q));
+        }
+        // Ties (flat tables at the ends of the range) go to the higher quality: never
+        // cap lower than the source could be.
+        (diff, std::cmp::Reverse(q))
+    })
 }
 
 fn distance(a: &[u16; 64], b: &[u16; 64]) -> u64 {
@@ -54,7 +53,10 @@ fn read_tables(data: &[u8]) -> Option<[Option<[u16; 64]>; 2]> {
         if marker == 0xDA || marker == 0xD9 {
             return Some(tables);
         }
-        let len = usize::from(u16::from_be_bytes([*data.get(pos + 2)?, *data.get(pos + 3)?]));
+        let len = usize::from(u16::from_be_bytes([
+            *data.get(pos + 2)?,
+            *data.get(pos + 3)?,
+        ]));
         let body = data.get(pos + 4..pos + 2 + len.max(2))?;
         if marker == 0xDB {
             read_dqt(body, &mut tables)?;
@@ -112,6 +114,9 @@ mod tests {
         assert_eq!(estimate_quality(b"not a jpeg"), None);
         assert_eq!(estimate_quality(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]), None);
         // A DQT cut short.
-        assert_eq!(estimate_quality(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 67, 0, 1, 2]), None);
+        assert_eq!(
+            estimate_quality(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 67, 0, 1, 2]),
+            None
+        );
     }
 }

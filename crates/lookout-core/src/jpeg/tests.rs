@@ -124,9 +124,25 @@ fn refuses_to_encode_empty_or_huge_images() {
 /// subsampling, IDCT scale or colour conversion shows up as a large error.
 fn scene(w: u32, h: u32) -> RgbImage {
     let mut img = gradient(w, h);
-    img.fill_rect(i64::from(w / 5), i64::from(h / 4), w / 4, h / 3, [230, 40, 30]);
-    img.fill_rect(i64::from(w / 2), i64::from(h / 2), w / 3, h / 4, [20, 60, 220]);
-    let (cx, cy, r) = (f64::from(w) * 0.7, f64::from(h) * 0.3, f64::from(w.min(h)) / 5.0);
+    img.fill_rect(
+        i64::from(w / 5),
+        i64::from(h / 4),
+        w / 4,
+        h / 3,
+        [230, 40, 30],
+    );
+    img.fill_rect(
+        i64::from(w / 2),
+        i64::from(h / 2),
+        w / 3,
+        h / 4,
+        [20, 60, 220],
+    );
+    let (cx, cy, r) = (
+        f64::from(w) * 0.7,
+        f64::from(h) * 0.3,
+        f64::from(w.min(h)) / 5.0,
+    );
     for y in 0..h {
         for x in 0..w {
             let d = ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
@@ -252,9 +268,14 @@ fn our_encoder_is_as_good_as_jpeg_encoder_at_every_size() {
                 .unwrap();
             let (ours_db, theirs_db) = (round_trip_db(&img, &ours), round_trip_db(&img, &theirs));
             // A second decoder (they differ only in how they upsample chroma).
-            let other = jpeg_decoder::Decoder::new(ours.as_slice()).decode().unwrap();
+            let other = jpeg_decoder::Decoder::new(ours.as_slice())
+                .decode()
+                .unwrap();
             let other = RgbImage::from_raw(w, h, other).unwrap();
-            assert!(psnr_db(&img, &other) > ours_db - 1.0, "{w}x{h} q{q}: jpeg-decoder");
+            assert!(
+                psnr_db(&img, &other) > ours_db - 1.0,
+                "{w}x{h} q{q}: jpeg-decoder"
+            );
             // jpeg-encoder picks one pixel of each 2x2 for chroma; we average them, which
             // is better at edges. Same tables, so about the same size. (A picture of a few
             // pixels is all edge: compared only from 17x9 on.)

@@ -54,7 +54,9 @@ impl McuRow {
             for x in 0..pairs {
                 let i = x * 6;
                 let sum = |c: usize| {
-                    f32::from(a[i + c]) + f32::from(a[i + 3 + c]) + f32::from(b[i + c])
+                    f32::from(a[i + c])
+                        + f32::from(a[i + 3 + c])
+                        + f32::from(b[i + c])
                         + f32::from(b[i + 3 + c])
                 };
                 let (r, g, bl) = (sum(0) * 0.25, sum(1) * 0.25, sum(2) * 0.25);

@@ -22,6 +22,8 @@ const AAN: [f32; 8] = [
 /// The 1-D DCT along the first index, for the 8 lanes (second index) at once: one loop
 /// over independent lanes, which the compiler turns into 8-wide vector code.
 #[inline(always)]
+// Indexing lanes of all 8 rows at once is the point: an iterator over one row cannot say it.
+#[allow(clippy::needless_range_loop)]
 fn pass(v: &mut Block) {
     for i in 0..8 {
         let tmp0 = v[0][i] + v[7][i];
@@ -144,7 +146,16 @@ mod tests {
 
     #[test]
     fn the_rounder_rounds() {
-        for (x, want) in [(0.0f32, 0), (0.4, 0), (0.6, 1), (-0.6, -1), (1023.0, 1023), (-1023.0, -1023), (2.5, 2), (-7.49, -7)] {
+        for (x, want) in [
+            (0.0f32, 0),
+            (0.4, 0),
+            (0.6, 1),
+            (-0.6, -1),
+            (1023.0, 1023),
+            (-1023.0, -1023),
+            (2.5, 2),
+            (-7.49, -7),
+        ] {
             assert_eq!((x + ROUNDER).to_bits() as i32 - ROUNDER_BITS, want, "{x}");
         }
     }
@@ -159,7 +170,12 @@ mod tests {
         let want = reference(&block, &quant);
         for (k, &natural) in ZIGZAG.iter().enumerate() {
             let diff = (i32::from(zz[k]) - want[natural]).abs();
-            assert!(diff <= 1, "coefficient {natural}: {} vs {}", zz[k], want[natural]);
+            assert!(
+                diff <= 1,
+                "coefficient {natural}: {} vs {}",
+                zz[k],
+                want[natural]
+            );
         }
     }
 }
