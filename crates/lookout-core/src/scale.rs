@@ -125,13 +125,15 @@ fn reduce_by<const F: usize>(src: &RgbImage) -> RgbImage {
     let (whole_w, whole_h) = (w / F, h / F);
     let mut out = RgbImage::new(out_w as u32, out_h as u32);
     let shift = (F * F).trailing_zeros();
-    let mut sums = vec![0u32; w * 3];
+    // u16 is enough (F <= 8: 64 * 255 = 16320) and twice as many lanes as u32 per vector.
+    const { assert!(F <= 8) };
+    let mut sums = vec![0u16; w * 3];
     for oy in 0..whole_h {
         sums.fill(0);
         for y in oy * F..(oy + 1) * F {
             let row = &src.data[y * w * 3..][..w * 3];
             for (s, &p) in sums.iter_mut().zip(row) {
-                *s += u32::from(p);
+                *s += u16::from(p);
             }
         }
         let out_row = &mut out.data[oy * out_w * 3..][..out_w * 3];
@@ -140,14 +142,14 @@ fn reduce_by<const F: usize>(src: &RgbImage) -> RgbImage {
             .zip(sums.chunks_exact(3 * F))
             .take(whole_w)
         {
-            let mut t = [0u32; 3];
+            let mut t = [0u16; 3];
             for k in 0..F {
                 t[0] += group[3 * k];
                 t[1] += group[3 * k + 1];
                 t[2] += group[3 * k + 2];
             }
             for (o, t) in px.iter_mut().zip(t) {
-                *o = ((t + (1 << (shift - 1))) >> shift) as u8;
+                *o = ((u32::from(t) + (1 << (shift - 1))) >> shift) as u8;
             }
         }
     }
