@@ -181,7 +181,8 @@ impl Frame {
         let src = match &self.raw {
             Some(raw) => raw.as_ref(),
             None => {
-                // Straight to 1/2, 1/4 or 1/8 of the size when the variant is that small.
+                // Averaged down to 1/2, 1/4 or 1/8 when the variant is that small: the
+                // resize then has a quarter (or less) of the pixels to filter.
                 decoded = jpeg::decode_rgb_at_least(&self.jpeg, v.width, v.height)?;
                 &decoded
             }
