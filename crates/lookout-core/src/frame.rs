@@ -5,7 +5,7 @@ use crate::variant::MAX_VARIANTS;
 use crate::variant_encoder::VariantEncoder;
 use crate::{Error, ErrorKind, RgbImage, Variant, VariantRequest, jpeg, scale};
 use bytes::Bytes;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 use tokio::sync::OnceCell;
 
@@ -57,6 +57,8 @@ pub struct Frame {
     pub raw: Option<Arc<RgbImage>>,
     pub kind: FrameKind,
     variants: Mutex<Vec<(Variant, VariantCell)>>,
+    /// The JPEG's quality estimated from its tables, once a variant needs it.
+    source_quality: OnceLock<Option<u8>>,
     packages: Mutex<Vec<(&'static str, VariantRequest, Bytes)>>,
 }
 
@@ -72,6 +74,7 @@ impl Frame {
             raw: parts.raw,
             kind: parts.kind,
             variants: Mutex::new(Vec::new()),
+            source_quality: OnceLock::new(),
             packages: Mutex::new(Vec::new()),
         }
     }
@@ -86,9 +89,20 @@ impl Frame {
         req: &VariantRequest,
         encoder: &VariantEncoder,
     ) -> Result<Bytes, Error> {
-        let Some(variant) = req.resolve(self.width, self.height, encoder.default_quality()) else {
+        let Some(mut variant) = req.resolve(self.width, self.height, encoder.default_quality())
+        else {
             return Ok(self.jpeg.clone());
         };
+        if let Some(source_quality) = self.source_quality()
+            && variant.quality > source_quality
+        {
+            // Above the source's quality a variant only costs more bytes: what the source's
+            // quantisation dropped does not come back.
+            variant.quality = source_quality;
+            if (variant.width, variant.height) == (self.width, self.height) && !variant.invert {
+                return Ok(self.jpeg.clone());
+            }
+        }
         let cell = {
             let mut list = self.variants.lock().unwrap_or_else(|e| e.into_inner());
             match list.iter().find(|(v, _)| *v == variant) {
@@ -151,12 +165,25 @@ impl Frame {
         bytes
     }
 
+    /// The quality of the JPEG variants are decoded from, `None` when they are made from the
+    /// source's pixels (`raw`: no JPEG loss to cap at) or the JPEG's tables are unreadable.
+    fn source_quality(&self) -> Option<u8> {
+        if self.raw.is_some() {
+            return None;
+        }
+        *self
+            .source_quality
+            .get_or_init(|| jpeg::estimate_quality(&self.jpeg))
+    }
+
     fn encode_variant(&self, v: Variant) -> Result<Bytes, Error> {
         let decoded;
         let src = match &self.raw {
             Some(raw) => raw.as_ref(),
             None => {
-                decoded = jpeg::decode_rgb(&self.jpeg)?;
+                // Averaged down to 1/2, 1/4 or 1/8 when the variant is that small: the
+                // resize then has a quarter (or less) of the pixels to filter.
+                decoded = jpeg::decode_rgb_at_least(&self.jpeg, v.width, v.height)?;
                 &decoded
             }
         };
@@ -190,6 +217,84 @@ pub fn encode_peak_bytes(src_w: u32, src_h: u32, v: Variant, decode: bool) -> u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::VariantBudget;
+    use crate::stats::CameraStats;
+
+    /// A 320x240 frame whose only form is a JPEG at `quality` (as from an MJPEG camera).
+    fn jpeg_frame(quality: u8) -> Arc<Frame> {
+        let mut img = RgbImage::new(320, 240);
+        for (i, p) in img.data.iter_mut().enumerate() {
+            // Detail at every scale, so the quality shows in the size.
+            *p = ((i * 7919) % 251) as u8 / 2 + ((i / 960) % 128) as u8;
+        }
+        Arc::new(Frame::new(
+            1,
+            FrameParts {
+                jpeg: Bytes::from(jpeg::encode_rgb(&img, quality).expect("encode")),
+                width: 320,
+                height: 240,
+                captured_at: SystemTime::now(),
+                raw: None,
+                kind: FrameKind::Live,
+            },
+        ))
+    }
+
+    fn encoder(default_quality: u8) -> VariantEncoder {
+        VariantEncoder::new(
+            default_quality,
+            Arc::new(VariantBudget::new(64 << 20)),
+            Arc::new(CameraStats::default()),
+        )
+    }
+
+    fn req(width: Option<u32>, quality: Option<u8>) -> VariantRequest {
+        VariantRequest {
+            width,
+            quality,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn variants_are_never_encoded_above_the_sources_quality() {
+        let frame = jpeg_frame(50);
+        let enc = encoder(80);
+        // Asked above the source (explicitly, or by the default of 80): encoded at 50.
+        for asked in [Some(90), None] {
+            let v = frame.jpeg_for(&req(Some(160), asked), &enc).await.unwrap();
+            assert_eq!(jpeg::estimate_quality(&v), Some(50), "asked {asked:?}");
+        }
+        // At or below the source's quality: as asked.
+        let v = frame
+            .jpeg_for(&req(Some(160), Some(30)), &enc)
+            .await
+            .unwrap();
+        assert_eq!(jpeg::estimate_quality(&v), Some(30));
+        // Only a higher quality at full size: the original is that already.
+        let v = frame.jpeg_for(&req(None, Some(95)), &enc).await.unwrap();
+        assert_eq!(v, frame.jpeg);
+        // The same variant at 90 and at 80 is one encode (both are 50).
+        let a = frame
+            .jpeg_for(&req(Some(160), Some(90)), &enc)
+            .await
+            .unwrap();
+        let b = frame
+            .jpeg_for(&req(Some(160), Some(80)), &enc)
+            .await
+            .unwrap();
+        assert_eq!(a.as_ptr(), b.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn a_variant_of_a_high_quality_source_keeps_the_asked_quality() {
+        let frame = jpeg_frame(95);
+        let v = frame
+            .jpeg_for(&req(Some(160), None), &encoder(80))
+            .await
+            .unwrap();
+        assert_eq!(jpeg::estimate_quality(&v), Some(80));
+    }
 
     #[test]
     fn the_peak_estimate_counts_the_decode_the_resize_and_the_encoder() {

@@ -1,6 +1,10 @@
 //! JPEG encode and decode behind one interface; the backend is chosen at build time:
-//! pure Rust (jpeg-encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
+//! pure Rust (our own encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
 
+// The default build's encoder; with `turbojpeg` only its tables are used (by `quality`).
+#[cfg_attr(feature = "turbojpeg", allow(dead_code))]
+mod encode;
+mod quality;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -16,6 +20,7 @@ mod turbo_backend;
 #[cfg(feature = "turbojpeg")]
 use turbo_backend as backend;
 
+pub use quality::estimate_quality;
 pub use scan::{JpegInfo, JpegScanner, Scan, inspect};
 
 use crate::{Error, RgbImage};
@@ -40,6 +45,27 @@ pub fn encode_rgb(img: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
 
 /// Decodes a JPEG to RGB pixels. Damaged data gives an error of kind `Corrupt`, never a panic.
 pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
+    let info = checked_info(data)?;
+    decode_full(&data[..info.len], &info)
+}
+
+/// Decodes a JPEG to at least `min_w`x`min_h` pixels (on both sides), or to its full size if
+/// smaller: a full decode, then averaged down by 2, 4 or 8 when that is still large enough,
+/// so a variant resizes only the rest. (A scaled-IDCT decode, jpeg-decoder's, was tried: at
+/// 1/2 it took longer than zune-jpeg's full decode; docs/performance.md.) Damaged data gives
+/// an error of kind `Corrupt`, never a panic.
+pub fn decode_rgb_at_least(data: &[u8], min_w: u32, min_h: u32) -> Result<RgbImage, Error> {
+    let img = decode_rgb(data)?;
+    Ok(
+        match crate::scale::reduction_for(img.width, img.height, min_w, min_h) {
+            Some(factor) => crate::scale::reduce(&img, factor),
+            None => img,
+        },
+    )
+}
+
+/// The JPEG's structure and size, refused past [`MAX_SIDE`].
+fn checked_info(data: &[u8]) -> Result<JpegInfo, Error> {
     let info = inspect(data).map_err(Error::corrupt)?;
     if info.width > MAX_SIDE || info.height > MAX_SIDE {
         return Err(Error::corrupt(format!(
@@ -47,7 +73,11 @@ pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
             info.width, info.height
         )));
     }
-    let img = backend::decode_rgb(&data[..info.len])?;
+    Ok(info)
+}
+
+fn decode_full(data: &[u8], info: &JpegInfo) -> Result<RgbImage, Error> {
+    let img = backend::decode_rgb(data)?;
     if img.width != info.width || img.height != info.height {
         return Err(Error::corrupt("decoded size differs from the JPEG header"));
     }

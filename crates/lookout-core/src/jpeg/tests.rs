@@ -119,3 +119,176 @@ fn refuses_to_encode_empty_or_huge_images() {
     };
     assert!(encode_rgb(&huge, 80).is_err());
 }
+
+/// A camera-like picture: gradients, hard-edged blocks and a soft disc, so a wrong
+/// subsampling, IDCT scale or colour conversion shows up as a large error.
+fn scene(w: u32, h: u32) -> RgbImage {
+    let mut img = gradient(w, h);
+    img.fill_rect(
+        i64::from(w / 5),
+        i64::from(h / 4),
+        w / 4,
+        h / 3,
+        [230, 40, 30],
+    );
+    img.fill_rect(
+        i64::from(w / 2),
+        i64::from(h / 2),
+        w / 3,
+        h / 4,
+        [20, 60, 220],
+    );
+    let (cx, cy, r) = (
+        f64::from(w) * 0.7,
+        f64::from(h) * 0.3,
+        f64::from(w.min(h)) / 5.0,
+    );
+    for y in 0..h {
+        for x in 0..w {
+            let d = ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
+            if d < r {
+                let i = ((y * w + x) * 3) as usize;
+                img.data[i + 1] = (255.0 * (1.0 - d / r)) as u8;
+            }
+        }
+    }
+    img
+}
+
+/// Encodes with the options a camera or ffmpeg may use that our own encoder does not.
+fn encode_with(
+    img: &RgbImage,
+    sampling: jpeg_encoder::SamplingFactor,
+    grey: bool,
+    progressive: bool,
+    restart_interval: u16,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    enc.set_sampling_factor(sampling);
+    enc.set_progressive(progressive);
+    enc.set_restart_interval(restart_interval);
+    let (w, h) = (img.width as u16, img.height as u16);
+    if grey {
+        let luma: Vec<u8> = img.data.chunks(3).map(|p| p[1]).collect();
+        enc.encode(&luma, w, h, jpeg_encoder::ColorType::Luma)
+    } else {
+        enc.encode(&img.data, w, h, jpeg_encoder::ColorType::Rgb)
+    }
+    .unwrap();
+    out
+}
+
+fn psnr_db(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    let sum: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    let mse = sum / a.data.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+}
+
+#[test]
+fn scaled_decode_matches_a_full_decode_and_resize() {
+    use jpeg_encoder::SamplingFactor::{R_4_2_0, R_4_2_2, R_4_4_4};
+    // (source size, variant size, the size decoded at when the scaled IDCT applies)
+    let sizes = [
+        ((1280, 720), (640, 360), (640, 360)),
+        ((1280, 720), (480, 270), (640, 360)),
+        ((1280, 720), (200, 113), (320, 180)),
+        ((1280, 720), (100, 100), (320, 180)),
+        ((1281, 721), (320, 180), (321, 181)),
+        ((333, 217), (41, 27), (42, 28)),
+        ((640, 480), (600, 450), (640, 480)),
+    ];
+    for ((w, h), (vw, vh), (dw, dh)) in sizes {
+        let img = scene(w, h);
+        for (sampling, grey, progressive, restarts) in [
+            (R_4_2_0, false, false, 0),
+            (R_4_2_2, false, false, 0),
+            (R_4_4_4, false, false, 0),
+            (R_4_2_0, true, false, 0),
+            (R_4_2_0, false, false, 7),
+            (R_4_2_0, false, true, 0),
+            (R_4_2_2, false, true, 5),
+        ] {
+            let what = format!(
+                "{w}x{h} → {vw}x{vh}, {sampling:?}, grey {grey}, progressive {progressive}, \
+                 restart interval {restarts}"
+            );
+            let jpeg = encode_with(&img, sampling, grey, progressive, restarts);
+            let full = crate::scale::resize(&decode_rgb(&jpeg).unwrap(), vw, vh);
+            let decoded = decode_rgb_at_least(&jpeg, vw, vh).unwrap();
+            assert_eq!((decoded.width, decoded.height), (dw, dh), "{what}");
+            let variant = crate::scale::resize(&decoded, vw, vh);
+            let db = psnr_db(&variant, &full);
+            // Both are proper downscales (a box of 2, 4 or 8 then a triangle, against one
+            // wide triangle), so they differ a little at hard edges: measured 34-55 dB (with
+            // a scaled IDCT), and 26-28 dB at 41x27, where each output pixel spans a whole
+            // 8x8 square. Red and blue swapped in the reduced picture gave 9 dB.
+            let min_db = if vw < 64 { 24.0 } else { 32.0 };
+            assert!(db > min_db, "{what}: PSNR {db:.1} dB against a full decode");
+        }
+    }
+}
+
+#[test]
+fn scaled_decode_of_damaged_data_is_an_error() {
+    let jpeg = encode_rgb(&scene(320, 240), 80).unwrap();
+    let mut cut = jpeg[..jpeg.len() / 2].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    // Half the entropy-coded data: an error or a picture, never a panic.
+    let _ = decode_rgb_at_least(&cut, 80, 60);
+    assert!(decode_rgb_at_least(&jpeg[..20], 80, 60).is_err());
+    let mut garbled = jpeg.clone();
+    for b in garbled.iter_mut().skip(600).step_by(7) {
+        *b ^= 0x5A;
+    }
+    let _ = decode_rgb_at_least(&garbled, 80, 60);
+}
+
+/// PSNR of `jpeg` decoded by zune-jpeg against `img`.
+fn round_trip_db(img: &RgbImage, jpeg: &[u8]) -> f64 {
+    psnr_db(img, &rust_backend::decode_rgb(jpeg).unwrap())
+}
+
+#[test]
+fn our_encoder_is_as_good_as_jpeg_encoder_at_every_size() {
+    for (w, h) in [(1, 1), (2, 3), (17, 9), (333, 217), (640, 360), (1280, 720)] {
+        let img = scene(w, h);
+        for q in [10, 50, 80, 95, 100] {
+            let ours = encode::encode_rgb(&img, q);
+            let mut theirs = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut theirs, q);
+            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+            enc.encode(&img.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            let (ours_db, theirs_db) = (round_trip_db(&img, &ours), round_trip_db(&img, &theirs));
+            // A second decoder (they differ only in how they upsample chroma).
+            let other = jpeg_decoder::Decoder::new(ours.as_slice())
+                .decode()
+                .unwrap();
+            let other = RgbImage::from_raw(w, h, other).unwrap();
+            assert!(
+                psnr_db(&img, &other) > ours_db - 1.0,
+                "{w}x{h} q{q}: jpeg-decoder"
+            );
+            // jpeg-encoder picks one pixel of each 2x2 for chroma; we average them, which
+            // is better at edges. Same tables, so about the same size. (A picture of a few
+            // pixels is all edge: compared only from 17x9 on.)
+            assert!(
+                ours_db > theirs_db - 0.5 || w < 16,
+                "{w}x{h} q{q}: {ours_db:.1} dB, jpeg-encoder {theirs_db:.1} dB"
+            );
+            if w >= 333 {
+                let ratio = ours.len() as f64 / theirs.len() as f64;
+                // Smaller at q100 (0.64 at 333x217): averaged chroma has less noise to code.
+                assert!(ratio < 1.1, "{w}x{h} q{q}: size ratio {ratio:.2}");
+            }
+            assert_eq!(estimate_quality(&ours), estimate_quality(&theirs));
+        }
+    }
+}

@@ -149,3 +149,47 @@ async fn parallel_big_variants_keep_the_servers_memory_bounded() {
     );
     drop(server);
 }
+
+/// A camera that sends low-quality JPEG (ffmpeg's MJPEG encoder at `-q:v 12`): its variants
+/// are encoded at the camera's estimated quality, never the higher one asked for or the
+/// server's default of 80, and a higher quality alone at full size is the original.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variants_are_never_encoded_above_the_cameras_own_quality() {
+    if !crate::support::require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let frame = dir.path().join("frame.jpg");
+    let made = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .args(["testsrc2=size=640x480", "-frames:v", "1", "-q:v", "12"])
+        .arg(&frame)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let original = std::fs::read(&frame).unwrap();
+    let source_q = lookout_core::jpeg::estimate_quality(&original).unwrap();
+    assert!(source_q < 70, "ffmpeg -q:v 12 estimated at {source_q}");
+    let srv = TestServer::start(&crate::support::camera(
+        "low",
+        "",
+        &format!("kind = \"files\"\ndir = {:?}\nfps = 5\n", dir.path()),
+    ))
+    .await;
+    for query in ["width=320", "width=320&quality=95", "width=320&quality=80"] {
+        let r = srv.get(&format!("/cameras/low/snapshot.jpg?{query}")).await;
+        assert_eq!(r.status, 200, "{query}");
+        assert_eq!(jpeg_size(&r.body), (320, 240), "{query}");
+        let q = lookout_core::jpeg::estimate_quality(&r.body);
+        assert_eq!(q, Some(source_q), "{query}: the camera's is {source_q}");
+    }
+    // Below the camera's quality: as asked.
+    let r = srv
+        .get("/cameras/low/snapshot.jpg?width=320&quality=10")
+        .await;
+    assert_eq!(lookout_core::jpeg::estimate_quality(&r.body), Some(10));
+    // Only a higher quality, at the camera's size: its own JPEG, byte for byte.
+    let r = srv.get("/cameras/low/snapshot.jpg?quality=95").await;
+    assert_eq!(r.body, original);
+    srv.stop().await;
+}
