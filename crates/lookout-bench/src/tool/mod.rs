@@ -7,6 +7,8 @@ pub mod memory;
 pub mod motion;
 pub mod ros;
 pub mod watch;
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
 
 mod procfs;
 mod report;
