@@ -105,7 +105,7 @@ async fn a_peer_that_stops_answering_is_freed() {
         return;
     }
     let srv = TestServer::start(&format!(
-        "[webrtc]\nudp_port = 0\nconsent_timeout_ms = 3000\n{}",
+        "[webrtc]\nudp_port = 0\nconsent_timeout_ms = 4500\n{}",
         crate::h264::x264_camera("x264", "keep_warm = true")
     ))
     .await;
@@ -114,15 +114,16 @@ async fn a_peer_that_stops_answering_is_freed() {
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     viewer.accept(std::str::from_utf8(&r.body).unwrap());
     let mut seen = Seen::default();
-    // Twice the consent timeout with the viewer answering: still there.
+    // Twice the consent timeout with the viewer answering: still there. (str0m's client
+    // checks every ~3 s, its STUN max RTO, so the timeout leaves it half that as slack.)
     viewer
-        .run(&mut seen, Duration::from_secs(6), |_| false)
+        .run(&mut seen, Duration::from_secs(9), |_| false)
         .await;
     assert!(seen.connected, "never connected");
     assert!(!seen.disconnected);
     assert_eq!(peers(&srv, "x264", &[]).await, 1, "a live peer was ended");
     let frames = seen.frames.len();
-    assert!(frames >= 60, "{frames} frames in 6 s");
+    assert!(frames >= 90, "{frames} frames in 9 s");
 
     // Silent from now on (the socket stays open, nothing answers).
     let took = until_no_peers(&srv, "x264", &[], Duration::from_secs(30)).await;
