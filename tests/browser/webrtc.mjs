@@ -62,7 +62,18 @@ const state = (page) => page.evaluate(async () => {
   const pc = (window.__pcs || []).filter((p) => p.connectionState !== 'closed').pop();
   if (pc) {
     out.connection = pc.connectionState;
-    (await pc.getStats()).forEach((r) => {
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      // The transport the media uses: the selected pair's local candidate's protocol.
+      if (r.type === 'transport' && r.selectedCandidatePairId) {
+        const pair = stats.get(r.selectedCandidatePairId);
+        const local = pair && stats.get(pair.localCandidateId);
+        const remote = pair && stats.get(pair.remoteCandidateId);
+        out.protocol = local ? local.protocol : null;
+        out.remote_port = remote ? remote.port : null;
+      }
+    });
+    stats.forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
         out.frames_decoded = r.framesDecoded;
         out.frame_width = r.frameWidth;

@@ -1,8 +1,9 @@
 //! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
 //! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
-//! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU; `ros` times ROS image messages to JPEG;
-//! `watch` reads any MJPEG stream and prints its rate, as a smoke test of the client.
+//! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU;
+//! `ros` times ROS image messages to JPEG; `watch` reads any MJPEG stream and prints its rate, as
+//! a smoke test of the client; `webrtc` (feature `webrtc`) measures the server's CPU per WebRTC peer.
 
 mod tool;
 
@@ -42,6 +43,10 @@ enum Command {
     Ros(tool::ros::RosArgs),
     /// Read an MJPEG stream and print frames per second, sizes and latency.
     Watch(tool::watch::WatchArgs),
+    /// Start `lookout serve` (built with `--features webrtc`) with an H.264 camera and
+    /// measure its CPU with 1 to 50 WebRTC peers (build this tool with `--features webrtc`).
+    #[cfg(feature = "webrtc")]
+    Webrtc(tool::webrtc::WebRtcArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Record(args) => tool::record::run(&args),
         Command::Ros(args) => tool::ros::run(&args),
         Command::Watch(args) => tool::watch::run(&args),
+        #[cfg(feature = "webrtc")]
+        Command::Webrtc(args) => tool::webrtc::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,8 @@ pub mod motion;
 pub mod record;
 pub mod ros;
 pub mod watch;
+#[cfg(feature = "webrtc")]
+pub mod webrtc;
 
 mod procfs;
 mod report;

@@ -786,11 +786,18 @@ fn default_stall_timeout_ms() -> u64 {
 #[serde(deny_unknown_fields, default)]
 pub struct WebRtcSection {
     pub enabled: bool,
+    pub udp: bool,
     pub udp_port: u16,
+    pub tcp: bool,
+    pub tcp_port: u16,
     pub public_addresses: Vec<String>,
     pub max_peers: usize,
     pub max_peers_per_camera: usize,
     pub max_peers_per_user: usize,
+    /// A peer not connected (ICE and DTLS) this long after its answer is ended.
+    pub connect_timeout_ms: u64,
+    /// A peer that sent no ICE consent check this long is ended (RFC 7675).
+    pub consent_timeout_ms: u64,
 }
 
 impl Default for WebRtcSection {
@@ -798,13 +805,23 @@ impl Default for WebRtcSection {
         let d = crate::webrtc::WebRtcSettings::default();
         Self {
             enabled: d.enabled,
+            udp: d.udp,
             udp_port: d.udp_port,
+            tcp: d.tcp,
+            tcp_port: d.tcp_port,
             public_addresses: Vec::new(),
             max_peers: d.max_peers,
             max_peers_per_camera: d.max_peers_per_camera,
             max_peers_per_user: d.max_peers_per_user,
+            connect_timeout_ms: duration_ms(d.connect_timeout),
+            consent_timeout_ms: duration_ms(d.consent_timeout),
         }
     }
+}
+
+/// Whole milliseconds of a default duration (they are seconds, far below u64's range).
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The MQTT broker (docs/guide/home-assistant.md).

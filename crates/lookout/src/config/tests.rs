@@ -930,4 +930,24 @@ fn webrtc_section_is_checked() {
     assert!(e.msg.contains("webrtc.max_peers_per_camera is 0"), "{e}");
     let e = err(&format!("[webrtc]\nudp_prt = 1\n{cam}"));
     assert!(e.msg.contains("udp_prt"), "{e}");
+    let c = parse(
+        &format!("[webrtc]\nudp = false\ntcp_port = 18556\nconnect_timeout_ms = 2000\nconsent_timeout_ms = 3000\n{cam}"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.webrtc.udp, c.webrtc.tcp, c.webrtc.tcp_port),
+        (false, true, 18556)
+    );
+    assert_eq!(
+        (c.webrtc.connect_timeout, c.webrtc.consent_timeout),
+        (
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_secs(3)
+        )
+    );
+    let e = err(&format!("[webrtc]\nconsent_timeout_ms = 0\n{cam}"));
+    assert!(e.msg.contains("webrtc.consent_timeout_ms is 0"), "{e}");
+    let e = err(&format!("[webrtc]\nudp = false\ntcp = false\n{cam}"));
+    assert!(e.msg.contains("both false"), "{e}");
 }

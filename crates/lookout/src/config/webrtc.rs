@@ -3,6 +3,7 @@
 use super::context::Ctx;
 use super::file::ConfigFile;
 use crate::webrtc::{PublicAddress, WebRtcSettings};
+use std::time::Duration;
 
 pub(super) fn webrtc(cx: &Ctx<'_>, file: &ConfigFile) -> WebRtcSettings {
     let w = &file.webrtc;
@@ -30,14 +31,37 @@ pub(super) fn webrtc(cx: &Ctx<'_>, file: &ConfigFile) -> WebRtcSettings {
             );
         }
     }
+    for (key, value) in [
+        ("connect_timeout_ms", w.connect_timeout_ms),
+        ("consent_timeout_ms", w.consent_timeout_ms),
+    ] {
+        if value == 0 {
+            cx.report(
+                &format!("webrtc.{key}"),
+                format!("webrtc.{key} is 0"),
+                "set a time in milliseconds (the defaults are 10000 and 30000)",
+            );
+        }
+    }
+    if w.enabled && !w.udp && !w.tcp {
+        cx.report(
+            "webrtc.udp",
+            "webrtc.udp and webrtc.tcp are both false: WebRTC would have no way to send video",
+            "set udp = true (or tcp = true), or enabled = false to turn WebRTC off",
+        );
+    }
     WebRtcSettings {
         enabled: w.enabled,
+        udp: w.udp,
         udp_port: w.udp_port,
+        tcp: w.tcp,
+        tcp_port: w.tcp_port,
         public_addresses,
         max_peers: w.max_peers,
         max_peers_per_camera: w.max_peers_per_camera,
         max_peers_per_user: w.max_peers_per_user,
-        ..WebRtcSettings::default()
+        connect_timeout: Duration::from_millis(w.connect_timeout_ms),
+        consent_timeout: Duration::from_millis(w.consent_timeout_ms),
     }
 }
 

@@ -224,7 +224,15 @@ pub fn nginx_site(
     let name = server_name;
     // Under server.base_path Lookout answers only below it; the rest of the site is yours.
     let location = format!("{}/", config.server.base_path);
-    let webrtc_port = config.webrtc.udp_port;
+    let w = &config.webrtc;
+    let webrtc_ports = match (w.udp, w.tcp) {
+        (true, true) => format!(
+            "UDP port {}, or its TCP port {} where UDP is blocked",
+            w.udp_port, w.tcp_port
+        ),
+        (false, true) => format!("TCP port {}", w.tcp_port),
+        _ => format!("UDP port {}", w.udp_port),
+    };
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = write!(
@@ -292,8 +300,8 @@ pub fn nginx_site(
          \x20       # MJPEG streams are endless responses: pass each frame on at once, and keep\n\
          \x20       # quiet connections (a snapshot poll, a paused camera) open for an hour.\n\
          \x20       # WebRTC offers (POST .../whep, a few KB) pass here too; their video goes\n\
-         \x20       # straight to Lookout's UDP port {webrtc_port}, never through nginx: forward\n\
-         \x20       # that port on the router (docs/guide/remote-access.md, WebRTC).\n\
+         \x20       # straight to Lookout's {webrtc_ports}, never through nginx:\n\
+         \x20       # forward it on the router (docs/guide/remote-access.md, WebRTC).\n\
          \x20       proxy_buffering off;\n\
          \x20       proxy_request_buffering off;\n\
          \x20       proxy_read_timeout 1h;\n\

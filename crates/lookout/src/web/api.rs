@@ -53,29 +53,32 @@ pub struct WebRtcView {
     pub reason: Option<String>,
     /// POST an SDP offer here (WHEP).
     pub whep_url: String,
-    /// The UDP port media goes over.
+    /// The UDP port media goes over (null: UDP is off).
     pub udp_port: Option<u16>,
+    /// The TCP port of ICE over TCP, where UDP is blocked (null: off).
+    pub tcp_port: Option<u16>,
     /// WebRTC viewers of this camera now.
     pub peers: usize,
 }
 
 /// The camera's WebRTC state for the API and the page.
 pub fn webrtc_view(state: &AppState, c: &CameraEntry) -> WebRtcView {
-    let (reason, udp_port, peers) = match &state.webrtc {
+    let (reason, (udp_port, tcp_port), peers) = match &state.webrtc {
         #[cfg(feature = "webrtc")]
         crate::webrtc::WebRtcState::Running(w) => (
             (!super::mp4_stream::codecs(&c.hub).contains(&"h264"))
                 .then(|| "the camera has no H.264 (MJPEG only)".to_owned()),
-            Some(w.udp_port()),
+            (w.udp_port(), w.tcp_port()),
             w.peers_per_camera().get(&c.id).copied().unwrap_or(0),
         ),
-        crate::webrtc::WebRtcState::Off { reason } => (Some(reason.clone()), None, 0),
+        crate::webrtc::WebRtcState::Off { reason } => (Some(reason.clone()), (None, None), 0),
     };
     WebRtcView {
         available: reason.is_none(),
         reason,
         whep_url: format!("{}/cameras/{}/whep", state.base, c.id),
         udp_port,
+        tcp_port,
         peers,
     }
 }

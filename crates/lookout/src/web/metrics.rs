@@ -313,7 +313,8 @@ fn recording(out: &mut String, stats: &crate::recording::stats::RecordingStats) 
     );
 }
 
-/// WebRTC peers per camera, setups, endings by reason, key-frame requests, stray datagrams.
+/// WebRTC peers per camera, setups, endings by reason, key-frame requests, stray datagrams,
+/// what viewers' RTCP reported.
 #[cfg(feature = "webrtc")]
 fn webrtc(out: &mut String, state: &AppState, w: &crate::webrtc::WebRtc) {
     let peers = w.peers_per_camera();
@@ -358,8 +359,23 @@ fn webrtc(out: &mut String, state: &AppState, w: &crate::webrtc::WebRtc) {
         ),
         (
             "lookout_webrtc_unroutable_total",
-            "Datagrams on the WebRTC port that belong to no peer.",
+            "Datagrams (and TCP connections) on the WebRTC ports that belong to no peer.",
             &*c.unroutable,
+        ),
+        (
+            "lookout_webrtc_nacks_total",
+            "Retransmissions asked for by viewers (RTCP NACK).",
+            &c.congestion.nacks,
+        ),
+        (
+            "lookout_webrtc_packets_lost_total",
+            "Packets viewers reported lost (RTCP receiver reports).",
+            &c.congestion.packets_lost,
+        ),
+        (
+            "lookout_webrtc_congested_seconds_total",
+            "Seconds in which a viewer lost or NACKed at least 5 % of the packets.",
+            &c.congestion.congested,
         ),
     ] {
         family(out, name, "counter", help);

@@ -58,6 +58,12 @@ impl<T> Default for Tables<T> {
     }
 }
 
+impl<T: Clone> Default for Demux<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Clone> Demux<T> {
     pub fn new() -> Self {
         Self {
@@ -84,6 +90,12 @@ impl<T: Clone> Demux<T> {
         for a in addrs {
             t.by_addr.remove(a);
         }
+    }
+
+    /// The peer whose user name a STUN request carries (a TCP connection's first packet).
+    pub fn route_stun(&self, packet: &[u8]) -> Option<T> {
+        let ufrag = stun_local_ufrag(packet)?;
+        self.lock().by_ufrag.get(ufrag).cloned()
     }
 
     /// The peer of a datagram from `source`.

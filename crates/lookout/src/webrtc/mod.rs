@@ -8,7 +8,9 @@
 //! settings exist and the API says WebRTC is off.
 
 #[cfg(feature = "webrtc")]
-mod demux;
+mod congestion;
+// Plain std, built without the feature too: the fuzz target (fuzz/) reads it.
+pub mod demux;
 #[cfg(feature = "webrtc")]
 mod offer;
 #[cfg(feature = "webrtc")]
@@ -18,6 +20,8 @@ mod service;
 mod settings;
 #[cfg(feature = "webrtc")]
 mod socket;
+#[cfg(feature = "webrtc")]
+mod tcp;
 
 #[cfg(feature = "webrtc")]
 pub use service::{Counters, OpenError, OpenRequest, Opened, WebRtc};

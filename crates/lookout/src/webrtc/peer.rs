@@ -6,8 +6,10 @@
 //! str0m's rule: after every input (`handle_input`, a `write`), drain `poll_output` until
 //! it returns a timeout, before the next input.
 
+use super::congestion::{CongestionTotals, PeerCongestion};
 use super::demux::{Demux, stun_local_ufrag};
 use super::socket::{Datagram, PeerTx};
+use super::tcp::TcpConns;
 use lookout_core::{H264DemandGuard, RtpCursor, ViewerHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,12 +25,15 @@ use tokio_util::sync::CancellationToken;
 /// How long a closing peer may still send its RTCP BYE and DTLS close_notify.
 const CLOSE_DRAIN: Duration = Duration::from_millis(100);
 
-/// What every peer shares: the UDP sockets, the routes, a counter, the shutdown token.
+/// What every peer shares: the UDP sockets, the TCP connections, the routes, a counter, the
+/// shutdown token.
 #[derive(Debug)]
 pub struct PeerNet {
     pub sockets: Vec<Arc<UdpSocket>>,
+    pub tcp: Arc<TcpConns>,
     pub demux: Arc<Demux<PeerTx>>,
     pub keyframe_requests: Arc<AtomicU64>,
+    pub congestion: Arc<CongestionTotals>,
     pub shutdown: CancellationToken,
 }
 
@@ -51,6 +56,8 @@ pub struct Peer {
     pub revoked: CancellationToken,
     pub connect_timeout: Duration,
     pub consent_timeout: Duration,
+    /// Who the viewer is, for log lines (camera and address).
+    pub label: String,
 }
 
 /// Runs `peer` to its end, forgets its routes and returns why it ended.
@@ -65,7 +72,9 @@ pub async fn run<H>(net: Arc<PeerNet>, mut peer: Peer, hold: H) -> &'static str 
         let until = Instant::now() + CLOSE_DRAIN;
         while peer.rtc.is_alive() && Instant::now() < until {
             match peer.rtc.poll_output() {
-                Ok(Output::Transmit(t)) => send(svc, &t.destination, t.source, &t.contents),
+                Ok(Output::Transmit(t)) => {
+                    send(svc, t.proto, &t.destination, t.source, &t.contents)
+                }
                 Ok(Output::Timeout(_)) | Err(_) => break,
                 Ok(Output::Event(_)) => {}
             }
@@ -80,12 +89,15 @@ async fn drive(svc: &PeerNet, p: &mut Peer, addrs: &mut Vec<SocketAddr>) -> &'st
     let started = tokio::time::Instant::now();
     let mut last_consent = tokio::time::Instant::now();
     let mut media = false;
+    let mut congestion = PeerCongestion::default();
     loop {
         // Drain until str0m says when it next wants time.
         let deadline = loop {
             match p.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => break t,
-                Ok(Output::Transmit(t)) => send(svc, &t.destination, t.source, &t.contents),
+                Ok(Output::Transmit(t)) => {
+                    send(svc, t.proto, &t.destination, t.source, &t.contents)
+                }
                 Ok(Output::Event(e)) => match e {
                     Event::Connected => media = true,
                     Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -95,8 +107,22 @@ async fn drive(svc: &PeerNet, p: &mut Peer, addrs: &mut Vec<SocketAddr>) -> &'st
                         svc.keyframe_requests.fetch_add(1, Ordering::Relaxed);
                         p.cursor.request_key_frame();
                     }
+                    Event::MediaEgressStats(s) => {
+                        if let Some(line) = congestion.report(&s, &svc.congestion, Instant::now()) {
+                            tracing::info!("WebRTC peer {} ({}): {line}", p.id, p.label);
+                        }
+                    }
+                    Event::PeerStats(s) => {
+                        tracing::debug!(
+                            "WebRTC peer {}: sent {} bytes, egress loss {:?}, rtt {:?}",
+                            p.id,
+                            s.peer_bytes_tx,
+                            s.egress_loss_fraction,
+                            s.rtt
+                        );
+                    }
                     Event::EgressBitrateEstimate(b) => {
-                        tracing::trace!("WebRTC peer {}: bandwidth estimate {b:?}", p.id);
+                        tracing::debug!("WebRTC peer {}: bandwidth estimate {b:?}", p.id);
                     }
                     Event::Closed => return "closed by the viewer",
                     _ => {}
@@ -127,7 +153,7 @@ async fn drive(svc: &PeerNet, p: &mut Peer, addrs: &mut Vec<SocketAddr>) -> &'st
                     continue;
                 };
                 let input = Input::Receive(d.at, Receive {
-                    proto: Protocol::Udp,
+                    proto: d.proto,
                     source: d.source,
                     destination,
                     contents,
@@ -137,7 +163,9 @@ async fn drive(svc: &PeerNet, p: &mut Peer, addrs: &mut Vec<SocketAddr>) -> &'st
                 let is_stun = stun_local_ufrag(&d.bytes) == Some(p.ufrag.as_str());
                 if is_stun && p.rtc.accepts(&input) {
                     last_consent = tokio::time::Instant::now();
-                    if !addrs.contains(&d.source) {
+                    // A TCP connection is the peer's already (`tcp.rs`); UDP datagrams from
+                    // this address are from now on.
+                    if d.proto == Protocol::Udp && !addrs.contains(&d.source) {
                         addrs.push(d.source);
                         svc.demux.add_addr(d.source, p.tx.clone());
                     }
@@ -182,9 +210,19 @@ fn local_destination(local: &[SocketAddr], d: SocketAddr) -> SocketAddr {
         .unwrap_or(d)
 }
 
-/// Sends from the socket bound to `source` (or to its family's wildcard); a full send buffer
-/// drops the datagram, as UDP may.
-fn send(svc: &PeerNet, destination: &SocketAddr, source: SocketAddr, bytes: &[u8]) {
+/// Sends on the viewer's TCP connection, or from the UDP socket bound to `source` (or to its
+/// family's wildcard); a full send buffer drops the datagram, as UDP may.
+fn send(
+    svc: &PeerNet,
+    proto: Protocol,
+    destination: &SocketAddr,
+    source: SocketAddr,
+    bytes: &[u8],
+) {
+    if proto != Protocol::Udp {
+        svc.tcp.send(*destination, bytes);
+        return;
+    }
     let socket = svc
         .sockets
         .iter()

@@ -1,11 +1,13 @@
 //! The WebRTC service: the shared UDP port, the DTLS identity, the peers open now with their
 //! limits, and [`WebRtc::open`], which answers a WHEP offer and starts the peer's task.
 
+use super::congestion::CongestionTotals;
 use super::demux::Demux;
 use super::offer::{self, PAYLOADS};
 use super::peer::{self, Peer, PeerNet};
 use super::settings::{PublicAddress, WebRtcSettings};
 use super::socket::{self, PEER_QUEUE};
+use super::tcp::{self, TcpConns, TcpShared};
 use lookout_core::{CameraHub, Error, RtpCursor};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -14,15 +16,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use str0m::change::SdpOffer;
 use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::net::{Protocol, TcpType};
 use str0m::{Candidate, IceCreds, RtcConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// How often a peer's RTCP statistics are read (`congestion.rs`).
+const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// See the module docs.
 pub struct WebRtc {
     settings: WebRtcSettings,
     net: Arc<PeerNet>,
-    port: u16,
+    /// The TCP listeners' addresses (ICE-TCP passive candidates).
+    tcp_addrs: Vec<SocketAddr>,
+    udp_port: Option<u16>,
+    tcp_port: Option<u16>,
     crypto: Arc<CryptoProvider>,
     cert: DtlsCert,
     peers: Mutex<HashMap<String, PeerInfo>>,
@@ -32,7 +41,8 @@ pub struct WebRtc {
 impl std::fmt::Debug for WebRtc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebRtc")
-            .field("port", &self.port)
+            .field("udp_port", &self.udp_port)
+            .field("tcp_port", &self.tcp_port)
             .field("peers", &self.peers().len())
             .finish_non_exhaustive()
     }
@@ -53,6 +63,8 @@ pub struct Counters {
     pub refused: AtomicU64,
     pub keyframe_requests: Arc<AtomicU64>,
     pub ended: Mutex<BTreeMap<&'static str, u64>>,
+    /// NACKs, PLIs, FIRs, packets lost, congested seconds: what viewers' RTCP reported.
+    pub congestion: Arc<CongestionTotals>,
 }
 
 /// A WHEP offer to answer, with what the peer holds while it lives.
@@ -96,13 +108,7 @@ impl WebRtc {
         listen_ips: &[IpAddr],
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, Error> {
-        let mut ips: Vec<IpAddr> = Vec::new();
-        // A wildcard listener covers every address of its family.
-        for ip in listen_ips {
-            if !ips.contains(ip) {
-                ips.push(*ip);
-            }
-        }
+        let mut ips = socket::addresses_for(listen_ips);
         if ips.is_empty() && !settings.public_addresses.is_empty() {
             // Behind nginx on a unix socket: the operator forwards the UDP port to this
             // machine (public_addresses), so listen on every IPv4 address.
@@ -118,11 +124,25 @@ impl WebRtc {
             .dtls_provider
             .generate_certificate()
             .ok_or_else(|| Error::internal("cannot make a DTLS certificate for WebRTC"))?;
-        let sockets = socket::bind(&ips, settings.udp_port).await?;
-        let port = sockets
-            .first()
-            .and_then(|s| s.local_addr().ok())
-            .map_or(0, |a| a.port());
+        let sockets = if settings.udp {
+            socket::bind(&ips, settings.udp_port).await?
+        } else {
+            Vec::new()
+        };
+        // ICE over TCP is the fallback: without its port, UDP still serves.
+        let listeners = if settings.tcp {
+            tcp::bind(&ips, settings.tcp_port)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("WebRTC over TCP is off: {e}");
+                    Vec::new()
+                })
+        } else {
+            Vec::new()
+        };
+        let port_of = |a: Option<SocketAddr>| a.map(|a| a.port());
+        let udp_port = port_of(sockets.first().and_then(|s| s.local_addr().ok()));
+        let tcp_port = port_of(listeners.first().and_then(|l| l.local_addr().ok()));
         let demux = Arc::new(Demux::new());
         let counters = Counters::default();
         for s in &sockets {
@@ -133,22 +153,43 @@ impl WebRtc {
                 shutdown.clone(),
             ));
         }
-        let bound: Vec<String> = sockets
+        let conns = Arc::new(TcpConns::default());
+        let tcp_shared = Arc::new(TcpShared {
+            demux: demux.clone(),
+            conns: conns.clone(),
+            unroutable: counters.unroutable.clone(),
+            // A browser opens a connection per candidate pair it checks: a few per peer.
+            max_conns: settings.max_peers.saturating_mul(4),
+            shutdown: shutdown.clone(),
+        });
+        let mut bound: Vec<String> = sockets
             .iter()
             .filter_map(|s| s.local_addr().ok())
-            .map(|a| a.to_string())
+            .map(|a| format!("UDP {a}"))
             .collect();
-        tracing::info!("WebRTC: UDP on {}", bound.join(", "));
+        let mut tcp_addrs = Vec::new();
+        for l in listeners {
+            if let Ok(a) = l.local_addr() {
+                bound.push(format!("TCP {a}"));
+                tcp_addrs.push(a);
+            }
+            tokio::spawn(tcp::accept(l, tcp_shared.clone()));
+        }
+        tracing::info!("WebRTC: {}", bound.join(", "));
         let net = Arc::new(PeerNet {
             sockets,
+            tcp: conns,
             demux,
             keyframe_requests: counters.keyframe_requests.clone(),
+            congestion: counters.congestion.clone(),
             shutdown,
         });
         Ok(Arc::new(Self {
             settings,
             net,
-            port,
+            tcp_addrs,
+            udp_port,
+            tcp_port,
             crypto,
             cert,
             peers: Mutex::new(HashMap::new()),
@@ -160,9 +201,14 @@ impl WebRtc {
         &self.counters
     }
 
-    /// The UDP port peers use.
-    pub fn udp_port(&self) -> u16 {
-        self.port
+    /// The UDP port peers use, if UDP is on.
+    pub fn udp_port(&self) -> Option<u16> {
+        self.udp_port
+    }
+
+    /// The TCP port of ICE over TCP, if it is on.
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp_port
     }
 
     fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<String, PeerInfo>> {
@@ -280,6 +326,8 @@ impl WebRtc {
             .set_local_ice_credentials(creds)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.cert.clone())
+            // Egress statistics (NACKs, loss, RTT) for the congestion log and /metrics.
+            .set_stats_interval(Some(STATS_INTERVAL))
             .clear_codecs();
         for (pt, rtx, pli) in PAYLOADS {
             cfg.codec_config()
@@ -288,8 +336,16 @@ impl WebRtc {
         let now = Instant::now();
         let mut rtc = cfg.build(now);
         let mut local = Vec::new();
-        for addr in self.candidates(req.client_ip) {
-            match Candidate::host(addr, "udp") {
+        for (addr, proto) in self.candidates(req.client_ip) {
+            let candidate = match proto {
+                Protocol::Udp => Candidate::host(addr, "udp"),
+                _ => Candidate::builder()
+                    .tcp()
+                    .host(addr)
+                    .tcptype(TcpType::Passive)
+                    .build(),
+            };
+            match candidate {
                 Ok(c) => {
                     if rtc.add_local_candidate(c).is_some() {
                         local.push(addr);
@@ -348,6 +404,12 @@ impl WebRtc {
             revoked: req.revoked,
             connect_timeout: self.settings.connect_timeout,
             consent_timeout: self.settings.consent_timeout,
+            label: format!(
+                "camera {}, {}",
+                req.camera,
+                req.client_ip
+                    .map_or_else(|| "unknown".into(), |ip| ip.to_string())
+            ),
         };
         let (svc, net) = (self.clone(), self.net.clone());
         tokio::spawn(async move {
@@ -357,27 +419,46 @@ impl WebRtc {
         Ok(Opened { id, answer_sdp })
     }
 
-    /// Host candidates for a viewer at `client`: each bound address (a wildcard one as the
-    /// local address towards the viewer), then the configured public addresses.
-    fn candidates(&self, client: Option<IpAddr>) -> Vec<SocketAddr> {
-        let mut out: Vec<SocketAddr> = Vec::new();
-        for s in &self.net.sockets {
-            let Ok(a) = s.local_addr() else { continue };
-            let ip = if a.ip().is_unspecified() {
-                match client.and_then(socket::local_ip_towards) {
-                    Some(ip) if ip.is_ipv4() == a.is_ipv4() => ip,
-                    _ => continue,
-                }
-            } else {
-                a.ip()
-            };
-            out.push(SocketAddr::new(ip, a.port()));
-        }
+    /// Host candidates for a viewer at `client`: each bound UDP address and each TCP
+    /// listener's (a wildcard one as the local address towards the viewer), then the
+    /// configured public addresses.
+    fn candidates(&self, client: Option<IpAddr>) -> Vec<(SocketAddr, Protocol)> {
+        // An IPv4 viewer of a `[::]` HTTP listener is seen as ::ffff:a.b.c.d.
+        let towards = client
+            .map(|ip| ip.to_canonical())
+            .and_then(socket::local_ip_towards);
+        let host = |a: SocketAddr| {
+            if !a.ip().is_unspecified() {
+                return Some(a);
+            }
+            match towards {
+                Some(ip) if ip.is_ipv4() == a.is_ipv4() => Some(SocketAddr::new(ip, a.port())),
+                _ => None,
+            }
+        };
+        let udp = self.net.sockets.iter().filter_map(|s| s.local_addr().ok());
+        let mut out: Vec<(SocketAddr, Protocol)> =
+            udp.filter_map(host).map(|a| (a, Protocol::Udp)).collect();
+        out.extend(
+            self.tcp_addrs
+                .iter()
+                .filter_map(|a| host(*a))
+                .map(|a| (a, Protocol::Tcp)),
+        );
         for p in &self.settings.public_addresses {
-            out.push(match *p {
-                PublicAddress::Ip(ip) => SocketAddr::new(ip, self.port),
-                PublicAddress::Addr(a) => a,
-            });
+            match *p {
+                PublicAddress::Ip(ip) => {
+                    if let Some(port) = self.udp_port {
+                        out.push((SocketAddr::new(ip, port), Protocol::Udp));
+                    }
+                    if let Some(port) = self.tcp_port {
+                        out.push((SocketAddr::new(ip, port), Protocol::Tcp));
+                    }
+                }
+                // An explicit port is the router's forward of the UDP port.
+                PublicAddress::Addr(a) if self.udp_port.is_some() => out.push((a, Protocol::Udp)),
+                PublicAddress::Addr(_) => {}
+            }
         }
         out.dedup();
         out

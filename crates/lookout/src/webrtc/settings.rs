@@ -6,8 +6,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebRtcSettings {
     pub enabled: bool,
+    /// Media over UDP (the usual way); `false` offers TCP only (networks that block UDP, tests).
+    pub udp: bool,
     /// One UDP port for every peer; 0 picks a free one (tests).
     pub udp_port: u16,
+    /// ICE over TCP (RFC 6544) as a fallback where UDP is blocked.
+    pub tcp: bool,
+    /// One TCP port for every peer's ICE-TCP connection; 0 picks a free one (tests).
+    pub tcp_port: u16,
     /// Extra host candidates for port forwarding: the router's public address and the port
     /// it forwards (the UDP port when not given).
     pub public_addresses: Vec<PublicAddress>,
@@ -31,7 +37,10 @@ impl Default for WebRtcSettings {
     fn default() -> Self {
         Self {
             enabled: true,
+            udp: true,
             udp_port: 8555,
+            tcp: true,
+            tcp_port: 8555,
             public_addresses: Vec::new(),
             max_peers: 32,
             max_peers_per_camera: 16,

@@ -20,6 +20,8 @@ pub const PEER_QUEUE: usize = 256;
 
 #[derive(Debug)]
 pub struct Datagram {
+    /// UDP, or TCP framed as RFC 4571 (`tcp.rs`).
+    pub proto: str0m::net::Protocol,
     pub source: SocketAddr,
     pub destination: SocketAddr,
     pub bytes: Vec<u8>,
@@ -28,13 +30,40 @@ pub struct Datagram {
 
 pub type PeerTx = mpsc::Sender<Datagram>;
 
+/// The addresses to bind for HTTP listeners on `listen_ips`. A `[::]` listener takes IPv4
+/// too (Linux's default `bindv6only = 0`), so its UDP port is two sockets, `0.0.0.0` and an
+/// IPv6-only `[::]`: each family's candidate then has a socket of its own family, and IPv4
+/// viewers arrive from IPv4 addresses rather than `::ffff:a.b.c.d` (RFC 4291 2.5.5.2), which
+/// the ICE agent would not match with the IPv4 candidate it gave them.
+pub fn addresses_for(listen_ips: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    let mut push = |ip: IpAddr| {
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    };
+    for ip in listen_ips {
+        let ip = ip.to_canonical();
+        if ip == IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED) {
+            push(IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED));
+        }
+        push(ip);
+    }
+    // A wildcard covers its family's addresses: binding one of them too would fail
+    // (EADDRINUSE) on the same port.
+    let any4 = out.contains(&IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED));
+    let any6 = out.contains(&IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED));
+    out.retain(|ip| ip.is_unspecified() || !(if ip.is_ipv4() { any4 } else { any6 }));
+    out
+}
+
 /// Binds `port` on each address (0: a free port, then the same one on the others).
 pub async fn bind(ips: &[IpAddr], port: u16) -> Result<Vec<Arc<UdpSocket>>, Error> {
     let mut sockets = Vec::new();
     let mut port = port;
     for ip in ips {
         let addr = SocketAddr::new(*ip, port);
-        let socket = UdpSocket::bind(addr).await.map_err(|e| {
+        let socket = bind_one(addr).map_err(|e| {
             Error::unavailable(format!(
                 "cannot bind WebRTC's UDP port {addr}: {e}; set [webrtc] udp_port to a free port, or enabled = false"
             ))
@@ -45,6 +74,18 @@ pub async fn bind(ips: &[IpAddr], port: u16) -> Result<Vec<Arc<UdpSocket>>, Erro
         sockets.push(Arc::new(socket));
     }
     Ok(sockets)
+}
+
+/// One UDP socket on `addr`, IPv6-only when IPv6 (see [`addresses_for`]).
+fn bind_one(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// Reads datagrams until shutdown and queues each for its peer.
@@ -80,6 +121,7 @@ pub async fn receive(
             local
         };
         let d = Datagram {
+            proto: str0m::net::Protocol::Udp,
             source,
             destination,
             bytes: packet.to_vec(),
@@ -99,4 +141,45 @@ pub fn local_ip_towards(remote: IpAddr) -> Option<IpAddr> {
     let s = std::net::UdpSocket::bind(any).ok()?;
     s.connect(SocketAddr::new(remote, 9)).ok()?;
     s.local_addr().ok().map(|a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_dual_stack_listener_gets_a_socket_per_family() {
+        assert_eq!(addresses_for(&ips(&["::"])), ips(&["0.0.0.0", "::"]));
+        assert_eq!(addresses_for(&ips(&["::1"])), ips(&["::1"]));
+        // An IPv4 listener seen through a mapped address is IPv4.
+        assert_eq!(
+            addresses_for(&ips(&["::ffff:127.0.0.1"])),
+            ips(&["127.0.0.1"])
+        );
+        // Wildcards cover their family's addresses (one port cannot be bound twice).
+        assert_eq!(
+            addresses_for(&ips(&["127.0.0.1", "::", "::1", "0.0.0.0"])),
+            ips(&["0.0.0.0", "::"])
+        );
+        assert_eq!(
+            addresses_for(&ips(&["127.0.0.1", "::1", "127.0.0.1"])),
+            ips(&["127.0.0.1", "::1"])
+        );
+    }
+
+    #[tokio::test]
+    async fn binds_ipv4_and_ipv6_only_sockets_on_one_port() {
+        let Ok(sockets) = bind(&ips(&["0.0.0.0", "::"]), 0).await else {
+            // A machine without IPv6 cannot bind [::].
+            return;
+        };
+        let a: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].port(), a[1].port());
+        assert!(a[0].is_ipv4() && a[1].is_ipv6());
+    }
 }

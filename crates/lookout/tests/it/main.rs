@@ -50,4 +50,12 @@ mod v4l2;
 mod variants;
 #[cfg(feature = "webrtc")]
 mod webrtc;
+#[cfg(feature = "webrtc")]
+mod webrtc_client;
+#[cfg(feature = "webrtc")]
+mod webrtc_ipv6;
+#[cfg(feature = "webrtc")]
+mod webrtc_peers;
+#[cfg(feature = "webrtc")]
+mod webrtc_remote;
 mod zones;

@@ -73,7 +73,7 @@ impl Drop for Running {
 }
 
 /// `lookout --config CONFIG --data-dir DATA ARGS`.
-fn lookout(config: &Path, data: &Path, args: &[&str]) -> Command {
+pub(crate) fn lookout(config: &Path, data: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.arg("--config")
         .arg(config)
@@ -85,7 +85,7 @@ fn lookout(config: &Path, data: &Path, args: &[&str]) -> Command {
 
 /// Runs a command to completion with `stdin`; panics unless it succeeds. Returns stdout and
 /// stderr.
-fn run(mut cmd: Command, stdin: &str) -> (String, String) {
+pub(crate) fn run(mut cmd: Command, stdin: &str) -> (String, String) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -109,7 +109,7 @@ fn run(mut cmd: Command, stdin: &str) -> (String, String) {
 
 /// Starts `cmd` (a `lookout ... serve`) and waits for its "listening on" line; returns the
 /// process and the address it printed. Standard output is drained by a thread afterwards.
-fn start_serving(mut cmd: Command, log: PathBuf) -> (Running, String) {
+pub(crate) fn start_serving(mut cmd: Command, log: PathBuf) -> (Running, String) {
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -156,7 +156,7 @@ struct Upstream {
 /// The printed site made runnable without a certificate: the HTTPS server listens on
 /// 127.0.0.1:`https_port` in plain HTTP, the port-80 server on 127.0.0.1:`http_port`, the
 /// `ssl_*` lines go. Nothing else changes, the proxy `location` least of all.
-fn http_only(site: &str, https_port: u16, http_port: u16) -> String {
+pub(crate) fn http_only(site: &str, https_port: u16, http_port: u16) -> String {
     let mut rewritten = [0; 4];
     let mut out = String::new();
     for line in site.lines() {

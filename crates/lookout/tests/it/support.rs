@@ -57,6 +57,9 @@ impl TestServer {
         if !toml.contains("[webrtc]") {
             config.webrtc.udp_port = 0;
         }
+        if !toml.contains("tcp_port") {
+            config.webrtc.tcp_port = 0;
+        }
         // The same config for `lookout user ...` run against this server's database.
         std::fs::write(data_dir.path().join(CONFIG_FILE), &toml).expect("write config");
         let addr = listeners

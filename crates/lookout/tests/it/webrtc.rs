@@ -5,150 +5,8 @@
 
 use crate::h264::x264_camera;
 use crate::support::{TestServer, basic, login_config, require};
-use lookout::webrtc::str0m;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use str0m::change::{SdpAnswer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
-use tokio::net::UdpSocket;
-
-/// A WebRTC receiver on loopback.
-struct Viewer {
-    rtc: Rtc,
-    socket: UdpSocket,
-    local: SocketAddr,
-    pending: Option<SdpPendingOffer>,
-    offer: String,
-}
-
-/// What a viewer saw.
-#[derive(Debug, Default)]
-struct Seen {
-    connected: bool,
-    frames: Vec<(u64, Vec<u8>)>,
-    disconnected: bool,
-}
-
-impl Viewer {
-    async fn new() -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let local = socket.local_addr().unwrap();
-        let mut rtc = Rtc::builder()
-            .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
-            .build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
-        let mut api = rtc.sdp_api();
-        api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-        let (offer, pending) = api.apply().unwrap();
-        Self {
-            rtc,
-            socket,
-            local,
-            pending: Some(pending),
-            offer: offer.to_sdp_string(),
-        }
-    }
-
-    fn accept(&mut self, answer: &str) {
-        let answer = SdpAnswer::from_sdp_string(answer).expect("an SDP answer");
-        let pending = self.pending.take().unwrap();
-        self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
-    }
-
-    /// Drives the client until `done(seen)` or `limit` passes.
-    async fn run(&mut self, seen: &mut Seen, limit: Duration, done: impl Fn(&Seen) -> bool) {
-        let end = Instant::now() + limit;
-        let mut buf = vec![0u8; 2048];
-        while Instant::now() < end && !done(seen) {
-            let timeout = loop {
-                match self.rtc.poll_output().unwrap() {
-                    Output::Timeout(t) => break t,
-                    Output::Transmit(t) => {
-                        let _ = self.socket.send_to(&t.contents, t.destination).await;
-                    }
-                    Output::Event(e) => match e {
-                        Event::Connected => seen.connected = true,
-                        Event::IceConnectionStateChange(IceConnectionState::Disconnected)
-                        | Event::Closed => seen.disconnected = true,
-                        Event::MediaData(m) => seen.frames.push((m.time.numer(), m.data.to_vec())),
-                        _ => {}
-                    },
-                }
-            };
-            let wait = timeout
-                .min(end)
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            match tokio::time::timeout(wait, self.socket.recv_from(&mut buf)).await {
-                Ok(Ok((n, source))) => {
-                    let input = Input::Receive(
-                        Instant::now(),
-                        Receive {
-                            proto: Protocol::Udp,
-                            source,
-                            destination: self.local,
-                            contents: buf[..n].try_into().unwrap(),
-                        },
-                    );
-                    self.rtc.handle_input(input).unwrap();
-                }
-                _ => self
-                    .rtc
-                    .handle_input(Input::Timeout(Instant::now()))
-                    .unwrap(),
-            }
-        }
-    }
-}
-
-/// NAL unit types of an Annex B access unit.
-fn nal_types(au: &[u8]) -> Vec<u8> {
-    lookout_core::h264::nal_units(au)
-        .map(|n| n[0] & 0x1F)
-        .collect()
-}
-
-async fn peers(srv: &TestServer, camera: &str, headers: &[(&str, &str)]) -> u64 {
-    let r = srv
-        .get_with(&format!("/api/cameras/{camera}"), headers)
-        .await;
-    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
-    v["webrtc"]["peers"].as_u64().expect("webrtc.peers")
-}
-
-/// How long until the server has no WebRTC peer for `camera` (at most `limit`).
-async fn until_no_peers(
-    srv: &TestServer,
-    camera: &str,
-    headers: &[(&str, &str)],
-    limit: Duration,
-) -> Duration {
-    let start = Instant::now();
-    while peers(srv, camera, headers).await > 0 && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    start.elapsed()
-}
-
-async fn post_offer(
-    srv: &TestServer,
-    camera: &str,
-    sdp: &str,
-    headers: &[(&str, &str)],
-) -> lookout_bench::Response {
-    let mut h = vec![("content-type", "application/sdp")];
-    h.extend_from_slice(headers);
-    srv.request(
-        "POST",
-        &format!("/cameras/{camera}/whep"),
-        &h,
-        Some(sdp.as_bytes()),
-    )
-    .await
-}
+use crate::webrtc_client::{Seen, Viewer, nal_types, peers, post_offer, until_no_peers};
+use std::time::Duration;
 
 /// The whole exchange: 201 with the answer and Location, a connection, the first frame a key
 /// frame with its SPS and PPS, frames whose RTP times rise by about a frame, and DELETE ends
@@ -393,6 +251,45 @@ async fn chromium_plays_the_camera_page_over_webrtc() {
     assert!(
         label.starts_with("H.264 · ") && label.contains("not WebRTC: no WebRTC in this browser"),
         "{seen}"
+    );
+    srv.stop().await;
+}
+
+/// Where UDP is blocked (here: Lookout offers no UDP candidate, `udp = false`), Chromium
+/// connects to the ICE-TCP passive candidate (RFC 6544) and plays: the selected candidate
+/// pair is TCP, to Lookout's TCP port, and frames keep being decoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_over_ice_tcp_when_udp_is_off() {
+    let Some(scripts) = crate::support::browser_scripts() else {
+        return;
+    };
+    if !require("ffmpeg", "ffmpeg") {
+        return;
+    }
+    let srv = TestServer::start(&format!(
+        "[webrtc]\nudp = false\n{}",
+        x264_camera("x264", "keep_warm = true")
+    ))
+    .await;
+    srv.wait_camera("x264", Duration::from_secs(30), |c| !c["h264"].is_null())
+        .await;
+    let api = srv.get("/api/cameras/x264").await;
+    let api: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
+    assert!(api["webrtc"]["udp_port"].is_null(), "{api}");
+    let tcp_port = api["webrtc"]["tcp_port"].as_u64().expect("a TCP port");
+    let seen = page_report(scripts, format!("{}/cameras/x264", srv.origin()), "rtc").await;
+    eprintln!("Chromium over ICE-TCP: {seen}");
+    let (a, b) = (&seen["first"], &seen["second"]);
+    assert_eq!(b["playing"], "webrtc", "{seen}");
+    assert_eq!(b["connection"], "connected", "{seen}");
+    assert_eq!(b["protocol"], "tcp", "{seen}");
+    assert_eq!(b["remote_port"].as_u64(), Some(tcp_port), "{seen}");
+    let decoded =
+        b["frames_decoded"].as_u64().unwrap_or(0) - a["frames_decoded"].as_u64().unwrap_or(0);
+    assert!(decoded >= 30, "{decoded} frames decoded in 3 s: {seen}");
+    assert!(
+        seen["changed"].as_u64().unwrap() > 100,
+        "the picture did not change: {seen}"
     );
     srv.stop().await;
 }
