@@ -427,3 +427,61 @@ async fn recordings_follow_the_cameras_a_viewer_may_watch() {
     );
     s.stop().await;
 }
+
+/// The events page plays an event's clip (`clip.mp4`) in Chromium's own `<video>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_an_event_clip_on_the_events_page() {
+    let Some(scripts) = crate::support::browser_scripts() else {
+        return;
+    };
+    if !have_ffmpeg() {
+        return;
+    }
+    let server = TestServer::start(&config("", "")).await;
+    let segs: Vec<Row> = wait_rows(&server.state_dir, 4).await;
+    // An event with a finished clip over segments 1 and 2, as a motion event's would be.
+    let db = db(&server.state_dir);
+    db.execute(
+        "INSERT INTO events (camera, kind, started_at, details, clip_start_ms, clip_end_ms) VALUES ('rec', 'motion', ?1, '{}', ?2, ?3)",
+        rusqlite::params![segs[1].start_ms / 1000, segs[1].start_ms, segs[2].end_ms],
+    )
+    .unwrap();
+    let event = db.last_insert_rowid();
+    let url = format!("{}/events", server.origin());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("event_clip.mjs"))
+            .arg(&url)
+            .arg(event.to_string())
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "event_clip.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("event_clip.mjs prints JSON");
+    eprintln!("Chromium event clip: {seen}");
+    assert!(seen["failure"].is_null(), "{seen}");
+    assert_eq!(
+        seen["src"].as_str(),
+        Some(format!("/api/events/{event}/clip.mp4").as_str()),
+        "{seen}"
+    );
+    assert!(seen["error"].is_null(), "{seen}");
+    assert_eq!(
+        (seen["width"].as_u64(), seen["height"].as_u64()),
+        (Some(640), Some(360)),
+        "{seen}"
+    );
+    assert!(
+        seen["current_time"].as_f64() > Some(0.5),
+        "the clip plays: {seen}"
+    );
+    assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    server.stop().await;
+}
