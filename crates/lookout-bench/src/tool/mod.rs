@@ -10,6 +10,7 @@ pub mod ros;
 pub mod watch;
 #[cfg(feature = "webrtc")]
 pub mod webrtc;
+pub mod webrtc_latency;
 
 mod procfs;
 mod report;
@@ -17,4 +18,5 @@ mod runtime;
 mod server;
 mod stats;
 mod synthetic;
+mod time_cells;
 mod viewer;
