@@ -35,6 +35,9 @@ pub struct WebRtcLatencyArgs {
     /// Seconds of playing before the window starts.
     #[arg(long, default_value_t = 3)]
     pub warmup_seconds: u64,
+    /// Frames per second the bench writes (and libx264's key frame interval, 1 s).
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
     /// libx264's bit rate, kbit/s.
     #[arg(long, default_value_t = 2000)]
     pub bitrate_kbit: u32,
@@ -44,15 +47,15 @@ pub struct WebRtcLatencyArgs {
     pub script: PathBuf,
 }
 
-/// Frames per second the bench writes.
-const FPS: u32 = 30;
 /// A latency outside 0..this is not a latency but a misread that passed the CRC (1 in 65536)
 /// or a broken clock: counted apart, never in the quantiles.
 const PLAUSIBLE_MS: f64 = 10_000.0;
 
 pub fn run(args: &WebRtcLatencyArgs) -> io::Result<()> {
-    if args.runs == 0 || args.seconds == 0 {
-        return Err(io::Error::other("--runs and --seconds must be above 0"));
+    if args.runs == 0 || args.seconds == 0 || !(1..=120).contains(&args.fps) {
+        return Err(io::Error::other(
+            "--runs and --seconds must be above 0, --fps from 1 to 120",
+        ));
     }
     let script = args.script.canonicalize().map_err(|e| {
         io::Error::new(
@@ -88,7 +91,7 @@ pub fn run(args: &WebRtcLatencyArgs) -> io::Result<()> {
     Ok(())
 }
 
-fn config_toml(fifo: &Path, bitrate_kbit: u32) -> String {
+fn config_toml(fifo: &Path, fps: u32, bitrate_kbit: u32) -> String {
     // `-flush_packets 1`: each access unit leaves ffmpeg as soon as x264 made it, not when
     // ffmpeg's output buffer is full.
     format!(
@@ -96,8 +99,8 @@ fn config_toml(fifo: &Path, bitrate_kbit: u32) -> String {
          [[camera]]\nid = \"bench\"\nkeep_warm = true\n[camera.source]\nkind = \"command\"\n\
          format = \"h264\"\ncommand = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \
          \"-f\", \"rawvideo\", \"-pix_fmt\", \"yuv420p\", \"-video_size\", \"{WIDTH}x{HEIGHT}\", \
-         \"-framerate\", \"{FPS}\", \"-i\", {fifo:?}, \"-c:v\", \"libx264\", \"-preset\", \
-         \"veryfast\", \"-tune\", \"zerolatency\", \"-bf\", \"0\", \"-g\", \"{FPS}\", \
+         \"-framerate\", \"{fps}\", \"-i\", {fifo:?}, \"-c:v\", \"libx264\", \"-preset\", \
+         \"veryfast\", \"-tune\", \"zerolatency\", \"-bf\", \"0\", \"-g\", \"{fps}\", \
          \"-b:v\", \"{bitrate_kbit}k\", \"-flush_packets\", \"1\", \"-f\", \"h264\", \"-\"]\n",
         fifo = fifo.display().to_string()
     )
@@ -118,10 +121,10 @@ async fn run_one(
 ) -> io::Result<(String, Vec<f64>)> {
     let load_start = load_average();
     let fifo = Fifo::new(run)?;
-    let writer = FrameWriter::start(fifo.path.clone());
+    let writer = FrameWriter::start(fifo.path.clone(), args.fps);
     let server = Server::start(
         &args.server_bin,
-        &config_toml(&fifo.path, args.bitrate_kbit),
+        &config_toml(&fifo.path, args.fps, args.bitrate_kbit),
     )
     .await;
     let mut server = match server {
@@ -342,7 +345,7 @@ impl Drop for Fifo {
     }
 }
 
-/// A thread writing stamped frames into the FIFO at 30 fps, each stamped just before it is
+/// A thread writing stamped frames into the FIFO at `fps`, each stamped just before it is
 /// written. It opens the FIFO again if the reader (ffmpeg) goes away and comes back.
 struct FrameWriter {
     stop: Arc<AtomicBool>,
@@ -353,12 +356,12 @@ struct FrameWriter {
 }
 
 impl FrameWriter {
-    fn start(fifo: PathBuf) -> Self {
+    fn start(fifo: PathBuf, fps: u32) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
         let late = Arc::new(AtomicU64::new(0));
         let (s, w, l, path) = (stop.clone(), written.clone(), late.clone(), fifo.clone());
-        let thread = std::thread::spawn(move || write_frames(&path, &s, &w, &l));
+        let thread = std::thread::spawn(move || write_frames(&path, fps, &s, &w, &l));
         Self {
             stop,
             written,
@@ -388,8 +391,14 @@ impl FrameWriter {
     }
 }
 
-fn write_frames(fifo: &Path, stop: &AtomicBool, written: &AtomicU64, late: &AtomicU64) {
-    let period = Duration::from_secs(1) / FPS;
+fn write_frames(
+    fifo: &Path,
+    fps: u32,
+    stop: &AtomicBool,
+    written: &AtomicU64,
+    late: &AtomicU64,
+) {
+    let period = Duration::from_secs(1) / fps;
     let mut frame = vec![0u8; WIDTH * HEIGHT * 3 / 2];
     let backgrounds = time_cells::Backgrounds::generate();
     let mut n: u64 = 0;
