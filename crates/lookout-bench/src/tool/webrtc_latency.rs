@@ -1,6 +1,6 @@
 //! `lookout-bench webrtc-latency`: glass-to-glass latency over WebRTC on loopback, with the time
 //! in the picture. The bench draws the wall-clock time into 640x360 frames as cells
-//! ([`time_cells`]) and writes them at 30 fps into a FIFO; the server's camera is a `command`
+//! ([`time_cells`]) and writes them at 30 fps (`--fps`) into a FIFO; the server's camera is a `command`
 //! source whose ffmpeg encodes the FIFO with libx264 (passed through by Lookout, no re-encode).
 //! Headless Chromium plays the camera page with its own WebRTC player
 //! (tests/browser/bench_latency.mjs) and reads the cells of every frame it presents; the
@@ -391,13 +391,7 @@ impl FrameWriter {
     }
 }
 
-fn write_frames(
-    fifo: &Path,
-    fps: u32,
-    stop: &AtomicBool,
-    written: &AtomicU64,
-    late: &AtomicU64,
-) {
+fn write_frames(fifo: &Path, fps: u32, stop: &AtomicBool, written: &AtomicU64, late: &AtomicU64) {
     let period = Duration::from_secs(1) / fps;
     let mut frame = vec![0u8; WIDTH * HEIGHT * 3 / 2];
     let backgrounds = time_cells::Backgrounds::generate();
