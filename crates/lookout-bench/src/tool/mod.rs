@@ -16,6 +16,7 @@ mod procfs;
 mod report;
 mod runtime;
 mod server;
+mod stamped_fifo;
 mod stats;
 mod synthetic;
 mod time_cells;
