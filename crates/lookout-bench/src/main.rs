@@ -3,7 +3,8 @@
 //! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
 //! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU;
 //! `ros` times ROS image messages to JPEG; `watch` reads any MJPEG stream and prints its rate, as
-//! a smoke test of the client; `webrtc` (feature `webrtc`) measures the server's CPU per WebRTC peer.
+//! a smoke test of the client; `webrtc` (feature `webrtc`) measures the server's CPU per WebRTC peer;
+//! `webrtc-latency` measures glass-to-glass latency into headless Chromium.
 
 mod tool;
 
@@ -47,6 +48,10 @@ enum Command {
     /// measure its CPU with 1 to 50 WebRTC peers (build this tool with `--features webrtc`).
     #[cfg(feature = "webrtc")]
     Webrtc(tool::webrtc::WebRtcArgs),
+    /// Glass-to-glass latency over WebRTC: frames with the time drawn in them, through ffmpeg's
+    /// libx264 and `lookout serve` (built with `--features webrtc`) into headless Chromium
+    /// playing the camera page, which reads the time back from each frame it shows.
+    WebrtcLatency(tool::webrtc_latency::WebRtcLatencyArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => tool::watch::run(&args),
         #[cfg(feature = "webrtc")]
         Command::Webrtc(args) => tool::webrtc::run(&args),
+        Command::WebrtcLatency(args) => tool::webrtc_latency::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,11 +10,14 @@ pub mod ros;
 pub mod watch;
 #[cfg(feature = "webrtc")]
 pub mod webrtc;
+pub mod webrtc_latency;
 
 mod procfs;
 mod report;
 mod runtime;
 mod server;
+mod stamped_fifo;
 mod stats;
 mod synthetic;
+mod time_cells;
 mod viewer;
