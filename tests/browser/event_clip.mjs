@@ -3,7 +3,7 @@
 // JSON line for crates/lookout/tests/it/playback.rs.
 //
 //   node event_clip.mjs EVENTS_PAGE_URL EVENT_ID
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, id] = process.argv.slice(2);
 if (!url || !id) {
@@ -11,14 +11,7 @@ if (!url || !id) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launchChromium({ autoplay: true });
 const report = { errors: [] };
 try {
   const page = await browser.newPage();

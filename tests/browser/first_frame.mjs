@@ -4,7 +4,7 @@
 // crates/lookout/tests/it/clients.rs.
 //
 //   node first_frame.mjs PAGE_URL IMG_SELECTOR WAIT_MS SCREENSHOT.png
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, selector, waitMs, screenshot] = process.argv.slice(2);
 if (!screenshot) {
@@ -12,13 +12,7 @@ if (!screenshot) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const started = Date.now();

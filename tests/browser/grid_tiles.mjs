@@ -6,7 +6,7 @@
 // byte counts in docs/performance.md.
 //
 //   node grid_tiles.mjs GRID_URL WAIT_MS VIEWPORT_WIDTH DPR[,DPR...]
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, waitMs, viewportWidth, ratios] = process.argv.slice(2);
 if (!ratios) {
@@ -14,13 +14,7 @@ if (!ratios) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 const out = [];
 try {
   for (const dpr of ratios.split(',').map(Number)) {

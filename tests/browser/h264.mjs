@@ -8,7 +8,7 @@
 // One JSON line on stdout, for crates/lookout/tests/it/h264.rs.
 //
 //   node h264.mjs PAGE_URL mse|nomse|latency WAIT_MS
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, mode, waitMs] = process.argv.slice(2);
 if (!waitMs) {
@@ -16,14 +16,7 @@ if (!waitMs) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launchChromium({ autoplay: true });
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors = [];

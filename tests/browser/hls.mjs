@@ -6,7 +6,7 @@
 // crates/lookout/tests/it/hls.rs.
 //
 //   node hls.mjs PAGE_URL PLAYLIST_PATH native|hlsjs WAIT_MS
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import { createRequire } from 'node:module';
 
 const [pageUrl, playlist, mode, waitMs] = process.argv.slice(2);
@@ -15,14 +15,7 @@ if (!waitMs || !['native', 'hlsjs'].includes(mode)) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launchChromium({ autoplay: true });
 try {
   const page = await browser.newPage();
   const errors = [];

@@ -2,7 +2,7 @@
 // saw, as one JSON line on stdout, for crates/lookout/tests/it/browser.rs to check.
 //
 //   node login.mjs BASE_URL USER PASSWORD SCREENSHOT.png
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [base, user, password, screenshot] = process.argv.slice(2);
 if (!screenshot) {
@@ -10,14 +10,7 @@ if (!screenshot) {
   process.exit(2);
 }
 
-// The flags that work on these machines (no sandbox as root, no background network).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 const report = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });

@@ -4,7 +4,7 @@
 // and the export form. Prints one JSON line for crates/lookout/tests/it/playback.rs.
 //
 //   node timeline.mjs PAGE_URL
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url] = process.argv.slice(2);
 if (!url) {
@@ -12,14 +12,7 @@ if (!url) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launchChromium({ autoplay: true });
 const report = { errors: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });

@@ -7,7 +7,7 @@
 // One JSON line on stdout, for crates/lookout/tests/it/webrtc.rs.
 //
 //   node webrtc.mjs PAGE_URL rtc|nortc WAIT_MS
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, mode, waitMs] = process.argv.slice(2);
 if (!waitMs) {
@@ -15,16 +15,8 @@ if (!waitMs) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-    // The test server's only candidate is 127.0.0.1; Chromium leaves loopback out otherwise.
-    '--allow-loopback-in-peer-connection',
-  ],
-});
+// The test server's only candidate is 127.0.0.1; Chromium leaves loopback out otherwise.
+const browser = await launchChromium({ autoplay: true, args: ['--allow-loopback-in-peer-connection'] });
 
 // Keeps the page's peer connections where the test can ask them for statistics.
 function track() {

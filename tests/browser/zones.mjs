@@ -3,16 +3,10 @@
 // line with what the page said, for crates/lookout/tests/it/zones.rs to check.
 //
 //   node zones.mjs BASE_URL CAMERA USER PASSWORD SCREENSHOT.png
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [base, camera, user, password, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 const report = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });

@@ -13,8 +13,8 @@ use tokio::sync::OnceCell;
 /// ([`MAX_VARIANTS`]) keep requests below this; it is a second line of defence.
 pub const MAX_VARIANTS_PER_FRAME: usize = 2 * MAX_VARIANTS;
 
-/// Framings kept per frame (one per output format and variant request); past it they are
-/// still made, just not kept. The hub's variant slots keep requests below this.
+/// Framings kept per frame (one per output format and resolved variant); past it they are
+/// still made, just not kept. The hub's variant slots keep variants below this.
 const MAX_PACKAGES_PER_FRAME: usize = 4 * MAX_VARIANTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,8 @@ pub struct Frame {
     variants: Mutex<Vec<(Variant, VariantCell)>>,
     /// The JPEG's quality estimated from its tables, once a variant needs it.
     source_quality: OnceLock<Option<u8>>,
-    packages: Mutex<Vec<(&'static str, VariantRequest, Bytes)>>,
+    /// Keyed by the JPEG they wrap: `None` is the original, as [`Frame::resolve`] says.
+    packages: Mutex<Vec<(&'static str, Option<Variant>, Bytes)>>,
 }
 
 impl Frame {
@@ -89,20 +90,9 @@ impl Frame {
         req: &VariantRequest,
         encoder: &VariantEncoder,
     ) -> Result<Bytes, Error> {
-        let Some(mut variant) = req.resolve(self.width, self.height, encoder.default_quality())
-        else {
+        let Some(variant) = self.resolve(req, encoder.default_quality()) else {
             return Ok(self.jpeg.clone());
         };
-        if let Some(source_quality) = self.source_quality()
-            && variant.quality > source_quality
-        {
-            // Above the source's quality a variant only costs more bytes: what the source's
-            // quantisation dropped does not come back.
-            variant.quality = source_quality;
-            if (variant.width, variant.height) == (self.width, self.height) && !variant.invert {
-                return Ok(self.jpeg.clone());
-            }
-        }
         let cell = {
             let mut list = self.variants.lock().unwrap_or_else(|e| e.into_inner());
             match list.iter().find(|(v, _)| *v == variant) {
@@ -146,21 +136,42 @@ impl Frame {
         .clone()
     }
 
+    /// The variant [`Frame::jpeg_for`] makes for `req`, or `None` when it serves the original:
+    /// the request resolved at `default_quality`, its quality capped at the source's.
+    fn resolve(&self, req: &VariantRequest, default_quality: u8) -> Option<Variant> {
+        let mut variant = req.resolve(self.width, self.height, default_quality)?;
+        if let Some(source_quality) = self.source_quality()
+            && variant.quality > source_quality
+        {
+            // Above the source's quality a variant only costs more bytes: what the source's
+            // quantisation dropped does not come back.
+            variant.quality = source_quality;
+            if (variant.width, variant.height) == (self.width, self.height) && !variant.invert {
+                return None;
+            }
+        }
+        Some(variant)
+    }
+
     /// Bytes an output wraps around this frame's JPEG for `req` (a multipart part's header
-    /// lines), made by `make` once and shared by every viewer of that output, like the JPEG.
+    /// lines), made by `make` once and shared by every viewer of that output whose request
+    /// gets the same JPEG from [`Frame::jpeg_for`] (however it was spelled), like the JPEG.
+    /// `encoder` is the one given to `jpeg_for`, for its default quality.
     pub fn packaged(
         &self,
         format: &'static str,
         req: &VariantRequest,
+        encoder: &VariantEncoder,
         make: impl FnOnce() -> Bytes,
     ) -> Bytes {
+        let variant = self.resolve(req, encoder.default_quality());
         let mut list = self.packages.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, bytes)) = list.iter().find(|(f, r, _)| *f == format && r == req) {
+        if let Some((_, _, bytes)) = list.iter().find(|(f, v, _)| *f == format && *v == variant) {
             return bytes.clone();
         }
         let bytes = make();
         if list.len() < MAX_PACKAGES_PER_FRAME {
-            list.push((format, *req, bytes.clone()));
+            list.push((format, variant, bytes.clone()));
         }
         bytes
     }
@@ -294,6 +305,38 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(jpeg::estimate_quality(&v), Some(80));
+    }
+
+    #[tokio::test]
+    async fn requests_that_resolve_to_one_variant_share_one_package() {
+        let frame = jpeg_frame(90);
+        let enc = encoder(80);
+        let package = |r: &VariantRequest| {
+            frame.packaged("test part", r, &enc, || Bytes::from(format!("{r:?}")))
+        };
+        // 160 wide of 320x240 is 160x120 at the default quality, however it is spelled.
+        let by_width = req(Some(160), None);
+        let with_default_quality = req(Some(160), Some(80));
+        let by_height = VariantRequest {
+            height: Some(120),
+            ..Default::default()
+        };
+        let a = package(&by_width);
+        assert_eq!(a.as_ptr(), package(&with_default_quality).as_ptr());
+        assert_eq!(a.as_ptr(), package(&by_height).as_ptr());
+        // The same JPEG: one encode.
+        let j = frame.jpeg_for(&by_width, &enc).await.unwrap();
+        let k = frame.jpeg_for(&by_height, &enc).await.unwrap();
+        assert_eq!(j.as_ptr(), k.as_ptr());
+        // The original, asked for in ways that all resolve to it, is one package too, and
+        // another variant or another output gets its own.
+        let original = package(&VariantRequest::default());
+        assert_eq!(original.as_ptr(), package(&req(Some(320), None)).as_ptr());
+        assert_eq!(original.as_ptr(), package(&req(None, Some(95))).as_ptr());
+        assert_ne!(a.as_ptr(), original.as_ptr());
+        assert_ne!(a.as_ptr(), package(&req(Some(80), None)).as_ptr());
+        let other = frame.packaged("other part", &by_width, &enc, || Bytes::from("other"));
+        assert_eq!(other, "other");
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub fn init_segment(params: &CodecParams) -> Vec<u8> {
 mod tests {
     use super::super::boxes::{find_box, parse_boxes};
     use super::*;
-    use crate::h264::sps::tests::{X264_HIGH_1278X718, X264_HIGH_PPS};
+    use crate::h264::samples::{X264_HIGH_1278X718, X264_HIGH_PPS};
 
     #[test]
     fn init_segment_has_the_boxes_players_read() {

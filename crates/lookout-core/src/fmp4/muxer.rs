@@ -156,25 +156,13 @@ impl Fmp4Muxer {
 mod tests {
     use super::super::boxes::find_box;
     use super::*;
-    use crate::h264::sps::tests::{
+    use crate::h264::samples::{
         X264_BASELINE_1278X718, X264_BASELINE_PPS, X264_HIGH_1278X718, X264_HIGH_PPS,
     };
-    use bytes::Bytes;
+    use crate::video::test_track::au;
 
     fn params(sps: &[u8], pps: &[u8]) -> Arc<CodecParams> {
         Arc::new(CodecParams::new(sps, &[pps]).unwrap())
-    }
-
-    fn au(is_key: bool, params: &Arc<CodecParams>) -> AccessUnit {
-        AccessUnit {
-            nals: vec![Bytes::from_static(if is_key {
-                &[0x65, 0x88]
-            } else {
-                &[0x41, 0x9A]
-            })],
-            is_key,
-            params: Some(params.clone()),
-        }
     }
 
     fn tfdt_and_seq(frag: &[u8]) -> (u64, u32) {

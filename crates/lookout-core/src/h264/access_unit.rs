@@ -257,7 +257,7 @@ impl AccessUnitAssembler {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sps::tests::{X264_BASELINE_1278X718, X264_BASELINE_PPS};
+    use super::super::samples::{X264_BASELINE_1278X718, X264_BASELINE_PPS};
     use super::*;
 
     fn nal(b: &[u8]) -> Bytes {

@@ -16,6 +16,8 @@ pub mod encoder;
 pub mod nal;
 pub mod params;
 pub mod reader;
+#[cfg(any(test, feature = "test-util"))]
+pub mod samples;
 pub mod sps;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};

@@ -204,7 +204,7 @@ impl ParamTracker {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sps::tests::{
+    use super::super::samples::{
         X264_BASELINE_1278X718, X264_BASELINE_PPS, X264_HIGH_1278X718, X264_HIGH_PPS,
     };
     use super::*;

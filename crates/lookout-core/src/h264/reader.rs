@@ -80,7 +80,7 @@ impl AnnexBReader {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sps::tests::{X264_BASELINE_1278X718, X264_BASELINE_PPS};
+    use super::super::samples::{X264_BASELINE_1278X718, X264_BASELINE_PPS};
     use super::*;
 
     fn annex_b(nals: &[&[u8]]) -> Vec<u8> {

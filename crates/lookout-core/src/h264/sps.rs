@@ -348,24 +348,10 @@ pub fn first_mb_in_slice(nal: &[u8]) -> Option<u32> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::bits::tests::BitWriter;
+    use super::super::samples::{
+        X264_BASELINE_1278X718, X264_BASELINE_PPS, X264_HIGH_1278X718, X264_HIGH_PPS,
+    };
     use super::*;
-
-    /// A real SPS from x264 (`-profile:v baseline`, 1278x718, 30 fps): 1280x720 coded,
-    /// cropped by 2 and 2 pixels, VUI timing 1/60.
-    pub(crate) const X264_BASELINE_1278X718: &[u8] = &[
-        0x67, 0x42, 0xC0, 0x1F, 0xD9, 0x00, 0x50, 0x05, 0xBE, 0xAB, 0x01, 0x10, 0x00, 0x00, 0x03,
-        0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xC0, 0xF1, 0x83, 0x24, 0x80,
-    ];
-    /// Its PPS.
-    pub(crate) const X264_BASELINE_PPS: &[u8] = &[0x68, 0xCB, 0x83, 0xCB, 0x20];
-
-    /// A real SPS from x264 (`-profile:v high`, 1278x718, 25 fps).
-    pub(crate) const X264_HIGH_1278X718: &[u8] = &[
-        0x67, 0x64, 0x00, 0x1F, 0xAC, 0xB2, 0x00, 0xA0, 0x0B, 0x7D, 0x56, 0x02, 0x20, 0x00, 0x00,
-        0x03, 0x00, 0x20, 0x00, 0x00, 0x06, 0x41, 0xE3, 0x06, 0x49,
-    ];
-    /// Its PPS.
-    pub(crate) const X264_HIGH_PPS: &[u8] = &[0x68, 0xEB, 0xC3, 0xCB, 0x22, 0xC0];
 
     /// An SPS written field by field, to reach the branches real encoders rarely take.
     struct SpsSpec {

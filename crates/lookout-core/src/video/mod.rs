@@ -10,6 +10,8 @@ mod frame;
 pub mod hls_playlist;
 mod rtp_cursor;
 pub mod segmenter;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_track;
 mod track;
 mod viewer;
 

@@ -168,7 +168,7 @@ fn to_90k(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::super::frame::VideoOrigin;
-    use super::super::track::tests::{au, params, track};
+    use super::super::test_track::{au, params, track};
     use super::*;
     use std::time::SystemTime;
 

@@ -188,28 +188,11 @@ impl Segmenter {
 mod tests {
     use super::*;
     use crate::fmp4::{decode_time, top_level_boxes};
-    use crate::video::VideoOrigin;
-    use crate::video::track::tests::{au, params, track};
+    use crate::video::test_track::{publish_30fps, t0, track};
 
-    /// A track fed `keys` (true = key frame) at 30 fps, from second `t0_s` of wall time.
+    /// A track fed `keys` (true = key frame) at 30 fps.
     fn frames(keys: &[bool]) -> Vec<Arc<VideoFrame>> {
-        let t = track();
-        let p = params();
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        keys.iter()
-            .enumerate()
-            .filter_map(|(i, &k)| {
-                let i = i as u64;
-                t.publish(
-                    i + 1,
-                    au(k, &p),
-                    t0 + Duration::from_micros(i * 33_333),
-                    i * 3000,
-                    VideoOrigin::Native,
-                )
-                .unwrap()
-            })
-            .collect()
+        publish_30fps(&track(), t0(), 0..keys.len() as u64, |i| keys[i as usize])
     }
 
     /// A key frame every `gop` frames, `n` frames.

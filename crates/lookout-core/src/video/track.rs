@@ -216,29 +216,9 @@ impl VideoTrack {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::h264::sps::tests::{X264_BASELINE_1278X718, X264_BASELINE_PPS};
-
-    pub(crate) fn params() -> Arc<CodecParams> {
-        Arc::new(CodecParams::new(X264_BASELINE_1278X718, &[X264_BASELINE_PPS]).unwrap())
-    }
-
-    pub(crate) fn au(is_key: bool, p: &Arc<CodecParams>) -> AccessUnit {
-        AccessUnit {
-            nals: vec![Bytes::from_static(if is_key {
-                &[0x65, 0x88]
-            } else {
-                &[0x41, 0x9A]
-            })],
-            is_key,
-            params: Some(p.clone()),
-        }
-    }
-
-    pub(crate) fn track() -> VideoTrack {
-        VideoTrack::new(Arc::new(CameraStats::default()))
-    }
+    use crate::video::test_track::{au, params, track};
 
     fn publish(t: &VideoTrack, seq: u64, key: bool, pts: u64) -> Option<Arc<VideoFrame>> {
         let p = t.latest_params().unwrap_or_else(params);
@@ -288,7 +268,7 @@ pub(crate) mod tests {
 
     #[test]
     fn new_parameters_start_a_new_epoch_at_a_key_frame() {
-        use crate::h264::sps::tests::{X264_HIGH_1278X718, X264_HIGH_PPS};
+        use crate::h264::samples::{X264_HIGH_1278X718, X264_HIGH_PPS};
         let t = track();
         let f1 = publish(&t, 1, true, 0).unwrap();
         let high = Arc::new(CodecParams::new(X264_HIGH_1278X718, &[X264_HIGH_PPS]).unwrap());

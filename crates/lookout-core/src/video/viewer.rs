@@ -163,7 +163,7 @@ impl Fmp4Viewer {
 #[cfg(test)]
 mod tests {
     use super::super::VideoOrigin;
-    use super::super::track::tests::{au, params, track};
+    use super::super::test_track::{au, params, track};
     use super::*;
 
     fn tfdt(moof: &[u8]) -> u64 {
@@ -229,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn new_codec_parameters_end_the_stream() {
         use crate::h264::CodecParams;
-        use crate::h264::sps::tests::{X264_HIGH_1278X718, X264_HIGH_PPS};
+        use crate::h264::samples::{X264_HIGH_1278X718, X264_HIGH_PPS};
         let t = track();
         publish(&t, 1, true, 0);
         let mut v = Fmp4Viewer::new(&t);

@@ -309,42 +309,11 @@ pub async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lookout_core::h264::{AccessUnit, CodecParams};
-    use lookout_core::{VideoOrigin, VideoTrack};
+    use lookout_core::video::test_track::{publish_30fps, track};
 
-    /// 10 s of a 30 fps track with a key frame every second, from wall time `t0`.
+    /// `n` frames of a 30 fps track with a key frame every second, from wall time `t0`.
     fn frames(t0: SystemTime, n: u64) -> Vec<Arc<VideoFrame>> {
-        let track = VideoTrack::new(Arc::default());
-        // A real SPS and PPS from x264 (Baseline, 1278x718), as lookout-core's tests use.
-        let sps: &[u8] = &[
-            0x67, 0x42, 0xC0, 0x1F, 0xD9, 0x00, 0x50, 0x05, 0xBE, 0xAB, 0x01, 0x10, 0x00, 0x00,
-            0x03, 0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xC0, 0xF1, 0x83, 0x24, 0x80,
-        ];
-        let pps: &[u8] = &[0x68, 0xCB, 0x83, 0xCB, 0x20];
-        let params = Arc::new(CodecParams::new(sps, &[pps]).expect("test SPS"));
-        (0..n)
-            .filter_map(|i| {
-                let key = i % 30 == 0;
-                let au = AccessUnit {
-                    nals: vec![bytes::Bytes::from_static(if key {
-                        &[0x65, 0x88]
-                    } else {
-                        &[0x41, 0x9A]
-                    })],
-                    is_key: key,
-                    params: Some(params.clone()),
-                };
-                track
-                    .publish(
-                        i + 1,
-                        au,
-                        t0 + Duration::from_micros(i * 33_333),
-                        i * 3000,
-                        VideoOrigin::Native,
-                    )
-                    .unwrap()
-            })
-            .collect()
+        publish_30fps(&track(), t0, 0..n, |i| i % 30 == 0)
     }
 
     fn cfg(mode: RecordMode) -> CameraRecording {

@@ -213,7 +213,8 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             continue;
         };
         let hub = v.handle.hub().clone();
-        let jpeg = match frame.jpeg_for(&v.q.variant, hub.variant_encoder()).await {
+        let encoder = hub.variant_encoder();
+        let jpeg = match frame.jpeg_for(&v.q.variant, encoder).await {
             Ok(j) => j,
             Err(e) if e.kind() == ErrorKind::Unavailable => {
                 tracing::warn!(camera = hub.id(), "ending a stream: {e}");
@@ -232,14 +233,14 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
         // copy of the JPEG per frame, none per viewer). Three chunks cost each viewer three
         // trips through the body stream and hyper's chunked encoder, and nine iovecs a writev.
         let part = if v.advance_headers {
-            frame.packaged("mjpeg part, advance headers", &v.q.variant, || {
+            frame.packaged("mjpeg part, advance headers", &v.q.variant, encoder, || {
                 let mut b = BytesMut::with_capacity(jpeg.len() + DELIMITER_ADVANCE.len());
                 b.extend_from_slice(&jpeg);
                 b.extend_from_slice(DELIMITER_ADVANCE);
                 b.freeze()
             })
         } else {
-            frame.packaged("mjpeg part", &v.q.variant, || {
+            frame.packaged("mjpeg part", &v.q.variant, encoder, || {
                 let head = format!(
                     "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
                     jpeg.len(),

@@ -115,26 +115,13 @@ async fn chromium_signs_in_sees_the_live_picture_and_signs_out() {
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium-login.png");
     let _ = std::fs::remove_file(&shot);
     let base = s.origin();
-    let out = tokio::task::spawn_blocking({
-        let shot = shot.clone();
-        move || {
-            Command::new("node")
-                .arg(scripts.join("login.mjs"))
-                .args([base.as_str(), "alice", "correct horse"])
-                .arg(&shot)
-                .output()
-                .expect("run node")
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "login.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("login.mjs prints JSON");
+    let shot_arg = shot.to_str().expect("a UTF-8 target path");
+    let report = crate::support::run_browser_script(
+        &scripts,
+        "login.mjs",
+        &[&base, "alice", "correct horse", shot_arg],
+    )
+    .await;
     assert_eq!(report["first_url"], "/login?next=%2F", "{report}");
     assert!(
         report["wrong_password_message"]

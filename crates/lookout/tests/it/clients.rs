@@ -157,26 +157,13 @@ async fn chromium_shows_a_slow_cameras_first_frame_before_the_second_comes() {
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("first-frame.png");
     let url = format!("http://{}/cameras/a", srv.addr);
-    let out = tokio::task::spawn_blocking({
-        let shot = shot.clone();
-        move || {
-            Command::new("node")
-                .arg(scripts.join("first_frame.mjs"))
-                .args([url.as_str(), "figure.cam img", "3000"])
-                .arg(&shot)
-                .output()
-                .expect("run node")
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "first_frame.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("first_frame.mjs prints JSON");
+    let shot_arg = shot.to_str().expect("a UTF-8 temporary path");
+    let seen = crate::support::run_browser_script(
+        &scripts,
+        "first_frame.mjs",
+        &[&url, "figure.cam img", "3000", shot_arg],
+    )
+    .await;
     eprintln!("Chromium at ~3 s: {seen}");
     // The second frame comes 10 s after the first: anything drawn before that is the first.
     assert!(

@@ -2,7 +2,6 @@
 //! times devicePixelRatio, rounded up to a shared width), not the camera's full resolution.
 
 use crate::support::{TestServer, camera};
-use std::process::Command;
 
 /// 1000 px wide: the grid (columns of at least 360 px, 16 px padding, 12 px gaps) has 2 columns
 /// of 478 px, so tiles ask for 480 at ratio 1 and 960 at ratio 2 (956 device pixels).
@@ -27,22 +26,12 @@ async fn grid_tiles_ask_for_variants_as_wide_as_they_are_drawn() {
         .collect();
     let srv = TestServer::start(&config).await;
     let url = format!("http://{}/", srv.addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("grid_tiles.mjs"))
-            .args([url.as_str(), "4000", &VIEWPORT_WIDTH.to_string(), "1,2"])
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "grid_tiles.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let runs: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("grid_tiles.mjs prints JSON");
+    let runs = crate::support::run_browser_script(
+        &scripts,
+        "grid_tiles.mjs",
+        &[&url, "4000", &VIEWPORT_WIDTH.to_string(), "1,2"],
+    )
+    .await;
     eprintln!("Chromium on the grid: {runs}");
     for (run, (width, height)) in runs
         .as_array()

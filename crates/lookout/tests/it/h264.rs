@@ -288,22 +288,7 @@ async fn a_program_that_does_not_write_h264_gets_a_clear_error() {
 
 /// Runs tests/browser/h264.mjs on `url`; its JSON report.
 async fn page_report(scripts: std::path::PathBuf, url: String, mode: &str) -> serde_json::Value {
-    let mode = mode.to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("h264.mjs"))
-            .args([url.as_str(), mode.as_str(), "2500"])
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "h264.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("h264.mjs prints JSON")
+    crate::support::run_browser_script(&scripts, "h264.mjs", &[&url, mode, "2500"]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@
 //! segment's second fetch from its cache.
 
 use crate::h264::{decode_errors, probe, x264_camera};
-use crate::support::{TestServer, basic, login_config, require, testpattern};
+use crate::recording::{config, recording_server, unix_secs, wait_rows};
+use crate::support::{TestServer, basic, login_config, require, run_browser_script, testpattern};
 use lookout_bench::Response;
 use std::path::Path;
 use std::process::Command;
@@ -191,51 +192,15 @@ async fn live_hls_plays_in_ffmpeg_and_its_window_slides() {
     srv.stop().await;
 }
 
-/// (start_ms, end_ms, frames) of the recorded segments, in order.
-fn recorded(data_dir: &Path) -> Vec<(i64, i64, i64)> {
-    let path = data_dir.join("lookout.db");
-    if !path.exists() {
-        return Vec::new();
-    }
-    let db = rusqlite::Connection::open(path).unwrap();
-    db.busy_timeout(Duration::from_secs(10)).unwrap();
-    let Ok(mut stmt) = db.prepare(
-        "SELECT start_ms, end_ms, frames FROM recording_segments WHERE camera = 'rec' ORDER BY camera_seq",
-    ) else {
-        return Vec::new();
-    };
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_hls_plays_every_recorded_frame_of_a_range() {
     if !have_ffmpeg() {
         return;
     }
-    let srv = TestServer::start(&format!(
-        "[recording]\nsegment_seconds = 1\nmin_free_gib = 0\nmin_free_percent = 0\n{}",
-        x264_camera("rec", "[camera.recording]\nmode = \"continuous\"\n")
-    ))
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let rows = loop {
-        let rows = recorded(&srv.state_dir);
-        if rows.len() >= 5 {
-            break rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} segments after 90 s",
-            rows.len()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let (srv, rows) = recording_server("", 5).await;
     // Segments 1 to 4: the range starts inside the first and ends inside the fourth.
-    let (start, end) = (rows[0].0 + 100, rows[3].1 - 100);
-    let expected: i64 = rows[..4].iter().map(|r| r.2).sum();
+    let (start, end) = (rows[0].start_ms + 100, rows[3].end_ms - 100);
+    let expected: i64 = rows[..4].iter().map(|r| r.frames).sum();
     let path = format!(
         "/cameras/rec/hls/recorded.m3u8?start={}&end={}",
         unix_secs(start),
@@ -390,23 +355,8 @@ async fn a_token_in_the_url_is_carried_into_segment_uris_and_makes_answers_share
 
 /// Runs tests/browser/hls.mjs; its JSON report, checked: no error, 640 wide, and the video's
 /// time moved on by more than a second in 3 s (generous: a busy machine may stall a little).
-async fn plays_in_chromium(scripts: &Path, page: String, playlist: String, mode: &'static str) {
-    let script = scripts.join("hls.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .args([page.as_str(), playlist.as_str(), mode, "5000"])
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "hls.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("hls.mjs prints JSON");
+async fn plays_in_chromium(scripts: &Path, page: &str, playlist: &str, mode: &'static str) {
+    let seen = run_browser_script(scripts, "hls.mjs", &[page, playlist, mode, "5000"]).await;
     eprintln!("Chromium ({mode}): {seen}");
     assert_eq!(seen["error"], serde_json::Value::Null, "{mode}: {seen}");
     assert_eq!(seen["errors"], serde_json::json!([]), "{mode}: {seen}");
@@ -435,39 +385,17 @@ async fn chromium_plays_live_and_recorded_hls_with_hls_js() {
         crate::support::missing("hls.js in tests/browser/node_modules (npm ci in tests/browser)");
         return;
     }
-    let srv = TestServer::start(&format!(
-        "[recording]\nsegment_seconds = 1\nmin_free_gib = 0\nmin_free_percent = 0\n{}",
-        x264_camera("rec", "[camera.recording]\nmode = \"continuous\"\n")
-    ))
-    .await;
+    let srv = TestServer::start(&config("", "")).await;
     let page = format!("{}/hls-test", srv.origin());
-    plays_in_chromium(
-        &scripts,
-        page.clone(),
-        "/cameras/rec/hls/index.m3u8".into(),
-        "hlsjs",
-    )
-    .await;
+    plays_in_chromium(&scripts, &page, "/cameras/rec/hls/index.m3u8", "hlsjs").await;
     // By now more than 5 s are recorded.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let rows = loop {
-        let rows = recorded(&srv.state_dir);
-        if rows.len() >= 6 {
-            break rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} segments after 60 s",
-            rows.len()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let rows = wait_rows(&srv.state_dir, 6).await;
     let playlist = format!(
         "/cameras/rec/hls/recorded.m3u8?start={}&end={}",
-        unix_secs(rows[0].0),
-        unix_secs(rows.last().unwrap().1)
+        unix_secs(rows[0].start_ms),
+        unix_secs(rows.last().unwrap().end_ms)
     );
-    plays_in_chromium(&scripts, page, playlist, "hlsjs").await;
+    plays_in_chromium(&scripts, &page, &playlist, "hlsjs").await;
     srv.stop().await;
 }
 
@@ -586,9 +514,4 @@ async fn a_live_session_ends_without_requests_and_the_camera_goes_idle() {
         asked.elapsed()
     );
     srv.stop().await;
-}
-
-/// Unix milliseconds as the Unix seconds playback URLs take (`1796606795.951`).
-fn unix_secs(ms: i64) -> String {
-    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }

@@ -5,8 +5,8 @@
 //! timeline in Chromium (click a run, the recording plays, "Live" returns).
 
 use crate::h264::{curl_for, decode_errors, probe};
-use crate::recording::{Row, config, have_ffmpeg, wait_rows};
-use crate::support::TestServer;
+use crate::recording::{Row, have_ffmpeg, recording_server, unix_secs, wait_rows};
+use crate::support::{TestServer, run_browser_script};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -17,9 +17,16 @@ fn db(dir: &Path) -> rusqlite::Connection {
     db
 }
 
-/// `ms` as the Unix seconds the API takes.
-fn secs(ms: i64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
+/// A motion event of camera `rec` whose finished clip runs from `first`'s start to `last`'s
+/// end, as the motion detector would write it; its id.
+fn insert_clip_event(dir: &Path, first: &Row, last: &Row) -> i64 {
+    let db = db(dir);
+    db.execute(
+        "INSERT INTO events (camera, kind, started_at, details, clip_start_ms, clip_end_ms) VALUES ('rec', 'motion', ?1, '{}', ?2, ?3)",
+        rusqlite::params![first.start_ms / 1000, first.start_ms, last.end_ms],
+    )
+    .unwrap();
+    db.last_insert_rowid()
 }
 
 async fn status_and_error(server: &TestServer, path: &str) -> (u16, String) {
@@ -33,18 +40,11 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     if !have_ffmpeg() {
         return;
     }
-    let server = TestServer::start(&config("", "")).await;
+    let (server, segs) = recording_server("", 5).await;
     let dir = server.state_dir.clone();
-    let segs: Vec<Row> = wait_rows(&dir, 5).await;
 
     // An event with a clip inside the recording, as a motion event's would be.
-    let db = db(&dir);
-    db.execute(
-        "INSERT INTO events (camera, kind, started_at, details, clip_start_ms, clip_end_ms) VALUES ('rec', 'motion', ?1, '{}', ?2, ?3)",
-        rusqlite::params![segs[1].start_ms / 1000, segs[1].start_ms, segs[2].end_ms],
-    )
-    .unwrap();
-    let event = db.last_insert_rowid();
+    let event = insert_clip_event(&dir, &segs[1], &segs[2]);
 
     // The list, default window (the last 24 h): one run holding every segment so far.
     let list = server.json("/api/cameras/rec/recordings").await;
@@ -132,8 +132,8 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     let url = format!(
         "http://{}/cameras/rec/recording.mp4?start={}&end={}&download=1",
         server.addr,
-        secs(start),
-        secs(end)
+        unix_secs(start),
+        unix_secs(end)
     );
     let headers = curl_for(url, 30, out.path(), &[]).await;
     assert!(headers.starts_with("HTTP/1.1 200"), "{headers}");
@@ -189,14 +189,14 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     for (query, says) in [
         (String::from("start=100"), "start and end are needed"),
         (
-            format!("start={}&end={}", secs(start), secs(start)),
+            format!("start={}&end={}", unix_secs(start), unix_secs(start)),
             "must be after start",
         ),
         (
             format!(
                 "start={}&end={}",
-                secs(start),
-                secs(start + 6 * 3600 * 1000 + 1000)
+                unix_secs(start),
+                unix_secs(start + 6 * 3600 * 1000 + 1000)
             ),
             "export it in parts",
         ),
@@ -215,6 +215,7 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     // A change of the video format (a second init, as a new resolution makes) after the
     // last segment: a range across it is refused with its two parts; the list splits it.
     let last = wait_rows(&dir, 6).await.last().cloned().unwrap();
+    let db = db(&dir);
     db.execute(
         "INSERT INTO recording_inits (camera, sha256, codec, width, height, path) VALUES ('rec', 'other', 'avc1.640028', 1280, 720, 'recordings/rec/init-other.mp4')",
         [],
@@ -231,8 +232,8 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     let r = server
         .get(&format!(
             "/cameras/rec/recording.mp4?start={}&end={}",
-            secs(last.start_ms),
-            secs(t1)
+            unix_secs(last.start_ms),
+            unix_secs(t1)
         ))
         .await;
     assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
@@ -247,8 +248,8 @@ async fn the_recordings_list_shows_runs_and_events_and_a_range_exports_as_one_pl
     let list = server
         .json(&format!(
             "/api/cameras/rec/recordings?from={}&to={}",
-            secs(segs[0].start_ms),
-            secs(t1 + 1000)
+            unix_secs(segs[0].start_ms),
+            unix_secs(t1 + 1000)
         ))
         .await;
     let runs = list["runs"].as_array().unwrap();
@@ -290,25 +291,9 @@ async fn chromium_plays_a_recording_from_the_timeline_and_returns_to_live() {
         return;
     }
     // MSE for the live picture (WebRTC builds would use a peer; not what this is about).
-    let server = TestServer::start(&format!("[webrtc]\nenabled = false\n{}", config("", ""))).await;
-    wait_rows(&server.state_dir, 4).await;
+    let (server, _) = recording_server("[webrtc]\nenabled = false\n", 4).await;
     let url = format!("{}/cameras/rec", server.origin());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("timeline.mjs"))
-            .arg(&url)
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "timeline.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("timeline.mjs prints JSON");
+    let seen = run_browser_script(&scripts, "timeline.mjs", &[&url]).await;
     eprintln!("Chromium timeline: {seen}");
     assert!(seen["failure"].is_null(), "{seen}");
     assert!(seen["runs"].as_u64() >= Some(1), "{seen}");
@@ -437,34 +422,11 @@ async fn chromium_plays_an_event_clip_on_the_events_page() {
     if !have_ffmpeg() {
         return;
     }
-    let server = TestServer::start(&config("", "")).await;
-    let segs: Vec<Row> = wait_rows(&server.state_dir, 4).await;
+    let (server, segs) = recording_server("", 4).await;
     // An event with a finished clip over segments 1 and 2, as a motion event's would be.
-    let db = db(&server.state_dir);
-    db.execute(
-        "INSERT INTO events (camera, kind, started_at, details, clip_start_ms, clip_end_ms) VALUES ('rec', 'motion', ?1, '{}', ?2, ?3)",
-        rusqlite::params![segs[1].start_ms / 1000, segs[1].start_ms, segs[2].end_ms],
-    )
-    .unwrap();
-    let event = db.last_insert_rowid();
+    let event = insert_clip_event(&server.state_dir, &segs[1], &segs[2]);
     let url = format!("{}/events", server.origin());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("event_clip.mjs"))
-            .arg(&url)
-            .arg(event.to_string())
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "event_clip.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("event_clip.mjs prints JSON");
+    let seen = run_browser_script(&scripts, "event_clip.mjs", &[&url, &event.to_string()]).await;
     eprintln!("Chromium event clip: {seen}");
     assert!(seen["failure"].is_null(), "{seen}");
     assert_eq!(

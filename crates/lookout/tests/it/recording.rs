@@ -138,6 +138,19 @@ pub(crate) fn config(recording: &str, camera_keys: &str) -> String {
     )
 }
 
+/// A server with `extra` (TOML) before [`config`]`("", "")`, once the index lists at least
+/// `segments` segments: the server and those rows.
+pub(crate) async fn recording_server(extra: &str, segments: usize) -> (TestServer, Vec<Row>) {
+    let server = TestServer::start(&format!("{extra}{}", config("", ""))).await;
+    let rows = wait_rows(&server.state_dir, segments).await;
+    (server, rows)
+}
+
+/// Unix milliseconds as the Unix seconds playback URLs take (`1796606795.951`).
+pub(crate) fn unix_secs(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
 pub(crate) fn have_ffmpeg() -> bool {
     require("ffmpeg", "ffmpeg") && require("ffprobe", "ffmpeg") && require("curl", "curl")
 }
@@ -147,9 +160,8 @@ async fn continuous_segments_play_and_an_event_clip_is_one_playable_mp4() {
     if !have_ffmpeg() {
         return;
     }
-    let server = TestServer::start(&config("", "")).await;
+    let (server, segs) = recording_server("", 4).await;
     let dir = server.state_dir.clone();
-    let segs = wait_rows(&dir, 4).await;
     for r in &segs {
         check_playable(&dir, r);
         // `-g 30` at 30 fps and a 1 s target: one key frame a second, one segment each.

@@ -321,6 +321,37 @@ pub fn browser_scripts() -> Option<std::path::PathBuf> {
     }
 }
 
+/// Runs `node SCRIPT ARGS…` from `tests/browser` (`scripts`, as [`browser_scripts`] gives it)
+/// off the test's runtime; the one JSON line the script prints. It must exit 0.
+pub async fn run_browser_script(
+    scripts: &std::path::Path,
+    script: &str,
+    args: &[&str],
+) -> serde_json::Value {
+    let path = scripts.join(script);
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(path)
+            .args(args)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} prints JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 /// Width and height of a JPEG, checking it is complete and decodes.
 pub fn jpeg_size(data: &[u8]) -> (u32, u32) {
     let img = lookout_core::jpeg::decode_rgb(data)

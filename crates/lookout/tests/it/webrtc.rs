@@ -173,22 +173,7 @@ async fn whep_needs_a_login_and_revocation_ends_the_peer() {
 
 /// Runs tests/browser/webrtc.mjs on `url`; its JSON report.
 async fn page_report(scripts: std::path::PathBuf, url: String, mode: &str) -> serde_json::Value {
-    let mode = mode.to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(scripts.join("webrtc.mjs"))
-            .args([url.as_str(), mode.as_str(), "3000"])
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "webrtc.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("webrtc.mjs prints JSON")
+    crate::support::run_browser_script(&scripts, "webrtc.mjs", &[&url, mode, "3000"]).await
 }
 
 /// Chromium plays the camera page over WebRTC: frames decoded keep growing without freezes,

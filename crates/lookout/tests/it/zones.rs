@@ -3,7 +3,6 @@
 //! headless Chromium.
 
 use crate::support::{TestServer, basic, browser_scripts, login_config, set_cookies};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn config(data: &std::path::Path) -> String {
@@ -141,25 +140,13 @@ async fn an_admin_draws_a_zone_on_the_camera_page_in_chromium() {
     );
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium-zones.png");
     let base = s.origin();
-    let out = tokio::task::spawn_blocking({
-        let shot = shot.clone();
-        move || {
-            Command::new("node")
-                .arg(scripts.join("zones.mjs"))
-                .args([base.as_str(), "yard", "root", "admin password"])
-                .arg(&shot)
-                .output()
-                .expect("run node")
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "zones.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shot_arg = shot.to_str().expect("a UTF-8 target path");
+    let report = crate::support::run_browser_script(
+        &scripts,
+        "zones.mjs",
+        &[&base, "yard", "root", "admin password", shot_arg],
+    )
+    .await;
     assert_eq!(report["status"], "saved", "{report}");
     assert_eq!(report["polygons"], 1, "{report}");
     let got = s
