@@ -11,7 +11,7 @@
 // window, the page's label, the clock check) and `end`.
 //
 //   node bench_latency.mjs PAGE_URL WARMUP_MS SECONDS_MS LEFT,TOP,CELL,COLUMNS,ROWS
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [url, warmupMs, windowMs, grid] = process.argv.slice(2);
 if (!grid) {
@@ -20,15 +20,10 @@ if (!grid) {
 }
 const [left, top, cell, columns, rows] = grid.split(',').map(Number);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  // The same flags as tests/browser/webrtc.mjs.
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-    '--allow-loopback-in-peer-connection',
-  ],
+// The same flags as tests/browser/webrtc.mjs.
+const browser = await launchChromium({
+  autoplay: true,
+  args: ['--allow-loopback-in-peer-connection'],
 });
 
 // Keeps the page's peer connections where the script can ask them for statistics.
