@@ -11,6 +11,7 @@ pub mod watch;
 #[cfg(feature = "webrtc")]
 pub mod webrtc;
 
+mod jpeg_folder;
 mod procfs;
 mod report;
 mod runtime;
