@@ -71,6 +71,10 @@ pub struct FanoutArgs {
     /// from the first connect to the last viewer's first frame).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub ramp_batch: u64,
+    /// Threads of the bench's own client. One reads 1000 viewers with room to spare; 10,000
+    /// viewers at 10 fps (100,000 parts a second) need more, or the client is what limits.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub client_threads: u64,
 }
 
 /// What the bench camera is.
@@ -157,7 +161,7 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
         _ => None,
     };
     let header = report::Header::capture(&args.server_bin, camera);
-    let rt = runtime::single_thread()?;
+    let rt = runtime::with_threads(usize::try_from(args.client_threads).unwrap_or(1))?;
     let mut runs = Vec::new();
     let mut idle_rss_kib = None;
     for (i, &n) in args.viewers.iter().enumerate() {
