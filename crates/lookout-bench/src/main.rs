@@ -1,4 +1,4 @@
-//! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 1000 MJPEG
+//! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 10,000 MJPEG
 //! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
 //! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
 //! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU;

@@ -1,21 +1,22 @@
 //! `lookout-bench fanout`: for each viewer count, start a fresh server with one camera (the
-//! built-in test pattern, or ffmpeg's `testsrc2` as a `command` source sending MJPEG or H.264),
-//! open that many viewers of `stream.mjpeg` or `stream.mp4`, and measure delivered frame rates,
+//! built-in test pattern, ffmpeg's `testsrc2` as a `command` source sending MJPEG or H.264, or a
+//! `files` source replaying a folder of `testsrc2` JPEGs), open that many viewers of `stream.mjpeg` or `stream.mp4`, and measure delivered frame rates,
 //! latency, time to first frame, server CPU per frame and peak memory.
 
+use super::jpeg_folder::{self, JpegFolder};
 use super::report::{self, ChildrenCpu, RunResult};
 use super::server::Server;
 use super::viewer::{self, StreamKind, Window};
 use super::{procfs, runtime};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// Viewers are opened this many at a time, one batch every `RAMP_INTERVAL`: 1000 viewers join
-/// over one second, not in one burst the listen backlog would have to absorb.
-const RAMP_BATCH: usize = 10;
+/// Viewers are opened `--ramp-batch` at a time (10 by default), one batch every
+/// `RAMP_INTERVAL`: 1000 viewers join over one second, not in one burst the listen backlog
+/// would have to absorb.
 const RAMP_INTERVAL: Duration = Duration::from_millis(10);
 
 /// How long after start the idle server's memory is read.
@@ -23,6 +24,9 @@ const IDLE_SETTLE: Duration = Duration::from_secs(2);
 
 /// Sockets we keep for ourselves beyond one per viewer (stdio, the health probe, slack).
 const SPARE_FDS: u64 = 64;
+
+/// Connections the server accepts beyond one per viewer: the health probes while it starts.
+const SPARE_CONNECTIONS: usize = 64;
 
 #[derive(Debug, clap::Args)]
 pub struct FanoutArgs {
@@ -40,7 +44,9 @@ pub struct FanoutArgs {
     pub warmup_seconds: u64,
     /// The camera: Lookout's own test pattern (encoded by the server, ~25 KB at 720p), or
     /// ffmpeg's `testsrc2` piped in as MJPEG by a `command` source (passed through, ~50 KB at
-    /// 720p; ffmpeg's CPU is reported apart from the server's).
+    /// 720p; ffmpeg's CPU is reported apart from the server's), or a `files` source replaying
+    /// 60 `testsrc2` JPEGs the bench writes with ffmpeg before the runs (passed through, no
+    /// child process: the server's CPU is all of it).
     #[arg(long, value_enum, default_value_t = SourceKind::Testpattern)]
     pub source: SourceKind,
     /// What every viewer reads: the MJPEG stream, or the H.264 fragmented MP4 (for the test
@@ -56,6 +62,19 @@ pub struct FanoutArgs {
     /// Camera frame rate.
     #[arg(long, default_value_t = 30)]
     pub fps: u32,
+    /// MJPEG quality of the `ffmpeg` and `files` sources (ffmpeg's `-q:v`, 2 best to 31
+    /// worst): 4 gives ~22 KB at 640x480 and ~50 KB at 1280x720; 25 at 320x240 about 4 KB.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=31))]
+    pub jpeg_quality: u32,
+    /// Viewers that start connecting together, one batch every 10 ms: 10 lets 1000 viewers join
+    /// in a second; more tests how fast the server accepts (the report gives each run's time
+    /// from the first connect to the last viewer's first frame).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ramp_batch: u64,
+    /// Threads of the bench's own client. One reads 1000 viewers with room to spare; 10,000
+    /// viewers at 10 fps (100,000 parts a second) need more, or the client is what limits.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub client_threads: u64,
 }
 
 /// What the bench camera is.
@@ -69,6 +88,9 @@ pub enum SourceKind {
     /// `kind = "command"`, `format = "h264"`: ffmpeg's `testsrc2` through libx264 (veryfast,
     /// zerolatency, no B-frames, a key frame every 2 s), passed through as with an H.264 camera.
     FfmpegH264,
+    /// `kind = "files"`: a folder of 60 `testsrc2` JPEGs (`-q:v` as `--jpeg-quality`), each read
+    /// from disk and forwarded at `--fps`, as the issue 17 measurements did.
+    Files,
 }
 
 impl SourceKind {
@@ -78,7 +100,13 @@ impl SourceKind {
         match self {
             Self::Testpattern => format!("testpattern {w}x{h} at {fps} fps"),
             Self::Ffmpeg => format!(
-                "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, MJPEG -q:v {FFMPEG_QUALITY}"
+                "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, MJPEG -q:v {}",
+                args.jpeg_quality
+            ),
+            Self::Files => format!(
+                "files source: {} JPEGs of ffmpeg testsrc2 {w}x{h} -q:v {}, replayed at {fps} fps",
+                jpeg_folder::FRAME_COUNT,
+                args.jpeg_quality
             ),
             Self::FfmpegH264 => format!(
                 "command source: ffmpeg testsrc2 {w}x{h} at {fps} fps, H.264 libx264 veryfast CRF 23, \
@@ -88,12 +116,16 @@ impl SourceKind {
     }
 }
 
-/// The config before the camera: see [`config_toml`].
-const SERVER_TOML: &str = "[auth]\nmode = \"none\"\n\n[server]\nmax_connections = 2000\n\
-                           max_connections_per_address = 2001\n\n";
-
-/// ffmpeg's MJPEG quality scale (2 best, 31 worst); 4 gives about 50 KB at 720p for testsrc2.
-const FFMPEG_QUALITY: u32 = 4;
+/// The config before the camera, for `viewers` viewers: see [`config_toml`].
+fn server_toml(viewers: usize) -> String {
+    let most = viewers + SPARE_CONNECTIONS;
+    // A per-address limit above `max_connections` turns it off (docs/ref/config.md).
+    format!(
+        "[auth]\nmode = \"none\"\n\n[server]\nmax_connections = {most}\n\
+         max_connections_per_address = {}\n\n",
+        most + 1
+    )
+}
 
 pub fn run(args: &FanoutArgs) -> io::Result<()> {
     if args.viewers.is_empty() || args.viewers.contains(&0) || args.seconds == 0 {
@@ -110,20 +142,32 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
             most + SPARE_FDS
         )));
     }
-    let camera = format!(
+    let mut camera = format!(
         "{}, viewers read {}, {} s measured after {} s warm-up",
         args.source.describe(args),
         args.stream.path(),
         args.seconds,
         args.warmup_seconds
     );
+    let folder = match args.source {
+        SourceKind::Files => {
+            let f = JpegFolder::write(args.width, args.height, args.fps, args.jpeg_quality)?;
+            camera.push_str(&format!(
+                ", mean file {:.1} KB",
+                f.mean_bytes as f64 / 1024.0
+            ));
+            Some(f)
+        }
+        _ => None,
+    };
     let header = report::Header::capture(&args.server_bin, camera);
-    let rt = runtime::single_thread()?;
+    let rt = runtime::with_threads(usize::try_from(args.client_threads).unwrap_or(1))?;
     let mut runs = Vec::new();
     let mut idle_rss_kib = None;
     for (i, &n) in args.viewers.iter().enumerate() {
         eprintln!("fanout: {n} viewer(s)…");
-        let (run, idle) = rt.block_on(run_one(args, n, i == 0))?;
+        let config = config_toml(args, n, folder.as_ref().map(JpegFolder::path))?;
+        let (run, idle) = rt.block_on(run_one(args, &config, n, i == 0))?;
         idle_rss_kib = idle_rss_kib.or(idle);
         eprintln!("fanout: {n} viewer(s): {}", report::one_line(&run));
         runs.push(run);
@@ -132,15 +176,30 @@ pub fn run(args: &FanoutArgs) -> io::Result<()> {
     Ok(())
 }
 
-fn config_toml(args: &FanoutArgs) -> String {
+/// The server's config for `viewers` viewers; `files_dir` is the folder a `files` source plays.
+fn config_toml(args: &FanoutArgs, viewers: usize, files_dir: Option<&Path>) -> io::Result<String> {
     let (w, h, fps) = (args.width, args.height, args.fps);
     let source = match args.source {
         SourceKind::Testpattern => {
             format!("kind = \"testpattern\"\nwidth = {w}\nheight = {h}\nfps = {fps}\n")
         }
+        SourceKind::Files => {
+            let dir = files_dir
+                .ok_or_else(|| io::Error::other("--source files needs its folder of JPEGs"))?;
+            let dir = dir.to_str().ok_or_else(|| {
+                io::Error::other(format!(
+                    "{} is not UTF-8: TOML cannot hold it",
+                    dir.display()
+                ))
+            })?;
+            format!(
+                "kind = \"files\"\ndir = {}\nfps = {fps}\n",
+                jpeg_folder::toml_string(dir)
+            )
+        }
         SourceKind::Ffmpeg | SourceKind::FfmpegH264 => {
             let lavfi = format!("testsrc2=size={w}x{h}:rate={fps}");
-            let quality = FFMPEG_QUALITY.to_string();
+            let quality = args.jpeg_quality.to_string();
             let gop = (fps * 2).to_string();
             let mut argv = vec![
                 "ffmpeg",
@@ -183,16 +242,20 @@ fn config_toml(args: &FanoutArgs) -> String {
     };
     // No logins (the server listens on 127.0.0.1 only, and a password check per viewer is not
     // what is measured), and every viewer comes from 127.0.0.1: no per-address limit.
-    format!("{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\n{source}")
+    Ok(format!(
+        "{}[[camera]]\nid = \"bench\"\n[camera.source]\n{source}",
+        server_toml(viewers)
+    ))
 }
 
 /// One server start with `viewers` viewers; with `measure_idle`, first its memory at rest.
 async fn run_one(
     args: &FanoutArgs,
+    config_toml: &str,
     viewers: usize,
     measure_idle: bool,
 ) -> io::Result<(RunResult, Option<u64>)> {
-    let mut server = Server::start(&args.server_bin, &config_toml(args)).await?;
+    let mut server = Server::start(&args.server_bin, config_toml).await?;
     let pid = server.pid();
     let idle_rss_kib = if measure_idle {
         tokio::time::sleep(IDLE_SETTLE).await;
@@ -202,7 +265,8 @@ async fn run_one(
     };
 
     let ramp_start = Instant::now();
-    let batches = viewers.div_ceil(RAMP_BATCH) as u32;
+    let ramp_batch = usize::try_from(args.ramp_batch).unwrap_or(usize::MAX);
+    let batches = viewers.div_ceil(ramp_batch) as u32;
     let ramp_end = ramp_start + RAMP_INTERVAL * batches;
     let start = ramp_end + Duration::from_secs(args.warmup_seconds);
     let window = Window {
@@ -212,8 +276,8 @@ async fn run_one(
     let mut tasks = JoinSet::new();
     for batch in 0..batches {
         tokio::time::sleep_until(ramp_start + RAMP_INTERVAL * batch).await;
-        let first = batch as usize * RAMP_BATCH;
-        for _ in first..viewers.min(first + RAMP_BATCH) {
+        let first = batch as usize * ramp_batch;
+        for _ in first..viewers.min(first.saturating_add(ramp_batch)) {
             tasks.spawn(viewer::run(server.addr, args.stream, window, args.fps));
         }
     }
@@ -242,6 +306,8 @@ async fn run_one(
         viewers,
         seconds: args.seconds as f64,
         reports,
+        ramp_start,
+        ramp: RAMP_INTERVAL * batches.saturating_sub(1),
         server_cpu_s: server_cpu,
         children,
         client_cpu_s: client_cpu,
@@ -273,10 +339,11 @@ mod tests {
         let a = args(&["--width", "640", "--height", "480", "--fps", "15"]);
         assert_eq!(a.source, SourceKind::Testpattern);
         assert_eq!(
-            config_toml(&a),
+            config_toml(&a, 100, None).expect("config"),
             format!(
-                "{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\n\
-             width = 640\nheight = 480\nfps = 15\n"
+                "{}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"testpattern\"\n\
+             width = 640\nheight = 480\nfps = 15\n",
+                server_toml(100)
             )
         );
     }
@@ -285,12 +352,13 @@ mod tests {
     fn ffmpeg_source_is_a_command_with_the_size_and_rate() {
         let a = args(&["--source", "ffmpeg", "--width", "1920", "--height", "1080"]);
         assert_eq!(
-            config_toml(&a),
+            config_toml(&a, 1, None).expect("config"),
             format!(
-                "{SERVER_TOML}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\n\
+                "{}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"command\"\n\
              command = [\"ffmpeg\", \"-hide_banner\", \"-loglevel\", \"error\", \"-re\", \
              \"-f\", \"lavfi\", \"-i\", \"testsrc2=size=1920x1080:rate=30\", \"-f\", \"mjpeg\", \
-             \"-q:v\", \"4\", \"-\"]\n"
+             \"-q:v\", \"4\", \"-\"]\n",
+                server_toml(1)
             )
         );
         assert!(Cli::try_parse_from(["fanout", "--server-bin", "x", "--source", "v4l2"]).is_err());
@@ -300,11 +368,43 @@ mod tests {
     fn ffmpeg_h264_source_passes_libx264_annex_b_through() {
         let a = args(&["--source", "ffmpeg-h264", "--stream", "mp4", "--fps", "25"]);
         assert_eq!(a.stream.path(), "/cameras/bench/stream.mp4");
-        let toml = config_toml(&a);
+        let toml = config_toml(&a, 1, None).expect("config");
         assert!(
             toml.contains("\"libx264\", \"-preset\", \"veryfast\"")
                 && toml.contains("\"-g\", \"50\", \"-f\", \"h264\", \"-\"]\nformat = \"h264\"\n"),
             "{toml}"
         );
+    }
+
+    #[test]
+    fn files_source_plays_the_folder_at_the_rate() {
+        let a = args(&["--source", "files", "--width", "640", "--height", "480"]);
+        assert_eq!(a.jpeg_quality, 4);
+        let toml = config_toml(&a, 1, Some(Path::new("/tmp/lookout-bench-1-0"))).expect("config");
+        assert_eq!(
+            toml,
+            format!(
+                "{}[[camera]]\nid = \"bench\"\n[camera.source]\nkind = \"files\"\n\
+                 dir = \"/tmp/lookout-bench-1-0\"\nfps = 30\n",
+                server_toml(1)
+            )
+        );
+        assert!(config_toml(&a, 1, None).is_err(), "no folder, no config");
+        assert!(a.source.describe(&a).starts_with("files source: 60 JPEGs"));
+        let low = args(&["--source", "files", "--jpeg-quality", "25", "--fps", "10"]);
+        assert_eq!(low.jpeg_quality, 25);
+        assert!(
+            Cli::try_parse_from(["fanout", "--server-bin", "x", "--jpeg-quality", "1"]).is_err()
+        );
+    }
+
+    #[test]
+    fn the_connection_limit_follows_the_viewer_count() {
+        let toml = server_toml(10_000);
+        assert!(
+            toml.contains("max_connections = 10064\nmax_connections_per_address = 10065\n"),
+            "{toml}"
+        );
+        assert!(server_toml(1).contains("max_connections = 65\n"));
     }
 }

@@ -12,6 +12,7 @@ pub mod watch;
 pub mod webrtc;
 pub mod webrtc_latency;
 
+mod jpeg_folder;
 mod procfs;
 mod report;
 mod runtime;

@@ -7,6 +7,7 @@ use super::viewer::ViewerReport;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Everything measured in one server start.
 #[derive(Debug)]
@@ -14,6 +15,10 @@ pub struct RunResult {
     pub viewers: usize,
     pub seconds: f64,
     pub reports: Vec<ViewerReport>,
+    /// When the first viewer started connecting, and how long the ramp of joins was meant to
+    /// take (viewers join in batches).
+    pub ramp_start: Instant,
+    pub ramp: Duration,
     /// The server's own CPU time (its threads; not its children).
     pub server_cpu_s: f64,
     /// CPU time of the server's child processes (a `command` source's ffmpeg).
@@ -275,6 +280,24 @@ fn notes(run: &RunResult) -> String {
             ""
         },
     );
+    let mut connected: Vec<Duration> = run.reports.iter().filter_map(|r| r.connected).collect();
+    connected.sort_unstable();
+    if let (Some(median), Some(max)) = (quantile(&connected, 0.5), connected.last()) {
+        let _ = write!(
+            s,
+            ", connect to response headers median {:.1} ms, max {:.1} ms",
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+    }
+    if let Some(last) = run.reports.iter().filter_map(|r| r.first_frame_at).max() {
+        let _ = write!(
+            s,
+            ", last first frame {:.2} s after the first connect (joins spread over {:.2} s)",
+            last.duration_since(run.ramp_start).as_secs_f64(),
+            run.ramp.as_secs_f64()
+        );
+    }
     let untimed: u64 = run.reports.iter().map(|r| u64::from(r.untimed)).sum();
     if untimed > 0 {
         let _ = write!(s, ", {untimed} frames without a capture time");

@@ -151,19 +151,24 @@ fn free_port() -> io::Result<SocketAddr> {
     TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 
-/// A directory for one server's config and log, removed when dropped.
-struct ScratchDir {
+/// A directory of our own under the system's temporary folder (one server's config and log, or
+/// the bench's camera files), removed with what is in it when dropped.
+pub struct ScratchDir {
     path: PathBuf,
 }
 
 impl ScratchDir {
-    fn new() -> io::Result<Self> {
+    pub fn new() -> io::Result<Self> {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("lookout-bench-{}-{n}", std::process::id()));
         std::fs::create_dir(&path)?;
         Ok(Self { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 

@@ -33,8 +33,13 @@ pub struct Window {
 
 #[derive(Debug, Default)]
 pub struct ViewerReport {
+    /// From just before connecting to the response's headers: how long the server took to
+    /// accept the connection and answer.
+    pub connected: Option<Duration>,
     /// From just before connecting to the end of the first part.
     pub first_frame: Option<Duration>,
+    /// When the first part ended.
+    pub first_frame_at: Option<Instant>,
     /// Frames received inside the window.
     pub frames: u32,
     /// Their bytes: JPEG bodies, or each fragment's `moof` and `mdat`.
@@ -87,6 +92,7 @@ async fn watch(
     report: &mut ViewerReport,
 ) -> io::Result<()> {
     let mut stream = lookout_bench::open_stream(addr, path, &[]).await?;
+    report.connected = Some(started.elapsed());
     if stream.status() != 200 {
         return Err(io::Error::other(format!("HTTP status {}", stream.status())));
     }
@@ -94,6 +100,7 @@ async fn watch(
         let now = Instant::now();
         if report.first_frame.is_none() {
             report.first_frame = Some(now - started);
+            report.first_frame_at = Some(now);
         }
         if now < window.start || now >= window.end {
             continue;
@@ -121,6 +128,7 @@ async fn watch_mp4(
     report: &mut ViewerReport,
 ) -> io::Result<()> {
     let mut stream = lookout_bench::open_mp4_stream(addr, path, &[]).await?;
+    report.connected = Some(started.elapsed());
     if stream.status() != 200 {
         return Err(io::Error::other(format!("HTTP status {}", stream.status())));
     }
@@ -139,6 +147,7 @@ async fn watch_mp4(
                 let now = Instant::now();
                 if report.first_frame.is_none() {
                     report.first_frame = Some(now - started);
+                    report.first_frame_at = Some(now);
                 }
                 if now < window.start || now >= window.end {
                     continue;
