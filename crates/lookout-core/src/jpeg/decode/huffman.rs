@@ -4,6 +4,17 @@
 
 use crate::Error;
 
+/// `v`, the `n` (1 to 16) bits after a Huffman code, as the signed value they stand for
+/// (T.81 F.2.2.1 EXTEND): below half the range are the negative values.
+#[inline]
+fn extend(v: i32, n: u32) -> i32 {
+    if v < 1 << (n - 1) {
+        v - (1 << n) + 1
+    } else {
+        v
+    }
+}
+
 /// Bits of a code looked up in one step; longer codes (rare: they are the rare symbols) take
 /// the slow path. 9 bits is libjpeg's choice too, and the 1 KB table stays in L1.
 const LOOKAHEAD: u32 = 9;
@@ -19,6 +30,8 @@ pub(crate) struct Huffman {
     /// coefficient, code and value (1 to 10) `| positions to advance << 8` (run + 1, 16 for
     /// sixteen zeros, 0 for the end of the block); 0 when code and value are longer.
     skip: [u16; 1 << SKIP_LOOKAHEAD],
+    /// Beside `skip`: the coefficient's value (T.81 F.2.2.1 EXTEND done), 0 for none.
+    value: [i16; 1 << SKIP_LOOKAHEAD],
     /// Largest code of each length (index 1..=16), -1 when there is none.
     max_code: [i32; 17],
     /// Index in `symbols` of a code of each length, minus that code.
@@ -32,6 +45,7 @@ impl Huffman {
         let mut table = Self {
             fast: [0; 1 << LOOKAHEAD],
             skip: [0; 1 << SKIP_LOOKAHEAD],
+            value: [0; 1 << SKIP_LOOKAHEAD],
             max_code: [-1; 17],
             offset: [0; 17],
             symbols: symbols.to_vec(),
@@ -67,6 +81,13 @@ impl Huffman {
                     let first = (code << shift) as usize;
                     let last = ((code + 1) << shift) as usize;
                     table.skip[first..last].fill((advance << 8 | (len + size)) as u16);
+                    if size > 0 {
+                        let value_shift = SKIP_LOOKAHEAD - len - size;
+                        for (i, v) in table.value[first..last].iter_mut().enumerate() {
+                            let raw = (((first + i) >> value_shift) & ((1 << size) - 1)) as i32;
+                            *v = extend(raw, size) as i16;
+                        }
+                    }
                 }
                 code += 1;
                 k += 1;
@@ -205,11 +226,22 @@ impl<'a> BitReader<'a> {
         }
         let v = (self.buf >> (64 - n)) as i32;
         self.consume(n);
-        if v < 1 << (n - 1) {
-            v - (1 << n) + 1
-        } else {
-            v
+        extend(v, n)
+    }
+
+    /// The next AC coefficient in one look-up, when its code and value fit in
+    /// `SKIP_LOOKAHEAD` bits (most do): the positions to advance (run + 1; 16 for sixteen
+    /// zeros, 0 for the end of the block) and its value. `None`: take [`Self::symbol`] and
+    /// [`Self::signed`]. Needs 16 bits in `buf` (after `need_32`).
+    #[inline]
+    pub(crate) fn fast_ac(&mut self, ac: &Huffman) -> Option<(usize, i32)> {
+        let i = (self.buf >> (64 - SKIP_LOOKAHEAD)) as usize;
+        let skip = ac.skip[i];
+        if skip == 0 {
+            return None;
         }
+        self.consume(u32::from(skip & 0xFF));
+        Some((usize::from(skip >> 8), i32::from(ac.value[i])))
     }
 
     /// Skips the rest of the data up to and past a restart marker, and empties `buf`.

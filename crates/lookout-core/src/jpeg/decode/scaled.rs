@@ -97,6 +97,9 @@ fn weight<const N: usize>(u: usize) -> f64 {
     // The butterflies take u = 0 and (for N = 4) u = 2 with factor 1 and give u = 1, 3 their
     // cosines themselves; so divide those out. For N = 2 the first output has +F1 exactly.
     let butterfly = match (N, u) {
+        // `idct_8` gives its AC inputs sqrt 2 x the cosine at the first pixel.
+        (8, 0) => 1.0,
+        (8, _) => std::f64::consts::SQRT_2 * (u as f64 * PI / 16.0).cos(),
         (4, 1) => (PI / 8.0).cos(),
         (4, 2) => (PI / 4.0).cos(),
         (4, 3) => (3.0 * PI / 8.0).cos(),
@@ -150,7 +153,7 @@ const fn last_needed<const N: usize>() -> usize {
 fn decode_block<const N: usize>(
     bits: &mut BitReader<'_>,
     plane: &mut Plane<'_>,
-    out: &mut [i32; 16],
+    out: &mut [i32],
 ) -> Result<bool, Error> {
     let positions: [u8; 64] = const { positions::<N>() };
     let last: usize = const { last_needed::<N>() };
@@ -165,20 +168,28 @@ fn decode_block<const N: usize>(
     let mut k = 1;
     while k <= last {
         bits.need_32();
-        let rs = bits.symbol(plane.ac)?;
-        let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
-        if size == 0 {
-            if run != 15 {
-                return Ok(any_ac); // end of block
+        let (advance, value) = match bits.fast_ac(plane.ac) {
+            Some(step) => step,
+            None => {
+                let rs = bits.symbol(plane.ac)?;
+                let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
+                let advance = match (run, size) {
+                    (15, 0) => 16,
+                    (_, 0) => 0,
+                    _ => run + 1,
+                };
+                (advance, bits.signed(size))
             }
-            k += 16;
-            continue;
+        };
+        if advance == 0 {
+            return Ok(any_ac); // end of block
         }
-        k += run;
-        let value = bits.signed(size);
-        if let Some(&pos) = positions.get(k).filter(|&&p| p != NONE) {
-            out[usize::from(pos)] = scale(value, k);
-            any_ac = true;
+        k += advance - 1;
+        if value != 0 {
+            if let Some(&pos) = positions.get(k).filter(|&&p| p != NONE) {
+                out[usize::from(pos)] = scale(value, k);
+                any_ac = true;
+            }
         }
         k += 1;
     }
@@ -259,11 +270,90 @@ fn decode_into<const N: usize>(
     bx: usize,
     by: usize,
 ) -> Result<(), Error> {
-    let mut coef = [0i32; 16];
-    let any_ac = decode_block::<N>(bits, plane, &mut coef)?;
     let at = by * N * plane.stride + bx * N;
-    idct_block::<N>(&coef, any_ac, &mut plane.pixels, at, plane.stride);
+    if N == 8 {
+        let mut coef = [0i32; 64];
+        let any_ac = decode_block::<N>(bits, plane, &mut coef)?;
+        idct_8x8(&coef, any_ac, &mut plane.pixels, at, plane.stride);
+    } else {
+        let mut coef = [0i32; 16];
+        let any_ac = decode_block::<N>(bits, plane, &mut coef)?;
+        idct_block::<N>(&coef, any_ac, &mut plane.pixels, at, plane.stride);
+    }
     Ok(())
+}
+
+/// The full 8-point IDCT of weighted inputs: out[x] = p[0] + sqrt 2 sum p[u] cos((2x + 1) u
+/// pi / 16) (the weights divide the sqrt 2 out):
+/// the Loeffler-Ligtenberg-Moschytz flow graph of libjpeg's `jidctint.c`, in i64 so no
+/// input, however damaged, overflows. Only chroma halved both ways, at 1/2, takes it.
+#[inline(always)]
+fn idct_8(p: [i64; 8]) -> [i64; 8] {
+    // The flow graph's constants in CONST_BITS: round(x * 2048).
+    const fn fix(x: f64) -> i64 {
+        (x * (1 << CONST_BITS) as f64 + 0.5) as i64
+    }
+    let round = 1i64 << (CONST_BITS - 1);
+    // Even part.
+    let z1 = (p[2] + p[6]) * fix(0.541_196_100);
+    let tmp2 = z1 - p[6] * fix(1.847_759_065);
+    let tmp3 = z1 + p[2] * fix(0.765_366_865);
+    let tmp0 = (p[0] + p[4]) << CONST_BITS;
+    let tmp1 = (p[0] - p[4]) << CONST_BITS;
+    let (tmp10, tmp13) = (tmp0 + tmp3, tmp0 - tmp3);
+    let (tmp11, tmp12) = (tmp1 + tmp2, tmp1 - tmp2);
+    // Odd part.
+    let (t0, t1, t2, t3) = (p[7], p[5], p[3], p[1]);
+    let z1 = t0 + t3;
+    let z2 = t1 + t2;
+    let z3 = t0 + t2;
+    let z4 = t1 + t3;
+    let z5 = (z3 + z4) * fix(1.175_875_602);
+    let (t0, t1) = (t0 * fix(0.298_631_336), t1 * fix(2.053_119_869));
+    let (t2, t3) = (t2 * fix(3.072_711_026), t3 * fix(1.501_321_110));
+    let z1 = -z1 * fix(0.899_976_223);
+    let z2 = -z2 * fix(2.562_915_447);
+    let z3 = -z3 * fix(1.961_570_560) + z5;
+    let z4 = -z4 * fix(0.390_180_644) + z5;
+    let (t0, t1) = (t0 + z1 + z3, t1 + z2 + z4);
+    let (t2, t3) = (t2 + z2 + z3, t3 + z1 + z4);
+    [
+        (tmp10 + t3 + round) >> CONST_BITS,
+        (tmp11 + t2 + round) >> CONST_BITS,
+        (tmp12 + t1 + round) >> CONST_BITS,
+        (tmp13 + t0 + round) >> CONST_BITS,
+        (tmp13 - t0 + round) >> CONST_BITS,
+        (tmp12 - t1 + round) >> CONST_BITS,
+        (tmp11 - t2 + round) >> CONST_BITS,
+        (tmp10 - t3 + round) >> CONST_BITS,
+    ]
+}
+
+/// Writes a decoded 8x8 block (`coef`, weighted, row by row) as pixels at `at`.
+#[inline(always)]
+fn idct_8x8(coef: &[i32; 64], any_ac: bool, pixels: &mut [u8], at: usize, stride: usize) {
+    if !any_ac {
+        let flat = sample(coef[0]);
+        for row in 0..8 {
+            pixels[at + row * stride..][..8].fill(flat);
+        }
+        return;
+    }
+    // Rows, then columns; rows of zeros (most of chroma's) stay zeros.
+    let mut rows = [[0i64; 8]; 8];
+    for (v, row) in rows.iter_mut().enumerate() {
+        let src = &coef[v * 8..v * 8 + 8];
+        if src.iter().any(|&c| c != 0) {
+            *row = idct_8(std::array::from_fn(|u| i64::from(src[u])));
+        }
+    }
+    for x in 0..8 {
+        let col = idct_8(std::array::from_fn(|v| rows[v][x]));
+        for (y, v) in col.into_iter().enumerate() {
+            // Within i32 after the clamp: the inputs were clamped (VALUE_LIMIT).
+            pixels[at + y * stride + x] = sample(v.clamp(-(1 << 20), 1 << 20) as i32);
+        }
+    }
 }
 
 /// Decodes the scan with luma at `n` (4, 2 or 1) samples per block side.
@@ -313,7 +403,7 @@ fn decode_scan(data: &[u8], f: &Headers, n: usize) -> Result<Scaled, Error> {
         // Chroma halved both ways is decoded at twice luma's scale when it can be (up to 4x4
         // of a block), so it needs no upsampling: its detail inside each block stays.
         let mut plane_n = n;
-        if shift_x == shift_y && (n << shift_x) <= 4 {
+        if shift_x == shift_y && (n << shift_x) <= 8 {
             plane_n = n << shift_x;
             (shift_x, shift_y) = (0, 0);
         }
@@ -327,6 +417,7 @@ fn decode_scan(data: &[u8], f: &Headers, n: usize) -> Result<Scaled, Error> {
             ac,
             pred: 0,
             weighted_quant: match plane_n {
+                8 => weighted_quant::<8>(&quant),
                 4 => weighted_quant::<4>(&quant),
                 2 => weighted_quant::<2>(&quant),
                 _ => weighted_quant::<1>(&quant),
@@ -358,6 +449,7 @@ fn decode_scan(data: &[u8], f: &Headers, n: usize) -> Result<Scaled, Error> {
                     for h in 0..plane.h {
                         let (bx, by) = (mx * plane.h + h, my * plane.v + v);
                         match plane.n {
+                            8 => decode_into::<8>(&mut bits, plane, bx, by)?,
                             4 => decode_into::<4>(&mut bits, plane, bx, by)?,
                             2 => decode_into::<2>(&mut bits, plane, bx, by)?,
                             _ => decode_into::<1>(&mut bits, plane, bx, by)?,
@@ -412,7 +504,6 @@ fn chroma_row(plane: &Plane<'_>, row: usize, out: &mut [u8], mix: &mut [u16]) {
             }
         }
     }
-    let last = plane.stride - 1;
     match plane.shift_x {
         0 => {
             for (o, &m) in out.iter_mut().zip(mix.iter()) {
@@ -420,10 +511,18 @@ fn chroma_row(plane: &Plane<'_>, row: usize, out: &mut [u8], mix: &mut [u16]) {
             }
         }
         1 => {
-            for (x, o) in out.iter_mut().enumerate() {
-                let c = x >> 1;
-                let other = if x % 2 == 0 { c.saturating_sub(1) } else { (c + 1).min(last) };
-                *o = ((3 * mix[c] + mix[other] + 8) >> 4) as u8;
+            // Pairs of outputs from each sample: 3:1 with its left, then with its right
+            // neighbour; the first and last sample are their own outer neighbours.
+            let samples = out.len().div_ceil(2).min(mix.len());
+            let m = &mix[..samples];
+            for (c, pair) in out.chunks_mut(2).enumerate().take(samples) {
+                let near = 3 * m[c];
+                let left = m[c.saturating_sub(1)];
+                let right = m[(c + 1).min(samples - 1)];
+                pair[0] = ((near + left + 8) >> 4) as u8;
+                if let Some(o) = pair.get_mut(1) {
+                    *o = ((near + right + 8) >> 4) as u8;
+                }
             }
         }
         shift => {
