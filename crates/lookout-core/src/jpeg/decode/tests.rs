@@ -110,11 +110,18 @@ fn every_layout_and_size_matches_a_full_decode_box_averaged() {
                         "{w}x{h} q{quality} {sampling:?} grey {grey} restarts {restarts} 1/{factor}"
                     );
                     let db = db_against_full(&jpeg, factor, &what);
-                    // Each side's last pixel, in odd sizes, averages the encoder's padding
-                    // here and only the real pixels there; 1x1 is nothing else.
-                    let min_db = if w < 20 { 30.0 } else { 35.0 };
                     eprintln!("{what}: {db:.1} dB");
-                    if db < min_db { eprintln!("LOW"); }
+                    // Measured (2026-12-07): 35.6-54 dB for 4:2:0, 4:4:4 and grey, 32.6-40
+                    // dB for 4:2:2 and 4:4:0 (chroma halved one way only is upsampled at the
+                    // reduced size, losing some of its detail). 17x9 is nothing but edges
+                    // and stripes: 18-52 dB there, and 1x1 exact. A wrong IDCT weight or
+                    // chroma placement fails: swapping the two IDCT rotation constants gave 30.8.
+                    let min_db = match (w, sampling) {
+                        (..20, _) => 15.0,
+                        (_, R_4_2_2 | R_4_4_0) => 32.0,
+                        _ => 35.0,
+                    };
+                    assert!(db >= min_db, "{what}: PSNR {db:.1} dB");
                     if w >= 20 {
                         worst = worst.min(db);
                     }
@@ -135,7 +142,8 @@ fn our_own_encoders_frames_match_at_every_scale() {
                 let what = format!("{w}x{h} ours q{quality} 1/{factor}");
                 let db = db_against_full(&jpeg, factor, &what);
                 eprintln!("{what}: {db:.1} dB");
-                assert!(db >= if w < 20 { 30.0 } else { 35.0 }, "{what}: {db:.1} dB");
+                // Measured: 39.3-49.6 dB; 26.9-45 at 17x9 (all edges).
+                assert!(db >= if w < 20 { 22.0 } else { 37.0 }, "{what}: {db:.1} dB");
             }
         }
     }
@@ -219,39 +227,3 @@ fn mutated_jpegs_never_panic() {
     assert!(decoded > 500, "{decoded}");
 }
 
-#[test]
-fn tmp_probe() {
-    let mut img = RgbImage::new(320, 240);
-    for y in 0..240u32 { for x in 0..320u32 { let i=((y*320+x)*3) as usize; img.data[i]=(x*255/320) as u8; img.data[i+1]=(y*255/240) as u8; img.data[i+2]=((x+y)*255/560) as u8; } }
-    for s in [SamplingFactor::R_4_4_4, SamplingFactor::R_4_2_0, SamplingFactor::R_4_2_2] {
-        let jpeg = encode(&img, 95, s, false, |_| {});
-        for f in [2,4,8] { eprintln!("smooth {s:?} 1/{f}: {:.1}", db_against_full(&jpeg, f, "x")); }
-    }
-    img.fill_rect(50, 50, 100, 80, [230, 40, 30]);
-    for s in [SamplingFactor::R_4_4_4, SamplingFactor::R_4_2_0] {
-        let jpeg = encode(&img, 95, s, false, |_| {});
-        for f in [2,4,8] { eprintln!("rect {s:?} 1/{f}: {:.1}", db_against_full(&jpeg, f, "x")); }
-    }
-}
-
-#[test]
-fn tmp_probe2() {
-    for (s, f) in [(SamplingFactor::R_4_2_0, 2u32), (SamplingFactor::R_4_4_0, 8), (SamplingFactor::R_4_4_4, 2)] {
-        let img = scene(333, 217);
-        let jpeg = encode(&img, 95, s, false, |_| {});
-        let full = rust_backend::decode_rgb(&jpeg).unwrap();
-        let want = scale::reduce(&full, f);
-        let Scaled::Decoded(got) = decode(&jpeg, f).unwrap() else { panic!() };
-        let (w, h) = (got.width as usize, got.height as usize);
-        let mut ch = [0f64; 3]; let mut inner = 0f64; let mut n_inner = 0;
-        let mut worst = (0, 0, 0, 0u8, 0u8);
-        for y in 0..h { for x in 0..w { for c in 0..3 {
-            let i = (y*w+x)*3+c; let d = (f64::from(got.data[i]) - f64::from(want.data[i])).powi(2);
-            ch[c] += d;
-            if x > 0 && y > 0 && x + 1 < w && y + 1 < h { inner += d; n_inner += 1; }
-            if got.data[i].abs_diff(want.data[i]) > worst.3.abs_diff(worst.4) { worst = (x, y, c, got.data[i], want.data[i]); }
-        }}}
-        let db = |mse: f64| 10.0 * (65025.0 / mse).log10();
-        eprintln!("{s:?} 1/{f}: R {:.1} G {:.1} B {:.1} inner {:.1} worst {worst:?}", db(ch[0]/(w*h) as f64), db(ch[1]/(w*h) as f64), db(ch[2]/(w*h) as f64), db(inner / n_inner as f64));
-    }
-}
