@@ -40,7 +40,14 @@ fn ffmpeg_jpeg(size: &str, pix_fmt: &str, quality: u32) -> Vec<u8> {
         .args(["-loglevel", "error", "-f", "lavfi", "-i"])
         // testsrc2 makes nothing below 2x2: draw it at 64x64 and scale down for tiny sizes.
         .arg(format!("testsrc2=size=64x64,scale={w}:{h}:flags=area"))
-        .args(["-frames:v", "1", "-q:v", &quality.to_string(), "-pix_fmt", pix_fmt])
+        .args([
+            "-frames:v",
+            "1",
+            "-q:v",
+            &quality.to_string(),
+            "-pix_fmt",
+            pix_fmt,
+        ])
         .args(["-f", "image2", "-c:v", "mjpeg", "-"])
         .output()
         .unwrap();
@@ -58,7 +65,10 @@ fn psnr_db(a: &RgbImage, b: &RgbImage, w: u32, h: u32) -> Option<f64> {
     let (w, h, stride) = (w as usize, h as usize, a.width as usize * 3);
     let mut sum = 0.0;
     for y in 0..h {
-        let (ra, rb) = (&a.data[y * stride..][..w * 3], &b.data[y * stride..][..w * 3]);
+        let (ra, rb) = (
+            &a.data[y * stride..][..w * 3],
+            &b.data[y * stride..][..w * 3],
+        );
         sum += ra
             .iter()
             .zip(rb)

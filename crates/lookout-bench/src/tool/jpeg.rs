@@ -129,10 +129,12 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
     // Round 2's path, before the scaled decode: full decode, reduce by 2/4/8, resize, encode.
     let variant_full_reduce = |data: &[u8], w: u32, h: u32| {
         jpeg::decode_rgb(data)
-            .map(|img| match scale::reduction_for(img.width, img.height, w, h) {
-                Some(factor) => scale::reduce(&img, factor),
-                None => img,
-            })
+            .map(
+                |img| match scale::reduction_for(img.width, img.height, w, h) {
+                    Some(factor) => scale::reduce(&img, factor),
+                    None => img,
+                },
+            )
             .and_then(|img| resize_encode(img, w, h))
             .map(|j| j.len())
             .unwrap_or(0)

@@ -57,7 +57,8 @@ impl Headers {
 
 /// What [`read`] made of a JPEG's headers.
 pub(crate) enum Parsed {
-    Supported(Headers),
+    /// Boxed: the eight Huffman tables' look-up arrays make it about 42 KB.
+    Supported(Box<Headers>),
     /// A valid-looking JPEG that these readers do not handle, and why.
     Unsupported(&'static str),
 }
@@ -163,7 +164,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Parsed, Error> {
                 let Some(scan) = read_scan(&frame.comps, &dc_tables, &ac_tables, seg)? else {
                     return Ok(Parsed::Unsupported("not a sequential scan"));
                 };
-                return Ok(Parsed::Supported(Headers {
+                return Ok(Parsed::Supported(Box::new(Headers {
                     width: frame.width,
                     height: frame.height,
                     comps: frame.comps,
@@ -173,7 +174,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Parsed, Error> {
                     restart_interval,
                     scan,
                     scan_start: next,
-                }));
+                })));
             }
             _ => {} // APPn, COM, DNL and others: nothing for us
         }

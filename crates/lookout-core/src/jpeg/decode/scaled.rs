@@ -31,9 +31,9 @@ pub enum Scaled {
 
 /// Zigzag position (T.81 figure A.6) to row * 8 + column.
 const ZIGZAG: [u8; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 /// Fixed-point bits of the dequantised, weighted coefficients and of the IDCT's values.
@@ -115,8 +115,8 @@ fn weighted_quant<const N: usize>(q: &[u16; 64]) -> [i32; 64] {
         let (row, col) = (usize::from(pos / 8), usize::from(pos % 8));
         if row < N && col < N {
             // At most 65535 x 0.25 x 256: fits an i32.
-            out[k] = (f64::from(q[k]) * w[row] * w[col] * f64::from(1 << QUANT_BITS)).round()
-                as i32;
+            out[k] =
+                (f64::from(q[k]) * w[row] * w[col] * f64::from(1 << QUANT_BITS)).round() as i32;
         }
     }
     out
@@ -185,11 +185,9 @@ fn decode_block<const N: usize>(
             return Ok(any_ac); // end of block
         }
         k += advance - 1;
-        if value != 0 {
-            if let Some(&pos) = positions.get(k).filter(|&&p| p != NONE) {
-                out[usize::from(pos)] = scale(value, k);
-                any_ac = true;
-            }
+        if let Some(&pos) = positions.get(k).filter(|&&p| p != NONE && value != 0) {
+            out[usize::from(pos)] = scale(value, k);
+            any_ac = true;
         }
         k += 1;
     }
@@ -202,7 +200,9 @@ fn decode_block<const N: usize>(
 /// A [`VALUE_BITS`] value, level-shifted (T.81 A.3.1), as a sample.
 #[inline(always)]
 fn sample(v: i32) -> u8 {
-    ((v + (1 << (VALUE_BITS - 1))) >> VALUE_BITS).saturating_add(128).clamp(0, 255) as u8
+    ((v + (1 << (VALUE_BITS - 1))) >> VALUE_BITS)
+        .saturating_add(128)
+        .clamp(0, 255) as u8
 }
 
 /// The 4-point IDCT of weighted inputs: out[m] = sum p[u] cos((2m + 1) u pi / 8), with the
@@ -237,7 +237,12 @@ fn idct_block<const N: usize>(
             // Rows, then columns; rows of zeros (most of them) stay zeros.
             let mut rows = [[0i32; 4]; 4];
             for (v, row) in rows.iter_mut().enumerate() {
-                let p = [coef[v * 4], coef[v * 4 + 1], coef[v * 4 + 2], coef[v * 4 + 3]];
+                let p = [
+                    coef[v * 4],
+                    coef[v * 4 + 1],
+                    coef[v * 4 + 2],
+                    coef[v * 4 + 3],
+                ];
                 if p != [0; 4] {
                     *row = idct_4(p);
                 }
@@ -493,7 +498,11 @@ fn chroma_row(plane: &Plane<'_>, row: usize, out: &mut [u8], mix: &mut [u16]) {
     match plane.shift_y {
         1 => {
             // The nearer row counts 3, the other 1 (the edges repeat themselves).
-            let other = if row % 2 == 0 { c.saturating_sub(1) } else { c + 1 };
+            let other = if row.is_multiple_of(2) {
+                c.saturating_sub(1)
+            } else {
+                c + 1
+            };
             for ((m, &near), &far) in mix.iter_mut().zip(at(c)).zip(at(other)) {
                 *m = 3 * u16::from(near) + u16::from(far);
             }
@@ -544,11 +553,24 @@ fn ycbcr_to_rgb(img: &mut RgbImage, y: &Plane<'_>, cb: &Plane<'_>, cr: &Plane<'_
     let out_w = img.width as usize;
     let (mut cb_row, mut cr_row) = (vec![0u8; out_w], vec![0u8; out_w]);
     let mut mix = vec![0u16; cb.stride.max(cr.stride)];
+    // Chroma at the output's size (4:4:4, or 4:2:0 decoded at twice luma's scale) is read
+    // as it is.
+    let as_is = |p: &Plane<'_>| p.shift_x == 0 && p.shift_y == 0;
     for (row, out) in img.data.chunks_exact_mut(out_w * 3).enumerate() {
         let luma = &y.pixels[row * y.stride..][..out_w];
-        chroma_row(cb, row, &mut cb_row, &mut mix[..cb.stride]);
-        chroma_row(cr, row, &mut cr_row, &mut mix[..cr.stride]);
-        for (((px, &l), &b), &r) in out.chunks_exact_mut(3).zip(luma).zip(&cb_row).zip(&cr_row) {
+        let cb_row: &[u8] = if as_is(cb) {
+            &cb.pixels[row * cb.stride..][..out_w]
+        } else {
+            chroma_row(cb, row, &mut cb_row, &mut mix[..cb.stride]);
+            &cb_row
+        };
+        let cr_row: &[u8] = if as_is(cr) {
+            &cr.pixels[row * cr.stride..][..out_w]
+        } else {
+            chroma_row(cr, row, &mut cr_row, &mut mix[..cr.stride]);
+            &cr_row
+        };
+        for (((px, &l), &b), &r) in out.chunks_exact_mut(3).zip(luma).zip(cb_row).zip(cr_row) {
             let (l, b, r) = (i32::from(l), i32::from(b) - 128, i32::from(r) - 128);
             px[0] = (l + ((CR_R * r + HALF) >> 16)).clamp(0, 255) as u8;
             px[1] = (l - ((CB_G * b + CR_G * r + HALF) >> 16)).clamp(0, 255) as u8;

@@ -21,9 +21,25 @@ fn scene(w: u32, h: u32) -> RgbImage {
             img.data[i + 2] = (((x + 2 * y) * 255) / (w + 2 * h).max(1)) as u8;
         }
     }
-    img.fill_rect(i64::from(w / 5), i64::from(h / 4), w / 4, h / 3, [230, 40, 30]);
-    img.fill_rect(i64::from(w / 2), i64::from(h / 2), w / 3, h / 4, [20, 60, 220]);
-    let (cx, cy, r) = (f64::from(w) * 0.7, f64::from(h) * 0.3, f64::from(w.min(h)) / 5.0);
+    img.fill_rect(
+        i64::from(w / 5),
+        i64::from(h / 4),
+        w / 4,
+        h / 3,
+        [230, 40, 30],
+    );
+    img.fill_rect(
+        i64::from(w / 2),
+        i64::from(h / 2),
+        w / 3,
+        h / 4,
+        [20, 60, 220],
+    );
+    let (cx, cy, r) = (
+        f64::from(w) * 0.7,
+        f64::from(h) * 0.3,
+        f64::from(w.min(h)) / 5.0,
+    );
     for y in 0..h {
         for x in 0..w {
             let d = ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
@@ -158,7 +174,10 @@ fn what_it_does_not_handle_is_unsupported_not_an_error() {
     let separate_scans = encode(&img, 80, SamplingFactor::R_4_2_0, false, |e| {
         e.set_optimized_huffman_tables(true)
     });
-    for (what, jpeg) in [("progressive", progressive), ("one scan each", separate_scans)] {
+    for (what, jpeg) in [
+        ("progressive", progressive),
+        ("one scan each", separate_scans),
+    ] {
         match decode(&jpeg, 2).expect(what) {
             Scaled::Unsupported(why) => eprintln!("{what}: {why}"),
             Scaled::Decoded(_) => panic!("{what} decoded"),
@@ -226,4 +245,3 @@ fn mutated_jpegs_never_panic() {
     }
     assert!(decoded > 500, "{decoded}");
 }
-
