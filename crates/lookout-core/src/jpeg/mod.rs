@@ -66,7 +66,11 @@ pub fn decode_rgb_at_least(data: &[u8], min_w: u32, min_h: u32) -> Result<RgbIma
     };
     #[cfg(not(feature = "turbojpeg"))]
     if let Ok(decode::scaled::Scaled::Decoded(img)) = decode::scaled::decode(data, factor) {
-        return Ok(img);
+        // A second frame header after the first scan can make the scanner's size differ
+        // (found by fuzzing): then the full decode decides, as for any damaged JPEG.
+        if (img.width, img.height) == (info.width.div_ceil(factor), info.height.div_ceil(factor)) {
+            return Ok(img);
+        }
     }
     Ok(crate::scale::reduce(&decode_full(data, &info)?, factor))
 }
