@@ -221,7 +221,7 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
             time(n, wall, || decode(&jpeg720)),
         ),
         (
-            "decode 1280x720 noisy, then reduce to 1/2".to_owned(),
+            "decode 1280x720 noisy to ≥ 640x360 (decode_rgb_at_least: 1/2)".to_owned(),
             time(n, wall, || {
                 jpeg::decode_rgb_at_least(&jpeg720, 640, 360)
                     .map(|i| i.data.len())
@@ -229,7 +229,7 @@ pub fn run(args: &JpegArgs) -> io::Result<()> {
             }),
         ),
         (
-            "decode 1280x720 smooth, then reduce to 1/2".to_owned(),
+            "decode 1280x720 smooth to ≥ 640x360 (decode_rgb_at_least: 1/2)".to_owned(),
             time(n, wall, || {
                 jpeg::decode_rgb_at_least(&smooth_jpeg720, 640, 360)
                     .map(|i| i.data.len())
