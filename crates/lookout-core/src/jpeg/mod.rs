@@ -1,8 +1,8 @@
 //! JPEG encode and decode behind one interface; the backend is chosen at build time:
 //! pure Rust (our own encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
 
-// The default build's encoder; with `turbojpeg` only its tables are used (by `quality`).
 pub mod decode;
+// The default build's encoder; with `turbojpeg` only its tables are used (by `quality`).
 #[cfg_attr(feature = "turbojpeg", allow(dead_code))]
 mod encode;
 mod quality;
