@@ -12,6 +12,9 @@
 //! Anything else (progressive, arithmetic, lossless, 12-bit, CMYK, Adobe RGB) is reported as
 //! unsupported, for a full decode to handle. Damaged data is an error, never a panic; work is
 //! bounded by the header's size (at most [`crate::jpeg::MAX_SIDE`] a side).
+//!
+//! The header parser and the Huffman decoder are `crate::jpeg::decode`'s, shared with the
+//! scaled colour decoder behind variants.
 
 use super::gray_image::GrayImage;
 use crate::Error;
