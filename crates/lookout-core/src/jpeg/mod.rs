@@ -1,6 +1,7 @@
 //! JPEG encode and decode behind one interface; the backend is chosen at build time:
 //! pure Rust (our own encoder, zune-jpeg) by default, libjpeg-turbo with the `turbojpeg` feature.
 
+pub mod decode;
 // The default build's encoder; with `turbojpeg` only its tables are used (by `quality`).
 #[cfg_attr(feature = "turbojpeg", allow(dead_code))]
 mod encode;
@@ -50,18 +51,28 @@ pub fn decode_rgb(data: &[u8]) -> Result<RgbImage, Error> {
 }
 
 /// Decodes a JPEG to at least `min_w`x`min_h` pixels (on both sides), or to its full size if
-/// smaller: a full decode, then averaged down by 2, 4 or 8 when that is still large enough,
-/// so a variant resizes only the rest. (A scaled-IDCT decode, jpeg-decoder's, was tried: at
-/// 1/2 it took longer than zune-jpeg's full decode; docs/performance.md.) Damaged data gives
-/// an error of kind `Corrupt`, never a panic.
+/// smaller, at the least cost: when 1/2, 1/4 or 1/8 of the size (rounded up) is still large
+/// enough, the largest such reduction straight from the coefficients ([`decode::scaled`]: no
+/// full-size IDCT, chroma upsampling or colour conversion), so a variant resizes only the
+/// rest. A JPEG that decoder does not handle (progressive, one scan per component, 12-bit,
+/// CMYK...) or finds damaged is decoded in full and averaged down by the same factor
+/// (`scale::reduce`); so is every JPEG with the `turbojpeg` backend. Damaged data gives an
+/// error of kind `Corrupt`, never a panic. Costs: docs/performance.md, Round 2.
 pub fn decode_rgb_at_least(data: &[u8], min_w: u32, min_h: u32) -> Result<RgbImage, Error> {
-    let img = decode_rgb(data)?;
-    Ok(
-        match crate::scale::reduction_for(img.width, img.height, min_w, min_h) {
-            Some(factor) => crate::scale::reduce(&img, factor),
-            None => img,
-        },
-    )
+    let info = checked_info(data)?;
+    let data = &data[..info.len];
+    let Some(factor) = crate::scale::reduction_for(info.width, info.height, min_w, min_h) else {
+        return decode_full(data, &info);
+    };
+    #[cfg(not(feature = "turbojpeg"))]
+    if let Ok(decode::scaled::Scaled::Decoded(img)) = decode::scaled::decode(data, factor) {
+        // A second frame header after the first scan can make the scanner's size differ
+        // (found by fuzzing): then the full decode decides, as for any damaged JPEG.
+        if (img.width, img.height) == (info.width.div_ceil(factor), info.height.div_ceil(factor)) {
+            return Ok(img);
+        }
+    }
+    Ok(crate::scale::reduce(&decode_full(data, &info)?, factor))
 }
 
 /// The JPEG's structure and size, refused past [`MAX_SIDE`].

@@ -292,3 +292,36 @@ fn our_encoder_is_as_good_as_jpeg_encoder_at_every_size() {
         }
     }
 }
+
+/// Found by the `jpeg_scaled_decode` fuzz target: a second frame header after the first scan
+/// makes the scanner's size (what the server and the rest of this module go by) differ from
+/// the first one, which the scaled decoder reads. The picture must never disagree with
+/// `inspect`: the full decode (which checks it) decides.
+#[test]
+fn a_second_frame_header_after_the_scan_does_not_give_a_wrong_size() {
+    let jpeg = encode_rgb(&scene(32, 24), 80).unwrap();
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    let len = usize::from(u16::from_be_bytes([jpeg[sof + 2], jpeg[sof + 3]]));
+    let mut second = jpeg[sof..sof + 2 + len].to_vec();
+    second[5..9].copy_from_slice(&[0, 48, 0, 64]); // height 48, width 64
+    let mut damaged = jpeg[..jpeg.len() - 2].to_vec();
+    damaged.extend_from_slice(&second);
+    damaged.extend_from_slice(&[0xFF, 0xD9]);
+    let info = inspect(&damaged).expect("the scanner reads it");
+    for (min_w, min_h) in [(16, 12), (8, 6), (4, 3)] {
+        if let Ok(img) = decode_rgb_at_least(&damaged, min_w, min_h) {
+            let f = crate::scale::reduction_for(info.width, info.height, min_w, min_h);
+            let f = f.unwrap_or(1);
+            assert_eq!(
+                (img.width, img.height),
+                (info.width.div_ceil(f), info.height.div_ceil(f)),
+                "asked for {min_w}x{min_h}, the header says {}x{}",
+                info.width,
+                info.height
+            );
+        }
+    }
+}
