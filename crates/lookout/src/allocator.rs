@@ -1,16 +1,20 @@
-//! glibc malloc settings for a long-running server: few arenas, and freed memory handed back to
+//! glibc malloc settings for a long-running server: one arena, and freed memory handed back to
 //! the kernel once a crowd of viewers has left. Other C libraries: nothing to do.
 
 /// glibc gives a thread that finds the arenas busy a new arena, up to 8 per core, and memory
-/// freed in one arena serves only that arena's later allocations. Lookout's threads are the
-/// runtime's workers (one per core) and short-lived blocking ones: 2 arenas bound what freed
-/// memory can hide in, where glibc would allow 16 on 2 cores. Not measured apart from the trim
-/// (docs/performance.md, "Memory at rest and after a crowd"). `MALLOC_ARENA_MAX` in the
-/// environment wins.
+/// freed in one arena serves only that arena's later allocations. One arena, because
+/// `malloc_trim` hands back only free chunks inside an arena other than the first, never the
+/// free space at its end (its "top"), which glibc shrinks only when a free merges into a top
+/// bigger than its trim threshold, and that threshold rises with the biggest block freed
+/// (twice it, up to 64 MiB: a frame's pixels). With 2 arenas, 45 s after 1000 viewers left, the
+/// second arena's top was 17 MB, 8.4 MB of it resident (issue 17; docs/performance.md, "Memory
+/// at rest and after a crowd"). Lookout's threads share one lock only when their per-thread
+/// caches (tcache) miss: the fan-out allocates nothing per viewer and frame. `MALLOC_ARENA_MAX`
+/// in the environment wins.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENAS: libc::c_int = 2;
+const ARENAS: libc::c_int = 1;
 
-/// Limits glibc's arenas; call first thing in `main`, before any thread starts.
+/// Limits glibc to one arena; call first thing in `main`, before any thread starts.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
