@@ -102,8 +102,16 @@ impl Frame {
     /// Whether it holds more than its JPEG: pixels, variants or framings.
     pub fn holds_more_than_jpeg(&self) -> bool {
         self.raw.is_some()
-            || !self.variants.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-            || !self.packages.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+            || !self
+                .variants
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            || !self
+                .packages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
     }
 
     /// The JPEG for `req`: the original, or a variant encoded once for this frame on a
