@@ -3,8 +3,8 @@
 //! socket). hyper-util's own detection reads the first 24 bytes (the length of HTTP/2's
 //! preface, RFC 9113 §3.4) and hands them to hyper as a read of their own; hyper's next read
 //! then finds less than 8 KiB free in its 8 KiB buffer and grows it to 16 KiB, which it keeps
-//! for the connection's life: 8 KiB of the 34 KiB a streaming viewer costs (issue 17,
-//! docs/performance.md, "Memory per connection").
+//! for the connection's life: 8 KiB of the 33 KB a streaming viewer costs (issue 17,
+//! docs/performance.md, "Memory per connection"). A builder told the version skips that read.
 
 use crate::write_timeout::WriteTimeout;
 use std::future::Future;
@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn the_first_bytes_tell_http1_from_http2() {
-        assert_eq!(classify(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Speaks::Http1);
+        assert_eq!(
+            classify(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Speaks::Http1
+        );
         // "POST" shares its first letter with the preface's "PRI".
         assert_eq!(classify(b"POST /api/login HTTP/1.1\r\n"), Speaks::Http1);
         assert_eq!(classify(b"P"), Speaks::Unknown);

@@ -393,10 +393,12 @@ where
             () = tokio::time::sleep(shared.limits.header_read_timeout) => Speaks::Unknown,
             () = shared.shutdown.cancelled() => Speaks::Unknown,
         };
+        // Not `serve_connection_with_upgrades`: that reads the first 24 bytes whatever the
+        // builder was told (nothing here upgrades a connection: no WebSocket, no CONNECT).
         let connection = shared
             .builders
             .for_connection(speaks)
-            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc))
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
             .into_owned();
         watch_connection(connection, &activity, &shared, conn.peer).await;
         shared.stats.open.fetch_sub(1, Ordering::Relaxed);
