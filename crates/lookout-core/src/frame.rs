@@ -80,6 +80,41 @@ impl Frame {
         }
     }
 
+    /// The same picture without its pixels and without the variants and framings made of it:
+    /// what a stopped camera keeps. Its JPEG still serves snapshots and the API, and a variant
+    /// of it is decoded from the JPEG, as for a camera that sends JPEG only. A 1280x720
+    /// frame's pixels are 2.7 MB (issue 17: most of what a crowd left behind).
+    pub fn without_pixels(&self) -> Self {
+        Self {
+            seq: self.seq,
+            captured_at: self.captured_at,
+            published: self.published,
+            width: self.width,
+            height: self.height,
+            jpeg: self.jpeg.clone(),
+            raw: None,
+            kind: self.kind,
+            variants: Mutex::new(Vec::new()),
+            source_quality: OnceLock::new(),
+            packages: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether it holds more than its JPEG: pixels, variants or framings.
+    pub fn holds_more_than_jpeg(&self) -> bool {
+        self.raw.is_some()
+            || !self
+                .variants
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            || !self
+                .packages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     /// The JPEG for `req`: the original, or a variant encoded once for this frame on a
     /// blocking thread and shared by every viewer that asks for the same one. An encode
     /// waits for one of the camera's encoder slots and then for its share of the server's

@@ -343,7 +343,11 @@ impl CameraHub {
     }
 
     /// Moves the source to `state`; an error is kept as `last_error`. Offline counts a restart.
+    /// Idle (the source stopped: nobody wants frames) lets go of the kept frame's pixels.
     pub fn set_state(&self, state: SourceState, error: Option<String>) {
+        if state == SourceState::Idle {
+            self.keep_only_jpeg();
+        }
         self.status.send_modify(|s| {
             if s.state != state {
                 s.since = SystemTime::now();
@@ -356,6 +360,30 @@ impl CameraHub {
             if error.is_some() {
                 s.last_error = error;
             }
+        });
+    }
+
+    /// Swaps the kept frames (the latest, the latest live) for copies without pixels, variants
+    /// and framings ([`Frame::without_pixels`]). Receivers are not told: the picture, its
+    /// sequence number and JPEG are the same. Whoever still holds the old frame keeps it whole.
+    fn keep_only_jpeg(&self) {
+        let (old_live, new_live) = {
+            let mut last_live = self.last_live.lock().unwrap_or_else(|e| e.into_inner());
+            let old = last_live.clone();
+            if let Some(f) = last_live.as_mut().filter(|f| f.holds_more_than_jpeg()) {
+                *f = Arc::new(f.without_pixels());
+            }
+            (old, last_live.clone())
+        };
+        self.frames.send_if_modified(|latest| {
+            if let Some(f) = latest.as_mut().filter(|f| f.holds_more_than_jpeg()) {
+                // Usually the same frame as the latest live one: keep them one.
+                *f = match (&old_live, &new_live) {
+                    (Some(old), Some(new)) if Arc::ptr_eq(old, f) => new.clone(),
+                    _ => Arc::new(f.without_pixels()),
+                };
+            }
+            false
         });
     }
 
@@ -611,6 +639,31 @@ mod tests {
         rx.changed().await.unwrap();
         let f = rx.borrow_and_update().clone().unwrap();
         assert_eq!(f.jpeg.as_ref(), &[4]);
+        assert!(!rx.has_changed().unwrap());
+    }
+
+    /// Issue 17: a stopped 720p camera kept its last frame's 2.7 MB of pixels for nobody.
+    #[tokio::test]
+    async fn a_stopped_camera_keeps_its_last_jpeg_but_not_its_pixels() {
+        let hub = CameraHub::new("c", 80);
+        let raw = Arc::new(crate::RgbImage::new(64, 48));
+        let pixels = Arc::downgrade(&raw);
+        let published = hub.publish(FrameParts {
+            raw: Some(raw),
+            ..parts(3)
+        });
+        let _ = published.packaged("part", &VariantRequest::default(), || Bytes::from("x"));
+        let jpeg_at = published.jpeg.as_ptr();
+        drop(published);
+        let mut rx = hub.subscribe();
+        rx.borrow_and_update();
+        hub.set_state(SourceState::Idle, None);
+        assert!(pixels.upgrade().is_none(), "the pixels are still held");
+        let (latest, live) = (hub.latest().unwrap(), hub.latest_live().unwrap());
+        assert!(Arc::ptr_eq(&latest, &live), "one frame, not two copies");
+        assert!(!live.holds_more_than_jpeg());
+        assert_eq!((live.seq, live.jpeg.as_ptr()), (1, jpeg_at));
+        // The same picture: nobody is woken to send it again.
         assert!(!rx.has_changed().unwrap());
     }
 

@@ -1,16 +1,21 @@
-//! glibc malloc settings for a long-running server: few arenas, and freed memory handed back to
+//! glibc malloc settings for a long-running server: one arena, and freed memory handed back to
 //! the kernel once a crowd of viewers has left. Other C libraries: nothing to do.
 
 /// glibc gives a thread that finds the arenas busy a new arena, up to 8 per core, and memory
-/// freed in one arena serves only that arena's later allocations. Lookout's threads are the
-/// runtime's workers (one per core) and short-lived blocking ones: 2 arenas bound what freed
-/// memory can hide in, where glibc would allow 16 on 2 cores. Not measured apart from the trim
-/// (docs/performance.md, "Memory at rest and after a crowd"). `MALLOC_ARENA_MAX` in the
-/// environment wins.
+/// freed in one arena serves only that arena's later allocations. One arena, because
+/// `malloc_trim` hands back only free chunks inside an arena other than the first, never the
+/// free space at its end (its "top"), which glibc shrinks only when a free merges into a top
+/// bigger than its trim threshold, and glibc raises that threshold to twice the biggest
+/// mapped block freed (up to 64 MiB; a 720p frame's pixels are 2.7 MB). With 2 arenas, 33 s
+/// after 1000 viewers left, the
+/// second arena's top was 17 MB, 8.4 MB of it resident (issue 17; docs/performance.md, "Memory
+/// at rest and after a crowd"). The threads then share one lock where their per-thread caches
+/// (tcache) miss; fan-out CPU at 500 viewers measured the same with 1 and 2 arenas (16–19 ms
+/// per 1000 frames). `MALLOC_ARENA_MAX` in the environment wins.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENAS: libc::c_int = 2;
+const ARENAS: libc::c_int = 1;
 
-/// Limits glibc's arenas; call first thing in `main`, before any thread starts.
+/// Limits glibc to one arena; call first thing in `main`, before any thread starts.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

@@ -28,6 +28,11 @@ impl<T> WriteTimeout<T> {
         }
     }
 
+    /// The connection it wraps.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     /// Called when a write is pending: starts the clock, or fails once it ran out.
     fn poll_blocked(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         if !self.armed {

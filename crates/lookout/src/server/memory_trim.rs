@@ -1,5 +1,5 @@
 //! Hands memory back to the kernel after megabytes were freed. glibc keeps what was freed for
-//! reuse, so without this a server that once held 1000 stalled viewers (about 35 KB each:
+//! reuse, so without this a server that once held 1000 stalled viewers (about 25 KB each:
 //! hyper's buffers, the connection and stream tasks, the hub's viewer slot) stays at that peak
 //! for good (issue 17: 48 MB where idle is 11), and so does one whose camera stopped (its frame
 //! and encoder buffers).

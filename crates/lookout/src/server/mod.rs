@@ -5,6 +5,7 @@
 
 mod address_limit;
 mod conn_watch;
+mod first_bytes;
 mod memory_trim;
 mod refusal;
 
@@ -15,6 +16,7 @@ use crate::write_timeout::WriteTimeout;
 use address_limit::{AddressLimit, AddressSlot};
 use axum::Router;
 use conn_watch::{Activity, TrackedBody, Verdict};
+use first_bytes::{FirstBytes, Speaks};
 use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -66,7 +68,11 @@ pub async fn serve(
     tokio::spawn(memory_trim::trim_when_freed(shutdown.clone()));
     let shared = Arc::new(Shared {
         router,
-        builder: builder(&limits),
+        builders: Builders {
+            http1: builder(&limits).http1_only(),
+            http2: builder(&limits).http2_only(),
+            any: builder(&limits),
+        },
         tls: tls.map(TlsAcceptor::from),
         https,
         slots: Arc::new(Semaphore::new(limits.max_connections)),
@@ -137,7 +143,7 @@ impl HttpsPolicy {
 /// What every connection needs.
 struct Shared {
     router: Router,
-    builder: auto::Builder<TokioExecutor>,
+    builders: Builders,
     tls: Option<TlsAcceptor>,
     https: HttpsPolicy,
     slots: Arc<Semaphore>,
@@ -148,6 +154,24 @@ struct Shared {
     stats: Arc<ConnectionStats>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+}
+
+/// One builder per HTTP version a connection is known to speak ([`first_bytes`]), and one
+/// that finds out.
+struct Builders {
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+    any: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn for_connection(&self, speaks: Speaks) -> &auto::Builder<TokioExecutor> {
+        match speaks {
+            Speaks::Http1 => &self.http1,
+            Speaks::Http2 => &self.http2,
+            Speaks::Unknown => &self.any,
+        }
+    }
 }
 
 /// How long a connection asked to close (idle, or at shutdown) may stay open with no request
@@ -324,7 +348,7 @@ fn refuse_at_accept(stream: Stream, tls: bool, peer: Option<SocketAddr>, shared:
 /// Serves HTTP/1.1 or HTTP/2 on one connection, or answers 503 past the connection limit.
 fn serve_connection<I>(io: I, accepted: Accepted, shared: &Arc<Shared>)
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + FirstBytes + Unpin + Send + Sync + 'static,
 {
     let Accepted {
         conn,
@@ -358,14 +382,24 @@ where
             Ok::<_, Infallible>(resp.map(|body| TrackedBody::new(body, guard, watch_stall)))
         }
     });
-    let connection = shared
-        .builder
-        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc))
-        .into_owned();
     let shared = shared.clone();
     shared.stats.open.fetch_add(1, Ordering::Relaxed);
     let tracker = shared.tracker.clone();
     tracker.spawn(async move {
+        // A client that sends nothing is closed by `watch_connection` (as idle), which finds
+        // its time up at once.
+        let speaks = tokio::select! {
+            s = io.speaks() => s,
+            () = tokio::time::sleep(shared.limits.header_read_timeout) => Speaks::Unknown,
+            () = shared.shutdown.cancelled() => Speaks::Unknown,
+        };
+        // Not `serve_connection_with_upgrades`: that reads the first 24 bytes whatever the
+        // builder was told (nothing here upgrades a connection: no WebSocket, no CONNECT).
+        let connection = shared
+            .builders
+            .for_connection(speaks)
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+            .into_owned();
         watch_connection(connection, &activity, &shared, conn.peer).await;
         shared.stats.open.fetch_sub(1, Ordering::Relaxed);
         drop(permit);
