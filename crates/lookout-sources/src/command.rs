@@ -4,6 +4,7 @@
 //! `stall_timeout` is ended; either way the supervisor restarts it with backoff.
 
 mod format;
+mod pause;
 mod stderr;
 
 use crate::{BoxFuture, FrameSink, Source};
@@ -84,12 +85,24 @@ impl Source for CommandSource {
             let mut output = format::OutputReader::new(self.format, self.max_frame_bytes);
             let mut deadline = Instant::now() + self.stall_timeout;
             loop {
+                // After a read that ended inside an H.264 picture, a short quiet may mean the
+                // picture is complete (command/pause.rs); else wait for bytes up to the stall.
+                let wake = output
+                    .pause_wait()
+                    .map_or(deadline, |quiet| deadline.min(Instant::now() + quiet));
                 let buf = output.buffer_mut();
                 buf.reserve(64 * 1024);
-                let n = match tokio::time::timeout_at(deadline, stdout.read_buf(buf)).await {
+                // read_buf is cancel safe: bytes are never lost to the timeout.
+                let n = match tokio::time::timeout_at(wake, stdout.read_buf(buf)).await {
                     Ok(read) => read.map_err(|e| {
                         Error::new(ErrorKind::Unavailable, format!("reading `{program}`: {e}"))
                     })?,
+                    Err(_) if wake < deadline => {
+                        if output.paused(sink) > 0 {
+                            deadline = Instant::now() + self.stall_timeout;
+                        }
+                        continue;
+                    }
                     Err(_) => {
                         return Err(Error::new(
                             ErrorKind::Unavailable,

@@ -140,6 +140,21 @@ struct Building {
     dropping: bool,
 }
 
+/// Whether a NAL unit starting with `head` begins a new access unit when it follows a picture's
+/// slice. `None`: `head` is too short (or not a NAL unit header) to tell.
+pub fn begins_after_picture(head: &[u8]) -> Option<bool> {
+    let t = NalHeader::parse(head).ok()?.nal_type;
+    if t.starts_access_unit_after_vcl() {
+        return Some(true);
+    }
+    if t.has_slice_header() {
+        // A new primary picture begins with its first macroblock. (Redundant pictures and
+        // arbitrary slice order, baseline features no camera uses, are not told apart.)
+        return first_mb_in_slice(head).map(|mb| mb == 0);
+    }
+    Some(false)
+}
+
 /// Turns NAL units into access units. Push units with [`push_nal`](Self::push_nal); complete
 /// access units come out of [`pop`](Self::pop). Errors (a broken parameter set, an oversized
 /// unit) are returned from `push_nal` and never take a complete access unit with them.
@@ -159,20 +174,11 @@ impl AccessUnitAssembler {
     /// begins a new access unit, given what was assembled so far. `None`: `head` is too
     /// short to tell.
     pub fn starts_new_access_unit(&self, head: &[u8]) -> Option<bool> {
-        let header = NalHeader::parse(head).ok()?;
+        NalHeader::parse(head).ok()?;
         if !self.building.has_vcl {
             return Some(false);
         }
-        let t = header.nal_type;
-        if t.starts_access_unit_after_vcl() {
-            return Some(true);
-        }
-        if t.has_slice_header() {
-            // A new primary picture begins with its first macroblock. (Redundant pictures and
-            // arbitrary slice order, baseline features no camera uses, are not told apart.)
-            return first_mb_in_slice(head).map(|mb| mb == 0);
-        }
-        Some(false)
+        begins_after_picture(head)
     }
 
     /// Ends the access unit being assembled if the NAL unit beginning with `head` (still

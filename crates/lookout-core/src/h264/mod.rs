@@ -28,5 +28,5 @@ pub use decoder::H264Decoder;
 pub use encoder::{EncoderSettings, H264Encoder};
 pub use nal::{MAX_NAL_BYTES, NalHeader, NalType};
 pub use params::{CodecParams, ParamTracker};
-pub use reader::AnnexBReader;
+pub use reader::{AnnexBReader, begins_access_unit};
 pub use sps::Sps;

@@ -1,12 +1,13 @@
 //! What a command writes on its standard output, and turning those bytes into frames: JPEGs
 //! back to back (MJPEG), or an H.264 Annex B byte stream.
 
+use super::pause::{self, OnPause, PausePolicy, Verdict};
 use crate::FrameSink;
 use crate::splitter::JpegSplitter;
 use bytes::BytesMut;
-use lookout_core::h264::{AnnexBReader, MAX_NAL_BYTES};
+use lookout_core::h264::{AnnexBReader, MAX_NAL_BYTES, begins_access_unit};
 use lookout_core::{Error, ErrorKind};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// `format` of a `command` camera.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,6 +45,7 @@ pub(super) enum OutputReader {
         buf: BytesMut,
         clock: ArrivalClock,
         units: u64,
+        pauses: PausePolicy,
     },
 }
 
@@ -56,6 +58,7 @@ impl OutputReader {
                 buf: BytesMut::new(),
                 clock: ArrivalClock::new(),
                 units: 0,
+                pauses: PausePolicy::default(),
             },
         }
     }
@@ -89,24 +92,26 @@ impl OutputReader {
                 buf,
                 clock,
                 units,
+                pauses,
             } => {
+                match pauses.after_pause(begins_access_unit(buf)) {
+                    Verdict::Fine => {}
+                    Verdict::Trusted => tracing::debug!(
+                        camera = sink.hub().id(),
+                        "`{program}` pauses only between pictures: each picture goes out when it pauses"
+                    ),
+                    Verdict::Distrusted => tracing::debug!(
+                        camera = sink.hub().id(),
+                        "`{program}` pauses inside pictures: each picture goes out when the next begins"
+                    ),
+                    Verdict::CutAPicture => tracing::warn!(
+                        camera = sink.hub().id(),
+                        "`{program}` paused inside a picture after a second of pausing only between them: that picture went out cut; from now on each picture goes out when the next begins (one frame interval later)"
+                    ),
+                }
                 reader.push(buf);
                 buf.clear();
-                while let Some(unit) = reader.next_access_unit() {
-                    match unit {
-                        Ok(au) => {
-                            frames += 1;
-                            let fps = au
-                                .params
-                                .as_ref()
-                                .and_then(|p| p.sps.timing)
-                                .and_then(|t| t.frame_rate());
-                            let pts_90k = clock.pts_90k(fps);
-                            sink.publish_h264(au, SystemTime::now(), pts_90k);
-                        }
-                        Err(e) => sink.drop_frame(e.message()),
-                    }
-                }
+                frames = publish_units(reader, clock, sink);
                 *units += frames;
                 if *units == 0 && reader.discarded_bytes() > NOT_H264_AFTER_BYTES {
                     return Err(Error::new(
@@ -121,6 +126,62 @@ impl OutputReader {
         }
         Ok(frames)
     }
+
+    /// How long to wait for more bytes before taking the quiet for a pause of the writer
+    /// ([`pause`]), or `None`: nothing to gain from one now.
+    pub(super) fn pause_wait(&self) -> Option<Duration> {
+        match self {
+            Self::H264 { reader, pauses, .. } if pauses.watching() && reader.holds_slice() => {
+                Some(pause::PAUSE)
+            }
+            _ => None,
+        }
+    }
+
+    /// The writer paused (after [`pause_wait`](Self::pause_wait)): publishes the picture held
+    /// if pauses are trusted; returns how many frames went out.
+    pub(super) fn paused(&mut self, sink: &FrameSink) -> u64 {
+        let Self::H264 {
+            reader,
+            clock,
+            units,
+            pauses,
+            ..
+        } = self
+        else {
+            return 0;
+        };
+        if pauses.paused() == OnPause::Wait {
+            return 0;
+        }
+        if let Err(e) = reader.end_at_pause() {
+            sink.drop_frame(e.message());
+        }
+        let frames = publish_units(reader, clock, sink);
+        *units += frames;
+        frames
+    }
+}
+
+/// Publishes the access units `reader` has complete; returns how many.
+fn publish_units(reader: &mut AnnexBReader, clock: &mut ArrivalClock, sink: &FrameSink) -> u64 {
+    let mut frames = 0;
+    while let Some(unit) = reader.next_access_unit() {
+        match unit {
+            Ok(au) => {
+                frames += 1;
+                let fps = au
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.sps.timing)
+                    .and_then(|t| t.frame_rate());
+                let pts_90k = clock.pts_90k(fps);
+                sink.publish_h264(au, SystemTime::now(), pts_90k);
+            }
+            Err(e) => sink.drop_frame(e.message()),
+        }
+    }
+    frames
 }
 
 /// A pipe carries no timestamps: a unit's time is when it arrived, on the monotonic clock.
