@@ -652,7 +652,12 @@ mod tests {
             raw: Some(raw),
             ..parts(3)
         });
-        let _ = published.packaged("part", &VariantRequest::default(), || Bytes::from("x"));
+        let _ = published.packaged(
+            "part",
+            &VariantRequest::default(),
+            hub.variant_encoder(),
+            || Bytes::from("x"),
+        );
         let jpeg_at = published.jpeg.as_ptr();
         drop(published);
         let mut rx = hub.subscribe();

@@ -5,6 +5,7 @@ pub mod decode;
 // The default build's encoder; with `turbojpeg` only its tables are used (by `quality`).
 #[cfg_attr(feature = "turbojpeg", allow(dead_code))]
 mod encode;
+mod limits;
 mod quality;
 mod scan;
 #[cfg(test)]
@@ -21,6 +22,7 @@ mod turbo_backend;
 #[cfg(feature = "turbojpeg")]
 use turbo_backend as backend;
 
+pub use limits::MAX_SIDE;
 pub use quality::estimate_quality;
 pub use scan::{JpegInfo, JpegScanner, Scan, inspect};
 
@@ -28,10 +30,6 @@ use crate::{Error, RgbImage};
 
 /// The name of the compiled-in backend, for logs and `/metrics`.
 pub const BACKEND: &str = backend::NAME;
-
-/// Largest side we encode or decode: JPEG's own limit is 65535, but a camera frame past 8K is
-/// almost surely a corrupt header, and decoding it would allocate gigabytes.
-pub const MAX_SIDE: u32 = 8192;
 
 /// Encodes RGB pixels at `quality` (1..=100) with 4:2:0 chroma subsampling.
 pub fn encode_rgb(img: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {

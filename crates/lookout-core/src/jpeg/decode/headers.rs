@@ -5,7 +5,7 @@
 
 use super::huffman::Huffman;
 use crate::Error;
-use crate::jpeg::MAX_SIDE;
+use crate::jpeg::limits::MAX_SIDE;
 
 /// A frame component (T.81 B.2.2).
 #[derive(Debug, Clone, Copy)]
