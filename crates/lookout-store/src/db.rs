@@ -8,11 +8,16 @@
 
 use crate::clock::Clock;
 use crate::error::{DB_FILE, StoreError, explain, io_error, sqlite_error};
-use crate::{dir, files, migrations};
+use crate::{dir, files, journal, migrations};
 use lookout_core::Error;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a statement waits for another process holding the database (the CLI writing while
+/// the server runs), before "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Store {
@@ -95,11 +100,10 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
-        // WAL lets the CLI write (add a user, revoke a session) while the server reads.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        journal::use_wal(&conn, BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),

@@ -19,6 +19,7 @@ pub mod event_kind;
 pub mod event_list;
 pub mod events;
 pub mod files;
+mod journal;
 pub mod lock;
 mod migrations;
 pub mod mqtt;

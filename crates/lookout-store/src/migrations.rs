@@ -213,7 +213,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut c = Connection::open(&path).unwrap();
                     c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-                    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+                    crate::journal::use_wal(&c, std::time::Duration::from_secs(10)).unwrap();
                     migrate(&mut c)
                 })
             })
