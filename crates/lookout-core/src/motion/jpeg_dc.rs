@@ -19,7 +19,7 @@
 use super::gray_image::GrayImage;
 use crate::Error;
 use crate::jpeg::decode::headers::{self, Headers, Parsed};
-use crate::jpeg::decode::huffman::{BitReader, Huffman};
+use crate::jpeg::decode::huffman::{BitReader, Huffman, RestartCountdown};
 
 /// What [`decode`] made of a JPEG.
 #[derive(Debug)]
@@ -107,16 +107,11 @@ fn decode_scan(data: &[u8], f: &Headers) -> Result<DcLuma, Error> {
     let level = |pred: i32| ((i64::from(pred) * i64::from(q) + 4) >> 3).clamp(-128, 127) + 128;
     let mut out = vec![0u8; bw * bh];
     let mut bits = BitReader::new(data, f.scan_start);
-    let mut mcus_left = f.restart_interval;
+    let mut restarts = RestartCountdown::new(f.restart_interval);
     for my in 0..mcus_y {
         for mx in 0..mcus_x {
-            if f.restart_interval > 0 {
-                if mcus_left == 0 {
-                    bits.restart()?;
-                    scan.iter_mut().for_each(|c| c.pred = 0);
-                    mcus_left = f.restart_interval;
-                }
-                mcus_left -= 1;
+            if bits.before_mcu(&mut restarts)? {
+                scan.iter_mut().for_each(|c| c.pred = 0);
             }
             for comp in scan.iter_mut() {
                 for v in 0..comp.v {

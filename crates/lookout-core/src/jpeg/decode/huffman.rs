@@ -104,6 +104,22 @@ impl Huffman {
 /// Reads entropy-coded data MSB first, removing stuffed zero bytes (T.81 B.1.1.5). At a marker
 /// or the end of the data it feeds zero bits, and counts them, so running past the data is
 /// noticed without checking every read.
+/// MCUs left before the next restart marker ([`BitReader::before_mcu`]).
+pub(crate) struct RestartCountdown {
+    interval: usize,
+    left: usize,
+}
+
+impl RestartCountdown {
+    /// For a scan with `interval` MCUs between markers (0: none).
+    pub(crate) fn new(interval: usize) -> Self {
+        Self {
+            interval,
+            left: interval,
+        }
+    }
+}
+
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     pos: usize,
@@ -271,6 +287,23 @@ impl<'a> BitReader<'a> {
             }
         }
         Err(Error::corrupt("JPEG restart marker missing"))
+    }
+
+    /// Before each MCU of a scan with restart intervals (`DRI`, T.81 B.2.4.4): every
+    /// `countdown.interval` MCUs the data has an RSTn marker, read here. Returns whether one was,
+    /// so the caller starts its DC predictions again from 0.
+    #[inline]
+    pub(crate) fn before_mcu(&mut self, countdown: &mut RestartCountdown) -> Result<bool, Error> {
+        if countdown.interval == 0 {
+            return Ok(false);
+        }
+        let restarted = countdown.left == 0;
+        if restarted {
+            self.restart()?;
+            countdown.left = countdown.interval;
+        }
+        countdown.left -= 1;
+        Ok(restarted)
     }
 
     /// A block's DC difference (T.81 F.2.2.1), to add to the component's prediction.

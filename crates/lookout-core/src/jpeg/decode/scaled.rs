@@ -17,7 +17,7 @@
 //! header's size (at most [`crate::jpeg::MAX_SIDE`] a side).
 
 use super::headers::{self, Headers, Parsed};
-use super::huffman::{BitReader, Huffman};
+use super::huffman::{BitReader, Huffman, RestartCountdown};
 use crate::{Error, RgbImage};
 
 /// What [`decode`] made of a JPEG.
@@ -438,16 +438,11 @@ fn decode_scan(data: &[u8], f: &Headers, n: usize) -> Result<Scaled, Error> {
     order.sort_by_key(|&i| f.scan[i].index);
 
     let mut bits = BitReader::new(data, f.scan_start);
-    let mut mcus_left = f.restart_interval;
+    let mut restarts = RestartCountdown::new(f.restart_interval);
     for my in 0..mcus_y {
         for mx in 0..mcus_x {
-            if f.restart_interval > 0 {
-                if mcus_left == 0 {
-                    bits.restart()?;
-                    planes.iter_mut().for_each(|p| p.pred = 0);
-                    mcus_left = f.restart_interval;
-                }
-                mcus_left -= 1;
+            if bits.before_mcu(&mut restarts)? {
+                planes.iter_mut().for_each(|p| p.pred = 0);
             }
             for plane in planes.iter_mut() {
                 for v in 0..plane.v {
