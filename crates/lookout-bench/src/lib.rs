@@ -10,6 +10,7 @@
 
 mod body;
 mod conn;
+pub mod floor_wire;
 mod head;
 mod headers;
 mod mjpeg;

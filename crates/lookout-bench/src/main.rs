@@ -27,6 +27,10 @@ enum Command {
     /// Start `lookout serve` with a test-pattern or ffmpeg camera and measure it under 1 to 1000
     /// viewers.
     Fanout(tool::fanout::FanoutArgs),
+    /// The least work any server must do to deliver the same MJPEG bytes as Lookout (one
+    /// thread, one send per viewer per frame): what `fanout --server floor` runs.
+    #[command(hide = true)]
+    FloorServer(tool::floor::FloorArgs),
     /// Time JPEG encode, decode and resize at 720p and 1080p with the compiled-in backend, on
     /// noisy and smooth synthetic images and optionally a picture from a file.
     Jpeg(tool::jpeg::JpegArgs),
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fanout(args) => tool::fanout::run(&args),
+        Command::FloorServer(args) => tool::floor::run(&args),
         Command::Jpeg(args) => tool::jpeg::run(&args),
         Command::Memory(args) => tool::memory::run(&args),
         Command::Motion(args) => tool::motion::run(&args),

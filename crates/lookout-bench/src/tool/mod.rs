@@ -2,6 +2,7 @@
 //! library (the HTTP client) knows nothing of them.
 
 pub mod fanout;
+pub mod floor;
 pub mod jpeg;
 pub mod memory;
 pub mod motion;
@@ -12,7 +13,9 @@ pub mod watch;
 pub mod webrtc;
 pub mod webrtc_latency;
 
+mod credentials;
 mod jpeg_folder;
+mod netns;
 mod procfs;
 mod report;
 mod runtime;

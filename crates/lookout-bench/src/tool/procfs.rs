@@ -48,6 +48,37 @@ pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
     Ok(ticks as f64 / clock_ticks_per_second())
 }
 
+/// A process's CPU time so far, split as the kernel counts it: in user space (`utime`) and in
+/// the kernel on its behalf (`stime`: system calls, and the softirq work such as TCP receive
+/// that runs while it is the current task), in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuSplit {
+    pub user_s: f64,
+    pub system_s: f64,
+}
+
+impl std::ops::Sub for CpuSplit {
+    type Output = Self;
+    fn sub(self, rhs: Self) -> Self {
+        Self {
+            user_s: self.user_s - rhs.user_s,
+            system_s: self.system_s - rhs.system_s,
+        }
+    }
+}
+
+/// [`cpu_seconds`] split into user and system time.
+pub fn cpu_split(pid: u32) -> io::Result<CpuSplit> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let s = parse_stat(&stat)
+        .ok_or_else(|| io::Error::other(format!("cannot parse /proc/{pid}/stat")))?;
+    let hz = clock_ticks_per_second();
+    Ok(CpuSplit {
+        user_s: s.utime as f64 / hz,
+        system_s: s.stime as f64 / hz,
+    })
+}
+
 /// `utime + stime` from a `/proc/PID/stat` line (fields 14 and 15, proc(5)): the process's
 /// own threads only; `cutime`/`cstime` (children it has waited for) are fields 16 and 17 and
 /// are not counted.
@@ -64,6 +95,10 @@ struct Stat<'a> {
     ppid: u32,
     /// Fields 14 and 15, `utime + stime`.
     ticks: u64,
+    /// Field 14.
+    utime: u64,
+    /// Field 15.
+    stime: u64,
 }
 
 /// The command name (field 2) is in parentheses and may hold spaces and `)`, so fields are
@@ -81,6 +116,8 @@ fn parse_stat(stat: &str) -> Option<Stat<'_>> {
         comm,
         ppid,
         ticks: utime + stime,
+        utime,
+        stime,
     })
 }
 
@@ -233,7 +270,9 @@ mod tests {
             Some(Stat {
                 comm: "my (odd) name",
                 ppid: 77,
-                ticks: 300
+                ticks: 300,
+                utime: 250,
+                stime: 50,
             })
         );
         assert_eq!(parse_stat("12 (x) S 1 2"), None);
@@ -283,5 +322,12 @@ mod tests {
         let m = memory(me).expect("our /proc status");
         assert!(m.rss_kib > 0 && m.peak_kib >= m.rss_kib);
         assert!(cpu_seconds(me).expect("our /proc stat") >= 0.0);
+        // Burn a little user time: it must show in the split, which sums to the total.
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let split = cpu_split(me).expect("our /proc stat");
+        assert!(split.user_s > 0.0 && split.system_s >= 0.0, "{split:?} {x}");
     }
 }

@@ -21,6 +21,8 @@ pub struct RunResult {
     pub ramp: Duration,
     /// The server's own CPU time (its threads; not its children).
     pub server_cpu_s: f64,
+    /// The same, split into user and system time.
+    pub server_split: procfs::CpuSplit,
     /// CPU time of the server's child processes (a `command` source's ffmpeg).
     pub children: ChildrenCpu,
     pub client_cpu_s: f64,
@@ -98,6 +100,12 @@ impl Header {
             camera,
         }
     }
+
+    /// What the server line says, when it is not `lookout --version`.
+    pub fn with_server(mut self, server: &str) -> Self {
+        self.server = server.to_owned();
+        self
+    }
 }
 
 /// Our arguments, quoted where a shell would need it.
@@ -123,6 +131,8 @@ struct Row {
     fps_median: f64,
     frames: u64,
     cpu_per_1000: Option<f64>,
+    /// User and system time per 1000 frames, in ms.
+    split_ms_per_1000: Option<[f64; 2]>,
     peak_rss_mb: f64,
     latency_ms: [Option<f64>; 2],
     first_frame_ms: [Option<f64>; 2],
@@ -153,6 +163,10 @@ impl Row {
             fps_median: quantile(&fps, 0.5).unwrap_or(0.0),
             frames,
             cpu_per_1000: (frames > 0).then(|| run.server_cpu_s / frames as f64 * 1000.0),
+            split_ms_per_1000: (frames > 0).then(|| {
+                let per = |s: f64| s / frames as f64 * 1e6;
+                [per(run.server_split.user_s), per(run.server_split.system_s)]
+            }),
             peak_rss_mb: run.peak_rss_kib as f64 / 1024.0,
             latency_ms: [us_to_ms(0.5), us_to_ms(0.99)],
             first_frame_ms: [
@@ -204,19 +218,22 @@ pub fn print(header: &Header, idle_rss_kib: Option<u64>, runs: &[RunResult]) {
     }
     out.push('\n');
     out.push_str(
-        "| viewers | fps per viewer min | fps median | server CPU s per 1000 frames | peak RSS MB \
+        "| viewers | fps per viewer min | fps median | server CPU s per 1000 frames \
+         | of which user / system ms | peak RSS MB \
          | latency p50 ms | latency p99 ms | first frame median ms | first frame max ms |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for run in runs {
         let r = Row::of(run);
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {} | {} | {:.1} | {} | {} | {} | {} |",
             run.viewers,
             r.fps_min,
             r.fps_median,
             opt(r.cpu_per_1000, 3),
+            r.split_ms_per_1000
+                .map_or_else(|| "n/a".into(), |[u, s]| format!("{u:.1} / {s:.1}")),
             r.peak_rss_mb,
             opt(r.latency_ms[0], 1),
             opt(r.latency_ms[1], 1),
@@ -241,7 +258,8 @@ fn notes(run: &RunResult) -> String {
     let bytes: u64 = run.reports.iter().map(|r| r.bytes).sum();
     let share = |cpu_s: f64| cpu_s / run.seconds * 100.0;
     let mut s = format!(
-        "{} frames in the window, mean frame {:.1} KB, server CPU {:.2} s ({:.0}% of a core)",
+        "{} frames in the window, mean frame {:.1} KB, server CPU {:.2} s ({:.0}% of a core; \
+         user {:.2} s, system {:.2} s)",
         row.frames,
         if row.frames > 0 {
             bytes as f64 / row.frames as f64 / 1024.0
@@ -250,6 +268,8 @@ fn notes(run: &RunResult) -> String {
         },
         run.server_cpu_s,
         share(run.server_cpu_s),
+        run.server_split.user_s,
+        run.server_split.system_s,
     );
     let c = &run.children;
     if !c.is_empty() {

@@ -1,6 +1,7 @@
 //! The server under test: `lookout serve` as a child process with a config we write, on a free
 //! port, its output in a log file; stopped with SIGTERM as an operator would.
 
+use std::ffi::OsString;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -35,29 +36,67 @@ impl Server {
         config_toml: &str,
         env: &[(String, String)],
     ) -> io::Result<Self> {
+        let launch = Launch {
+            wrapper: Vec::new(),
+            addr: free_port()?,
+            env: env.to_vec(),
+        };
+        Self::start_lookout(bin, config_toml, &launch).await
+    }
+
+    /// Writes `config_toml` and starts `bin serve` as `launch` says; returns once `/healthz`
+    /// answers 200.
+    pub async fn start_lookout(bin: &Path, config_toml: &str, launch: &Launch) -> io::Result<Self> {
         let dir = ScratchDir::new()?;
         let config = dir.path.join("lookout.toml");
         std::fs::write(&config, config_toml)?;
+        let args = [
+            OsString::from("serve"),
+            "--config".into(),
+            config.into(),
+            "--listen".into(),
+            launch.addr.to_string().into(),
+        ];
+        Self::spawn(&absolute(bin)?, &args, dir, launch).await
+    }
+
+    /// Starts `lookout-bench floor-server` (this very program) playing the JPEGs of `folder`
+    /// at `fps`, as `launch` says; returns once `/healthz` answers 200.
+    pub async fn start_floor(folder: &Path, fps: u32, launch: &Launch) -> io::Result<Self> {
+        let args = [
+            OsString::from("floor-server"),
+            "--listen".into(),
+            launch.addr.to_string().into(),
+            "--dir".into(),
+            folder.into(),
+            "--fps".into(),
+            fps.to_string().into(),
+        ];
+        Self::spawn(&std::env::current_exe()?, &args, ScratchDir::new()?, launch).await
+    }
+
+    async fn spawn(
+        bin: &Path,
+        args: &[OsString],
+        dir: ScratchDir,
+        launch: &Launch,
+    ) -> io::Result<Self> {
         let log = std::fs::File::create(dir.path.join("server.log"))?;
-        let addr = free_port()?;
-        // The server runs in the scratch directory: a relative path given on our command line
-        // (`target/release/lookout`) would not be found from there. A bare name stays as it is
-        // and is looked up on PATH.
-        let bin = if bin.components().count() > 1 {
-            bin.canonicalize().map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot find {}: {e}", bin.display()))
-            })?
-        } else {
-            bin.to_path_buf()
+        // A wrapper (`nsenter ... --`) execs the server in its own place: the child's pid is
+        // the server's.
+        let mut command = match launch.wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut c = Command::new(program);
+                c.args(wrapper_args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
         };
-        let child = Command::new(&bin)
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .arg("--listen")
-            .arg(addr.to_string())
+        // The server runs in the scratch directory, which holds its config and log.
+        let child = command
+            .args(args)
             .current_dir(&dir.path)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -70,7 +109,7 @@ impl Server {
         let mut server = Self {
             child,
             pid,
-            addr,
+            addr: launch.addr,
             dir,
         };
         server.wait_healthy().await?;
@@ -145,9 +184,32 @@ impl Server {
     }
 }
 
+/// Where and how a server is started.
+pub struct Launch {
+    /// A program and its arguments that run the server's command line (`nsenter -t PID -n
+    /// --`); the server must be what it execs, so that the child's pid is the server's.
+    pub wrapper: Vec<OsString>,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+/// `bin` as an absolute path when it has a directory part: the server runs in its scratch
+/// directory, where a relative path given on our command line (`target/release/lookout`)
+/// would not be found. A bare name stays as it is and is looked up on PATH.
+fn absolute(bin: &Path) -> io::Result<PathBuf> {
+    if bin.components().count() > 1 {
+        bin.canonicalize()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot find {}: {e}", bin.display())))
+    } else {
+        Ok(bin.to_path_buf())
+    }
+}
+
 /// A port nobody listens on now: bind port 0, read the port, let it go. Another process could
 /// take it before the server binds it; on a bench machine that does not happen.
-fn free_port() -> io::Result<SocketAddr> {
+pub fn free_port() -> io::Result<SocketAddr> {
     TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 

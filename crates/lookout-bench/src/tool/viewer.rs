@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -53,12 +54,14 @@ pub struct ViewerReport {
     pub error: Option<String>,
 }
 
-/// Watches the camera's `stream` on `addr` until the window ends.
+/// Watches the camera's `stream` on `addr` until the window ends; with `token`, sends it as
+/// `Authorization: Bearer` (a server off loopback needs logins).
 pub async fn run(
     addr: SocketAddr,
     stream: StreamKind,
     window: Window,
     expected_fps: u32,
+    token: Option<Arc<str>>,
 ) -> ViewerReport {
     let seconds = window
         .end
@@ -70,10 +73,16 @@ pub async fn run(
     };
     let started = Instant::now();
     let path = stream.path();
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|b| ("Authorization", b))
+        .into_iter()
+        .collect();
     let watching = async {
         match stream {
-            StreamKind::Mjpeg => watch(addr, path, window, started, &mut report).await,
-            StreamKind::Mp4 => watch_mp4(addr, path, window, started, &mut report).await,
+            StreamKind::Mjpeg => watch(addr, path, &headers, window, started, &mut report).await,
+            StreamKind::Mp4 => watch_mp4(addr, path, &headers, window, started, &mut report).await,
         }
     };
     match tokio::time::timeout_at(window.end, watching).await {
@@ -87,11 +96,12 @@ pub async fn run(
 async fn watch(
     addr: SocketAddr,
     path: &str,
+    headers: &[(&str, &str)],
     window: Window,
     started: Instant,
     report: &mut ViewerReport,
 ) -> io::Result<()> {
-    let mut stream = lookout_bench::open_stream(addr, path, &[]).await?;
+    let mut stream = lookout_bench::open_stream(addr, path, headers).await?;
     report.connected = Some(started.elapsed());
     if stream.status() != 200 {
         return Err(io::Error::other(format!("HTTP status {}", stream.status())));
@@ -123,11 +133,12 @@ const MP4_TIMESCALE: u64 = 90_000;
 async fn watch_mp4(
     addr: SocketAddr,
     path: &str,
+    headers: &[(&str, &str)],
     window: Window,
     started: Instant,
     report: &mut ViewerReport,
 ) -> io::Result<()> {
-    let mut stream = lookout_bench::open_mp4_stream(addr, path, &[]).await?;
+    let mut stream = lookout_bench::open_mp4_stream(addr, path, headers).await?;
     report.connected = Some(started.elapsed());
     if stream.status() != 200 {
         return Err(io::Error::other(format!("HTTP status {}", stream.status())));

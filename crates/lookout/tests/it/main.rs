@@ -23,6 +23,7 @@ mod damaged_db;
 mod data_dir;
 mod errors;
 mod events_api;
+mod floor_wire;
 mod grid_tiles;
 mod h264;
 mod h264_decode;
