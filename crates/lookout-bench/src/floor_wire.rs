@@ -52,7 +52,8 @@ pub fn frame_chunk(jpeg: &[u8], captured: SystemTime) -> Vec<u8> {
 
 fn chunk(pieces: &[&[u8]]) -> Vec<u8> {
     let len: usize = pieces.iter().map(|p| p.len()).sum();
-    let size_line = format!("{len:x}\r\n");
+    // Upper-case hex digits, as hyper writes them (RFC 9112 allows either case).
+    let size_line = format!("{len:X}\r\n");
     let mut out = Vec::with_capacity(size_line.len() + len + 2);
     out.extend_from_slice(size_line.as_bytes());
     for p in pieces {
@@ -134,11 +135,13 @@ mod tests {
         let jpeg = [0xff, 0xd8, 0xff, 0xd9];
         let t = UNIX_EPOCH + Duration::from_micros(1_796_638_842_934_812);
         let head = "Content-Type: image/jpeg\r\nContent-Length: 4\r\nX-Timestamp: 1796638842.934812\r\n\r\n";
-        let mut want = format!("{:x}\r\n{head}", head.len() + 4 + DELIMITER.len()).into_bytes();
+        let mut want = format!("{:X}\r\n{head}", head.len() + 4 + DELIMITER.len()).into_bytes();
         want.extend_from_slice(&jpeg);
         want.extend_from_slice(b"\r\n--boundarydonotcross\r\n\r\n");
         assert_eq!(frame_chunk(&jpeg, t), want);
         assert_eq!(first_chunk(), b"16\r\n--boundarydonotcross\r\n\r\n");
+        // 81 bytes of part head, 835 of JPEG, 24 of delimiter: 940 = 0x3AC, in upper case.
+        assert!(frame_chunk(&[0; 835], t).starts_with(b"3AC\r\n"));
         let head = String::from_utf8(response_head("D")).expect("ASCII");
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
         assert!(
