@@ -15,6 +15,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A request head larger than this is refused (Lookout's own limit is of the same order).
@@ -51,13 +52,19 @@ enum State {
 pub fn run(args: &FloorArgs) -> io::Result<()> {
     let files = jpeg_files(&args.dir)?;
     let listener = TcpListener::bind(args.listen)?;
+    // Until killed: the bench stops it with SIGTERM, whose default action ends the process.
+    serve(&listener, &files, args.fps, &AtomicBool::new(false))
+}
+
+/// Serves viewers on `listener`, playing `files` at `fps`, until `stop` is set.
+fn serve(listener: &TcpListener, files: &[PathBuf], fps: u32, stop: &AtomicBool) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    let interval = Duration::from_secs(1) / args.fps;
+    let interval = Duration::from_secs(1) / fps.max(1);
     let mut conns: Vec<Conn> = Vec::new();
     let mut fds: Vec<libc::pollfd> = Vec::new();
     let mut next_frame = Instant::now() + interval;
     let mut frame_index = 0usize;
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now >= next_frame {
             let path = &files[frame_index % files.len()];
@@ -109,9 +116,10 @@ pub fn run(args: &FloorArgs) -> io::Result<()> {
             fds[i].revents == 0 || advance(c)
         });
         if fds[0].revents != 0 {
-            accept_all(&listener, &mut conns)?;
+            accept_all(listener, &mut conns)?;
         }
     }
+    Ok(())
 }
 
 fn pollfd(fd: libc::c_int, events: libc::c_short) -> libc::pollfd {
@@ -288,6 +296,55 @@ mod tests {
         assert!(health.ends_with(b"\r\n\r\nok"));
         let other = written(answer_for(b"GET /x HTTP/1.1\r\n\r\n")).expect("an answer");
         assert!(other.starts_with(b"HTTP/1.1 404"));
+    }
+
+    /// The real client reads the floor's stream: the folder's JPEGs, in order, each whole.
+    #[test]
+    fn a_viewer_gets_the_folders_jpegs_in_order() {
+        let dir = super::super::server::ScratchDir::new().expect("scratch dir");
+        let jpegs: Vec<Vec<u8>> = (0u8..3)
+            .map(|i| vec![0xff, 0xd8, i, i, i, 0xff, 0xd9])
+            .collect();
+        for (i, j) in jpegs.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i}.jpg")), j).expect("write");
+        }
+        let files = jpeg_files(dir.path()).expect("files");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let server = {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || serve(&listener, &files, 100, &stop))
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let bodies = rt.block_on(async {
+            let read = async {
+                let health = lookout_bench::get(addr, "/healthz", &[]).await?;
+                assert_eq!((health.status, &health.body[..]), (200, &b"ok"[..]));
+                let mut s =
+                    lookout_bench::open_stream(addr, "/cameras/bench/stream.mjpeg", &[]).await?;
+                assert_eq!(s.status(), 200);
+                let mut bodies = Vec::new();
+                while bodies.len() < 6 {
+                    let part = s.next_part().await?.expect("a part");
+                    assert!(part.latency().is_some(), "an X-Timestamp");
+                    bodies.push(part.body.to_vec());
+                }
+                io::Result::Ok(bodies)
+            };
+            tokio::time::timeout(Duration::from_secs(10), read).await
+        });
+        stop.store(true, Ordering::Relaxed);
+        server.join().expect("no panic").expect("served");
+        let bodies = bodies.expect("6 frames within 10 s").expect("read");
+        // The viewer may join at any frame; from there the files follow in order, looping.
+        let first = jpegs.iter().position(|j| *j == bodies[0]).expect("a file");
+        for (k, body) in bodies.iter().enumerate() {
+            assert_eq!(*body, jpegs[(first + k) % 3], "part {k}");
+        }
     }
 
     #[test]
