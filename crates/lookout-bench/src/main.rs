@@ -1,5 +1,5 @@
-//! `lookout-bench`: measures Lookout. `fanout` starts the server and opens 1 to 10,000 MJPEG
-//! viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
+//! `lookout-bench`: measures Lookout. `fanout` starts the server (or `floor-server`, the least
+//! any server must do to send the same MJPEG) and opens 1 to 10,000 MJPEG viewers on it; `jpeg` times the JPEG encode, decode and resize that every frame costs;
 //! `memory` reads the server's memory at rest, with 1000 stalled viewers and after they were
 //! dropped; `motion` times motion detection per frame; `record` measures a recording camera's CPU;
 //! `ros` times ROS image messages to JPEG; `watch` reads any MJPEG stream and prints its rate, as
