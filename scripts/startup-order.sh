@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Writes the functions an idle `lookout serve` runs (start-up and the idle loop), one symbol a
 # line, for the linker's `--symbol-ordering-file` (LLD): linked first and together, they fill
-# a few hundred KB of the binary instead of being spread over its 11 MB of code. The kernel
+# about 1 MB of the binary instead of being spread over its 11 MB of code. The kernel
 # maps a binary's pages in blocks (fault-around, 64 KB, and whole large folios of the page
 # cache), so one function run in a block makes the whole block resident: spread out, the
-# ~900 KB of code an idle server runs kept 4.7–7.6 MB of the binary resident. Docs:
+# ~1 MB of code an idle server runs kept 5 MB of the binary's code resident. Docs:
 # docs/performance.md, "Idle memory of the release binary". Used by scripts/release.sh.
 #
 #   scripts/startup-order.sh BINARY OUT     # BINARY with its symbol table (not stripped)
