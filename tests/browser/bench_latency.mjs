@@ -12,6 +12,7 @@
 //
 //   node bench_latency.mjs PAGE_URL WARMUP_MS SECONDS_MS LEFT,TOP,CELL,COLUMNS,ROWS
 import { launchChromium } from './launch.mjs';
+import { trackPeerConnections } from './peer_connections.mjs';
 
 const [url, warmupMs, windowMs, grid] = process.argv.slice(2);
 if (!grid) {
@@ -26,24 +27,11 @@ const browser = await launchChromium({
   args: ['--allow-loopback-in-peer-connection'],
 });
 
-// Keeps the page's peer connections where the script can ask them for statistics.
-function track() {
-  const Orig = window.RTCPeerConnection;
-  if (!Orig) return;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Orig(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Orig.prototype;
-}
-
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.addInitScript(track);
+  await trackPeerConnections(page);
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   // Playing over WebRTC, not a fallback.
   await page.waitForFunction(() => {
@@ -65,7 +53,7 @@ try {
     let done = false;
 
     const inbound = async () => {
-      const pc = window.__pcs.filter((p) => p.connectionState !== 'closed').pop();
+      const pc = window.__newestOpenPc();
       let out = null;
       (await pc.getStats()).forEach((r) => {
         if (r.type === 'inbound-rtp' && r.kind === 'video') out = r;

@@ -8,6 +8,7 @@
 //
 //   node webrtc.mjs PAGE_URL rtc|nortc WAIT_MS
 import { launchChromium } from './launch.mjs';
+import { trackPeerConnections } from './peer_connections.mjs';
 
 const [url, mode, waitMs] = process.argv.slice(2);
 if (!waitMs) {
@@ -18,25 +19,12 @@ if (!waitMs) {
 // The test server's only candidate is 127.0.0.1; Chromium leaves loopback out otherwise.
 const browser = await launchChromium({ autoplay: true, args: ['--allow-loopback-in-peer-connection'] });
 
-// Keeps the page's peer connections where the test can ask them for statistics.
-function track() {
-  const Orig = window.RTCPeerConnection;
-  if (!Orig) return;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Orig(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Orig.prototype;
-}
-
 async function open(withRtc) {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  if (withRtc) await page.addInitScript(track);
+  if (withRtc) await trackPeerConnections(page);
   else await page.addInitScript(() => { delete window.RTCPeerConnection; });
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   return page;
@@ -51,7 +39,7 @@ const state = (page) => page.evaluate(async () => {
     src_object: !!(v && v.srcObject),
     peers: (window.__pcs || []).length,
   };
-  const pc = (window.__pcs || []).filter((p) => p.connectionState !== 'closed').pop();
+  const pc = window.__newestOpenPc ? window.__newestOpenPc() : undefined;
   if (pc) {
     out.connection = pc.connectionState;
     const stats = await pc.getStats();

@@ -7,13 +7,17 @@
 // A panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/x264.rs"]
+mod x264;
+
 use lookout_core::CameraHub;
-use lookout_core::h264::{AccessUnit, AnnexBReader, MAX_NAL_BYTES};
+use lookout_core::h264::AccessUnit;
 use lookout_sources::command::{CommandFormat, CommandSource};
 use lookout_sources::{FrameSink, Source};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use x264::x264_access_units;
 
 fn strict() -> bool {
     std::env::var("LOOKOUT_TEST_STRICT").is_ok_and(|v| v == "1")
@@ -34,38 +38,8 @@ const PICTURES: usize = 60;
 
 /// x264 pictures as the camera would send them, each as its Annex B bytes.
 fn x264_pictures() -> Vec<(AccessUnit, Vec<u8>)> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args(["-i", "testsrc2=size=320x240:rate=30", "-frames:v"])
-        .arg(PICTURES.to_string())
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-bf", "0", "-g", "30", "-f", "h264", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut r = AnnexBReader::new(MAX_NAL_BYTES);
-    r.push(&out.stdout);
-    let mut units = Vec::new();
-    while let Some(au) = r.next_access_unit() {
-        units.push(au.unwrap());
-    }
-    r.finish().unwrap();
-    while let Some(au) = r.next_access_unit() {
-        units.push(au.unwrap());
-    }
-    assert_eq!(units.len(), PICTURES);
-    units
+    let args = ["-preset", "ultrafast", "-tune", "zerolatency", "-g", "30"];
+    x264_access_units(PICTURES, &args)
         .into_iter()
         .map(|au| {
             let mut bytes = Vec::new();

@@ -6,12 +6,15 @@
 // A panic is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
-use lookout_core::h264::{AccessUnit, AnnexBReader, MAX_NAL_BYTES};
+#[path = "common/x264.rs"]
+mod x264;
+
+use lookout_core::h264::AccessUnit;
 use lookout_core::{CameraHub, FrameKind};
 use lookout_sources::decode::{DecodeConfig, JpegDecoder, decode_while_wanted, find_program};
-use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
+use x264::x264_access_units;
 
 fn strict() -> bool {
     std::env::var("LOOKOUT_TEST_STRICT").is_ok_and(|v| v == "1")
@@ -20,30 +23,7 @@ fn strict() -> bool {
 
 /// 12 pictures of 320x240, one key frame (a GOP longer than the clip), no B-frames.
 fn x264_units() -> Vec<AccessUnit> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args(["-i", "testsrc2=size=320x240:rate=30", "-frames:v", "12"])
-        .args([
-            "-c:v", "libx264", "-bf", "0", "-g", "250", "-f", "h264", "-",
-        ])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut r = AnnexBReader::new(MAX_NAL_BYTES);
-    r.push(&out.stdout);
-    let mut units = Vec::new();
-    while let Some(au) = r.next_access_unit() {
-        units.push(au.unwrap());
-    }
-    r.finish().unwrap();
-    while let Some(au) = r.next_access_unit() {
-        units.push(au.unwrap());
-    }
-    assert_eq!(units.len(), 12);
+    let units = x264_access_units(12, &["-g", "250"]);
     assert!(units[0].is_key && units[1..].iter().all(|u| !u.is_key));
     units
 }

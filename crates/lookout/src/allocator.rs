@@ -1,5 +1,6 @@
 //! glibc malloc settings for a long-running server: one arena, and freed memory handed back to
-//! the kernel once a crowd of viewers has left. Other C libraries: nothing to do.
+//! the kernel once a crowd of viewers has left (with what the allocator and Linux tell about
+//! the heap, to know when). Other C libraries: nothing to do.
 
 /// glibc gives a thread that finds the arenas busy a new arena, up to 8 per core, and memory
 /// freed in one arena serves only that arena's later allocations. One arena, because
@@ -25,18 +26,51 @@ pub fn limit_arenas() {
     }
 }
 
-/// Bytes the allocator holds free (in every arena, resident or not), or `None` where it cannot
-/// tell. glibc's `mallinfo` (not `mallinfo2`, which needs glibc 2.33: Raspberry Pi OS 11 has
-/// 2.31) counts in `int`s, read here as `u32`: right up to 4 GiB, which a camera server's free
-/// memory stays far below.
-pub fn free_bytes() -> Option<u64> {
+/// What the allocator holds, in bytes: free (in every arena, resident or not) and handed out
+/// (in arenas and in blocks of their own mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapBytes {
+    pub free: u64,
+    pub in_use: u64,
+}
+
+/// The allocator's free and handed-out bytes, or `None` where it cannot tell. glibc's
+/// `mallinfo` (not `mallinfo2`, which needs glibc 2.33: Raspberry Pi OS 11 has 2.31) counts
+/// in `int`s, read here as `u32`: right up to 4 GiB, which a camera server's heap stays far
+/// below. It walks the free lists under each arena's lock: call it once in seconds, not per
+/// frame.
+pub fn heap_bytes() -> Option<HeapBytes> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallinfo only reads malloc's statistics, under each arena's lock.
         let info = unsafe { libc::mallinfo() };
-        Some(u64::from(info.fordblks as u32))
+        let bytes = |n: libc::c_int| u64::from(n as u32);
+        Some(HeapBytes {
+            free: bytes(info.fordblks),
+            // `uordblks`: chunks handed out of the arenas; `hblkhd`: blocks mapped on their own.
+            in_use: bytes(info.uordblks) + bytes(info.hblkhd),
+        })
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
+/// This process's resident anonymous memory (heap, thread stacks, other private mappings; not
+/// the pages of its binary and libraries), or `None` where Linux's `/proc` cannot tell. One
+/// read of `/proc/self/statm` (a line of page counts, proc(5)): resident minus shared, which
+/// since Linux 4.5 is the file-backed and shared-memory pages, so the rest is `RssAnon`.
+pub fn resident_anonymous_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let mut pages = statm.split_ascii_whitespace().skip(1);
+        let resident: u64 = pages.next()?.parse().ok()?;
+        let shared: u64 = pages.next()?.parse().ok()?;
+        // SAFETY: sysconf only reads a constant of the system.
+        let page_bytes = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+        Some(resident.saturating_sub(shared) * page_bytes)
+    }
+    #[cfg(not(target_os = "linux"))]
     None
 }
 

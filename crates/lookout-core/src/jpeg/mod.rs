@@ -9,6 +9,8 @@ mod limits;
 mod quality;
 mod scan;
 #[cfg(test)]
+mod test_pictures;
+#[cfg(test)]
 mod tests;
 
 // The pure-Rust backend is always built (its crates are in the default build anyway), so

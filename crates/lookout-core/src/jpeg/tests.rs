@@ -1,17 +1,5 @@
+use super::test_pictures::{encode_with, gradient, psnr_db, with_blocks_and_disc};
 use super::*;
-
-fn gradient(w: u32, h: u32) -> RgbImage {
-    let mut img = RgbImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let i = ((y * w + x) * 3) as usize;
-            img.data[i] = (x * 255 / w) as u8;
-            img.data[i + 1] = (y * 255 / h) as u8;
-            img.data[i + 2] = 128;
-        }
-    }
-    img
-}
 
 #[test]
 fn encode_then_decode_keeps_size_and_colours() {
@@ -120,75 +108,9 @@ fn refuses_to_encode_empty_or_huge_images() {
     assert!(encode_rgb(&huge, 80).is_err());
 }
 
-/// A camera-like picture: gradients, hard-edged blocks and a soft disc, so a wrong
-/// subsampling, IDCT scale or colour conversion shows up as a large error.
+/// A camera-like picture: gradients, hard-edged blocks and a soft disc.
 fn scene(w: u32, h: u32) -> RgbImage {
-    let mut img = gradient(w, h);
-    img.fill_rect(
-        i64::from(w / 5),
-        i64::from(h / 4),
-        w / 4,
-        h / 3,
-        [230, 40, 30],
-    );
-    img.fill_rect(
-        i64::from(w / 2),
-        i64::from(h / 2),
-        w / 3,
-        h / 4,
-        [20, 60, 220],
-    );
-    let (cx, cy, r) = (
-        f64::from(w) * 0.7,
-        f64::from(h) * 0.3,
-        f64::from(w.min(h)) / 5.0,
-    );
-    for y in 0..h {
-        for x in 0..w {
-            let d = ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
-            if d < r {
-                let i = ((y * w + x) * 3) as usize;
-                img.data[i + 1] = (255.0 * (1.0 - d / r)) as u8;
-            }
-        }
-    }
-    img
-}
-
-/// Encodes with the options a camera or ffmpeg may use that our own encoder does not.
-fn encode_with(
-    img: &RgbImage,
-    sampling: jpeg_encoder::SamplingFactor,
-    grey: bool,
-    progressive: bool,
-    restart_interval: u16,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
-    enc.set_sampling_factor(sampling);
-    enc.set_progressive(progressive);
-    enc.set_restart_interval(restart_interval);
-    let (w, h) = (img.width as u16, img.height as u16);
-    if grey {
-        let luma: Vec<u8> = img.data.chunks(3).map(|p| p[1]).collect();
-        enc.encode(&luma, w, h, jpeg_encoder::ColorType::Luma)
-    } else {
-        enc.encode(&img.data, w, h, jpeg_encoder::ColorType::Rgb)
-    }
-    .unwrap();
-    out
-}
-
-fn psnr_db(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    let sum: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    let mse = sum / a.data.len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+    with_blocks_and_disc(gradient(w, h))
 }
 
 #[test]
@@ -219,7 +141,10 @@ fn scaled_decode_matches_a_full_decode_and_resize() {
                 "{w}x{h} → {vw}x{vh}, {sampling:?}, grey {grey}, progressive {progressive}, \
                  restart interval {restarts}"
             );
-            let jpeg = encode_with(&img, sampling, grey, progressive, restarts);
+            let jpeg = encode_with(&img, 90, sampling, grey, |e| {
+                e.set_progressive(progressive);
+                e.set_restart_interval(restarts);
+            });
             let full = crate::scale::resize(&decode_rgb(&jpeg).unwrap(), vw, vh);
             let decoded = decode_rgb_at_least(&jpeg, vw, vh).unwrap();
             assert_eq!((decoded.width, decoded.height), (dw, dh), "{what}");
@@ -261,11 +186,13 @@ fn our_encoder_is_as_good_as_jpeg_encoder_at_every_size() {
         let img = scene(w, h);
         for q in [10, 50, 80, 95, 100] {
             let ours = encode::encode_rgb(&img, q);
-            let mut theirs = Vec::new();
-            let mut enc = jpeg_encoder::Encoder::new(&mut theirs, q);
-            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-            enc.encode(&img.data, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-                .unwrap();
+            let theirs = encode_with(
+                &img,
+                q,
+                jpeg_encoder::SamplingFactor::R_4_2_0,
+                false,
+                |_| {},
+            );
             let (ours_db, theirs_db) = (round_trip_db(&img, &ours), round_trip_db(&img, &theirs));
             // A second decoder (they differ only in how they upsample chroma).
             let other = jpeg_decoder::Decoder::new(ours.as_slice())

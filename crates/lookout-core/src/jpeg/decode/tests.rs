@@ -3,8 +3,9 @@
 
 use super::scaled::{Scaled, decode};
 use crate::jpeg::rust_backend;
+use crate::jpeg::test_pictures::{encode_with as encode, psnr_db, with_blocks_and_disc};
 use crate::{RgbImage, scale};
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+use jpeg_encoder::SamplingFactor;
 
 /// Gradients, hard-edged colour blocks, a soft disc and fine stripes (a 6-pixel period, some
 /// of a camera's texture): what a wrong IDCT weight, subsampling or colour conversion shows
@@ -21,69 +22,7 @@ fn scene(w: u32, h: u32) -> RgbImage {
             img.data[i + 2] = (((x + 2 * y) * 255) / (w + 2 * h).max(1)) as u8;
         }
     }
-    img.fill_rect(
-        i64::from(w / 5),
-        i64::from(h / 4),
-        w / 4,
-        h / 3,
-        [230, 40, 30],
-    );
-    img.fill_rect(
-        i64::from(w / 2),
-        i64::from(h / 2),
-        w / 3,
-        h / 4,
-        [20, 60, 220],
-    );
-    let (cx, cy, r) = (
-        f64::from(w) * 0.7,
-        f64::from(h) * 0.3,
-        f64::from(w.min(h)) / 5.0,
-    );
-    for y in 0..h {
-        for x in 0..w {
-            let d = ((f64::from(x) - cx).powi(2) + (f64::from(y) - cy).powi(2)).sqrt();
-            if d < r {
-                let i = ((y * w + x) * 3) as usize;
-                img.data[i + 1] = (255.0 * (1.0 - d / r)) as u8;
-            }
-        }
-    }
-    img
-}
-
-pub(super) fn encode(
-    img: &RgbImage,
-    quality: u8,
-    sampling: SamplingFactor,
-    grey: bool,
-    setup: impl FnOnce(&mut Encoder<&mut Vec<u8>>),
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut enc = Encoder::new(&mut out, quality);
-    enc.set_sampling_factor(sampling);
-    setup(&mut enc);
-    let (w, h) = (img.width as u16, img.height as u16);
-    let result = if grey {
-        let luma: Vec<u8> = img.data.chunks(3).map(|p| p[1]).collect();
-        enc.encode(&luma, w, h, ColorType::Luma)
-    } else {
-        enc.encode(&img.data, w, h, ColorType::Rgb)
-    };
-    result.expect("encode");
-    out
-}
-
-pub(super) fn psnr_db(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!((a.width, a.height), (b.width, b.height));
-    let sum: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    let mse = sum / a.data.len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+    with_blocks_and_disc(img)
 }
 
 /// Decodes `jpeg` at 1/`factor` and returns its PSNR against zune-jpeg's full decode
