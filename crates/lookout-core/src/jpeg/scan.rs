@@ -72,7 +72,9 @@ impl JpegScanner {
                     // Find FF xx with xx not 00 and not RST; stop before it.
                     let mut i = self.pos;
                     loop {
-                        let Some(off) = buf[i..].iter().position(|&b| b == 0xFF) else {
+                        // memchr's SIMD search: a byte-at-a-time loop here was ~7 % of the
+                        // server's CPU with one viewer of a 720p camera (50 KB per frame).
+                        let Some(off) = memchr::memchr(0xFF, &buf[i..]) else {
                             self.pos = buf.len();
                             return Scan::Incomplete;
                         };

@@ -27,6 +27,8 @@ use http::{HeaderMap, HeaderValue, header};
 use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, VariantSlot, ViewerHandle};
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -96,9 +98,8 @@ struct Viewer {
     min_interval: Option<Duration>,
     last_sent: Option<Instant>,
     pending: VecDeque<Bytes>,
-    shutdown: CancellationToken,
-    /// Cancelled when the viewer's session, token or user is revoked.
-    revoked: CancellationToken,
+    /// Ends when the server shuts down or the viewer's session, token or user is revoked.
+    stopped: Stopped,
     _registration: Option<Registration>,
 }
 
@@ -151,8 +152,7 @@ pub fn start(
         q,
         last_sent: None,
         pending,
-        shutdown: state.shutdown.clone(),
-        revoked,
+        stopped: stopped(&state.shutdown, &revoked),
         _registration: registration,
     };
     let body = Body::from_stream(stream::unfold(viewer, next_chunk));
@@ -190,6 +190,22 @@ fn describe(q: &ViewQuery) -> String {
     parts.join("&")
 }
 
+/// A viewer's end: made once per viewer and kept. Waiting with `cancelled()` futures made anew
+/// for every frame joined and left the shutdown token's waiter list twice per viewer per frame,
+/// under a lock every viewer on both runtime threads shares.
+type Stopped = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn stopped(shutdown: &CancellationToken, revoked: &CancellationToken) -> Stopped {
+    // Child tokens: each viewer waits in waiter lists of its own.
+    let (shutdown, revoked) = (shutdown.child_token(), revoked.child_token());
+    Box::pin(async move {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = revoked.cancelled() => {}
+        }
+    })
+}
+
 /// The next body chunk: the first delimiter, a part's head, its JPEG, or the delimiter after
 /// it.
 async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)> {
@@ -200,19 +216,20 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
         if let (Some(min), Some(last)) = (v.min_interval, v.last_sent) {
             tokio::select! {
                 () = tokio::time::sleep_until(last + min) => {}
-                () = v.shutdown.cancelled() => return None,
-                () = v.revoked.cancelled() => return None,
+                () = &mut v.stopped => return None,
             }
         }
         tokio::select! {
+            // A new frame first: woken for one, the viewer does not look at `stopped` (a
+            // lock) at all; once stopped it ends at the latest after the frame in hand.
+            biased;
             r = v.rx.changed() => r.ok()?,
-            () = v.shutdown.cancelled() => return None,
-            () = v.revoked.cancelled() => return None,
+            () = &mut v.stopped => return None,
         }
         let Some(frame) = v.rx.borrow_and_update().clone() else {
             continue;
         };
-        let hub = v.handle.hub().clone();
+        let hub = v.handle.hub();
         let encoder = hub.variant_encoder();
         let jpeg = match frame.jpeg_for(&v.q.variant, encoder).await {
             Ok(j) => j,

@@ -274,7 +274,7 @@ impl<'a> BitReader<'a> {
         while let Some(off) = self
             .data
             .get(self.pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+            .and_then(|rest| memchr::memchr(0xFF, rest))
         {
             let at = self.pos + off;
             match self.data.get(at + 1) {
