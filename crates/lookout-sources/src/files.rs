@@ -202,10 +202,15 @@ mod tests {
     use super::*;
     use lookout_core::CameraHub;
 
+    /// A grey square JPEG `side` pixels wide.
+    fn jpeg_of(side: u32) -> Vec<u8> {
+        lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(side, side), 80)
+            .expect("encoded")
+    }
+
     fn hub_and_folder() -> (std::sync::Arc<CameraHub>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let jpeg = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(16, 16), 80)
-            .expect("encoded");
+        let jpeg = jpeg_of(16);
         for name in ["a.jpg", "b.jpg"] {
             std::fs::write(dir.path().join(name), &jpeg).expect("written");
         }
@@ -247,8 +252,7 @@ mod tests {
     async fn plays_the_files_in_order_across_batches_and_passes() {
         let dir = tempfile::tempdir().expect("temp dir");
         // Seven JPEGs told apart by their length (a comment segment, 4 + i bytes).
-        let jpeg = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(16, 16), 80)
-            .expect("encoded");
+        let jpeg = jpeg_of(16);
         for i in 0..7u8 {
             let len = u16::from(i) + 2;
             let mut file = jpeg[..2].to_vec();
@@ -300,10 +304,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn at_slow_rates_a_rewritten_file_shows_at_its_next_turn() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let old = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(16, 16), 80)
-            .expect("encoded");
-        let new = lookout_core::jpeg::encode_rgb(&lookout_core::RgbImage::new(32, 32), 80)
-            .expect("encoded");
+        let old = jpeg_of(16);
+        let new = jpeg_of(32);
         let snapshot = dir.path().join("snapshot.jpg");
         std::fs::write(&snapshot, &old).expect("written");
         let hub = CameraHub::new("f", 80);

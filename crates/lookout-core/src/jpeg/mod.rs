@@ -9,7 +9,7 @@ mod limits;
 mod quality;
 mod scan;
 #[cfg(test)]
-mod test_pictures;
+pub(crate) mod test_pictures;
 #[cfg(test)]
 mod tests;
 

@@ -85,3 +85,40 @@ pub(crate) fn psnr_db(a: &RgbImage, b: &RgbImage) -> f64 {
     let mse = sum / a.data.len() as f64;
     10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
+
+/// Damaged copies of a JPEG for the decoders' robustness tests: a seeded xorshift generator
+/// (the same sequence every run) flips a bit, writes a marker byte, truncates or overwrites a
+/// byte, one to four times per copy.
+pub(crate) struct Damage {
+    state: u64,
+}
+
+impl Damage {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    /// A number below `n` (0 for `n` = 0).
+    fn below(&mut self, n: usize) -> usize {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state % n.max(1) as u64) as usize
+    }
+
+    pub(crate) fn damaged(&mut self, base: &[u8]) -> Vec<u8> {
+        let mut d = base.to_vec();
+        for _ in 0..1 + self.below(4) {
+            let i = self.below(d.len());
+            match self.below(4) {
+                0 => d[i] ^= 1 << self.below(8),
+                1 => d[i] = [0x00, 0xFF, 0xD0, 0xD9, 0xDA, 0xC4, 0xDD][self.below(7)],
+                2 => d.truncate(i.max(2)),
+                _ => d[i] = self.below(256) as u8,
+            }
+        }
+        d
+    }
+}

@@ -311,26 +311,11 @@ mod tests {
             }),
             encode(&img, ColorType::Luma, SamplingFactor::R_4_4_4, |_| {}),
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n.max(1) as u64) as usize
-        };
+        let mut damage = crate::jpeg::test_pictures::Damage::new();
         let mut decoded = 0;
         for base in &bases {
             for _ in 0..1500 {
-                let mut d = base.clone();
-                for _ in 0..1 + next(4) {
-                    let i = next(d.len());
-                    match next(4) {
-                        0 => d[i] ^= 1 << next(8),
-                        1 => d[i] = [0x00, 0xFF, 0xD0, 0xD9, 0xDA, 0xC4, 0xDD][next(7)],
-                        2 => d.truncate(i.max(2)),
-                        _ => d[i] = next(256) as u8,
-                    }
-                }
+                let d = damage.damaged(base);
                 if decode(&d).is_ok() {
                     decoded += 1;
                 }

@@ -155,26 +155,11 @@ fn mutated_jpegs_never_panic() {
         encode(&img, 100, SamplingFactor::R_4_4_4, true, |_| {}),
         crate::jpeg::encode::encode_rgb(&img, 100),
     ];
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n.max(1) as u64) as usize
-    };
+    let mut damage = crate::jpeg::test_pictures::Damage::new();
     let mut decoded = 0;
     for base in &bases {
         for round in 0..1500 {
-            let mut d = base.clone();
-            for _ in 0..1 + next(4) {
-                let i = next(d.len());
-                match next(4) {
-                    0 => d[i] ^= 1 << next(8),
-                    1 => d[i] = [0x00, 0xFF, 0xD0, 0xD9, 0xDA, 0xC4, 0xDD][next(7)],
-                    2 => d.truncate(i.max(2)),
-                    _ => d[i] = next(256) as u8,
-                }
-            }
+            let d = damage.damaged(base);
             let factor = [2, 4, 8][round % 3];
             if let Ok(Scaled::Decoded(img)) = decode(&d, factor) {
                 assert_eq!(img.data.len(), (img.width * img.height * 3) as usize);
