@@ -43,6 +43,21 @@ pub struct FrameParts {
 
 type VariantCell = Arc<OnceCell<Result<Bytes, Error>>>;
 
+/// Bytes an output wraps around one of the frame's JPEGs, keyed by the output's format and the
+/// JPEG (`None`: the original, as [`Frame::resolve`] says).
+#[derive(Debug)]
+struct Package {
+    format: &'static str,
+    variant: Option<Variant>,
+    bytes: Bytes,
+}
+
+impl Package {
+    fn is(&self, format: &'static str, variant: Option<Variant>) -> bool {
+        self.format == format && self.variant == variant
+    }
+}
+
 /// A published frame. Viewers share it through `Arc`, and its JPEG through `Bytes`: nothing
 /// of it is copied per viewer.
 #[derive(Debug)]
@@ -59,8 +74,12 @@ pub struct Frame {
     variants: Mutex<Vec<(Variant, VariantCell)>>,
     /// The JPEG's quality estimated from its tables, once a variant needs it.
     source_quality: OnceLock<Option<u8>>,
-    /// Keyed by the JPEG they wrap: `None` is the original, as [`Frame::resolve`] says.
-    packages: Mutex<Vec<(&'static str, Option<Variant>, Bytes)>>,
+    /// The first framing made, read without a lock: with one output and one size watched
+    /// (the usual case) every viewer finds its part here. Viewers on both runtime threads took
+    /// the lock of `packages` for each frame, a cache line they passed back and forth.
+    first_package: OnceLock<Package>,
+    /// The framings made after the first.
+    packages: Mutex<Vec<Package>>,
 }
 
 impl Frame {
@@ -76,6 +95,7 @@ impl Frame {
             kind: parts.kind,
             variants: Mutex::new(Vec::new()),
             source_quality: OnceLock::new(),
+            first_package: OnceLock::new(),
             packages: Mutex::new(Vec::new()),
         }
     }
@@ -96,6 +116,7 @@ impl Frame {
             kind: self.kind,
             variants: Mutex::new(Vec::new()),
             source_quality: OnceLock::new(),
+            first_package: OnceLock::new(),
             packages: Mutex::new(Vec::new()),
         }
     }
@@ -103,6 +124,7 @@ impl Frame {
     /// Whether it holds more than its JPEG: pixels, variants or framings.
     pub fn holds_more_than_jpeg(&self) -> bool {
         self.raw.is_some()
+            || self.first_package.get().is_some()
             || !self
                 .variants
                 .lock()
@@ -200,15 +222,52 @@ impl Frame {
         make: impl FnOnce() -> Bytes,
     ) -> Bytes {
         let variant = self.resolve(req, encoder.default_quality());
+        if let Some(bytes) = self.first_package_for(format, variant) {
+            return bytes;
+        }
         let mut list = self.packages.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, bytes)) = list.iter().find(|(f, v, _)| *f == format && *v == variant) {
-            return bytes.clone();
+        // Looked at again under the lock: another viewer may have made it meanwhile.
+        if let Some(bytes) = self.first_package_for(format, variant) {
+            return bytes;
+        }
+        if let Some(p) = list.iter().find(|p| p.is(format, variant)) {
+            return p.bytes.clone();
         }
         let bytes = make();
-        if list.len() < MAX_PACKAGES_PER_FRAME {
-            list.push((format, variant, bytes.clone()));
+        let package = Package {
+            format,
+            variant,
+            bytes: bytes.clone(),
+        };
+        // Framings are only made under the lock, so `first_package` is set at most once here.
+        if let Err(package) = self.first_package.set(package)
+            && list.len() < MAX_PACKAGES_PER_FRAME
+        {
+            list.push(package);
         }
         bytes
+    }
+
+    /// What [`Frame::packaged`] gives for these arguments if it has made it already, without
+    /// waiting for the JPEG or making anything. Without a lock in the usual case.
+    pub fn package(
+        &self,
+        format: &'static str,
+        req: &VariantRequest,
+        encoder: &VariantEncoder,
+    ) -> Option<Bytes> {
+        let variant = self.resolve(req, encoder.default_quality());
+        if let Some(bytes) = self.first_package_for(format, variant) {
+            return Some(bytes);
+        }
+        let list = self.packages.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = list.iter().find(|p| p.is(format, variant))?.bytes.clone();
+        Some(bytes)
+    }
+
+    fn first_package_for(&self, format: &'static str, variant: Option<Variant>) -> Option<Bytes> {
+        let first = self.first_package.get()?;
+        first.is(format, variant).then(|| first.bytes.clone())
     }
 
     /// The quality of the JPEG variants are decoded from, `None` when they are made from the
@@ -372,6 +431,40 @@ mod tests {
         assert_ne!(a.as_ptr(), package(&req(Some(80), None)).as_ptr());
         let other = frame.packaged("other part", &by_width, &enc, || Bytes::from("other"));
         assert_eq!(other, "other");
+    }
+
+    #[tokio::test]
+    async fn a_package_is_found_once_made_however_many_there_are() {
+        let frame = jpeg_frame(90);
+        let enc = encoder(80);
+        let original = VariantRequest::default();
+        let small = req(Some(160), None);
+        assert_eq!(frame.package("part", &original, &enc), None);
+        // The first made (kept without a lock) and later ones (kept in the list) alike.
+        let made = [
+            frame.packaged("part", &original, &enc, || Bytes::from("original part")),
+            frame.packaged("part", &small, &enc, || Bytes::from("small part")),
+            frame.packaged("other", &original, &enc, || Bytes::from("other part")),
+        ];
+        let found = [
+            frame.package("part", &original, &enc),
+            frame.package("part", &req(Some(320), None), &enc),
+            frame.package("part", &small, &enc),
+            frame.package("other", &original, &enc),
+        ];
+        let found: Vec<_> = found.into_iter().map(|b| b.map(|b| b.as_ptr())).collect();
+        let made: Vec<_> = made.iter().map(|b| Some(b.as_ptr())).collect();
+        assert_eq!(found, [made[0], made[0], made[1], made[2]]);
+        assert_eq!(frame.package("other", &small, &enc), None);
+        // Asked again, each is the one made first, not made anew.
+        let again = frame.packaged("part", &small, &enc, || Bytes::from("made twice"));
+        assert_eq!(again, "small part");
+        assert!(frame.holds_more_than_jpeg());
+        // One package (the one kept without a lock) is more than the JPEG too.
+        let one = jpeg_frame(90);
+        assert!(!one.holds_more_than_jpeg());
+        one.packaged("part", &original, &enc, || Bytes::from("x"));
+        assert!(one.holds_more_than_jpeg());
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub struct ViewerStats {
     pub max_fps: Option<f64>,
     pub since: SystemTime,
     pub frames_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
     pub rate: RateMeter,
 }
 
@@ -476,6 +477,7 @@ impl CameraHub {
             max_fps,
             since: SystemTime::now(),
             frames_sent: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
             rate: RateMeter::new(),
         });
         self.viewers
@@ -486,6 +488,19 @@ impl CameraHub {
             stats,
             demand: self.demand(),
         }
+    }
+
+    /// Frames and bytes written to this camera's viewers so far, open and gone.
+    pub fn sent(&self) -> (u64, u64) {
+        // Under the lock a leaving viewer takes to move its counts to the camera's.
+        let list = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut frames = self.stats.frames_sent.load(Ordering::Relaxed);
+        let mut bytes = self.stats.bytes_sent.load(Ordering::Relaxed);
+        for v in list.values() {
+            frames += v.frames_sent.load(Ordering::Relaxed);
+            bytes += v.bytes_sent.load(Ordering::Relaxed);
+        }
+        (frames, bytes)
     }
 
     pub fn viewer_count(&self) -> usize {
@@ -578,25 +593,32 @@ impl ViewerHandle {
         self.demand.hub()
     }
 
-    /// Records one frame of `bytes` written to this viewer.
+    /// Records one frame of `bytes` written to this viewer. Only in the viewer's own counters:
+    /// the camera's, bumped by every viewer on both runtime threads for every frame, was a
+    /// cache line they passed back and forth; [`CameraHub::sent`] adds them up when asked.
     pub fn record_sent(&self, bytes: usize) {
         self.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
-        self.stats.rate.tick();
-        let hub_stats = self.hub().stats();
-        hub_stats.frames_sent.fetch_add(1, Ordering::Relaxed);
-        hub_stats
+        self.stats
             .bytes_sent
             .fetch_add(bytes as u64, Ordering::Relaxed);
+        self.stats.rate.tick();
     }
 }
 
 impl Drop for ViewerHandle {
     fn drop(&mut self) {
-        self.hub()
-            .viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.stats.id);
+        let hub = self.hub();
+        let mut list = hub.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        list.remove(&self.stats.id);
+        // The camera's counts keep what this viewer was sent (under the lock `sent` reads).
+        let stats = hub.stats();
+        let sent = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        stats
+            .frames_sent
+            .fetch_add(sent(&self.stats.frames_sent), Ordering::Relaxed);
+        stats
+            .bytes_sent
+            .fetch_add(sent(&self.stats.bytes_sent), Ordering::Relaxed);
     }
 }
 

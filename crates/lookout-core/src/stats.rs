@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct CameraStats {
     pub frames_captured: AtomicU64,
     pub frames_dropped: AtomicU64,
+    /// Bytes and frames written to viewers that have left; [`crate::CameraHub::sent`] adds
+    /// the open viewers'.
     pub bytes_sent: AtomicU64,
     pub frames_sent: AtomicU64,
     pub encodes: AtomicU64,

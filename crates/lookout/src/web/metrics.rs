@@ -84,14 +84,14 @@ pub fn render(state: &AppState) -> String {
         "lookout_frames_sent_total",
         "counter",
         "Frames written to viewers.",
-        &counter(|s| s.frames_sent.load(Ordering::Relaxed)),
+        &|c| c.hub.sent().0.to_string(),
     );
     per_camera(
         &mut out,
         "lookout_bytes_sent_total",
         "counter",
         "Bytes of MJPEG written to viewers.",
-        &counter(|s| s.bytes_sent.load(Ordering::Relaxed)),
+        &|c| c.hub.sent().1.to_string(),
     );
     per_camera(
         &mut out,

@@ -231,51 +231,67 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
         };
         let hub = v.handle.hub();
         let encoder = hub.variant_encoder();
-        let jpeg = match frame.jpeg_for(&v.q.variant, encoder).await {
-            Ok(j) => j,
-            Err(e) if e.kind() == ErrorKind::Unavailable => {
-                tracing::warn!(camera = hub.id(), "ending a stream: {e}");
-                return None;
-            }
-            Err(e) => {
-                // A frame that cannot be decoded for scaling: skip it, the next may be fine.
-                // (The source already counted frames that were not valid JPEG.)
-                tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
-                continue;
+        let format = if v.advance_headers {
+            "mjpeg part, advance headers"
+        } else {
+            "mjpeg part"
+        };
+        // Every viewer but the first of a frame finds its part made: it takes no JPEG and no
+        // lock (shared counters that viewers on both runtime threads would pass back and forth).
+        let part = match frame.package(format, &v.q.variant, encoder) {
+            Some(part) => part,
+            None => {
+                let jpeg = match frame.jpeg_for(&v.q.variant, encoder).await {
+                    Ok(j) => j,
+                    Err(e) if e.kind() == ErrorKind::Unavailable => {
+                        tracing::warn!(camera = hub.id(), "ending a stream: {e}");
+                        return None;
+                    }
+                    Err(e) => {
+                        // A frame that cannot be decoded for scaling: skip it, the next may be
+                        // fine. (The source already counted frames that were not valid JPEG.)
+                        tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
+                        continue;
+                    }
+                };
+                // One body chunk per frame: the part's head, its JPEG and the delimiter after
+                // it, put together once per frame and variant and shared by every viewer of
+                // that output (one copy of the JPEG per frame, none per viewer). Three chunks
+                // cost each viewer three trips through the body stream and hyper's chunked
+                // encoder, and nine iovecs a writev.
+                frame.packaged(format, &v.q.variant, encoder, || {
+                    part_of(&frame, &jpeg, v.advance_headers)
+                })
             }
         };
         v.last_sent = Some(Instant::now());
-        // One body chunk per frame: the part's head, its JPEG and the delimiter after it, put
-        // together once per frame and variant and shared by every viewer of that output (one
-        // copy of the JPEG per frame, none per viewer). Three chunks cost each viewer three
-        // trips through the body stream and hyper's chunked encoder, and nine iovecs a writev.
-        let part = if v.advance_headers {
-            frame.packaged("mjpeg part, advance headers", &v.q.variant, encoder, || {
-                let mut b = BytesMut::with_capacity(jpeg.len() + DELIMITER_ADVANCE.len());
-                b.extend_from_slice(&jpeg);
-                b.extend_from_slice(DELIMITER_ADVANCE);
-                b.freeze()
-            })
-        } else {
-            frame.packaged("mjpeg part", &v.q.variant, encoder, || {
-                let head = format!(
-                    "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
-                    jpeg.len(),
-                    unix_timestamp(frame.captured_at),
-                    match frame.kind {
-                        FrameKind::Live => "",
-                        FrameKind::NoSignal => "X-Lookout-No-Signal: 1\r\n",
-                        FrameKind::Stale => "X-Lookout-Stale: 1\r\n",
-                    },
-                );
-                let mut b = BytesMut::with_capacity(head.len() + jpeg.len() + DELIMITER.len());
-                b.extend_from_slice(head.as_bytes());
-                b.extend_from_slice(&jpeg);
-                b.extend_from_slice(DELIMITER);
-                b.freeze()
-            })
-        };
         v.handle.record_sent(part.len());
         v.pending.push_back(part);
     }
+}
+
+/// A multipart part for `jpeg` of `frame`: for browsers the JPEG and the next part's delimiter
+/// and header lines; for programs the part's header lines, the JPEG and the delimiter.
+fn part_of(frame: &Frame, jpeg: &Bytes, advance_headers: bool) -> Bytes {
+    if advance_headers {
+        let mut b = BytesMut::with_capacity(jpeg.len() + DELIMITER_ADVANCE.len());
+        b.extend_from_slice(jpeg);
+        b.extend_from_slice(DELIMITER_ADVANCE);
+        return b.freeze();
+    }
+    let head = format!(
+        "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\n{}\r\n",
+        jpeg.len(),
+        unix_timestamp(frame.captured_at),
+        match frame.kind {
+            FrameKind::Live => "",
+            FrameKind::NoSignal => "X-Lookout-No-Signal: 1\r\n",
+            FrameKind::Stale => "X-Lookout-Stale: 1\r\n",
+        },
+    );
+    let mut b = BytesMut::with_capacity(head.len() + jpeg.len() + DELIMITER.len());
+    b.extend_from_slice(head.as_bytes());
+    b.extend_from_slice(jpeg);
+    b.extend_from_slice(DELIMITER);
+    b.freeze()
 }
