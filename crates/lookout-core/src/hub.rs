@@ -651,6 +651,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn what_viewers_were_sent_counts_for_the_camera_after_they_leave() {
+        let hub = CameraHub::new("c", 80);
+        let (a, b) = (
+            hub.add_viewer("a".into(), "original".into(), None),
+            hub.add_viewer("b".into(), "original".into(), None),
+        );
+        a.record_sent(100);
+        a.record_sent(50);
+        b.record_sent(7);
+        assert_eq!(hub.sent(), (3, 157));
+        drop(a);
+        assert_eq!(hub.sent(), (3, 157));
+        b.record_sent(3);
+        drop(b);
+        assert_eq!((hub.sent(), hub.viewer_count()), ((4, 160), 0));
+    }
+
     #[tokio::test]
     async fn slow_viewer_skips_to_the_newest_frame() {
         let hub = CameraHub::new("c", 80);
