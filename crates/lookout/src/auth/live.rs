@@ -57,8 +57,19 @@ impl LiveStreams {
         credential: Credential,
         camera: &str,
     ) -> Registration {
+        self.register_under(credential, camera, &CancellationToken::new())
+    }
+
+    /// Like [`LiveStreams::register`], with a token that `parent` (the server's shutdown)
+    /// cancels too: a stream that ends on either waits on one token.
+    pub fn register_under(
+        self: &std::sync::Arc<Self>,
+        credential: Credential,
+        camera: &str,
+        parent: &CancellationToken,
+    ) -> Registration {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let revoked = CancellationToken::new();
+        let revoked = parent.child_token();
         self.open.lock().unwrap_or_else(|e| e.into_inner()).insert(
             id,
             Entry {

@@ -60,7 +60,11 @@ pub fn run(
     // disk is said now, and nothing is announced.
     let data = app::open_data_dir(&config)?;
     server::raise_open_files_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.server.worker_threads {
+        runtime.worker_threads(n);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| Error::wrap(io_kind(&e), "cannot start the async runtime", e))?;

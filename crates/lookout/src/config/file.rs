@@ -223,6 +223,9 @@ pub struct ServerSection {
     pub hsts_max_age_s: Option<u64>,
     /// Memory that variant encodes (`?width=`, `?quality=`) may hold at once, in MiB.
     pub variant_memory_mb: u64,
+    /// Threads that serve connections (unset: one per CPU core).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_threads: Option<usize>,
     /// Where the database lives; default /var/lib/lookout for root, else the XDG data dir.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -251,6 +254,7 @@ impl Default for ServerSection {
             snapshot_timeout_ms: 5_000,
             hsts_max_age_s: None,
             variant_memory_mb: 128,
+            worker_threads: None,
             data_dir: None,
             h264_decoder: "auto".into(),
             ffmpeg: "ffmpeg".into(),

@@ -108,6 +108,8 @@ pub struct ServerConfig {
     /// `server.hsts_max_age_s` as set; `None` for the default policy.
     pub hsts_max_age_s: Option<u64>,
     pub variant_memory_bytes: u64,
+    /// `server.worker_threads`; `None`: the runtime's default, one per CPU core.
+    pub worker_threads: Option<usize>,
     /// What makes JPEG of H.264-only cameras; `None`: nothing (they answer 503 for JPEG).
     pub h264_decoder: Option<lookout_sources::decode::JpegDecoder>,
 }
@@ -215,6 +217,9 @@ pub(super) fn resolve(file: ConfigFile, cx: &Ctx<'_>) -> Config {
     }
 }
 
+/// Most `server.worker_threads`: past a few per core they only cost memory and hand-offs.
+const MAX_WORKER_THREADS: usize = 1024;
+
 fn server(cx: &Ctx<'_>, file: &ConfigFile) -> ServerConfig {
     let s = &file.server;
     let mut listen = Vec::new();
@@ -321,6 +326,18 @@ fn server(cx: &Ctx<'_>, file: &ConfigFile) -> ServerConfig {
             "remove the key to use the default (128)",
         );
     }
+    if let Some(n) = s.worker_threads
+        && !(1..=MAX_WORKER_THREADS).contains(&n)
+    {
+        cx.report(
+            "server.worker_threads",
+            format!(
+                "server.worker_threads is {n}; it must be {}",
+                whole(1, MAX_WORKER_THREADS)
+            ),
+            "remove the key for one thread per CPU core",
+        );
+    }
     let h264_decoder =
         lookout_sources::decode::choose(&s.h264_decoder, &s.ffmpeg).unwrap_or_else(|e| {
             cx.report(
@@ -363,6 +380,7 @@ fn server(cx: &Ctx<'_>, file: &ConfigFile) -> ServerConfig {
         snapshot_timeout: positive("snapshot_timeout_ms", s.snapshot_timeout_ms),
         hsts_max_age_s: s.hsts_max_age_s,
         variant_memory_bytes: s.variant_memory_mb << 20,
+        worker_threads: s.worker_threads,
         h264_decoder,
     }
 }

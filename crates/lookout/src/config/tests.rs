@@ -105,6 +105,12 @@ fn server_values_are_checked() {
         ),
         (Some(600), 100)
     );
+    assert_eq!(
+        c.server.worker_threads, None,
+        "unset: the runtime's default"
+    );
+    let c = parse(&format!("[server]\nworker_threads = 1\n{cam}"), "t.toml").unwrap();
+    assert_eq!(c.server.worker_threads, Some(1));
 }
 
 #[test]
@@ -552,6 +558,7 @@ command = \" \"
 [server]
 max_headers = 2
 base_path = \"no-slash\"
+worker_threads = 0
 ";
     let found = lines(text);
     let expected: &[(usize, &str)] = &[
@@ -574,6 +581,10 @@ base_path = \"no-slash\"
             "server.max_headers is 2; it must be a whole number from 8 to 1000",
         ),
         (18, "server.base_path \"no-slash\" is not a plain URL path"),
+        (
+            19,
+            "server.worker_threads is 0; it must be a whole number from 1 to 1024",
+        ),
     ];
     assert_eq!(found.len(), expected.len(), "{found:#?}");
     for ((line, msg), (want_line, want)) in found.iter().zip(expected) {

@@ -250,6 +250,16 @@ pub fn render(state: &AppState) -> String {
         env!("CARGO_PKG_VERSION"),
         lookout_core::jpeg::BACKEND
     );
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        family(
+            &mut out,
+            "lookout_worker_threads",
+            "gauge",
+            "Threads serving connections (server.worker_threads, else one per CPU core).",
+        );
+        let workers = runtime.metrics().num_workers();
+        let _ = writeln!(out, "lookout_worker_threads {workers}");
+    }
     out
 }
 

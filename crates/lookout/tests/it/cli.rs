@@ -322,6 +322,35 @@ async fn a_second_signal_exits_at_once_while_a_request_holds_shutdown() {
     pending.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_worker_threads_sets_the_threads_serving_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    // One more than the runtime's default (one per core), so the default cannot pass for it.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let config = format!(
+        "[auth]\nmode = \"none\"\n[server]\nworker_threads = {}\n[[camera]]\nid = \"a\"\n[camera.source]\nkind = \"testpattern\"\n",
+        cores + 1
+    );
+    std::fs::write(dir.path().join("lookout.toml"), config).unwrap();
+    let (mut child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let metrics = lookout_bench::get(addr_of(&url), "/metrics", &[])
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&metrics.body);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("lookout_worker_threads "))
+        .unwrap_or_else(|| panic!("no lookout_worker_threads in:\n{text}"));
+    assert_eq!(line, format!("lookout_worker_threads {}", cores + 1));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
+            .await
+            .unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
 /// What `lookout serve` logs on standard error from start to a SIGINT, run by `sh`: to a pipe,
 /// or to a terminal (`script` gives it one) when `tty`; `NO_COLOR=1` when `no_color`.
 fn serve_logs(tty: bool, no_color: bool) -> Vec<u8> {
