@@ -20,6 +20,7 @@ pub mod recording;
 pub mod ros;
 pub mod server;
 pub mod signals;
+mod stop;
 pub mod tls;
 pub mod web;
 pub mod webrtc;

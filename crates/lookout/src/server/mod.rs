@@ -10,6 +10,7 @@ mod memory_trim;
 mod refusal;
 
 use crate::listen::Bound;
+use crate::stop::Stop;
 use crate::web::security_headers::Hsts;
 use crate::web::{ConnInfo, ConnectionStats, ProxyTrust};
 use crate::write_timeout::WriteTimeout;
@@ -424,6 +425,8 @@ async fn watch_connection<C>(
     let mut close_by: Option<Instant> = None;
     let timer = tokio::time::sleep(Duration::ZERO);
     let mut timer = std::pin::pin!(timer);
+    // Polled with the connection, once per frame for a stream: see `crate::stop`.
+    let mut shutdown = Stop::new(shared.shutdown.child_token());
     loop {
         let now = Instant::now();
         let mut wake_at =
@@ -472,7 +475,7 @@ async fn watch_connection<C>(
                 }
                 return;
             }
-            () = shared.shutdown.cancelled(), if !asked_to_close => {
+            () = &mut shutdown, if !asked_to_close => {
                 connection.as_mut().graceful_shutdown();
                 asked_to_close = true;
                 close_by = Some(Instant::now() + IDLE_CLOSE_GRACE);

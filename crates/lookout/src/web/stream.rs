@@ -18,6 +18,7 @@ use super::query::{self, ViewQuery};
 use super::unix_time::unix_timestamp;
 use super::{ApiError, AppState, CameraEntry, Client, Principal};
 use crate::auth::live::Registration;
+use crate::stop::Stop;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -27,14 +28,10 @@ use http::{HeaderMap, HeaderValue, header};
 use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, VariantSlot, ViewerHandle};
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// The boundary is mjpg-streamer's, `boundarydonotcross`, kept for clients that hard-coded it.
 const CONTENT_TYPE: &str = "multipart/x-mixed-replace;boundary=boundarydonotcross";
@@ -99,8 +96,10 @@ struct Viewer {
     min_interval: Option<Duration>,
     last_sent: Option<Instant>,
     pending: VecDeque<Bytes>,
-    /// Ends when the server shuts down or the viewer's session, token or user is revoked.
-    stopped: Stopped,
+    /// Ends when the server shuts down or the viewer's session, token or user is revoked: made
+    /// once per viewer and kept (a `cancelled()` made anew for every frame joined and left the
+    /// shutdown token's waiter list twice per viewer per frame).
+    stopped: Stop,
     _registration: Option<Registration>,
 }
 
@@ -158,7 +157,7 @@ pub fn start(
         q,
         last_sent: None,
         pending,
-        stopped: Stopped::new(stop),
+        stopped: Stop::new(stop),
         _registration: registration,
     };
     let body = Body::from_stream(stream::unfold(viewer, next_chunk));
@@ -194,56 +193,6 @@ fn describe(q: &ViewQuery) -> String {
         parts.push("invert".into());
     }
     parts.join("&")
-}
-
-/// A viewer's end: the cancellation of its token (a child of the server's shutdown token, its
-/// own or its credential's registration), made once per viewer and kept. Waiting with
-/// `cancelled()` futures made anew for every frame joined and left the shutdown token's waiter
-/// list twice per viewer per frame, under a lock every viewer on both runtime threads shares.
-/// A viewer polls this each time it waits for a frame: while its task's waker is the one the
-/// token's waiter list holds already, a poll only reads the token's flag (one lock instead of
-/// two per token; a profile of 100 viewers had the end's polls at 3.5 % of the server's CPU
-/// with two tokens).
-struct Stopped {
-    token: CancellationToken,
-    wait: Pin<Box<WaitForCancellationFutureOwned>>,
-    /// The waker `wait` registered when it last returned `Pending`.
-    registered: Option<Waker>,
-}
-
-impl Stopped {
-    fn new(token: CancellationToken) -> Self {
-        Self {
-            wait: Box::pin(token.clone().cancelled_owned()),
-            token,
-            registered: None,
-        }
-    }
-}
-
-impl Future for Stopped {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        if this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            // The cancellation wakes that waker, and so this task.
-            return if this.token.is_cancelled() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            };
-        }
-        let poll = this.wait.as_mut().poll(cx);
-        if poll.is_pending() {
-            this.registered = Some(cx.waker().clone());
-        }
-        poll
-    }
 }
 
 /// The next body chunk: the first delimiter, a part's head, its JPEG, or the delimiter after
