@@ -184,6 +184,16 @@ fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitSt
     None
 }
 
+/// Sends SIGTERM to `child` and waits up to 10 s for it to exit: its exit code, if it did.
+async fn sigterm_and_wait(mut child: Child) -> Option<i32> {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .and_then(|s| s.code())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_config_file_it_serves_the_demo_and_sigterm_ends_streams() {
     let dir = tempfile::tempdir().unwrap();
@@ -222,7 +232,7 @@ async fn without_a_config_file_it_serves_the_demo_and_sigterm_ends_streams() {
     );
     // Started again, it reads the config just written and prints no hint.
     let data = dir.path().join("data");
-    let (mut child, url, banner, rest) = serve_reading(
+    let (child, url, banner, rest) = serve_reading(
         dir.path(),
         &[
             "--listen",
@@ -240,13 +250,7 @@ async fn without_a_config_file_it_serves_the_demo_and_sigterm_ends_streams() {
         .await
         .unwrap();
     assert_eq!(health.status, 200);
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status =
-        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
-            .await
-            .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert_eq!(sigterm_and_wait(child).await, Some(0));
     // It exited, so the reader has seen the end of its output.
     let after: Vec<String> = rest.iter().collect();
     assert!(
@@ -332,7 +336,7 @@ async fn server_worker_threads_sets_the_threads_serving_connections() {
         cores + 1
     );
     std::fs::write(dir.path().join("lookout.toml"), config).unwrap();
-    let (mut child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let (child, url, _) = serve(dir.path(), &["--listen", "127.0.0.1:0"]);
     let metrics = lookout_bench::get(addr_of(&url), "/metrics", &[])
         .await
         .unwrap();
@@ -342,13 +346,7 @@ async fn server_worker_threads_sets_the_threads_serving_connections() {
         .find(|l| l.starts_with("lookout_worker_threads "))
         .unwrap_or_else(|| panic!("no lookout_worker_threads in:\n{text}"));
     assert_eq!(line, format!("lookout_worker_threads {}", cores + 1));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status =
-        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
-            .await
-            .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert_eq!(sigterm_and_wait(child).await, Some(0));
 }
 
 /// What `lookout serve` logs on standard error from start to a SIGINT, run by `sh`: to a pipe,
