@@ -296,6 +296,11 @@ fn read_scan(
             .iter()
             .position(|k| k.id == c[0])
             .ok_or_else(|| Error::corrupt("JPEG scan names an unknown component"))?;
+        // Each once (T.81 B.2.3, as libjpeg checks): a scan that names one twice leaves
+        // another out, and the decoders would take a chroma plane for luma.
+        if scan.iter().any(|s: &ScanSpec| s.index == index) {
+            return Err(Error::corrupt("JPEG scan names a component twice"));
+        }
         let (dc, ac) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
         let (Some(Some(_)), Some(Some(_))) = (dc_tables.get(dc), ac_tables.get(ac)) else {
             return Err(Error::corrupt("JPEG scan uses a missing Huffman table"));

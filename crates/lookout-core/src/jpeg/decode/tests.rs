@@ -141,6 +141,25 @@ fn cut_short_and_garbage_are_errors() {
     }
 }
 
+/// Found by the `jpeg_scaled_decode` fuzz target: a scan naming a chroma component twice and
+/// luma not at all made the decoder read a half-width chroma plane as luma, out of bounds.
+#[test]
+fn a_scan_that_names_a_component_twice_is_an_error() {
+    let img = scene(64, 48);
+    let mut jpeg = encode(&img, 80, SamplingFactor::R_4_2_2, false, |_| {});
+    let sos = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("a scan");
+    // Marker, length (2), count, then (id, tables) per component: Y's id becomes Cr's.
+    assert_eq!(jpeg[sos + 4], 3, "three components in the scan");
+    jpeg[sos + 5] = jpeg[sos + 9];
+    for factor in [2, 4, 8] {
+        let e = decode(&jpeg, factor).err().expect("an error");
+        assert!(e.to_string().contains("twice"), "{e}");
+    }
+}
+
 /// A fuzzer in miniature (fuzz/fuzz_targets/jpeg_scaled_decode.rs is the real one): damaged
 /// JPEGs of every layout give errors or pictures of the header's size, never a panic
 /// (overflow checks are on in test builds).
