@@ -155,7 +155,9 @@ fn a_scan_that_names_a_component_twice_is_an_error() {
     assert_eq!(jpeg[sos + 4], 3, "three components in the scan");
     jpeg[sos + 5] = jpeg[sos + 9];
     for factor in [2, 4, 8] {
-        let e = decode(&jpeg, factor).err().expect("an error");
+        let Err(e) = decode(&jpeg, factor) else {
+            panic!("decoded at 1/{factor}");
+        };
         assert!(e.to_string().contains("twice"), "{e}");
     }
 }
