@@ -209,8 +209,8 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
             }
         }
         tokio::select! {
-            // A new frame first: woken for one, the viewer does not look at `stopped` (a
-            // lock) at all; once stopped it ends at the latest after the frame in hand.
+            // A new frame first: woken for one, the viewer does not look at `stopped` at all;
+            // once stopped it ends at the latest after the frame in hand.
             biased;
             r = v.rx.changed() => r.ok()?,
             () = &mut v.stopped => return None,
@@ -225,8 +225,9 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
         } else {
             "mjpeg part"
         };
-        // Every viewer but the first of a frame finds its part made: it takes no JPEG and no
-        // lock (shared counters that viewers on both runtime threads would pass back and forth).
+        // Every viewer but the first of a frame finds its part made: it takes neither the JPEG
+        // (a shared reference count) nor a lock, cache lines that viewers on both runtime
+        // threads would pass back and forth.
         let part = match frame.package(format, &v.q.variant, encoder) {
             Some(part) => part,
             None => {
