@@ -517,6 +517,7 @@ pub async fn run_with(
         webrtc,
         hls: crate::hls::LiveHls::new(shutdown.clone()),
         recording: recorder.as_ref().map(|(w, _)| w.stats().clone()),
+        mjpeg_writers: Arc::default(),
         proxy_trust: Arc::new(ProxyTrust {
             trusted: s.trusted_proxies.clone(),
         }),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod controls;
 pub mod deploy;
 pub mod events;
+mod handoff;
 pub mod hls;
 pub mod listen;
 pub mod log_bridge;

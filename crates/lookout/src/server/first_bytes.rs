@@ -6,9 +6,10 @@
 //! for the connection's life: 8 KiB of the 33 KB a streaming viewer costs (issue 17,
 //! docs/performance.md, "Memory per connection"). A builder told the version skips that read.
 
+use crate::handoff::HandoffIo;
 use crate::write_timeout::WriteTimeout;
 use std::future::Future;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::io::ReadBuf;
 
 /// What a client sends first over HTTP/2 with prior knowledge.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -27,20 +28,15 @@ pub trait FirstBytes {
     fn speaks(&self) -> impl Future<Output = Speaks> + Send;
 }
 
-impl FirstBytes for WriteTimeout<TcpStream> {
+impl FirstBytes for WriteTimeout<HandoffIo> {
+    /// A unix socket peeks nothing: not known.
     async fn speaks(&self) -> Speaks {
         let mut first = [0u8; H2_PREFACE.len()];
-        match self.get_ref().peek(&mut first).await {
+        let mut buf = ReadBuf::new(&mut first);
+        match std::future::poll_fn(|cx| self.get_ref().socket().poll_peek(cx, &mut buf)).await {
             Ok(n) => classify(&first[..n]),
             Err(_) => Speaks::Unknown,
         }
-    }
-}
-
-impl FirstBytes for WriteTimeout<UnixStream> {
-    /// tokio's `UnixStream` cannot peek.
-    async fn speaks(&self) -> Speaks {
-        Speaks::Unknown
     }
 }
 
@@ -92,11 +88,13 @@ mod tests {
     async fn peeking_takes_nothing_from_the_socket() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let mut server = WriteTimeout::new(server, std::time::Duration::from_secs(5));
+        let timeout = std::time::Duration::from_secs(5);
+        let handoff = crate::handoff::Handoff::new(server, timeout);
+        let mut server = WriteTimeout::new(handoff.io(), timeout);
         client.write_all(H2_PREFACE).await.unwrap();
         assert_eq!(server.speaks().await, Speaks::Http2);
         let mut got = [0u8; H2_PREFACE.len()];

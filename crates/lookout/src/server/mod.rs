@@ -9,6 +9,7 @@ mod first_bytes;
 mod memory_trim;
 mod refusal;
 
+use crate::handoff::{Handoff, MayHandOff};
 use crate::listen::Bound;
 use crate::stop::Stop;
 use crate::web::security_headers::Hsts;
@@ -286,12 +287,15 @@ async fn accept_loop(listener: Bound, shared: Arc<Shared>) {
                     }
                 });
             }
+            // Plain connections: an MJPEG stream's writer may take the socket over.
             Stream::Tcp(s) => {
-                let io = WriteTimeout::new(s, shared.limits.write_timeout);
+                let handoff = Handoff::new(s, shared.limits.write_timeout);
+                let io = WriteTimeout::new(handoff.io(), shared.limits.write_timeout);
                 serve_connection(io, accepted, &shared);
             }
             Stream::Unix(s) => {
-                let io = WriteTimeout::new(s, shared.limits.write_timeout);
+                let handoff = Handoff::new(s, shared.limits.write_timeout);
+                let io = WriteTimeout::new(handoff.io(), shared.limits.write_timeout);
                 serve_connection(io, accepted, &shared);
             }
         }
@@ -349,7 +353,7 @@ fn refuse_at_accept(stream: Stream, tls: bool, peer: Option<SocketAddr>, shared:
 /// Serves HTTP/1.1 or HTTP/2 on one connection, or answers 503 past the connection limit.
 fn serve_connection<I>(io: I, accepted: Accepted, shared: &Arc<Shared>)
 where
-    I: AsyncRead + AsyncWrite + FirstBytes + Unpin + Send + Sync + 'static,
+    I: AsyncRead + AsyncWrite + FirstBytes + MayHandOff + Unpin + Send + Sync + 'static,
 {
     let Accepted {
         conn,
@@ -365,12 +369,16 @@ where
     let activity = Activity::new();
     let router = shared.router.clone();
     let tracked = activity.clone();
+    let handoff = io.handoff();
     let svc = tower::service_fn(move |mut req: Request<Incoming>| {
         let guard = tracked.begin();
         // Over HTTP/2, flow control can hold a response where the socket's write timeout
         // does not see it.
         let watch_stall = req.version() == http::Version::HTTP_2;
         req.extensions_mut().insert(conn);
+        if let Some(handoff) = handoff.clone() {
+            req.extensions_mut().insert(handoff);
+        }
         if let Some(hsts) = hsts {
             req.extensions_mut().insert(hsts);
         }

@@ -27,6 +27,7 @@ pub(crate) mod security_headers;
 mod snapshot;
 mod state;
 mod stream;
+pub(crate) mod stream_writer;
 #[cfg(test)]
 mod tests;
 mod time_param;

@@ -23,6 +23,7 @@ pub async fn root(
     peer: Client,
     who: Principal,
     headers: HeaderMap,
+    direct: super::stream_writer::DirectSocket,
 ) -> Result<Response, ApiError> {
     // The page itself takes no parameters; only mjpg-streamer's actions are checked.
     let has_action =
@@ -36,7 +37,7 @@ pub async fn root(
         None => Ok(index(&state, &who).into_response()),
         Some("stream") => {
             let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
-            stream::start(&state, cam, q.clone(), peer, &who, &headers)
+            stream::start(&state, cam, q.clone(), peer, &who, &headers, &direct)
         }
         Some("snapshot") => {
             let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub hls: Arc<crate::hls::LiveHls>,
     /// What the recorder wrote and dropped, when some camera records.
     pub recording: Option<Arc<crate::recording::stats::RecordingStats>>,
+    /// The MJPEG outputs written straight to their viewers' sockets.
+    pub mjpeg_writers: Arc<super::stream_writer::Writers>,
 }
 
 impl AppState {

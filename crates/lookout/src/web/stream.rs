@@ -15,6 +15,7 @@
 //! copied per viewer.
 
 use super::query::{self, ViewQuery};
+use super::stream_writer::{DirectSocket, Holds};
 use super::unix_time::unix_timestamp;
 use super::{ApiError, AppState, CameraEntry, Client, Principal};
 use crate::auth::live::Registration;
@@ -25,13 +26,16 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::stream;
 use http::{HeaderMap, HeaderValue, header};
-use lookout_core::{ErrorKind, Frame, FrameKind, SourceState, VariantSlot, ViewerHandle};
+use lookout_core::{
+    CameraHub, ErrorKind, Frame, FrameKind, SourceState, VariantRequest, VariantSlot, ViewerHandle,
+};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// The boundary is mjpg-streamer's, `boundarydonotcross`, kept for clients that hard-coded it.
 const CONTENT_TYPE: &str = "multipart/x-mixed-replace;boundary=boundarydonotcross";
@@ -56,10 +60,11 @@ pub async fn camera_stream(
     peer: Client,
     who: Principal,
     headers: HeaderMap,
+    direct: DirectSocket,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     let cam = state.camera_for(&id, &who)?;
-    start(&state, cam, q, peer, &who, &headers)
+    start(&state, cam, q, peer, &who, &headers, &direct)
 }
 
 /// µStreamer's `/stream` (first camera, or `?camera=ID`), web_video_server's with `?topic=`.
@@ -69,11 +74,12 @@ pub async fn compat_stream(
     headers: HeaderMap,
     peer: Client,
     who: Principal,
+    direct: DirectSocket,
 ) -> Result<Response, ApiError> {
     let q = query::parse(raw.as_deref())?;
     if q.topic.is_some() {
         let resp = match super::ros_pages::topic_camera(&state, &q, &who).await {
-            Ok(cam) => start(&state, &cam, q, peer, &who, &headers),
+            Ok(cam) => start(&state, &cam, q, peer, &who, &headers, &direct),
             Err(e) => Err(e),
         };
         let resp = resp.unwrap_or_else(IntoResponse::into_response);
@@ -82,7 +88,7 @@ pub async fn compat_stream(
         ));
     }
     let cam = state.camera_or_first_for(q.camera.as_deref(), &who)?;
-    start(&state, cam, q, peer, &who, &headers)
+    start(&state, cam, q, peer, &who, &headers, &direct)
 }
 
 struct Viewer {
@@ -111,6 +117,7 @@ pub fn start(
     peer: Client,
     who: &Principal,
     headers: &HeaderMap,
+    direct: &DirectSocket,
 ) -> Result<Response, ApiError> {
     if let Some(e) = super::mp4_stream::jpeg_unavailable(cam) {
         return Err(e);
@@ -131,36 +138,31 @@ pub fn start(
         .as_ref()
         .map_or_else(|| state.shutdown.child_token(), |r| r.revoked.clone());
     let handle = hub.add_viewer(peer.to_string(), variant, q.max_fps);
-    let mut rx = hub.subscribe();
-    // A viewer joining a running camera gets the current frame at once; after idle, the last
-    // frame is old, so it waits for the first new one.
-    if hub.status().state == SourceState::Online {
-        rx.mark_changed();
-    }
     // Every current browser sends Sec-Fetch-Dest (`image` for an <img>, `document` for the
     // address bar); programs do not.
     let advance_headers = q
         .advance_headers
         .unwrap_or_else(|| headers.contains_key("sec-fetch-dest"));
-    let mut pending = VecDeque::with_capacity(3);
-    pending.push_back(Bytes::from_static(if advance_headers {
-        FIRST_DELIMITER_ADVANCE
-    } else {
-        FIRST_DELIMITER
-    }));
-    let viewer = Viewer {
-        rx,
-        handle,
-        _slot: slot,
-        advance_headers,
-        min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
-        q,
-        last_sent: None,
-        pending,
-        stopped: Stop::new(stop),
-        _registration: registration,
+    let body = match direct.handoff() {
+        // A viewer with `max_fps` keeps its own task: it waits on a timer of its own.
+        Some(handoff) if q.max_fps.is_none() => {
+            let holds = Holds {
+                handle,
+                slot,
+                stop: Stop::new(stop),
+                registration,
+            };
+            let body = Body::new(handoff.body());
+            state
+                .mjpeg_writers
+                .add(hub, q.variant, advance_headers, direct, holds);
+            body
+        }
+        _ => {
+            let viewer = Viewer::new(hub, handle, slot, q, advance_headers, stop, registration);
+            Body::from_stream(stream::unfold(viewer, next_chunk))
+        }
     };
-    let body = Body::from_stream(stream::unfold(viewer, next_chunk));
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -172,6 +174,39 @@ pub fn start(
     // nginx: pass frames on as they come instead of buffering the response.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(resp)
+}
+
+impl Viewer {
+    fn new(
+        hub: &CameraHub,
+        handle: ViewerHandle,
+        slot: VariantSlot,
+        q: ViewQuery,
+        advance_headers: bool,
+        stop: CancellationToken,
+        registration: Option<Registration>,
+    ) -> Self {
+        let mut rx = hub.subscribe();
+        // A viewer joining a running camera gets the current frame at once; after idle, the
+        // last frame is old, so it waits for the first new one.
+        if hub.status().state == SourceState::Online {
+            rx.mark_changed();
+        }
+        let mut pending = VecDeque::with_capacity(3);
+        pending.push_back(Bytes::from_static(first_delimiter(advance_headers)));
+        Self {
+            rx,
+            handle,
+            _slot: slot,
+            advance_headers,
+            min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
+            q,
+            last_sent: None,
+            pending,
+            stopped: Stop::new(stop),
+            _registration: registration,
+        }
+    }
 }
 
 fn describe(q: &ViewQuery) -> String {
@@ -218,45 +253,74 @@ async fn next_chunk(mut v: Viewer) -> Option<(Result<Bytes, Infallible>, Viewer)
         let Some(frame) = v.rx.borrow_and_update().clone() else {
             continue;
         };
-        let hub = v.handle.hub();
-        let encoder = hub.variant_encoder();
-        let format = if v.advance_headers {
-            "mjpeg part, advance headers"
-        } else {
-            "mjpeg part"
-        };
-        // Every viewer but the first of a frame finds its part made: it takes neither the JPEG
-        // (a shared reference count) nor a lock, cache lines that viewers on both runtime
-        // threads would pass back and forth.
-        let part = match frame.package(format, &v.q.variant, encoder) {
-            Some(part) => part,
-            None => {
-                let jpeg = match frame.jpeg_for(&v.q.variant, encoder).await {
-                    Ok(j) => j,
-                    Err(e) if e.kind() == ErrorKind::Unavailable => {
-                        tracing::warn!(camera = hub.id(), "ending a stream: {e}");
-                        return None;
-                    }
-                    Err(e) => {
-                        // A frame that cannot be decoded for scaling: skip it, the next may be
-                        // fine. (The source already counted frames that were not valid JPEG.)
-                        tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
-                        continue;
-                    }
-                };
-                // One body chunk per frame: the part's head, its JPEG and the delimiter after
-                // it, put together once per frame and variant and shared by every viewer of
-                // that output (one copy of the JPEG per frame, none per viewer). Three chunks
-                // cost each viewer three trips through the body stream and hyper's chunked
-                // encoder, and nine iovecs a writev.
-                frame.packaged(format, &v.q.variant, encoder, || {
-                    part_of(&frame, &jpeg, v.advance_headers)
-                })
-            }
+        let part = match part_for(&frame, v.handle.hub(), &v.q.variant, v.advance_headers).await {
+            Part::Bytes(part) => part,
+            Part::Skip => continue,
+            Part::End => return None,
         };
         v.last_sent = Some(Instant::now());
         v.handle.record_sent(part.len());
         v.pending.push_back(part);
+    }
+}
+
+/// What a viewer is sent of a frame.
+pub(super) enum Part {
+    Bytes(Bytes),
+    /// Nothing: the frame cannot be scaled (the next may be fine).
+    Skip,
+    /// The stream ends: the camera cannot serve this output.
+    End,
+}
+
+/// The part for `frame` in the `variant` asked for, made once per frame and output: every
+/// viewer of that output but the first finds it made.
+pub(super) async fn part_for(
+    frame: &Arc<Frame>,
+    hub: &CameraHub,
+    variant: &VariantRequest,
+    advance_headers: bool,
+) -> Part {
+    let encoder = hub.variant_encoder();
+    let format = if advance_headers {
+        "mjpeg part, advance headers"
+    } else {
+        "mjpeg part"
+    };
+    // Every viewer but the first of a frame finds its part made: it takes neither the JPEG
+    // (a shared reference count) nor a lock, cache lines that viewers on both runtime
+    // threads would pass back and forth.
+    if let Some(part) = frame.package(format, variant, encoder) {
+        return Part::Bytes(part);
+    }
+    let jpeg = match frame.jpeg_for(variant, encoder).await {
+        Ok(j) => j,
+        Err(e) if e.kind() == ErrorKind::Unavailable => {
+            tracing::warn!(camera = hub.id(), "ending a stream: {e}");
+            return Part::End;
+        }
+        Err(e) => {
+            // A frame that cannot be decoded for scaling: skip it, the next may be fine.
+            // (The source already counted frames that were not valid JPEG.)
+            tracing::debug!(camera = hub.id(), "skipping a frame for a viewer: {e}");
+            return Part::Skip;
+        }
+    };
+    // One body chunk per frame: the part's head, its JPEG and the delimiter after it, put
+    // together once per frame and variant and shared by every viewer of that output (one
+    // copy of the JPEG per frame, none per viewer). Three chunks cost each viewer three
+    // trips through the body stream and hyper's chunked encoder, and nine iovecs a writev.
+    Part::Bytes(frame.packaged(format, variant, encoder, || {
+        part_of(frame, &jpeg, advance_headers)
+    }))
+}
+
+/// What opens the body.
+pub(super) fn first_delimiter(advance_headers: bool) -> &'static [u8] {
+    if advance_headers {
+        FIRST_DELIMITER_ADVANCE
+    } else {
+        FIRST_DELIMITER
     }
 }
 

@@ -643,3 +643,63 @@ async fn base_path_moves_pages_links_redirects_and_cookies() {
     read_parts(&mut stream, 1, Duration::from_secs(5)).await;
     s.stop().await;
 }
+
+/// A stream ended by the server (here by revoking its token) ends as an HTTP/1.1 response
+/// should, with the last chunk, and leaves the connection for the next request: curl, which
+/// checks the chunked framing of the whole stream, reuses the connection for the second URL.
+/// Plain HTTP/1 streams are written straight to the socket and handed back to hyper at the end
+/// (`handoff`), so this is the hand-back seen from a real client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ended_by_the_server_finishes_its_response_and_keeps_the_connection() {
+    if !crate::support::require("curl", "curl") {
+        return;
+    }
+    let s = server("").await;
+    assert_eq!(s.get("/healthz").await.status, 200);
+    s.add_user("alice", "correct horse", &[]);
+    let token = s
+        .cli(&["token", "create", "nvr", "--user", "alice"], "")
+        .trim()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let (stream_out, health_out) = (dir.path().join("stream"), dir.path().join("health"));
+    let base = format!("http://{}", s.addr);
+    let curl = tokio::process::Command::new("curl")
+        .args(["-sS", "-v", "--max-time", "20"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("{base}/cameras/front/stream.mjpeg"))
+        .arg("-o")
+        .arg(&stream_out)
+        .arg(format!("{base}/healthz"))
+        .arg("-o")
+        .arg(&health_out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Parts flow (the file grows), then the token goes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&stream_out).map_or(0, |m| m.len()) < 20_000 {
+        assert!(Instant::now() < deadline, "no stream within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.cli(&["token", "revoke", "nvr", "--user", "alice"], "");
+    let out = tokio::time::timeout(Duration::from_secs(15), curl.wait_with_output())
+        .await
+        .expect("curl still running 15 s after the revocation")
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "curl failed: {log}");
+    assert!(
+        log.contains("Re-using existing connection") || log.contains("Reusing existing"),
+        "curl opened a second connection: {log}"
+    );
+    let health = std::fs::read_to_string(&health_out).unwrap();
+    assert!(health.contains(r#""status":"ok""#), "{health}");
+    let body = std::fs::read(&stream_out).unwrap();
+    let parts = body
+        .windows(b"Content-Length:".len())
+        .filter(|w| w == b"Content-Length:")
+        .count();
+    assert!(parts >= 2, "{parts} parts before the revocation");
+    s.stop().await;
+}

@@ -125,6 +125,7 @@ pub fn site_under(base: &str, cameras: &[(&str, &str)], auth: bool) -> Site {
         },
         hls: crate::hls::LiveHls::new(tokio_util::sync::CancellationToken::new()),
         recording: None,
+        mjpeg_writers: Arc::default(),
     });
     Site {
         router: router(state.clone()),
