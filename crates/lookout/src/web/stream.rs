@@ -10,9 +10,11 @@
 //! bench), which read `Content-Length`, get `head, JPEG, "\r\n--boundary\r\n"`, the head
 //! holding all the part's header lines.
 //!
-//! Each viewer waits on the hub for the newest frame; the part (head, JPEG, delimiter) is put
-//! together once per frame and variant and shared by every viewer as one body chunk, never
-//! copied per viewer.
+//! The part (head, JPEG, delimiter) is put together once per frame and variant and shared by
+//! every viewer, never copied per viewer. On a plain HTTP/1 connection the body is written by
+//! the camera output's writer ([`super::stream_writer`]); over HTTPS or HTTP/2, and with
+//! `?fps=`, each viewer here waits on the hub for the newest frame and gives hyper the part as
+//! one body chunk.
 
 use super::query::{self, ViewQuery};
 use super::stream_writer::{DirectSocket, Holds};
