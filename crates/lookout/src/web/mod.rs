@@ -16,6 +16,7 @@ mod hls_answer;
 mod hls_recorded;
 pub(crate) mod html;
 mod metrics;
+mod mjpeg_part;
 mod mp4_stream;
 pub(crate) mod pages;
 mod query;

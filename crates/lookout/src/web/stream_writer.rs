@@ -13,7 +13,7 @@
 //! camera is live, a viewer still writing a part misses the frames that come meanwhile, and one
 //! that takes no data for `write_timeout` is dropped.
 
-use super::stream::{Part, part_for};
+use super::mjpeg_part::{Part, first_delimiter, part_for};
 use crate::auth::live::Registration;
 use crate::handoff::{Handoff, Socket};
 use crate::stop::Stop;
@@ -280,7 +280,7 @@ impl Viewer {
             handoff: target.handoff,
             chunked: target.chunked,
             holds,
-            first: super::stream::first_delimiter(advance_headers),
+            first: first_delimiter(advance_headers),
             started: false,
             wants_current: false,
             ending: false,
