@@ -321,9 +321,10 @@ impl Viewer {
     }
 }
 
-/// The line that opens a chunk of `bytes` in HTTP/1.1's chunked framing (RFC 9112 §7.1).
+/// The line that opens a chunk of `bytes` in HTTP/1.1's chunked framing (RFC 9112 §7.1), in
+/// upper-case hex as hyper writes it, so the stream's bytes are the same on either path.
 fn chunk_head(bytes: &Bytes) -> Bytes {
-    Bytes::from(format!("{:x}\r\n", bytes.len()))
+    Bytes::from(format!("{:X}\r\n", bytes.len()))
 }
 
 /// Writes `out` to `socket` until it is all written (`true`) or the socket is full.
@@ -492,7 +493,7 @@ mod tests {
     fn a_chunk_opens_with_its_length_in_hex() {
         assert_eq!(
             &chunk_head(&Bytes::from(vec![0u8; 0x651d]))[..],
-            b"651d\r\n"
+            b"651D\r\n"
         );
         assert_eq!(&chunk_head(&Bytes::from_static(b"x"))[..], b"1\r\n");
     }
