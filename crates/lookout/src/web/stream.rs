@@ -28,7 +28,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// The boundary is mjpg-streamer's, `boundarydonotcross`, kept for clients that hard-coded it.
 const CONTENT_TYPE: &str = "multipart/x-mixed-replace;boundary=boundarydonotcross";
@@ -123,23 +122,24 @@ pub fn start(
     let advance_headers = q
         .advance_headers
         .unwrap_or_else(|| headers.contains_key("sec-fetch-dest"));
-    let body = match direct.handoff() {
-        // A viewer with `max_fps` keeps its own task: it waits on a timer of its own.
-        Some(handoff) if q.max_fps.is_none() => {
-            let holds = Holds {
-                handle,
-                slot,
-                stop: Stop::new(stop),
-                registration,
-            };
-            let body = Body::new(handoff.body());
-            state
-                .mjpeg_writers
-                .add(hub, q.variant, advance_headers, direct, holds);
-            body
-        }
-        _ => {
-            let viewer = Viewer::new(hub, handle, slot, q, advance_headers, stop, registration);
+    let holds = Holds {
+        handle,
+        slot,
+        stop: Stop::new(stop),
+        registration,
+    };
+    // A viewer with `?fps=` keeps its own task: it waits on a timer of its own.
+    let handed_off = if q.max_fps.is_none() {
+        state
+            .mjpeg_writers
+            .add(hub, q.variant, advance_headers, direct, holds)
+    } else {
+        Err(holds)
+    };
+    let body = match handed_off {
+        Ok(body) => Body::new(body),
+        Err(holds) => {
+            let viewer = Viewer::new(hub, holds, q, advance_headers);
             Body::from_stream(stream::unfold(viewer, next_chunk))
         }
     };
@@ -157,15 +157,7 @@ pub fn start(
 }
 
 impl Viewer {
-    fn new(
-        hub: &CameraHub,
-        handle: ViewerHandle,
-        slot: VariantSlot,
-        q: ViewQuery,
-        advance_headers: bool,
-        stop: CancellationToken,
-        registration: Option<Registration>,
-    ) -> Self {
+    fn new(hub: &CameraHub, holds: Holds, q: ViewQuery, advance_headers: bool) -> Self {
         let mut rx = hub.subscribe();
         // A viewer joining a running camera gets the current frame at once; after idle, the
         // last frame is old, so it waits for the first new one.
@@ -176,15 +168,15 @@ impl Viewer {
         pending.push_back(Bytes::from_static(first_delimiter(advance_headers)));
         Self {
             rx,
-            handle,
-            _slot: slot,
+            handle: holds.handle,
+            _slot: holds.slot,
             advance_headers,
             min_interval: q.max_fps.map(|f| Duration::from_secs_f64(1.0 / f)),
             q,
             last_sent: None,
             pending,
-            stopped: Stop::new(stop),
-            _registration: registration,
+            stopped: holds.stop,
+            _registration: holds.registration,
         }
     }
 }

@@ -15,7 +15,7 @@
 
 use super::mjpeg_part::{Part, first_delimiter, part_for};
 use crate::auth::live::Registration;
-use crate::handoff::{Handoff, Socket};
+use crate::handoff::{HandedOff, Handoff, Socket};
 use crate::stop::Stop;
 use axum::extract::FromRequestParts;
 use bytes::{Buf, Bytes};
@@ -29,7 +29,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// The socket of a request the writer may serve: a GET over HTTP/1 on a plain connection.
@@ -63,12 +63,6 @@ impl<S: Send + Sync> FromRequestParts<S> for DirectSocket {
                 chunked,
             }
         })))
-    }
-}
-
-impl DirectSocket {
-    pub fn handoff(&self) -> Option<&Arc<Handoff>> {
-        self.0.as_ref().map(|t| &t.handoff)
     }
 }
 
@@ -106,7 +100,9 @@ struct OutputKey {
 }
 
 impl Writers {
-    /// Hands the viewer on `socket` to its output's writer, starting one if needed.
+    /// Hands the viewer on `socket` to its output's writer, starting one if needed, and gives
+    /// the response body that hands the socket over; or gives `holds` back when the socket
+    /// cannot be handed over (HTTPS, HTTP/2, HEAD).
     pub fn add(
         self: &Arc<Self>,
         hub: &Arc<CameraHub>,
@@ -114,10 +110,11 @@ impl Writers {
         advance_headers: bool,
         socket: &DirectSocket,
         holds: Holds,
-    ) {
+    ) -> Result<HandedOff, Holds> {
         let Some(target) = socket.0.clone() else {
-            return;
+            return Err(holds);
         };
+        let body = target.handoff.body();
         let shards = tokio::runtime::Handle::current()
             .metrics()
             .num_workers()
@@ -132,7 +129,7 @@ impl Writers {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         let viewer = match running.get(&key) {
             Some(tx) => match tx.send(viewer) {
-                Ok(()) => return,
+                Ok(()) => return Ok(body),
                 // A writer that stopped without saying so (it panicked): start another.
                 Err(mpsc::error::SendError(v)) => v,
             },
@@ -149,14 +146,7 @@ impl Writers {
             advance_headers,
         };
         tokio::spawn(writer.run(rx));
-    }
-
-    #[cfg(test)]
-    pub fn running(&self) -> usize {
-        self.running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        Ok(body)
     }
 }
 
@@ -172,16 +162,17 @@ impl Writer {
     async fn run(self, mut joining: mpsc::UnboundedReceiver<Viewer>) {
         let mut frames = self.hub.subscribe();
         let mut viewers = Viewers::default();
+        let mut hub_gone = false;
         loop {
             let deadline = viewers.next_deadline();
             tokio::select! {
                 // A frame first: it is what every viewer waits for.
                 biased;
-                changed = frames.changed() => {
+                changed = frames.changed(), if !hub_gone => {
                     if changed.is_err() {
                         // The hub is gone: end every stream at its part's end.
                         viewers.end_all();
-                        frames = watch::channel(None).1;
+                        hub_gone = true;
                         continue;
                     }
                     let frame = frames.borrow_and_update().clone();
