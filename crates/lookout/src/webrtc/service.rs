@@ -225,11 +225,17 @@ impl WebRtc {
     }
 
     /// Ends peer `id` if `owner` may (its own peer; `None`: anyone, for admins and no-login
-    /// setups). `false`: no such peer (or not `owner`'s: it is not revealed).
+    /// setups). `false`: no such peer (or not `owner`'s: it is not revealed), or it is ending
+    /// already: its task forgets it a moment later, and a second DELETE in that moment must
+    /// not be told it ended a peer.
     pub fn close(&self, camera: &str, id: &str, owner: Option<i64>) -> bool {
         let peers = self.peers();
         match peers.get(id) {
-            Some(p) if p.camera == camera && (owner.is_none() || p.owner == owner) => {
+            Some(p)
+                if p.camera == camera
+                    && (owner.is_none() || p.owner == owner)
+                    && !p.close.is_cancelled() =>
+            {
                 p.close.cancel();
                 true
             }
@@ -477,4 +483,33 @@ fn peer_id() -> String {
         b = t.to_be_bytes();
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_close_of_an_ending_peer_finds_nothing() {
+        let settings = WebRtcSettings {
+            udp_port: 0,
+            tcp: false,
+            ..WebRtcSettings::default()
+        };
+        let shutdown = CancellationToken::new();
+        let svc = WebRtc::start(settings, &[IpAddr::from([127, 0, 0, 1])], shutdown.clone())
+            .await
+            .unwrap();
+        let close = svc.reserve("p1", "cam", Some(7)).unwrap();
+        assert!(!svc.close("cam", "p1", Some(8)), "another user's peer");
+        assert!(!svc.close("other", "p1", None), "another camera's peer");
+        assert!(svc.close("cam", "p1", Some(7)));
+        assert!(close.is_cancelled());
+        // The peer's task has not forgotten it yet: still counted, but not closable again.
+        assert_eq!(svc.peers_per_camera().get("cam"), Some(&1));
+        assert!(!svc.close("cam", "p1", None));
+        svc.forget("p1", "delete");
+        assert!(svc.peers_per_camera().is_empty());
+        shutdown.cancel();
+    }
 }
