@@ -132,17 +132,20 @@ fn an_offline_alert_waits_for_the_receiver_survives_kill_9_and_arrives_once() {
         std::thread::sleep(Duration::from_millis(100));
     };
     // ...its delivery fails at least once, then Lookout dies without any cleanup.
-    std::thread::sleep(Duration::from_millis(1500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = std::fs::read_to_string(s.dir.join("first.log")).unwrap_or_default();
+        if log.contains("alert not delivered") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a failed attempt first: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let mut first = first;
     unsafe {
         libc::kill(first.0.id() as i32, libc::SIGKILL);
     }
     let _ = first.0.wait();
-    let log = std::fs::read_to_string(s.dir.join("first.log")).unwrap();
-    assert!(
-        log.contains("alert not delivered"),
-        "a failed attempt first: {log}"
-    );
 
     let _hook = receiver(s.hook_port, &s.secret, &s.out);
     let _second = lookout(&s.config, &s.data, port, &s.dir.join("second.log"));

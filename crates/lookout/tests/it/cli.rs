@@ -305,7 +305,22 @@ async fn a_second_signal_exits_at_once_while_a_request_holds_shutdown() {
         tokio::spawn(
             async move { lookout_bench::get(addr, "/cameras/slow/snapshot.jpg", &[]).await },
         );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The request is in flight once it woke the camera (a snapshot takes demand).
+    let start = Instant::now();
+    loop {
+        let r = lookout_bench::get(addr, "/api/cameras/slow", &[])
+            .await
+            .unwrap();
+        let cam: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        if cam["state"] != "idle" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the snapshot never woke the camera: {cam}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let pid = child.id() as i32;
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
