@@ -1,5 +1,6 @@
 //! A folder of JPEG files played in a loop at a set rate.
 
+use crate::pacer::Pacer;
 use crate::{BoxFuture, FrameSink, Source};
 use bytes::Bytes;
 use lookout_core::Error;
@@ -7,7 +8,6 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
-use tokio::time::MissedTickBehavior;
 
 #[derive(Debug, Clone)]
 pub struct FilesSource {
@@ -89,9 +89,8 @@ async fn play_read_ahead(
     let dir = dir.to_path_buf();
     let reader = tokio::task::spawn_blocking(move || read_in_batches(&dir, batch, &read_ahead));
     let mut ready = VecDeque::new();
-    let mut ticks = tokio::time::interval(interval);
     // Ticks missed (the runtime was busy) are skipped, not made up with a burst.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut ticks = Pacer::new(interval);
     loop {
         ticks.tick().await;
         if ready.is_empty() {

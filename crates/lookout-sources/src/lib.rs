@@ -11,6 +11,7 @@ pub mod encode;
 pub mod files;
 pub mod http;
 mod no_signal;
+mod pacer;
 pub mod ros;
 pub mod rtsp;
 mod sink;

@@ -1,6 +1,7 @@
 //! The built-in test pattern: colour bars, a moving block, a frame counter and a clock.
 //! Everything but the clock is a function of the frame number, so tests can predict it.
 
+use crate::pacer::Pacer;
 use crate::{BoxFuture, FrameSink, Source};
 use lookout_core::text::draw_text;
 use lookout_core::{Error, RgbImage};
@@ -88,8 +89,7 @@ impl Source for TestPattern {
 
     fn run<'a>(&'a self, sink: &'a FrameSink) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / self.fps));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut tick = Pacer::new(Duration::from_secs_f64(1.0 / self.fps));
             let mut n: u64 = 0;
             loop {
                 tick.tick().await;

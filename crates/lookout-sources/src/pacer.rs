@@ -1,0 +1,114 @@
+//! The frame clock of sources that make their own frames (a folder of JPEGs, the test
+//! pattern): a tick every `interval`, the first at once, and ticks missed while the runtime was
+//! busy skipped, not made up with a burst (tokio's `interval` with `MissedTickBehavior::Skip`).
+//!
+//! Why not tokio's `interval`: tokio's timer wakes the runtime's I/O driver (a write to its
+//! eventfd) whenever a task sets a deadline earlier than every other timer it holds. An
+//! interval sets its next deadline right after the last one fired, when it often holds no
+//! other, so with few viewers every frame cost a `write` to the eventfd and an `epoll_wait`
+//! that returned at once, two system calls for nothing (`perf trace`, docs/performance.md,
+//! "One viewer"). The pacer keeps two sleeps: while one waits for the next frame, the other is
+//! set for the frame after it, so a deadline it sets is never the earliest.
+
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::time::{Instant, Sleep, sleep_until};
+
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    interval: Duration,
+    sleeps: [Pin<Box<Sleep>>; 2],
+    /// Which of `sleeps` ends first, and when.
+    next: usize,
+    deadline: Instant,
+}
+
+impl Pacer {
+    pub(crate) fn new(interval: Duration) -> Self {
+        // A zero interval would tick without end in one instant; sources' rates are bounded
+        // by their configs, this is a floor for safety.
+        let interval = interval.max(Duration::from_millis(1));
+        let now = Instant::now();
+        Self {
+            interval,
+            sleeps: [
+                Box::pin(sleep_until(now)),
+                Box::pin(sleep_until(now + interval)),
+            ],
+            next: 0,
+            deadline: now,
+        }
+    }
+
+    /// Waits for the next tick. Cancel-safe: dropped before it ends, the tick is still due.
+    pub(crate) async fn tick(&mut self) {
+        self.sleeps[self.next].as_mut().await;
+        let fired = self.deadline;
+        let other = 1 - self.next;
+        let mut upcoming = fired + self.interval;
+        let now = Instant::now();
+        if now > upcoming {
+            // Late by more than a tick: skip what was missed, keeping the phase.
+            let into_tick = (now - fired).as_nanos() % self.interval.as_nanos();
+            // Below `interval`, which is a `Duration`: it fits.
+            let into_tick = Duration::from_nanos(u64::try_from(into_tick).unwrap_or(0));
+            upcoming = now + (self.interval - into_tick);
+            self.sleeps[other].as_mut().reset(upcoming);
+        }
+        // Set while `upcoming` is still held, so this later deadline wakes nothing.
+        self.sleeps[self.next]
+            .as_mut()
+            .reset(upcoming + self.interval);
+        self.next = other;
+        self.deadline = upcoming;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_at_once_then_every_interval() {
+        let start = Instant::now();
+        let mut p = Pacer::new(33 * MS);
+        let mut at = Vec::new();
+        for _ in 0..5 {
+            p.tick().await;
+            at.push((Instant::now() - start).as_millis());
+        }
+        assert_eq!(at, [0, 33, 66, 99, 132]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn missed_ticks_are_skipped_and_the_phase_kept() {
+        let start = Instant::now();
+        let mut p = Pacer::new(10 * MS);
+        p.tick().await; // 0
+        p.tick().await; // 10
+        // Busy for 35 ms: the ticks at 20, 30 and 40 are missed; the next is at 50.
+        tokio::time::advance(35 * MS).await;
+        p.tick().await;
+        let late = (Instant::now() - start).as_millis();
+        p.tick().await;
+        let next = (Instant::now() - start).as_millis();
+        // The tick that was due (20) comes at once when it is polled, late; then 50, 60.
+        assert_eq!(late, 45);
+        assert_eq!(next, 50);
+        p.tick().await;
+        assert_eq!((Instant::now() - start).as_millis(), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_tick_is_still_due() {
+        let start = Instant::now();
+        let mut p = Pacer::new(20 * MS);
+        p.tick().await;
+        let waited = tokio::time::timeout(5 * MS, p.tick()).await;
+        assert!(waited.is_err(), "not due yet");
+        p.tick().await;
+        assert_eq!((Instant::now() - start).as_millis(), 20);
+    }
+}
