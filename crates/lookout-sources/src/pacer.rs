@@ -7,7 +7,7 @@
 //! interval sets its next deadline right after the last one fired, when it often holds no
 //! other, so with few viewers every frame cost a `write` to the eventfd and an `epoll_wait`
 //! that returned at once, two system calls for nothing (`perf trace`, docs/performance.md,
-//! "One viewer"). The pacer keeps two sleeps: while one waits for the next frame, the other is
+//! "Round 6"). The pacer keeps two sleeps: while one waits for the next frame, the other is
 //! set for the frame after it, so a deadline it sets is never the earliest.
 
 use std::pin::Pin;
@@ -88,13 +88,13 @@ mod tests {
         let mut p = Pacer::new(10 * MS);
         p.tick().await; // 0
         p.tick().await; // 10
-        // Busy for 35 ms: the ticks at 20, 30 and 40 are missed; the next is at 50.
+        // Busy for 35 ms: the tick due at 20 comes late, at 45; those at 30 and 40 are
+        // skipped, and the next is at 50.
         tokio::time::advance(35 * MS).await;
         p.tick().await;
         let late = (Instant::now() - start).as_millis();
         p.tick().await;
         let next = (Instant::now() - start).as_millis();
-        // The tick that was due (20) comes at once when it is polled, late; then 50, 60.
         assert_eq!(late, 45);
         assert_eq!(next, 50);
         p.tick().await;
